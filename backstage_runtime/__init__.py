@@ -1,0 +1,1 @@
+"""backstage-runtime: the Backstage backend system in Python."""

@@ -1,0 +1,74 @@
+"""What plugin authors import: refs, factories, features, service interfaces and errors.
+
+Backstage's ``@backstage/backend-plugin-api`` in Python. Nothing here depends on the runtime.
+"""
+
+from ._core_services import core_services
+from ._durations import parse_duration, read_duration_from_config
+from ._factories import ServiceFactory, ServiceInitialization, create_service_factory
+from ._features import (
+    BackendFeature,
+    BackendFeatureLoader,
+    BackendModule,
+    BackendPlugin,
+    ModuleRegistrationPoints,
+    PluginRegistrationPoints,
+    RegistrationError,
+    create_backend_feature_loader,
+    create_backend_module,
+    create_backend_plugin,
+)
+from ._refs import (
+    ExtensionPoint,
+    ServiceRef,
+    ServiceScope,
+    create_extension_point,
+    create_service_ref,
+)
+from ._runtime_services import BackgroundTasksService, runtime_services
+from .services.config import Config, RootConfigService
+from .services.lifecycle import LifecycleHook, LifecycleService, RootLifecycleService
+from .services.logger import LoggerService, RootLoggerService
+from .services.metadata import (
+    InstalledModule,
+    InstalledPlugin,
+    PluginMetadataService,
+    RootInstanceMetadataService,
+)
+
+__all__ = [
+    "BackgroundTasksService",
+    "BackendFeature",
+    "BackendFeatureLoader",
+    "BackendModule",
+    "BackendPlugin",
+    "Config",
+    "ExtensionPoint",
+    "InstalledModule",
+    "InstalledPlugin",
+    "LifecycleHook",
+    "LifecycleService",
+    "LoggerService",
+    "ModuleRegistrationPoints",
+    "PluginMetadataService",
+    "PluginRegistrationPoints",
+    "RegistrationError",
+    "RootConfigService",
+    "RootInstanceMetadataService",
+    "RootLifecycleService",
+    "RootLoggerService",
+    "ServiceFactory",
+    "ServiceInitialization",
+    "ServiceRef",
+    "ServiceScope",
+    "core_services",
+    "parse_duration",
+    "read_duration_from_config",
+    "runtime_services",
+    "create_backend_feature_loader",
+    "create_backend_module",
+    "create_backend_plugin",
+    "create_extension_point",
+    "create_service_factory",
+    "create_service_ref",
+]

@@ -1,0 +1,99 @@
+"""Service factories: how a service ref gets its implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Generic, Literal, TypeVar
+
+from ._refs import ServiceRef
+from ._source import caller_location
+
+__all__ = ["ServiceFactory", "ServiceInitialization", "create_service_factory"]
+
+T = TypeVar("T")
+
+ServiceInitialization = Literal["always", "lazy"]
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceFactory(Generic[T]):
+    """Builds the implementation of ``service``; a backend feature. Build with
+    :func:`create_service_factory`.
+    """
+
+    service: ServiceRef[T]
+    deps: Mapping[str, ServiceRef[Any]]
+    factory: Callable[..., Any]
+    create_root_context: Callable[..., Any] | None = None
+    initialization: ServiceInitialization | None = None
+    #: Where the factory was created (``file:line``), to name it in errors.
+    source: str = field(default="", compare=False)
+
+    @property
+    def eager(self) -> bool:
+        """Whether the service is built at start even when nobody depends on it.
+
+        Root services are eager unless ``initialization="lazy"``; plugin services are lazy unless
+        ``initialization="always"`` (then they are built for every plugin at its start).
+        """
+        if self.service.scope == "root":
+            return self.initialization != "lazy"
+        return self.initialization == "always"
+
+    def __str__(self) -> str:
+        return f"service factory for '{self.service.id}'"
+
+
+def create_service_factory(
+    *,
+    service: ServiceRef[T],
+    deps: Mapping[str, ServiceRef[Any]] | None = None,
+    factory: Callable[..., Any],
+    create_root_context: Callable[..., Any] | None = None,
+    initialization: ServiceInitialization | None = None,
+) -> ServiceFactory[T]:
+    """Create a factory for ``service``.
+
+    ``factory`` receives its ``deps`` as keyword arguments and returns the implementation (or an
+    awaitable of it). It may also be an *async generator* that yields the implementation once: the
+    code after ``yield`` runs at shutdown, after the lifecycle shutdown hooks of its scope.
+
+    ``create_root_context`` (plugin scope only) runs once per backend with the root-scoped subset of
+    ``deps`` as keyword arguments; its result is then passed as the first positional argument of
+    every ``factory`` call: ``factory(context, **deps)``.
+
+    Raises :class:`ValueError` if ``create_root_context`` is given for a root-scoped service, if a
+    dependency is not a :class:`ServiceRef`, or if ``initialization`` is unknown.
+    """
+    dep_map = dict(deps or {})
+    for name, ref in dep_map.items():
+        if not isinstance(ref, ServiceRef):
+            raise ValueError(
+                f"Dependency '{name}' of the service factory for '{service.id}' is not a service "
+                f"ref: {ref!r}"
+            )
+        if not name.isidentifier():
+            raise ValueError(
+                f"Dependency name '{name}' of the service factory for '{service.id}' is not a "
+                "valid Python identifier; deps are passed as keyword arguments"
+            )
+    if create_root_context is not None and service.scope == "root":
+        raise ValueError(
+            f"create_root_context is only for plugin-scoped services, but '{service.id}' is "
+            "root-scoped"
+        )
+    if initialization not in (None, "always", "lazy"):
+        raise ValueError(
+            f"Invalid initialization {initialization!r} for '{service.id}', "
+            "expected 'always' or 'lazy'"
+        )
+    return ServiceFactory(
+        service=service,
+        deps=MappingProxyType(dep_map),
+        factory=factory,
+        create_root_context=create_root_context,
+        initialization=initialization,
+        source=caller_location(),
+    )

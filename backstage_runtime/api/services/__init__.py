@@ -1,0 +1,1 @@
+"""Interfaces (``typing.Protocol``) of Backstage's core services, one module per service."""

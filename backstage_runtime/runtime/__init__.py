@@ -1,0 +1,35 @@
+"""The container: registry, dependency graph, initializer, backend, entry-point loading.
+
+Backstage's ``@backstage/backend-app-api`` in Python.
+"""
+
+from ._backend import Backend, BackendStateError, create_specialized_backend
+from ._entry_points import (
+    ENTRY_POINT_GROUP,
+    DiscoveredFeature,
+    EntryPointError,
+    PackageFilter,
+    discover_features,
+    discovery_feature_loader,
+)
+from ._extension_points import ExtensionPointClosedError
+from ._graph import DependencyGraph
+from ._initializer import PluginStartup, StartupResult
+from ._registry import ServiceInstantiationError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Backend",
+    "BackendStateError",
+    "DependencyGraph",
+    "DiscoveredFeature",
+    "EntryPointError",
+    "ExtensionPointClosedError",
+    "PackageFilter",
+    "PluginStartup",
+    "ServiceInstantiationError",
+    "StartupResult",
+    "create_specialized_backend",
+    "discover_features",
+    "discovery_feature_loader",
+]
