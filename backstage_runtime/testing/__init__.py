@@ -1,1 +1,12 @@
-"""Testing utilities for plugin authors: a test backend, mock services, a pytest plugin."""
+"""Testing utilities for plugin authors: a test backend, mock services, a pytest plugin.
+
+Backstage's ``@backstage/backend-test-utils`` in Python::
+
+    async with start_test_backend(features=[my_plugin], config={"my": {"key": 1}}) as test:
+        service = await test.get_service(my_ref, "my-plugin")
+"""
+
+from ._mock_services import mock_services
+from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
+
+__all__ = ["TestBackend", "mock_services", "start_test_backend", "test_default_service_factories"]

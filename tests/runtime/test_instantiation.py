@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-
 from _support.features import plugin_with_init
+
 from backstage_runtime.api import (
     ServiceRef,
     core_services,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
+from _support.features import plugin_with_init
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _support.features import plugin_with_init
 from backstage_runtime.api import (
     ServiceRef,
     create_backend_module,
@@ -63,7 +64,7 @@ async def test_modules_finish_init_before_the_plugin_and_see_its_extension_point
     def module(module_id: str) -> Any:
         def register(env: Any) -> None:
             async def init(items: Registry) -> None:
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
                 items.add(module_id)
                 order.append(module_id)
 
@@ -91,7 +92,9 @@ async def test_module_providing_an_extension_point_runs_after_its_consumers() ->
         env.register_init(deps={}, init=lambda: order.append(f"provider {collected.items}"))
 
     def consumer(env: Any) -> None:
-        env.register_init(deps={"ext": ep}, init=lambda ext: (ext.add("c"), order.append("consumer")))
+        env.register_init(
+            deps={"ext": ep}, init=lambda ext: (ext.add("c"), order.append("consumer"))
+        )
 
     backend = create_specialized_backend(default_service_factories=[])
     backend.add(plugin_with_init("p"))
@@ -172,7 +175,7 @@ def test_start_order_respects_every_dependency_edge(
 
     def factory_for(node: int) -> Any:
         async def factory(**deps: Any) -> int:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             built.append(node)
             return node
 

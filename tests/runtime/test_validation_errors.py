@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _support.features import plugin_with_init
 
 from backstage_runtime.api import (
     ServiceRef,
@@ -16,8 +17,6 @@ from backstage_runtime.api import (
 )
 from backstage_runtime.api.errors import BackendValidationError
 from backstage_runtime.runtime import create_specialized_backend
-
-from _support.features import plugin_with_init
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +60,9 @@ async def test_circular_dependency_prints_the_cycle_path() -> None:
         create_service_factory(service=c, deps={"a": a}, factory=lambda a: None),
         plugin_with_init("p", {"a": a}),
     )
-    assert problems == ["Circular dependencies detected:\n  'svc.a' -> 'svc.b' -> 'svc.c' -> 'svc.a'"]
+    assert problems == [
+        "Circular dependencies detected:\n  'svc.a' -> 'svc.b' -> 'svc.c' -> 'svc.a'"
+    ]
 
 
 async def test_root_service_depending_on_plugin_service_is_rejected() -> None:
@@ -197,10 +198,14 @@ async def test_register_errors_name_the_plugin() -> None:
         env.register_init(deps={}, init=lambda: None)
         env.register_init(deps={}, init=lambda: None)
 
-    problems = await start_expecting_problems(create_backend_plugin(plugin_id="twice", register=register))
+    problems = await start_expecting_problems(
+        create_backend_plugin(plugin_id="twice", register=register)
+    )
     assert len(problems) == 1
     assert problems[0].startswith("register of plugin 'twice' (")
-    assert problems[0].endswith("caused by RegistrationError: register_init must only be called once")
+    assert problems[0].endswith(
+        "caused by RegistrationError: register_init must only be called once"
+    )
 
 
 async def test_module_cycle_through_extension_points_is_reported() -> None:
@@ -219,4 +224,6 @@ async def test_module_cycle_through_extension_points_is_reported() -> None:
         create_backend_module(plugin_id="p", module_id="m1", register=module(ep1, ep2)),
         create_backend_module(plugin_id="p", module_id="m2", register=module(ep2, ep1)),
     )
-    assert problems == ["Circular dependency detected for modules of plugin 'p', 'm1' -> 'm2' -> 'm1'"]
+    assert problems == [
+        "Circular dependency detected for modules of plugin 'p', 'm1' -> 'm2' -> 'm1'"
+    ]

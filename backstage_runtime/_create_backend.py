@@ -1,0 +1,82 @@
+"""``create_backend``: a backend with every default core service (Backstage's ``createBackend``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .api import ServiceFactory
+from .runtime import Backend, create_specialized_backend, discovery_feature_loader
+from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
+from .services.logger import logger_service_factory
+from .services.root_config import root_config_service_factory
+from .services.root_logger import root_logger_service_factory
+
+__all__ = ["create_backend", "default_service_factories"]
+
+
+def default_service_factories(
+    *,
+    config_paths: Sequence[str | os.PathLike[str]] | None = None,
+    config: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_reload_interval: float | None = None,
+) -> list[ServiceFactory[Any]]:
+    """The default factory of every core service implemented so far, in start order.
+
+    ``config_paths`` are the ``app-config`` files (default: ``app-config.yaml`` and
+    ``app-config.local.yaml`` in the working directory when present); ``config`` is extra data
+    merged under the files and ``overrides`` over everything; ``env`` replaces ``os.environ`` for
+    substitutions and ``APP_CONFIG_*``; ``config_reload_interval`` (seconds) re-reads the files
+    while running.
+    """
+    return [
+        root_config_service_factory(
+            config_paths=config_paths,
+            data=config,
+            overrides=overrides,
+            env=env,
+            reload_interval=config_reload_interval,
+        ),
+        root_logger_service_factory(),
+        root_lifecycle_service_factory(),
+        logger_service_factory(),
+        lifecycle_service_factory(),
+    ]
+
+
+def create_backend(
+    *,
+    features: Iterable[object] = (),
+    config_paths: Sequence[str | os.PathLike[str]] | None = None,
+    config: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_reload_interval: float | None = None,
+    discover: bool = False,
+) -> Backend:
+    """A backend with Backstage's default core services.
+
+    ``features`` are added in order (service factories given here replace the defaults).
+    ``config_paths``, ``config``, ``overrides``, ``env`` and ``config_reload_interval`` are
+    described in :func:`default_service_factories`. With
+    ``discover=True`` every feature advertised in the ``backstage_runtime.features`` entry-point
+    group is added too, filtered by ``backend.packages``. Start it with ``async with backend:``
+    or ``await backend.start()``.
+    """
+    backend = create_specialized_backend(
+        default_service_factories=default_service_factories(
+            config_paths=config_paths,
+            config=config,
+            overrides=overrides,
+            env=env,
+            config_reload_interval=config_reload_interval,
+        )
+    )
+    for feature in features:
+        backend.add(feature)
+    if discover:
+        backend.add(discovery_feature_loader(), label="entry point discovery")
+    return backend

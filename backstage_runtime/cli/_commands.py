@@ -1,0 +1,115 @@
+"""The subcommands: each builds what it needs and returns an exit status."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import yaml
+
+from .._create_backend import create_backend
+from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
+from ..runtime import PackageFilter, discover_features
+from ..services.root_config import load_config
+
+__all__ = ["run_config", "run_plugins", "run_serve"]
+
+
+def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int | None) -> int:
+    """Start every discovered feature and run until SIGINT/SIGTERM; 0 after a clean stop."""
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    backend = create_backend(
+        config_paths=config_paths,
+        overrides={"backend": {"listen": overrides}} if overrides else None,
+        discover=True,
+    )
+
+    async def serve() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with backend:
+                logger = await backend.get_service(core_services.root_logger)
+                result = backend.startup_result
+                started = [p for p, s in result.plugins.items() if s.started]
+                logger.info(
+                    "Backend started; stop it with SIGINT or SIGTERM",
+                    {"plugins": started, "type": "serve"},
+                )
+                async for received in signals:
+                    logger.info(
+                        f"Received {signal.Signals(received).name}, shutting down",
+                        {"type": "serve"},
+                    )
+                    break
+
+    anyio.run(serve)
+    return 0
+
+
+def run_plugins(config_paths: Sequence[str] | None) -> int:
+    """Print every discovered feature with its distribution and whether it will be loaded."""
+    config = load_config(config_paths)
+    package_filter = PackageFilter.from_config(config)
+    found = discover_features(None)
+    plugin_ids = {
+        f.feature.plugin_id
+        for f in found
+        if isinstance(f.feature, BackendPlugin)
+        and package_filter.allows(f.distribution, f.entry_name)
+    }
+    rows = [("KIND", "ID", "DISTRIBUTION", "ENTRY POINT", "STATUS")]
+    for item in found:
+        feature = item.feature
+        status = "loaded"
+        if not package_filter.allows(item.distribution, item.entry_name):
+            status = "excluded by backend.packages"
+        if isinstance(feature, BackendPlugin):
+            kind, ident = "plugin", feature.plugin_id
+        elif isinstance(feature, BackendModule):
+            kind, ident = "module", f"{feature.plugin_id}/{feature.module_id}"
+            if status == "loaded" and feature.plugin_id not in plugin_ids:
+                status = f"skipped: plugin '{feature.plugin_id}' is not installed"
+        elif isinstance(feature, ServiceFactory):
+            kind, ident = "service", feature.service.id
+        else:
+            kind, ident = "loader", str(feature)
+        rows.append(
+            (kind, ident, item.distribution, f"{item.entry_name} = {item.entry_value}", status)
+        )
+    if len(rows) == 1:
+        print("No features found in the 'backstage_runtime.features' entry-point group.")
+        return 0
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def run_config(config_paths: Sequence[str] | None, *, show_secrets: bool) -> int:
+    """Print the resolved configuration as YAML, secret values replaced by ``***``."""
+    config = load_config(config_paths)
+    data = config.get()
+    if not show_secrets:
+        data = _redact(data, sorted(set(config.secret_values()), key=len, reverse=True))
+    sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return 0
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    # Redact in the data, not the YAML text, so quoting or line folding cannot leak a secret.
+    if isinstance(value, dict):
+        return {key: _redact(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+    return value

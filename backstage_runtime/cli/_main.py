@@ -1,0 +1,81 @@
+"""Argument parsing and dispatch for ``backstage-runtime``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..api.errors import BackstageError
+from ._commands import run_config, run_plugins, run_serve
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="backstage-runtime",
+        description="Run Backstage-style backend plugins written in Python.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_config_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--config",
+            action="append",
+            metavar="PATH",
+            help=(
+                "an app-config file; repeat to merge several, later ones win (default: "
+                "app-config.yaml and app-config.local.yaml in the working directory, when present)"
+            ),
+        )
+
+    serve = commands.add_parser(
+        "serve",
+        help="start a backend with every installed plugin and module",
+        description=(
+            "Start a backend with every feature advertised in the 'backstage_runtime.features' "
+            "entry-point group (filtered by backend.packages) and run until SIGINT or SIGTERM."
+        ),
+    )
+    add_config_option(serve)
+    serve.add_argument("--host", help="override backend.listen.host")
+    serve.add_argument("--port", type=int, help="override backend.listen.port")
+
+    plugins = commands.add_parser(
+        "plugins",
+        help="list the installed plugins, modules and services with their distributions",
+    )
+    add_config_option(plugins)
+
+    config = commands.add_parser(
+        "config", help="print the resolved configuration as YAML, secrets redacted"
+    )
+    add_config_option(config)
+    config.add_argument(
+        "--show-secrets", action="store_true", help="print secret values instead of ***"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (used by the console script)."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return run_serve(args.config, host=args.host, port=args.port)
+        if args.command == "plugins":
+            return run_plugins(args.config)
+        return run_config(args.config, show_secrets=args.show_secrets)
+    except BackstageError as error:
+        # Errors from config, entry points and validation carry the culprit in their message; a
+        # traceback would only bury it.
+        print(f"backstage-runtime: {error.name}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

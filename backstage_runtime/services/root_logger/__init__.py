@@ -1,0 +1,35 @@
+"""The default ``core.rootLogger``: structured JSON or pretty lines, level overrides, redaction.
+
+Backstage's ``rootLoggerServiceFactory`` (winston based) in Python. Plugin authors normally get a
+logger through ``core_services.logger``; this package is for building backends, the CLI and tests.
+"""
+
+from ._bridge import StdlibLoggingBridge, install_stdlib_bridge
+from ._factory import create_root_logger, root_logger_service_factory
+from ._formats import JsonFormatter, LogFormat, PrettyFormatter
+from ._levels import LogLevel
+from ._logger import BackstageLogger
+from ._mock import LogRecordEntry, MockRootLogger
+from ._overrides import LevelOverride, read_level_overrides
+from ._redaction import REDACTED, Redactor
+from ._settings import LoggerSettings, read_logger_settings
+
+__all__ = [
+    "REDACTED",
+    "BackstageLogger",
+    "JsonFormatter",
+    "LevelOverride",
+    "LogFormat",
+    "LogLevel",
+    "LogRecordEntry",
+    "LoggerSettings",
+    "MockRootLogger",
+    "PrettyFormatter",
+    "Redactor",
+    "StdlibLoggingBridge",
+    "create_root_logger",
+    "install_stdlib_bridge",
+    "read_level_overrides",
+    "read_logger_settings",
+    "root_logger_service_factory",
+]

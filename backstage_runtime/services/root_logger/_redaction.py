@@ -1,0 +1,113 @@
+"""Secret redaction: secrets and credentials are replaced by ``***`` in every written line."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+__all__ = ["REDACTED", "Redactor", "mask_sensitive_fields"]
+
+#: What a redacted secret is replaced with.
+REDACTED: Final = "***"
+
+# RFC 7235 token68 after the scheme. ``Basic`` also starts ordinary English ("Basic setup"), so its
+# credentials must look like base64 (8+ characters, not a lower-case or capitalised word) to be
+# redacted; a bearer token is redacted whatever it looks like: a false positive there only hides a
+# word, a false negative leaks a credential.
+_CREDENTIALS: Final = re.compile(
+    r"\b(?P<scheme>Bearer)\s+[A-Za-z0-9\-._~+/]+=*"
+    r"|\b(?P<basic>Basic)\s+(?-i:(?![A-Z]?[a-z]+\b))[A-Za-z0-9+/]{8,}={0,2}",
+    re.IGNORECASE,
+)
+
+_SENSITIVE_KEYS: Final = frozenset({"authorization"})
+_CIRCULAR: Final = "[Circular]"
+
+
+def _credentials_replacement(match: re.Match[str]) -> str:
+    return f"{match.group('scheme') or match.group('basic')} {REDACTED}"
+
+
+class Redactor:
+    """Replaces registered secrets and ``Bearer``/``Basic`` credentials in formatted text.
+
+    Secrets are kept in one compiled alternation, longest first so that a secret containing a
+    shorter one is hidden whole; it is rebuilt only when :meth:`add` learns a new secret, never per
+    line. Thread-safe: writers read the current pattern, :meth:`add` swaps in a new one.
+    """
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, values: Iterable[object]) -> int:
+        """Register secrets; returns how many were new.
+
+        Each value is trimmed (YAML block strings carry a trailing newline) and values of one
+        character or less are skipped: they are placeholders (``--lax`` sets ``x``) and would
+        shred every line. Non-strings are ignored. Additive: a secret is never forgotten.
+        """
+        with self._lock:
+            added = 0
+            for value in values:
+                if not isinstance(value, str):
+                    continue
+                secret = value.strip()
+                if len(secret) <= 1 or secret in self._secrets:
+                    continue
+                self._secrets.add(secret)
+                added += 1
+            if added:
+                self._pattern = self._compile(self._secrets)
+            return added
+
+    @staticmethod
+    def _compile(secrets: Iterable[str]) -> re.Pattern[str]:
+        forms: set[str] = set()
+        for secret in secrets:
+            forms.add(secret)
+            # Lines are JSON (or carry JSON field values), where a secret with a quote, backslash
+            # or control character appears escaped; match that spelling too.
+            forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        ordered = sorted(forms, key=lambda form: (-len(form), form))
+        return re.compile("|".join(re.escape(form) for form in ordered))
+
+    @property
+    def secret_count(self) -> int:
+        """How many distinct secrets are registered."""
+        return len(self._secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every registered secret and every credential replaced by ``***``."""
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        return _CREDENTIALS.sub(_credentials_replacement, text)
+
+
+def mask_sensitive_fields(value: Any, _path: tuple[int, ...] = ()) -> Any:
+    """A JSON-ready copy of ``value`` with ``authorization`` fields (at any depth) set to ``***``.
+
+    Mappings become dicts with string keys and tuples become lists; a container that contains
+    itself is rendered ``[Circular]`` (as Node's safe stringify does) instead of recursing forever.
+    """
+    if isinstance(value, Mapping):
+        if id(value) in _path:
+            return _CIRCULAR
+        path = (*_path, id(value))
+        return {
+            str(key): REDACTED
+            if str(key).lower() in _SENSITIVE_KEYS
+            else mask_sensitive_fields(item, path)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        if id(value) in _path:
+            return _CIRCULAR
+        path = (*_path, id(value))
+        return [mask_sensitive_fields(item, path) for item in value]
+    return value

@@ -1,0 +1,57 @@
+"""``mock_services``: test doubles and test-friendly factories for core services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..api import ServiceFactory, core_services, create_service_factory
+from ..services.root_config import create_config_from_data
+from ..services.root_logger import MockRootLogger
+
+__all__ = ["mock_services"]
+
+
+class _MockRootConfig:
+    """``mock_services.root_config``: an in-memory config."""
+
+    def __call__(self, data: Mapping[str, Any] | None = None) -> Any:
+        """A config reader over ``data``; errors name the source ``mock-config``."""
+        return create_config_from_data(dict(data or {}), context="mock-config")
+
+    def factory(self, data: Mapping[str, Any] | None = None) -> ServiceFactory[Any]:
+        """A ``core.rootConfig`` factory serving ``data``."""
+        config = self(data)
+        return create_service_factory(service=core_services.root_config, factory=lambda: config)
+
+
+class _MockRootLogger:
+    """``mock_services.root_logger``: a logger that records entries instead of printing."""
+
+    def __call__(self, *, level: str = "debug") -> MockRootLogger:
+        """A recording logger; ``logger.entries`` holds every entry at or above ``level``."""
+        return MockRootLogger(level=level)
+
+    def factory(
+        self, *, level: str = "debug", logger: MockRootLogger | None = None
+    ) -> ServiceFactory[Any]:
+        """A ``core.rootLogger`` factory; pass ``logger`` to inspect what the backend logged."""
+        instance = logger if logger is not None else MockRootLogger(level=level)
+        return create_service_factory(service=core_services.root_logger, factory=lambda: instance)
+
+
+class _MockServices:
+    """Mocks of core services, mirroring Backstage's ``mockServices``.
+
+    Each member is callable for an instance and has ``.factory(...)`` for a service factory to
+    pass as a feature. More services arrive as they are implemented.
+    """
+
+    __slots__ = ()
+
+    root_config = _MockRootConfig()
+    root_logger = _MockRootLogger()
+
+
+#: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...
+mock_services = _MockServices()
