@@ -188,9 +188,11 @@ class BackendFeatureLoader:
     deps: Mapping[str, ServiceRef[Any]]
     loader: Callable[..., Any]
     source: str = field(default="", compare=False)
+    #: How errors name this loader; Backstage's form ``created at '<file:line>'`` by default.
+    description: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        return f"feature loader created at '{self.source}'"
+        return self.description or f"created at '{self.source}'"
 
 
 BackendFeature: TypeAlias = (
@@ -241,15 +243,22 @@ def create_backend_module(
 
 
 def create_backend_feature_loader(
-    *, loader: Callable[..., Any], deps: Mapping[str, ServiceRef[Any]] | None = None
+    *,
+    loader: Callable[..., Any],
+    deps: Mapping[str, ServiceRef[Any]] | None = None,
+    description: str | None = None,
 ) -> BackendFeatureLoader:
     """Create a feature loader.
 
     ``loader(**deps)`` returns features as an iterable, an async iterable, or an awaitable of an
     iterable; it runs once at start. ``deps`` must be root-scoped (checked at start).
+    ``description`` names the loader in errors (default: ``created at '<file:line>'``).
     """
     return BackendFeatureLoader(
-        deps=MappingProxyType(dict(deps or {})), loader=loader, source=caller_location()
+        deps=MappingProxyType(dict(deps or {})),
+        loader=loader,
+        source=caller_location(),
+        description=description or "",
     )
 
 

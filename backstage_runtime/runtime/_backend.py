@@ -145,10 +145,13 @@ class Backend:
         self._group_cm = group_cm
         try:
             await self._start_in(group)
-        except BaseException as error:
+        except BaseException:
+            # Leave the group as if nothing failed inside it: background tasks are guarded, so the
+            # only error is the start's own, which must reach the caller unwrapped (a task group
+            # would turn it into an ExceptionGroup).
             group.cancel_scope.cancel()
-            await group_cm.__aexit__(type(error), error, error.__traceback__)
             self._group_cm = None
+            await group_cm.__aexit__(None, None, None)
             raise
         return self
 
@@ -165,7 +168,9 @@ class Backend:
             self._group_cm = None
             if group_cm is not None:
                 group_cm.cancel_scope.cancel()
-                await group_cm.__aexit__(exc_type, exc, tb)
+                # The body's own exception propagates by itself; handing it to the group would
+                # wrap it in an ExceptionGroup.
+                await group_cm.__aexit__(None, None, None)
         return None
 
     def _check_startable(self) -> None:

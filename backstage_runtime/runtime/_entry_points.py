@@ -168,4 +168,8 @@ def discovery_feature_loader() -> BackendFeatureLoader:
     def load(*, config: Config) -> list[Any]:
         return [found.feature for found in discover_features(config)]
 
-    return create_backend_feature_loader(deps={"config": core_services.root_config}, loader=load)
+    return create_backend_feature_loader(
+        deps={"config": core_services.root_config},
+        loader=load,
+        description=f"for the '{ENTRY_POINT_GROUP}' entry points",
+    )

@@ -1,0 +1,1 @@
+"""Bridges between backstage-runtime and other frameworks."""

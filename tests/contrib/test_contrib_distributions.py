@@ -1,0 +1,200 @@
+"""The contrib/ plugin and module, installed as separate distributions, are discovered and run.
+
+These tests install the two distributions into the running environment (pip, no build isolation)
+and drive the real ``backstage-runtime`` console script in subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CONTRIB = [REPO / "contrib" / "todo-backend", REPO / "contrib" / "todo-backend-module-static"]
+CLI = Path(sys.executable).with_name("backstage-runtime")
+
+pytestmark = pytest.mark.contrib
+
+
+@pytest.fixture(scope="module")
+def installed_contrib() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         *map(str, CONTRIB)],
+        check=True,
+    )
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def write_config(directory: Path, text: str) -> Path:
+    path = directory / "app-config.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+class ServeProcess:
+    """``backstage-runtime serve`` with JSON logs, read line by line."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(CLI), "serve"], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env={**os.environ, "LOG_FORMAT": "json"},
+        )
+        self.lines: list[dict[str, Any]] = []
+
+    def read_until(self, message_start: str) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError:
+                pytest.fail(f"serve printed a non-JSON line: {raw!r}")
+            self.lines.append(entry)
+            if entry["message"].startswith(message_start):
+                return entry
+        pytest.fail(f"serve exited before logging {message_start!r}: {self.lines}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            self.lines.append(json.loads(raw))
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def serve_in(tmp_path: Path) -> Iterator[Any]:
+    started: list[ServeProcess] = []
+
+    def start() -> ServeProcess:
+        serve = ServeProcess(tmp_path)
+        started.append(serve)
+        return serve
+
+    yield start
+    for serve in started:
+        if serve.process.poll() is None:
+            serve.process.kill()
+            serve.process.wait()
+
+
+def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
+    installed_contrib: None, tmp_path: Path
+) -> None:
+    result = run_cli("plugins", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    plugin = next(line for line in lines if line.startswith("plugin"))
+    module = next(line for line in lines if line.startswith("module"))
+    assert plugin.split() == [
+        "plugin", "todo", "backstage-plugin-todo-backend", "todo", "=",
+        "backstage_plugin_todo_backend:todo_plugin", "loaded",
+    ]
+    assert module.split()[:3] == ["module", "todo/static", "backstage-plugin-todo-backend-module-static"]
+    assert module.split()[-1] == "loaded"
+
+
+def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigterm(
+    installed_contrib: None, tmp_path: Path, serve_in: Any
+) -> None:
+    write_config(tmp_path, """
+        todo:
+          static:
+            items: [Write docs, Ship it]
+    """)
+    serve = serve_in()
+    ready = serve.read_until("TODO list ready")
+    assert ready["message"] == "TODO list ready with 2 items"
+    assert ready["plugin"] == "todo"
+    assert ready["items"] == ["Write docs", "Ship it"]
+    started = serve.read_until("Backend started")
+    assert started["plugins"] == ["todo"]
+    assert serve.stop() == 0
+    messages = [entry["message"] for entry in serve.lines]
+    assert "TODO list closed" in messages
+    assert any(m.startswith("Received SIGTERM") for m in messages)
+
+
+def test_backend_packages_exclude_drops_the_module(
+    installed_contrib: None, tmp_path: Path, serve_in: Any
+) -> None:
+    write_config(tmp_path, """
+        backend:
+          packages:
+            exclude: [backstage-plugin-todo-backend-module-static]
+        todo:
+          static:
+            items: [Write docs]
+    """)
+    listed = run_cli("plugins", cwd=tmp_path)
+    module = next(line for line in listed.stdout.splitlines() if line.startswith("module"))
+    assert module.endswith("excluded by backend.packages")
+    serve = serve_in()
+    ready = serve.read_until("TODO list ready")
+    assert ready["message"] == "TODO list ready with 0 items"
+    assert serve.stop() == 0
+
+
+def test_backend_packages_include_limits_discovery_to_the_named_entries(
+    installed_contrib: None, tmp_path: Path
+) -> None:
+    write_config(tmp_path, """
+        backend:
+          packages:
+            include: [todo-static]
+    """)
+    listed = run_cli("plugins", cwd=tmp_path)
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
+    assert rows["todo"].endswith("excluded by backend.packages")
+    assert rows["todo/static"].endswith("skipped: plugin 'todo' is not installed")
+
+
+def test_a_broken_entry_point_is_reported_with_its_distribution_and_entry(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    dist_info = site / "broken_plugin-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[backstage_runtime.features]\nbroken = no_such_module_here:plugin\n"
+    )
+    result = run_cli("plugins", cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 1
+    assert (
+        "Failed to load entry point 'broken = no_such_module_here:plugin' of distribution "
+        "'broken-plugin': ModuleNotFoundError: No module named 'no_such_module_here'"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_help_describes_the_options(tmp_path: Path) -> None:
+    result = run_cli("serve", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ("--config", "--host", "--port"):
+        assert option in result.stdout
+
+
+def test_a_bad_config_file_fails_serve_with_the_file_and_line(tmp_path: Path) -> None:
+    write_config(tmp_path, """
+        backend:
+          baseUrl: [unclosed
+    """)
+    result = run_cli("serve", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "app-config.yaml" in result.stderr
+    assert "line" in result.stderr
+    assert "Traceback" not in result.stderr
