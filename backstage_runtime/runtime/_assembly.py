@@ -142,7 +142,7 @@ class Assembly:
             )
             return
         for index, produced in enumerate(items):
-            label = f"{loader} -> loader output[{index}]"
+            label = f"feature loader {loader} -> loader output[{index}]"
             if isinstance(produced, ServiceFactory):
                 self._add_loader_factory(produced, loader)
             elif isinstance(produced, BackendFeatureLoader):
@@ -161,7 +161,7 @@ class Assembly:
         sid = factory.service.id
         if sid == _PLUGIN_METADATA_ID:
             self.problems.append(
-                f"The {_PLUGIN_METADATA_ID} service cannot be overridden ({loader})"
+                f"The {_PLUGIN_METADATA_ID} service cannot be overridden (feature loader {loader})"
             )
             return
         if factory.service.multiton:
@@ -172,7 +172,8 @@ class Assembly:
         owner = self._loader_owner.get(sid)
         if owner is not None:
             self.problems.append(
-                f"Duplicate service implementations provided for {sid} by both {owner} and {loader}"
+                f"Duplicate service implementations provided for {sid} by both feature loader "
+                f"{owner} and feature loader {loader}"
             )
             return
         self._loader_owner[sid] = loader

@@ -83,7 +83,10 @@ async def test_plugin_startup_hooks_run_after_its_init_and_root_startup_after_al
         events.append("init b")
 
     async with start_test_backend(
-        features=[plugin_with_init("a", LIFECYCLES, init_a), plugin_with_init("b", LIFECYCLES, init_b)]
+        features=[
+            plugin_with_init("a", LIFECYCLES, init_a),
+            plugin_with_init("b", LIFECYCLES, init_b),
+        ]
     ):
         assert events == ["init a", "startup a", "init b", "startup b", "root startup"]
 
@@ -232,7 +235,9 @@ async def test_adding_a_startup_hook_after_startup_raises() -> None:
 
     async with start_test_backend(features=[plugin_with_init("p", LIFECYCLES, init)]):
         for name in ("lifecycle", "root"):
-            with pytest.raises(RuntimeError, match="^Attempted to add startup hook after startup$"):
+            with pytest.raises(
+                RuntimeError, match=r"^Attempted to add startup hook after startup$"
+            ):
                 captured[name].add_startup_hook(lambda: None)
 
 
@@ -245,10 +250,10 @@ async def test_adding_a_shutdown_hook_after_shutdown_raises() -> None:
     async with start_test_backend(features=[plugin_with_init("p", LIFECYCLES, init)]):
         pass
     for name in ("lifecycle", "root"):
-        with pytest.raises(RuntimeError, match="^Attempted to add shutdown hook after shutdown$"):
+        with pytest.raises(RuntimeError, match=r"^Attempted to add shutdown hook after shutdown$"):
             captured[name].add_shutdown_hook(lambda: None)
     with pytest.raises(
-        RuntimeError, match="^Attempt to add before shutdown hook after shutdown has started$"
+        RuntimeError, match=r"^Attempt to add before shutdown hook after shutdown has started$"
     ):
         captured["root"].add_before_shutdown_hook(lambda: None)
 
