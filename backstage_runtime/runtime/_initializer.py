@@ -18,6 +18,7 @@ from ..api import (
     InstalledPlugin,
     LoggerService,
     ServiceFactory,
+    ServiceRef,
     core_services,
     create_service_factory,
     read_duration_from_config,
@@ -152,7 +153,6 @@ class BackendInitializer:
         for loader in loaders:
             await assembly.run_loader(loader)
         assembly.collect_registrations()
-        report = ValidationReport()
         meta_id = core_services.root_instance_metadata.id
         if registry.provided_factories(meta_id):
             assembly.problems.append(
@@ -266,15 +266,23 @@ class BackendInitializer:
             self._logger.info(f"Plugin initialization started: {names}")
         for plugin_id in plugin_ids:
             self.result.plugins[plugin_id] = PluginStartup(plugin_id)
+        # Computed once: every plugin builds the same 'always' services.
+        registry = assembly.registry
+        eager = [
+            first.service
+            for first in (registry.provided_factories(sid)[0] for sid in registry.provided_ids())
+            if first.service.scope == "plugin" and first.eager
+        ]
         async with anyio.create_task_group() as group:
             for plugin_id in plugin_ids:
-                group.start_soon(self._start_plugin, assembly, report, policy, plugin_id)
+                group.start_soon(self._start_plugin, assembly, report, policy, eager, plugin_id)
 
     async def _start_plugin(
         self,
         assembly: Assembly,
         report: ValidationReport,
         policy: BootFailurePolicy,
+        eager: list[ServiceRef[Any]],
         plugin_id: str,
     ) -> None:
         registry = assembly.registry
@@ -282,10 +290,8 @@ class BackendInitializer:
         gate = ExtensionPointGate(plugin_id)
         self._started_plugins.append(plugin_id)
         try:
-            for sid in registry.provided_ids():
-                first = registry.provided_factories(sid)[0]
-                if first.service.scope == "plugin" and first.eager:
-                    await registry.get(first.service, plugin_id)
+            for ref in eager:
+                await registry.get(ref, plugin_id)
             modules = [r for (p, _m), (_f, r) in assembly.modules.items() if p == plugin_id]
             by_id = {r.module_id or "": r for r in modules}
 
