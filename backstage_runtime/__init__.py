@@ -6,13 +6,17 @@ plugins use :func:`create_backend`. Test utilities live in :mod:`backstage_runti
 
 from ._create_backend import create_backend, default_service_factories
 from .api import (
+    AuthPolicyAllow,
     BackendFeature,
     BackendFeatureLoader,
     BackendModule,
     BackendPlugin,
     BackgroundTasksService,
     Config,
+    DiscoveryService,
     ExtensionPoint,
+    HealthCheckResult,
+    HttpRouterService,
     InstalledModule,
     InstalledPlugin,
     LifecycleHook,
@@ -23,6 +27,8 @@ from .api import (
     PluginRegistrationPoints,
     RegistrationError,
     RootConfigService,
+    RootHealthService,
+    RootHttpRouterService,
     RootInstanceMetadataService,
     RootLifecycleService,
     RootLoggerService,
@@ -46,6 +52,7 @@ from .runtime import Backend, StartupResult, create_specialized_backend
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthPolicyAllow",
     "Backend",
     "BackendFeature",
     "BackendFeatureLoader",
@@ -53,7 +60,10 @@ __all__ = [
     "BackendPlugin",
     "BackgroundTasksService",
     "Config",
+    "DiscoveryService",
     "ExtensionPoint",
+    "HealthCheckResult",
+    "HttpRouterService",
     "InstalledModule",
     "InstalledPlugin",
     "LifecycleHook",
@@ -64,6 +74,8 @@ __all__ = [
     "PluginRegistrationPoints",
     "RegistrationError",
     "RootConfigService",
+    "RootHealthService",
+    "RootHttpRouterService",
     "RootInstanceMetadataService",
     "RootLifecycleService",
     "RootLoggerService",

@@ -8,9 +8,13 @@ from typing import Any
 
 from .api import ServiceFactory
 from .runtime import Backend, create_specialized_backend, discovery_feature_loader
+from .services.discovery import discovery_service_factory
+from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from .services.logger import logger_service_factory
 from .services.root_config import root_config_service_factory
+from .services.root_health import root_health_service_factory
+from .services.root_http_router import root_http_router_service_factory
 from .services.root_logger import root_logger_service_factory
 
 __all__ = ["create_backend", "default_service_factories"]
@@ -23,6 +27,7 @@ def default_service_factories(
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     config_reload_interval: float | None = None,
+    serve_http: bool = True,
 ) -> list[ServiceFactory[Any]]:
     """The default factory of every core service implemented so far, in start order.
 
@@ -30,7 +35,7 @@ def default_service_factories(
     ``app-config.local.yaml`` in the working directory when present); ``config`` is extra data
     merged under the files and ``overrides`` over everything; ``env`` replaces ``os.environ`` for
     substitutions and ``APP_CONFIG_*``; ``config_reload_interval`` (seconds) re-reads the files
-    while running.
+    while running; ``serve_http=False`` opens no socket (serve ``backend.asgi_app`` yourself).
     """
     return [
         root_config_service_factory(
@@ -42,8 +47,12 @@ def default_service_factories(
         ),
         root_logger_service_factory(),
         root_lifecycle_service_factory(),
+        root_health_service_factory(),
+        root_http_router_service_factory(serve=serve_http),
         logger_service_factory(),
         lifecycle_service_factory(),
+        http_router_service_factory(),
+        discovery_service_factory(),
     ]
 
 
@@ -56,12 +65,14 @@ def create_backend(
     env: Mapping[str, str] | None = None,
     config_reload_interval: float | None = None,
     discover: bool = False,
+    serve_http: bool = True,
 ) -> Backend:
     """A backend with Backstage's default core services.
 
     ``features`` are added in order (service factories given here replace the defaults).
     ``config_paths``, ``config``, ``overrides``, ``env`` and ``config_reload_interval`` are
-    described in :func:`default_service_factories`. With
+    described in :func:`default_service_factories`; ``serve_http=False`` opens no socket, for
+    serving ``backend.asgi_app`` from another ASGI server. With
     ``discover=True`` every feature advertised in the ``backstage_runtime.features`` entry-point
     group is added too, filtered by ``backend.packages``. Start it with ``async with backend:``
     or ``await backend.start()``.
@@ -73,6 +84,7 @@ def create_backend(
             overrides=overrides,
             env=env,
             config_reload_interval=config_reload_interval,
+            serve_http=serve_http,
         )
     )
     for feature in features:

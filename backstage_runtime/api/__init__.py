@@ -27,6 +27,14 @@ from ._refs import (
 )
 from ._runtime_services import BackgroundTasksService, runtime_services
 from .services.config import Config, RootConfigService
+from .services.discovery import DiscoveryService
+from .services.http import (
+    AuthPolicyAllow,
+    HealthCheckResult,
+    HttpRouterService,
+    RootHealthService,
+    RootHttpRouterService,
+)
 from .services.lifecycle import LifecycleHook, LifecycleService, RootLifecycleService
 from .services.logger import LoggerService, RootLoggerService
 from .services.metadata import (
@@ -37,13 +45,17 @@ from .services.metadata import (
 )
 
 __all__ = [
+    "AuthPolicyAllow",
     "BackgroundTasksService",
     "BackendFeature",
     "BackendFeatureLoader",
     "BackendModule",
     "BackendPlugin",
     "Config",
+    "DiscoveryService",
     "ExtensionPoint",
+    "HealthCheckResult",
+    "HttpRouterService",
     "InstalledModule",
     "InstalledPlugin",
     "LifecycleHook",
@@ -54,6 +66,8 @@ __all__ = [
     "PluginRegistrationPoints",
     "RegistrationError",
     "RootConfigService",
+    "RootHealthService",
+    "RootHttpRouterService",
     "RootInstanceMetadataService",
     "RootLifecycleService",
     "RootLoggerService",

@@ -1,4 +1,4 @@
-"""The ``backstage-runtime`` command line: ``serve``, ``plugins`` and ``config``."""
+"""The ``backstage-runtime`` command line: ``serve``, ``plugins``, ``graph`` and ``config``."""
 
 from ._main import main
 

@@ -15,7 +15,7 @@ from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..runtime import PackageFilter, discover_features
 from ..services.root_config import load_config
 
-__all__ = ["run_config", "run_plugins", "run_serve"]
+__all__ = ["run_config", "run_graph", "run_plugins", "run_serve"]
 
 
 def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int | None) -> int:
@@ -90,6 +90,14 @@ def run_plugins(config_paths: Sequence[str] | None) -> int:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    return 0
+
+
+def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:
+    """Print the service dependency graph of every discovered feature (Mermaid or DOT)."""
+    backend = create_backend(config_paths=config_paths, discover=True, serve_http=False)
+    graph = anyio.run(backend.inspect_graph)
+    sys.stdout.write(graph.to_dot() if output_format == "dot" else graph.to_mermaid())
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ..api.errors import BackstageError
-from ._commands import run_config, run_plugins, run_serve
+from ._commands import run_config, run_graph, run_plugins, run_serve
 
 __all__ = ["build_parser", "main"]
 
@@ -49,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_config_option(plugins)
 
+    graph = commands.add_parser(
+        "graph",
+        help="print the service dependency graph (Mermaid or Graphviz DOT)",
+        description=(
+            "Print how the installed plugins, modules and services depend on each other, "
+            "without starting anything."
+        ),
+    )
+    add_config_option(graph)
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "dot"),
+        default="mermaid",
+        help="output format (default: mermaid)",
+    )
+
     config = commands.add_parser(
         "config", help="print the resolved configuration as YAML, secrets redacted"
     )
@@ -67,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args.config, host=args.host, port=args.port)
         if args.command == "plugins":
             return run_plugins(args.config)
+        if args.command == "graph":
+            return run_graph(args.config, output_format=args.format)
         return run_config(args.config, show_secrets=args.show_secrets)
     except BackstageError as error:
         # Errors from config, entry points and validation carry the culprit in their message; a

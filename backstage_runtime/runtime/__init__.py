@@ -13,6 +13,7 @@ from ._entry_points import (
     discovery_feature_loader,
 )
 from ._extension_points import ExtensionPointClosedError
+from ._feature_graph import FeatureGraph, GraphEdge, GraphNode
 from ._graph import DependencyGraph
 from ._initializer import PluginStartup, StartupResult
 from ._registry import ServiceInstantiationError
@@ -25,6 +26,9 @@ __all__ = [
     "DiscoveredFeature",
     "EntryPointError",
     "ExtensionPointClosedError",
+    "FeatureGraph",
+    "GraphEdge",
+    "GraphNode",
     "PackageFilter",
     "PluginStartup",
     "ServiceInstantiationError",

@@ -18,7 +18,9 @@ from ..api import (
     ServiceRef,
 )
 from ..api.errors import BackstageError
+from ._asgi_app import BackendAsgiApp
 from ._assembly import AddedFeature
+from ._feature_graph import FeatureGraph
 from ._initializer import BackendInitializer, StartupResult
 
 __all__ = ["Backend", "BackendStateError", "create_specialized_backend"]
@@ -50,6 +52,7 @@ class Backend:
         self._group_cm: TaskGroup | None = None
         self._holder: asyncio.Task[None] | None = None
         self._release: anyio.Event | None = None
+        self._asgi_app: BackendAsgiApp | None = None
 
     def add(self, feature: object, *, label: str | None = None) -> None:
         """Add a feature: a service factory, plugin, module, feature loader, or an iterable of
@@ -74,6 +77,23 @@ class Backend:
         return self._state == "started"
 
     @property
+    def starting(self) -> bool:
+        """Whether :meth:`start` is in progress."""
+        return self._state == "starting"
+
+    @property
+    def asgi_app(self) -> BackendAsgiApp:
+        """The backend as an ASGI application, for serving it from another ASGI server.
+
+        Create the backend with ``serve_http=False`` so it opens no socket of its own. If the
+        server sends ASGI lifespan events, startup starts the backend and shutdown stops it
+        (unless the backend was started some other way); requests before the start get 503.
+        """
+        if self._asgi_app is None:
+            self._asgi_app = BackendAsgiApp(self)
+        return self._asgi_app
+
+    @property
     def startup_result(self) -> StartupResult:
         """What happened to each plugin and module during start (permitted failures included)."""
         if self._initializer is None:
@@ -91,6 +111,22 @@ class Backend:
             raise BackendStateError(f"'{ref.id}' is plugin-scoped: pass plugin_id")
         value: T = await self._initializer.registry.get(ref, plugin_id)
         return value
+
+    async def inspect_graph(self) -> FeatureGraph:
+        """The service dependency graph of this backend's features, without starting it.
+
+        Feature loaders run (and the root services they depend on are built, then cleaned up),
+        so entry-point discovery is included. Raises :class:`BackendValidationError` when a
+        loader or ``register`` callback fails.
+        """
+        self._check_startable()
+        initializer = BackendInitializer(self._defaults, self._features)
+        async with anyio.create_task_group() as group:
+            try:
+                graph = await initializer.inspect(group)
+            finally:
+                group.cancel_scope.cancel()
+        return graph
 
     async def start(self) -> StartupResult:
         """Start the backend in the current asyncio event loop and return once it has started.

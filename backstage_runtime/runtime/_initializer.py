@@ -29,6 +29,7 @@ from ..api.errors import BackendStartupError, BackendValidationError, stringify_
 from ._assembly import AddedFeature, Assembly
 from ._boot_failure import BootFailurePolicy
 from ._extension_points import ExtensionPointGate, guard_extension_point
+from ._feature_graph import FeatureGraph, build_feature_graph
 from ._registry import Finalizer, ServiceRegistry
 from ._validation import ValidationReport, module_graph, validate
 
@@ -186,6 +187,26 @@ class BackendInitializer:
                 await self.stop()
             raise
         return self.result
+
+    async def inspect(self, group: TaskGroup) -> FeatureGraph:
+        """Assemble without starting (loaders run, registrations are collected) and return the
+        dependency graph; root services a loader needs are built and cleaned up again.
+        """
+        assembly, loaders = Assembly.create(self._defaults, self._features)
+        registry = self._registry = assembly.registry
+        bg_id = runtime_services.background_tasks.id
+        if not registry.provided_factories(bg_id):
+            registry.set_factories(bg_id, [self._background_tasks_factory(group)])
+        try:
+            for loader in loaders:
+                await assembly.run_loader(loader)
+            assembly.collect_registrations()
+            if assembly.problems:
+                raise BackendValidationError(list(assembly.problems))
+            return await build_feature_graph(assembly)
+        finally:
+            for finalizer in reversed(registry.take_finalizers()):
+                await self._finalize(finalizer, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
 
     async def stop(self) -> None:
         """Stop in reverse: root before-shutdown hooks, every plugin's shutdown hooks

@@ -10,11 +10,16 @@ from ..api import (
     BackendModule,
     BackendPlugin,
     ServiceFactory,
+    core_services,
     create_backend_plugin,
 )
 from ..runtime import Backend, create_specialized_backend
+from ..services.discovery import discovery_service_factory
+from ..services.http_router import http_router_service_factory
 from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..services.logger import logger_service_factory
+from ..services.root_health import root_health_service_factory
+from ..services.root_http_router import ListenOptions, root_http_router_service_factory
 from ..services.root_logger import MockRootLogger
 from ._mock_services import mock_services
 
@@ -35,17 +40,35 @@ class TestBackend:
         """The instance of ``ref`` (for ``plugin_id`` when plugin-scoped)."""
         return await self.backend.get_service(ref, plugin_id)
 
+    async def url(self, path: str = "") -> str:
+        """``http://127.0.0.1:<port><path>``: where the test backend's server listens."""
+        router = await self.backend.get_service(core_services.root_http_router)
+        address = getattr(router, "listen_address", None)
+        if address is None:
+            raise RuntimeError("this test backend's root HTTP router does not listen on a socket")
+        host = address[0] if ":" not in address[0] else f"[{address[0]}]"
+        return f"http://{host}:{address[1]}{path}"
+
 
 def test_default_service_factories(
     config: Mapping[str, Any] | None, logger: MockRootLogger
 ) -> list[ServiceFactory[Any]]:
-    """The defaults of a test backend: in-memory config, a recording logger, real lifecycles."""
+    """The defaults of a test backend: in-memory config, a recording logger, real lifecycles,
+    and the real HTTP stack listening on a random loopback port (``backend.listen`` unless the
+    config sets it), without per-request log lines.
+    """
     return [
         mock_services.root_config.factory(config),
         mock_services.root_logger.factory(logger=logger),
         root_lifecycle_service_factory(),
+        root_health_service_factory(),
+        root_http_router_service_factory(
+            log_requests=False, default_listen=ListenOptions("127.0.0.1", 0)
+        ),
         logger_service_factory(),
         lifecycle_service_factory(),
+        http_router_service_factory(),
+        discovery_service_factory(),
     ]
 
 
@@ -61,7 +84,8 @@ async def start_test_backend(
 ) -> AsyncIterator[TestBackend]:
     """Start a backend with ``features`` for the duration of the ``async with`` block.
 
-    ``config`` is the whole configuration (no files are read). Service factories among
+    ``config`` is the whole configuration (no files are read); the server listens on a random
+    loopback port, see :meth:`TestBackend.url`. Service factories among
     ``features`` replace the test defaults. A module whose plugin is not among the features gets
     an empty plugin, so a module can be tested alone (as in Backstage's ``startTestBackend``).
     """

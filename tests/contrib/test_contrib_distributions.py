@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,8 @@ def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigte
     installed_contrib: None, tmp_path: Path, serve_in: Any
 ) -> None:
     write_config(tmp_path, """
+        backend:
+          listen: {host: 127.0.0.1, port: 0}
         todo:
           static:
             items: [Write docs, Ship it]
@@ -130,11 +134,89 @@ def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigte
     assert any(m.startswith("Received SIGTERM") for m in messages)
 
 
+def fetch(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_serve_answers_the_todo_routes_and_health_over_http(
+    installed_contrib: None, tmp_path: Path, serve_in: Any
+) -> None:
+    write_config(tmp_path, """
+        backend:
+          baseUrl: http://localhost:7007
+          listen: {host: 127.0.0.1, port: 0}
+        todo:
+          static:
+            items: [Write docs]
+    """)
+    serve = serve_in()
+    port = serve.read_until("Listening on")["port"]
+    serve.read_until("Backend started")
+    base = f"http://127.0.0.1:{port}"
+
+    assert fetch(f"{base}/api/todo/items") == (
+        200, {"items": [{"id": 0, "title": "Write docs", "source": "static"}]},
+    )
+    assert fetch(f"{base}/api/todo/items", "POST", {"title": "Ship it"}) == (
+        201, {"id": 1, "title": "Ship it", "source": "api"},
+    )
+    assert fetch(f"{base}/api/todo/items/7") == (404, {
+        "error": {"name": "NotFoundError", "message": "No TODO item with id 7"},
+        "request": {"method": "GET", "url": "/items/7"},
+        "response": {"statusCode": 404},
+    })
+    assert fetch(f"{base}/api/todo/items", "POST", {"name": "x"})[1]["error"]["name"] == (
+        "InputError"
+    )
+    assert fetch(f"{base}/.backstage/health/v1/readiness") == (200, {"status": "ok"})
+    assert serve.stop() == 0
+    requests = [line for line in serve.lines if line.get("type") == "incomingRequest"]
+    assert [(r["method"], r["url"], r["status"]) for r in requests] == [
+        ("GET", "/api/todo/items", 200),
+        ("POST", "/api/todo/items", 201),
+        ("GET", "/api/todo/items/7", 404),
+        ("POST", "/api/todo/items", 400),
+        ("GET", "/.backstage/health/v1/readiness", 200),
+    ]
+
+
+def test_graph_prints_the_plugin_its_module_and_their_services(
+    installed_contrib: None, tmp_path: Path
+) -> None:
+    mermaid = run_cli("graph", cwd=tmp_path)
+    dot = run_cli("graph", "--format", "dot", cwd=tmp_path)
+    assert mermaid.returncode == 0, mermaid.stderr
+    assert mermaid.stdout.startswith("flowchart LR\n")
+    nodes = {
+        line.split("[", 1)[0].split("(", 1)[0].strip(): line
+        for line in mermaid.stdout.splitlines()[1:]
+        if "-->" not in line
+    }
+    by_label = {line.split('"')[1]: node for node, line in nodes.items()}
+    plugin, module = by_label["plugin todo"], by_label["module todo/static"]
+    http_router = by_label["core.httpRouter (plugin)"]
+    assert f"    {plugin} -->|http| {http_router}" in mermaid.stdout
+    assert f"    {module} -->|extends| {plugin}" in mermaid.stdout
+    assert f"    {module} -->|todos| {plugin}" in mermaid.stdout
+    assert dot.returncode == 0, dot.stderr
+    assert dot.stdout.startswith("digraph backstage {")
+    assert '"plugin:todo" -> "core.httpRouter" [label="http"];' in dot.stdout
+    assert '"module:todo/static" -> "plugin:todo" [label="extends"];' in dot.stdout
+
+
 def test_backend_packages_exclude_drops_the_module(
     installed_contrib: None, tmp_path: Path, serve_in: Any
 ) -> None:
     write_config(tmp_path, """
         backend:
+          listen: {host: 127.0.0.1, port: 0}
           packages:
             exclude: [backstage-plugin-todo-backend-module-static]
         todo:

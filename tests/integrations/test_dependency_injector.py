@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_expose_services_gives_a_container_the_running_backends_instances() -> None:
-    backend = create_backend(config={"app": {"title": "Portal"}})
+    backend = create_backend(config={"app": {"title": "Portal"}}, serve_http=False)
     async with backend:
         container = await expose_services(
             backend, {"config": core_services.root_config, "logger": core_services.logger},
@@ -42,7 +42,8 @@ async def test_a_provider_of_the_application_serves_a_backend_ref() -> None:
             service_factory_from_provider(clock_ref, provider),
             plugin_with_init("a", {"clock": clock_ref}, lambda clock: seen.append(clock)),
             plugin_with_init("b", {"clock": clock_ref}, lambda clock: seen.append(clock)),
-        ]
+        ],
+        serve_http=False,
     )
     async with backend:
         pass

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.anyio
 async def test_changed_config_file_reaches_subscribers_of_a_running_backend(tmp_path: Path) -> None:
     config_file = tmp_path / "app-config.yaml"
     config_file.write_text("app:\n  title: Before\n")
-    backend = create_backend(config_paths=[config_file], config_reload_interval=0.05, env={})
+    backend = create_backend(
+        config_paths=[config_file], config_reload_interval=0.05, env={}, serve_http=False
+    )
     async with backend:
         config = await backend.get_service(core_services.root_config)
         changed = anyio.Event()

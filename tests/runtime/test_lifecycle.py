@@ -53,6 +53,7 @@ async def test_stop_runs_before_shutdown_then_plugin_then_root_shutdown_hooks() 
             plugin_with_init("b", LIFECYCLES, init_for("b")),
         ],
         config={"backend": {"lifecycle": {"shutdownHookTimeout": "5s"}}},
+        serve_http=False,
     )
     async with backend:
         assert events == []
@@ -266,7 +267,9 @@ async def test_stop_is_idempotent() -> None:
         root.add_before_shutdown_hook(recorder(events, "before"))
         root.add_shutdown_hook(recorder(events, "root"))
 
-    backend = create_backend(features=[plugin_with_init("p", LIFECYCLES, init)], config={})
+    backend = create_backend(
+        features=[plugin_with_init("p", LIFECYCLES, init)], config={}, serve_http=False
+    )
     async with backend:
         await backend.stop()
         assert events == ["before", "plugin", "root"]

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_HOOK_TIMEOUT_SECONDS",
     "PluginLifecycle",
     "RootLifecycle",
+    "hook_timeout",
     "lifecycle_service_factory",
     "root_lifecycle_service_factory",
 ]

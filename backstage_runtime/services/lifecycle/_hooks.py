@@ -14,10 +14,11 @@ __all__ = ["HookPhase", "RegisteredHook"]
 
 @dataclass(frozen=True)
 class RegisteredHook:
-    """A hook and the logger its failure goes to."""
+    """A hook, the logger its failure goes to, and its own time budget (None: the phase's)."""
 
     hook: LifecycleHook
     logger: LoggerService
+    timeout: float | None = None
 
 
 class HookPhase:
@@ -34,13 +35,18 @@ class HookPhase:
         """Whether the phase has run (or is running)."""
         return self._ran
 
-    def add(self, hook: LifecycleHook, logger: LoggerService) -> None:
-        """Add ``hook``; raises :class:`RuntimeError` with Backstage's text once the phase ran."""
+    def add(self, hook: LifecycleHook, logger: LoggerService, timeout: float | None = None) -> None:
+        """Add ``hook``; raises :class:`RuntimeError` with Backstage's text once the phase ran.
+
+        ``timeout`` (seconds) replaces the phase's bound for this hook only.
+        """
         if self._ran:
             raise RuntimeError(self._add_error)
         if not callable(hook):
             raise TypeError(f"A {self._name} hook must be callable, got {hook!r}")
-        self._hooks.append(RegisteredHook(hook, logger))
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"A {self._name} hook timeout must be positive, got {timeout!r}")
+        self._hooks.append(RegisteredHook(hook, logger, timeout))
 
     async def run(self, timeout: float | None) -> None:
         """Run every hook concurrently, each bounded by ``timeout`` seconds; runs at most once.
@@ -56,6 +62,8 @@ class HookPhase:
                 group.start_soon(self._run_one, registered, timeout)
 
     async def _run_one(self, registered: RegisteredHook, timeout: float | None) -> None:
+        if registered.timeout is not None:
+            timeout = registered.timeout
         try:
             with anyio.fail_after(timeout):
                 result = registered.hook()

@@ -36,15 +36,25 @@ class PluginLifecycle:
         self._startup = HookPhase("startup", "Attempted to add startup hook after startup")
         self._shutdown = HookPhase("shutdown", "Attempted to add shutdown hook after shutdown")
 
-    def add_startup_hook(self, hook: LifecycleHook, *, logger: LoggerService | None = None) -> None:
+    def add_startup_hook(
+        self,
+        hook: LifecycleHook,
+        *,
+        logger: LoggerService | None = None,
+        timeout: float | None = None,
+    ) -> None:
         """Run ``hook`` once the plugin has started; raises after startup."""
-        self._startup.add(hook, self._hook_logger(logger))
+        self._startup.add(hook, self._hook_logger(logger), timeout)
 
     def add_shutdown_hook(
-        self, hook: LifecycleHook, *, logger: LoggerService | None = None
+        self,
+        hook: LifecycleHook,
+        *,
+        logger: LoggerService | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Run ``hook`` when the backend stops; raises after shutdown."""
-        self._shutdown.add(hook, self._hook_logger(logger))
+        self._shutdown.add(hook, self._hook_logger(logger), timeout)
 
     async def startup(self) -> None:
         """Run the startup hooks (called by the runtime)."""
@@ -71,21 +81,35 @@ class RootLifecycle:
         )
         self._shutdown = HookPhase("shutdown", "Attempted to add shutdown hook after shutdown")
 
-    def add_startup_hook(self, hook: LifecycleHook, *, logger: LoggerService | None = None) -> None:
+    def add_startup_hook(
+        self,
+        hook: LifecycleHook,
+        *,
+        logger: LoggerService | None = None,
+        timeout: float | None = None,
+    ) -> None:
         """Run ``hook`` once every plugin has started; raises after startup."""
-        self._startup.add(hook, logger or self._logger)
+        self._startup.add(hook, logger or self._logger, timeout)
 
     def add_before_shutdown_hook(
-        self, hook: LifecycleHook, *, logger: LoggerService | None = None
+        self,
+        hook: LifecycleHook,
+        *,
+        logger: LoggerService | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Run ``hook`` first at stop (readiness flips here); raises once stopping began."""
-        self._before_shutdown.add(hook, logger or self._logger)
+        self._before_shutdown.add(hook, logger or self._logger, timeout)
 
     def add_shutdown_hook(
-        self, hook: LifecycleHook, *, logger: LoggerService | None = None
+        self,
+        hook: LifecycleHook,
+        *,
+        logger: LoggerService | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Run ``hook`` last at stop, after every plugin shut down; raises after shutdown."""
-        self._shutdown.add(hook, logger or self._logger)
+        self._shutdown.add(hook, logger or self._logger, timeout)
 
     async def startup(self) -> None:
         """Run the startup hooks (called by the runtime)."""

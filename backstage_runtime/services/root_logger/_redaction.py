@@ -24,6 +24,8 @@ _CREDENTIALS: Final = re.compile(
 )
 
 _SENSITIVE_KEYS: Final = frozenset({"authorization"})
+_SENSITIVE_KEY_LENGTHS: Final = frozenset(len(key) for key in _SENSITIVE_KEYS)
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 _CIRCULAR: Final = "[Circular]"
 
 
@@ -86,6 +88,11 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(REDACTED, text)
+        # The credentials pattern is slow to scan (case-insensitive, tried at every word
+        # boundary); most lines (a request log per request) name no scheme at all.
+        lowered = text.lower()
+        if "bearer" not in lowered and "basic" not in lowered:
+            return text
         return _CREDENTIALS.sub(_credentials_replacement, text)
 
 
@@ -99,12 +106,17 @@ def mask_sensitive_fields(value: Any, _path: tuple[int, ...] = ()) -> Any:
         if id(value) in _path:
             return _CIRCULAR
         path = (*_path, id(value))
-        return {
-            str(key): REDACTED
-            if str(key).lower() in _SENSITIVE_KEYS
-            else mask_sensitive_fields(item, path)
-            for key, item in value.items()
-        }
+        masked: dict[str, Any] = {}
+        for key, item in value.items():
+            name = key if type(key) is str else str(key)
+            if len(name) in _SENSITIVE_KEY_LENGTHS and name.lower() in _SENSITIVE_KEYS:
+                masked[name] = REDACTED
+            elif type(item) in _SCALARS:
+                # Most fields are plain values: no recursion, no copy (a log line per request).
+                masked[name] = item
+            else:
+                masked[name] = mask_sensitive_fields(item, path)
+        return masked
     if isinstance(value, list | tuple):
         if id(value) in _path:
             return _CIRCULAR

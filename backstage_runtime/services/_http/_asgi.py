@@ -1,0 +1,70 @@
+"""ASGI types and the two primitives every layer needs: a JSON response and the request URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, TypeAlias
+
+__all__ = [
+    "ASGIApp",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "json_bytes",
+    "request_url",
+    "send_json",
+]
+
+Scope: TypeAlias = MutableMapping[str, Any]
+Message: TypeAlias = MutableMapping[str, Any]
+Receive: TypeAlias = Callable[[], Awaitable[Message]]
+Send: TypeAlias = Callable[[Message], Awaitable[None]]
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json; charset=utf-8")
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON, byte-for-byte what Express's ``res.json`` writes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    value: Any,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    *,
+    head: bool = False,
+) -> None:
+    """Send a complete JSON response; ``head`` sends the headers without the body (HEAD)."""
+    body = json_bytes(value)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                _JSON_CONTENT_TYPE,
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def request_url(scope: Scope, *, relative: bool) -> str:
+    """The request's path and query as Express's ``req.url`` has it.
+
+    ``relative`` strips the mount point (``root_path``), as inside a plugin router where Backstage
+    reports ``/entities`` rather than ``/api/catalog/entities``.
+    """
+    path: str = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+    if relative:
+        root = scope.get("root_path", "")
+        if root and path.lower().startswith(root.lower()):
+            path = path[len(root) :] or "/"
+    query: bytes = scope.get("query_string", b"")
+    return f"{path}?{query.decode('latin-1')}" if query else path

@@ -1,0 +1,129 @@
+"""The ``core.httpRouter`` implementation: one plugin's pipeline under ``/api/<pluginId>``."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from quart import Blueprint, Quart
+
+from ...api.errors import BackstageError, NotFoundError
+from ...api.services.http import AuthPolicyAllow
+from .._http import (
+    ASGIApp,
+    ErrorResponder,
+    Receive,
+    Scope,
+    Send,
+    is_blueprint,
+    mount_handler,
+    request_url,
+    send_json,
+)
+from .._http._quart_mount import build_quart_app
+from ._auth_policies import AuthPolicies, CredentialsBarrier
+from ._lifecycle_gate import LifecycleGate
+
+__all__ = ["PluginHttpRouter"]
+
+
+class PluginHttpRouter:
+    """A plugin's router: requests pass the lifecycle gate, then the credentials barrier (when
+    one is installed, honouring the plugin's auth policies), then reach the plugin's handlers;
+    errors become Backstage's error JSON with the URL relative to the plugin mount.
+
+    ``use`` takes Quart blueprints (all served by one Quart app of the plugin's own, so their
+    routes combine) or, instead, a single ASGI application.
+    """
+
+    def __init__(
+        self,
+        plugin_id: str,
+        *,
+        gate: LifecycleGate,
+        policies: AuthPolicies,
+        errors: ErrorResponder,
+        credentials_barrier: CredentialsBarrier | None = None,
+    ) -> None:
+        self._plugin_id = plugin_id
+        self._gate = gate
+        self._policies = policies
+        self._errors = errors
+        self._barrier = credentials_barrier
+        self._quart: Quart | None = None
+        self._app: ASGIApp | None = None
+
+    @property
+    def plugin_id(self) -> str:
+        """The plugin this router serves."""
+        return self._plugin_id
+
+    @property
+    def auth_policies(self) -> AuthPolicies:
+        """The auth policies added so far."""
+        return self._policies
+
+    def use(self, handler: Any) -> None:
+        """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` (call again for
+        more), or one ASGI application (a Quart app, Starlette, ...).
+
+        Raises :class:`ValueError` when an ASGI application would be mixed with blueprints or
+        with another application, :class:`TypeError` for anything that is neither.
+        """
+        name = f"backstage-plugin-{self._plugin_id}"
+        if is_blueprint(handler):
+            if self._app is not None and self._quart is None:
+                raise ValueError(self._mix_error())
+            if self._quart is None:
+                self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
+                self._app = cast(ASGIApp, self._quart)
+            self._quart.register_blueprint(cast(Blueprint, handler))
+            return
+        if self._app is not None:
+            raise ValueError(self._mix_error())
+        self._app = mount_handler(handler, name, self._errors, relative_urls=True)
+
+    def _mix_error(self) -> str:
+        return (
+            f"Plugin '{self._plugin_id}' already uses a handler: its http_router takes Quart "
+            "blueprints (any number) or one ASGI application, not both"
+        )
+
+    def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
+        """Let requests under ``path`` (relative to the plugin mount, a prefix) in without
+        credentials (``unauthenticated``) or with the user cookie (``user-cookie``).
+        """
+        self._policies.add(path, allow)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = scope.get("backstage")
+        if info is not None:
+            info.plugin_id = self._plugin_id
+        if scope["type"] == "http":
+            try:
+                await self._gate.pass_through()
+                if self._barrier is not None:
+                    await self._check_credentials(scope)
+            except BackstageError as error:
+                await self._send_error(scope, send, error)
+                return
+        app = self._app
+        if app is None:
+            if scope["type"] == "http":
+                method = scope["method"]
+                url = request_url(scope, relative=True)
+                await self._send_error(scope, send, NotFoundError(f"No route for {method} {url}"))
+            return
+        await app(scope, receive, send)
+
+    async def _check_credentials(self, scope: Scope) -> None:
+        assert self._barrier is not None
+        path = scope["path"][len(scope.get("root_path", "")) :] or "/"
+        requirement = self._policies.requirement(path)
+        if requirement != "none":
+            await self._barrier(scope, requirement == "limited")
+
+    async def _send_error(self, scope: Scope, send: Send, error: BaseException) -> None:
+        status, body = self._errors.respond(
+            error, method=scope["method"], url=request_url(scope, relative=True)
+        )
+        await send_json(send, status, body)

@@ -1,0 +1,120 @@
+"""Where to listen: ``backend.listen`` and ``backend.https``, read as Backstage reads them."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from dataclasses import dataclass
+
+from ...api import Config
+from ...api.errors import ConfigError
+
+__all__ = ["DEFAULT_PORT", "ListenOptions", "open_listening_socket", "read_listen_options"]
+
+DEFAULT_PORT = 7007
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    """The listen address: ``host`` ``""`` means every interface (IPv6 and IPv4 where possible)."""
+
+    host: str
+    port: int
+
+
+def _port(value: object, key: str) -> int:
+    try:
+        port = int(str(value), 10)
+    except ValueError:
+        raise ConfigError(f"Invalid port {value!r} at {key}: expected a whole number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"Invalid port {port} at {key}: expected 0-65535")
+    return port
+
+
+def read_listen_options(config: Config) -> ListenOptions:
+    """``backend.listen`` as ``"<port>"``, ``"<host>:<port>"`` or ``{host, port}``; defaults
+    port 7007 on every interface.
+    """
+    listen = config.get_optional("backend.listen")
+    if isinstance(listen, int) and not isinstance(listen, bool):
+        # YAML makes `listen: 7007` a number; Backstage would ignore it, we read it as the port.
+        return ListenOptions("", _port(listen, "backend.listen"))
+    if isinstance(listen, str):
+        parts = listen.split(":")
+        if len(parts) in (1, 2) and parts[-1].strip().isdigit():
+            port = _port(parts[-1], "backend.listen")
+            return ListenOptions(parts[0] if len(parts) == 2 else "", port)
+        raise ConfigError(
+            f"Unable to parse listen address {listen}, expected <port> or <host>:<port> "
+            "(backend.listen)"
+        )
+    host = config.get_optional("backend.listen.host") if isinstance(listen, dict) else None
+    if host is None:
+        host = ""
+    if not isinstance(host, str):
+        config.get_optional_string("backend.listen.host")  # raises the typed config error
+        raise ConfigError("Invalid backend.listen.host: expected a string")
+    port_value = config.get_optional("backend.listen.port") if isinstance(listen, dict) else None
+    port = DEFAULT_PORT if port_value is None else _port(port_value, "backend.listen.port")
+    return ListenOptions(host, port)
+
+
+def open_listening_socket(options: ListenOptions, backlog: int = 1024) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket; errors name the address and the config key."""
+    host = options.host
+    try:
+        if host in ("", "::"):
+            sock = _dual_stack_socket(options.port) if socket.has_dualstack_ipv6() else None
+            if sock is None:
+                sock = _socket_for(socket.AF_INET, "0.0.0.0", options.port)
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            if family == socket.AF_INET and not host.replace(".", "").isdigit():
+                info = socket.getaddrinfo(host, options.port, type=socket.SOCK_STREAM)
+                family, _, _, _, address = info[0]
+                host = str(address[0])
+            sock = _socket_for(family, host, options.port)
+    except OSError as error:
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else str(error)
+        shown = options.host or "*"
+        raise ConfigError(
+            f"Unable to listen on {shown}:{options.port} (backend.listen): {reason}"
+        ) from error
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def _tune(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without it Nagle's algorithm holds the body of a response
+    # back until the client acknowledges its headers (Hypercorn writes them separately), which
+    # halved throughput in benchmarks/http_overhead.py.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _socket_for(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        _tune(sock)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _dual_stack_socket(port: int) -> socket.socket | None:
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    try:
+        _tune(sock)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock

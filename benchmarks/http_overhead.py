@@ -1,0 +1,225 @@
+"""HTTP overhead of the runtime stack against bare Quart + Hypercorn, measured in one run.
+
+Both servers serve the same JSON hello route (``GET /api/hello/hello`` -> ``{"hello":"world"}``)
+from one process each, with the same Hypercorn settings, on loopback:
+
+- ``bare``: a Quart app with the route's blueprint at ``/api/hello``, served by Hypercorn;
+- ``runtime``: ``create_backend()`` with a plugin ``hello`` using that blueprint, i.e. request
+  logging (one line per request, as Node Backstage does; written to /dev/null here), helmet
+  headers, CORS (configured, so it does work on every request), the lifecycle gate, the error
+  handler and the plugin mount.
+
+The load generator is ``wrk`` (Debian package ``wrk``) on loopback; rounds alternate between the
+servers and the medians are compared. Target: the runtime keeps at least 0.85 of bare Quart's
+requests per second. Run:
+
+    python benchmarks/http_overhead.py [--duration 10] [--connections 50] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+ROUTE = "/api/hello/hello"
+TARGET_RATIO = 0.85
+
+
+def hello_blueprint() -> Any:
+    from quart import Blueprint
+
+    blueprint = Blueprint("hello", __name__)
+
+    @blueprint.get("/hello")
+    async def hello() -> Any:
+        return {"hello": "world"}
+
+    return blueprint
+
+
+def serve_bare(port: int) -> None:
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+    from quart import Quart
+
+    app = Quart("bare")
+    app.register_blueprint(hello_blueprint(), url_prefix="/api/hello")
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.include_server_header = False
+    config.keep_alive_timeout = 5
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+
+
+def serve_runtime(port: int) -> None:
+    import anyio
+
+    from backstage_runtime import core_services, create_backend, create_backend_plugin
+
+    def register(env: Any) -> None:
+        env.register_init(
+            deps={"http": core_services.http_router},
+            init=lambda http: http.use(hello_blueprint()),
+        )
+
+    # Production's JSON lines, written to /dev/null by the parent.
+    os.environ["LOG_FORMAT"] = "json"
+    backend = create_backend(
+        features=[create_backend_plugin(plugin_id="hello", register=register)],
+        config={
+            "backend": {
+                "baseUrl": f"http://127.0.0.1:{port}",
+                "listen": {"host": "127.0.0.1", "port": port},
+                "cors": {"origin": ["http://localhost:*"], "credentials": True},
+            }
+        },
+    )
+
+    async def main() -> None:
+        async with backend:
+            await anyio.sleep_forever()
+
+    anyio.run(main)
+
+
+@dataclass
+class Result:
+    """One wrk run."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _milliseconds(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def run_wrk(url: str, duration: int, connections: int) -> Result:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    try:
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+        p50 = _milliseconds(re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+        p99 = _milliseconds(re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    except (AttributeError, ValueError) as error:
+        raise RuntimeError(f"could not read wrk's output ({error}):\n{output}") from error
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    count = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return Result(rps, p50, p99, count)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(kind: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ROUTE}", timeout=1) as reply:
+                if reply.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.05)  # polling a server that is still starting
+    process.kill()
+    raise RuntimeError(f"the {kind} server did not answer within 30 s")
+
+
+def measure(kind: str, duration: int, connections: int) -> Result:
+    port = free_port()
+    server = start_server(kind, port)
+    try:
+        url = f"http://127.0.0.1:{port}{ROUTE}"
+        run_wrk(url, 2, connections)  # warm-up: imports, caches, JIT-free but lazy paths
+        return run_wrk(url, duration, connections)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", choices=("bare", "runtime"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "bare":
+        serve_bare(args.port)
+        return
+    if args.serve == "runtime":
+        serve_runtime(args.port)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+
+    results: dict[str, list[Result]] = {"bare": [], "runtime": []}
+    for round_number in range(args.rounds):
+        order = ("bare", "runtime") if round_number % 2 == 0 else ("runtime", "bare")
+        for kind in order:
+            result = measure(kind, args.duration, args.connections)
+            results[kind].append(result)
+            print(
+                f"round {round_number + 1} {kind:8} {result.requests_per_second:9.0f} req/s  "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+                f"errors {result.errors}",
+                flush=True,
+            )
+
+    def median(kind: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in results[kind])
+
+    print()
+    print(f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for kind in ("bare", "runtime"):
+        print(
+            f"{kind:10}{median(kind, 'requests_per_second'):10.0f}"
+            f"{median(kind, 'p50_ms'):10.2f}{median(kind, 'p99_ms'):10.2f}"
+        )
+    ratio = median("runtime", "requests_per_second") / median("bare", "requests_per_second")
+    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+    print(f"throughput ratio runtime/bare: {ratio:.3f} ({verdict} the {TARGET_RATIO} target)")
+    print(f"python {sys.version.split()[0]}, pid {os.getpid()}")
+
+
+if __name__ == "__main__":
+    main()
