@@ -8,6 +8,8 @@ from typing import Any
 
 from .api import ServiceFactory
 from .runtime import Backend, create_specialized_backend, discovery_feature_loader
+from .services.cache import cache_service_factory
+from .services.database import database_service_factory
 from .services.discovery import discovery_service_factory
 from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
@@ -53,6 +55,8 @@ def default_service_factories(
         lifecycle_service_factory(),
         http_router_service_factory(),
         discovery_service_factory(),
+        database_service_factory(),
+        cache_service_factory(),
     ]
 
 

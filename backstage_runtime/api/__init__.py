@@ -26,7 +26,9 @@ from ._refs import (
     create_service_ref,
 )
 from ._runtime_services import BackgroundTasksService, runtime_services
+from .services.cache import CacheService, CacheTtl
 from .services.config import Config, RootConfigService
+from .services.database import DatabaseMigrations, DatabaseService, is_database_conflict_error
 from .services.discovery import DiscoveryService
 from .services.http import (
     AuthPolicyAllow,
@@ -51,7 +53,11 @@ __all__ = [
     "BackendFeatureLoader",
     "BackendModule",
     "BackendPlugin",
+    "CacheService",
+    "CacheTtl",
     "Config",
+    "DatabaseMigrations",
+    "DatabaseService",
     "DiscoveryService",
     "ExtensionPoint",
     "HealthCheckResult",
@@ -85,4 +91,5 @@ __all__ = [
     "create_extension_point",
     "create_service_factory",
     "create_service_ref",
+    "is_database_conflict_error",
 ]

@@ -6,7 +6,21 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
         service = await test.get_service(my_ref, "my-plugin")
 """
 
+from ._caches import CacheStoreId, TestCache, TestCaches
+from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
 from ._mock_services import mock_services
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 
-__all__ = ["TestBackend", "mock_services", "start_test_backend", "test_default_service_factories"]
+__all__ = [
+    "CacheStoreId",
+    "MockDatabase",
+    "MockPluginDatabase",
+    "TestBackend",
+    "TestCache",
+    "TestCaches",
+    "TestDatabaseId",
+    "TestDatabases",
+    "mock_services",
+    "start_test_backend",
+    "test_default_service_factories",
+]

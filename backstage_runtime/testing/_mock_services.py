@@ -8,6 +8,8 @@ from typing import Any
 from ..api import ServiceFactory, core_services, create_service_factory
 from ..services.root_config import create_config_from_data
 from ..services.root_logger import MockRootLogger
+from ._caches import mock_cache
+from ._databases import mock_database
 
 __all__ = ["mock_services"]
 
@@ -51,6 +53,10 @@ class _MockServices:
 
     root_config = _MockRootConfig()
     root_logger = _MockRootLogger()
+    #: ``mock_services.database("plugin")``: a private in-memory SQLite database service.
+    database = mock_database
+    #: ``mock_services.cache("plugin")``: an in-memory cache service.
+    cache = mock_cache
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

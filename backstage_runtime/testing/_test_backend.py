@@ -14,6 +14,8 @@ from ..api import (
     create_backend_plugin,
 )
 from ..runtime import Backend, create_specialized_backend
+from ..services.cache import cache_service_factory
+from ..services.database import database_service_factory
 from ..services.discovery import discovery_service_factory
 from ..services.http_router import http_router_service_factory
 from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
@@ -54,8 +56,9 @@ def test_default_service_factories(
     config: Mapping[str, Any] | None, logger: MockRootLogger
 ) -> list[ServiceFactory[Any]]:
     """The defaults of a test backend: in-memory config, a recording logger, real lifecycles,
-    and the real HTTP stack listening on a random loopback port (``backend.listen`` unless the
-    config sets it), without per-request log lines.
+    the real HTTP stack listening on a random loopback port (``backend.listen`` unless the
+    config sets it) without per-request log lines, and the real database and cache services
+    (in-memory SQLite and memory store unless the config says otherwise).
     """
     return [
         mock_services.root_config.factory(config),
@@ -69,6 +72,8 @@ def test_default_service_factories(
         lifecycle_service_factory(),
         http_router_service_factory(),
         discovery_service_factory(),
+        database_service_factory(),
+        cache_service_factory(),
     ]
 
 

@@ -1,8 +1,14 @@
 """The pytest plugin, registered through the ``pytest11`` entry point.
 
-It gives plugin tests a ``test_backend_factory`` fixture: call it (``await``) with the same
-arguments as :func:`~backstage_runtime.testing.start_test_backend`; every backend it started is
-stopped when the test ends. Async tests need anyio's pytest plugin (``@pytest.mark.anyio``).
+Fixtures for plugin tests (async tests need anyio's pytest plugin, ``@pytest.mark.anyio``):
+
+- ``test_backend_factory``: call it (``await``) with the arguments of
+  :func:`~backstage_runtime.testing.start_test_backend`; every backend it started is stopped
+  when the test ends.
+- ``test_databases``: a :class:`~backstage_runtime.testing.TestDatabases` whose databases are
+  dropped when the test ends (``await test_databases.init("POSTGRES")``).
+- ``test_cache``: the test runs once per cache store this machine offers (memory, Redis), each
+  in a namespace of its own that is removed afterwards.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from typing import Any
 
 import pytest
 
+from ._caches import TestCache, TestCaches
+from ._databases import TestDatabases
 from ._test_backend import TestBackend, start_test_backend
 
-__all__ = ["test_backend_factory"]
+__all__ = ["test_backend_factory", "test_cache", "test_databases"]
 
 
 @pytest.fixture
@@ -27,3 +35,17 @@ async def test_backend_factory() -> AsyncIterator[Callable[..., Awaitable[TestBa
             return await stack.enter_async_context(start_test_backend(**kwargs))
 
         yield start
+
+
+@pytest.fixture
+async def test_databases() -> AsyncIterator[TestDatabases]:
+    """PostgreSQL and SQLite test databases, dropped when the test ends."""
+    async with TestDatabases.create() as databases:
+        yield databases
+
+
+@pytest.fixture(params=TestCaches.each_supported_id(), ids=str.lower)
+async def test_cache(request: pytest.FixtureRequest) -> AsyncIterator[TestCache]:
+    """The test once per cache store (a missing Redis skips locally and fails on CI)."""
+    async with TestCaches() as caches:
+        yield await caches.init(request.param)

@@ -1,0 +1,24 @@
+"""The default ``core.database`` service: a database per plugin (Backstage's
+``databaseServiceFactory``), on SQLAlchemy's async engine over asyncpg or aiosqlite.
+
+Configured by ``backend.database`` exactly as in Backstage (``client``, ``connection``,
+``prefix``, ``pluginDivisionMode``, ``ensureExists``, ``role``, ``knexConfig.pool``,
+``skipMigrations``, ``plugin.<pluginId>.*`` overrides); without it every plugin gets a private
+in-memory SQLite database.
+"""
+
+from ._factory import database_service_factory
+from ._manager import DatabaseManager, DatabaseShutDownError
+from ._plugin_database import PluginDatabase
+from ._settings import PgSettings, PluginDatabaseSettings, PoolSettings, SqliteSettings
+
+__all__ = [
+    "DatabaseManager",
+    "DatabaseShutDownError",
+    "PgSettings",
+    "PluginDatabase",
+    "PluginDatabaseSettings",
+    "PoolSettings",
+    "SqliteSettings",
+    "database_service_factory",
+]

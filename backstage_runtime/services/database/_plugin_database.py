@@ -1,0 +1,121 @@
+"""``PluginDatabase``: the ``core.database`` instance one plugin receives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from ...api import LoggerService
+from ...api.services.database import DatabaseMigrations, DatabaseService
+from ._migrations import run_migrations
+from ._settings import PgSettings, PluginDatabaseSettings
+
+__all__ = ["PluginDatabase"]
+
+
+class PluginDatabase:
+    """One plugin's database: its engine (created on first use) and its migrations.
+
+    Get it through ``deps={"database": core_services.database}``::
+
+        async def init(*, database: DatabaseService) -> None:
+            # Alembic scripts: <plugin>/migrations/versions/*.py; no env.py needed.
+            await database.migrate(Path(__file__).parent / "migrations")
+            async with database.begin() as conn:  # commits at the end of the block
+                await conn.execute(text("INSERT INTO todos (title) VALUES (:t)"), {"t": "docs"})
+            engine = await database.get_client()  # the SQLAlchemy AsyncEngine itself
+    """
+
+    def __init__(
+        self,
+        settings: PluginDatabaseSettings,
+        engine: Callable[[], Awaitable[AsyncEngine]],
+        logger: LoggerService,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._logger = logger
+
+    @property
+    def plugin_id(self) -> str:
+        """The plugin this database belongs to."""
+        return self._settings.plugin_id
+
+    @property
+    def settings(self) -> PluginDatabaseSettings:
+        """The resolved configuration (client, target, pool) of this database."""
+        return self._settings
+
+    @property
+    def skip_migrations(self) -> bool:
+        """True when migrations are configured off; :meth:`migrate` then does nothing."""
+        return self._settings.skip_migrations
+
+    @property
+    def migrations(self) -> DatabaseMigrations:
+        """Backstage's ``migrations`` option: ``migrations.skip``."""
+        return DatabaseMigrations(skip=self._settings.skip_migrations)
+
+    async def get_client(self) -> AsyncEngine:
+        """The plugin's ``AsyncEngine``. The first call creates the database (or schema) when
+        ``ensureExists`` says so; later calls return the same engine. A failed first call is
+        not remembered: the next call tries again.
+        """
+        return await self._engine()
+
+    async def migrate(
+        self, script_location: str | os.PathLike[str], *, version_table: str | None = None
+    ) -> None:
+        """Upgrade to the newest revision(s) of the Alembic scripts at ``script_location``.
+
+        Does nothing when :attr:`skip_migrations` is set. Applied revisions are recorded in
+        ``version_table`` (default ``<pluginId>_alembic_version``); give another name to keep a
+        second set of migrations (a library's tables, say) in the same database. Concurrent
+        instances apply each revision once: on PostgreSQL the run holds an advisory lock.
+        """
+        table = version_table or f"{self.plugin_id}_alembic_version"
+        if self.skip_migrations:
+            self._logger.debug("Skipping database migrations", {"versionTable": table})
+            return
+        engine = await self.get_client()
+        target = self._settings.target
+        schema = target.schema if isinstance(target, PgSettings) else None
+        applied = await run_migrations(engine, script_location, version_table=table, schema=schema)
+        if applied:
+            self._logger.info(
+                f"Applied {len(applied)} database migration(s)",
+                {"versionTable": table, "revisions": applied},
+            )
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection, returned to the pool when the block ends."""
+        engine = await self.get_client()
+        async with engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction: committed when the block ends, rolled back on error."""
+        engine = await self.get_client()
+        async with engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def session(self, **options: Any) -> AsyncIterator[AsyncSession]:
+        """An ORM session on the engine, closed when the block ends (``options`` go to
+        :class:`AsyncSession`; ``expire_on_commit`` defaults to False, as async code wants).
+        """
+        engine = await self.get_client()
+        options.setdefault("expire_on_commit", False)
+        async with AsyncSession(engine, **options) as session:
+            yield session
+
+
+def _conforms(database: PluginDatabase) -> DatabaseService:
+    # Lets mypy prove that PluginDatabase satisfies the DatabaseService protocol.
+    return database

@@ -1,0 +1,72 @@
+"""What ``backend.database`` resolves to for one plugin, once validated."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+__all__ = [
+    "ClientKind",
+    "PgSettings",
+    "PluginDatabaseSettings",
+    "PoolSettings",
+    "SqliteSettings",
+    "SslSetting",
+]
+
+#: The two engines we drive: PostgreSQL through asyncpg, SQLite through aiosqlite.
+ClientKind: TypeAlias = Literal["pg", "sqlite"]
+
+#: What asyncpg's ``ssl`` argument takes: off, a libpq-style mode name, or a context.
+SslSetting: TypeAlias = bool | str | ssl.SSLContext | None
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Connection pool bounds, from knex's ``pool.min``/``pool.max``/``acquireTimeoutMillis``."""
+
+    min_size: int
+    max_size: int
+    #: Seconds to wait for a free connection before failing.
+    acquire_timeout: float
+
+
+@dataclass(frozen=True)
+class SqliteSettings:
+    """Where a plugin's SQLite database lives; ``path`` None means in memory."""
+
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    """How to reach a plugin's PostgreSQL database, and what to create there first."""
+
+    host: str | None
+    port: int | None
+    user: str | None
+    password: str | None = field(repr=False)
+    #: None (schema mode without a configured database): the server's default for the user.
+    database: str | None
+    ssl: SslSetting
+    application_name: str
+    role: str | None
+    #: The plugin's schema in ``pluginDivisionMode: schema``; None in database mode.
+    schema: str | None
+    ensure_database: bool
+    ensure_schema: bool
+
+
+@dataclass(frozen=True)
+class PluginDatabaseSettings:
+    """Everything the database service needs for one plugin."""
+
+    plugin_id: str
+    client: ClientKind
+    target: SqliteSettings | PgSettings
+    pool: PoolSettings
+    skip_migrations: bool
+    #: ``knexConfig`` keys that have no SQLAlchemy counterpart (full config keys), to warn about.
+    ignored_keys: tuple[str, ...] = ()
