@@ -11,6 +11,7 @@ from .runtime import Backend, create_specialized_backend, discovery_feature_load
 from .services.cache import cache_service_factory
 from .services.database import database_service_factory
 from .services.discovery import discovery_service_factory
+from .services.http_client import http_client_service_factory
 from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from .services.logger import logger_service_factory
@@ -51,6 +52,7 @@ def default_service_factories(
         root_lifecycle_service_factory(),
         root_health_service_factory(),
         root_http_router_service_factory(serve=serve_http),
+        http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),
         http_router_service_factory(),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._refs import ServiceRef, create_service_ref
+
+if TYPE_CHECKING:
+    # Only for the annotation: the API layer does not import aiohttp.
+    from aiohttp import ClientSession
 
 __all__ = ["BackgroundTasksService", "runtime_services"]
 
@@ -28,6 +32,11 @@ class _RuntimeServices:
 
     background_tasks: Final[ServiceRef[BackgroundTasksService]] = create_service_ref(
         id="runtime.backgroundTasks", scope="root"
+    )
+    #: The backend's one outgoing HTTP client (an ``aiohttp.ClientSession``), shared by every
+    #: service that calls out (JWKS, the permission backend, URL readers); closed at shutdown.
+    http_client: Final[ServiceRef[ClientSession]] = create_service_ref(
+        id="runtime.httpClient", scope="root"
     )
 
 

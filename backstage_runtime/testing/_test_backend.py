@@ -17,6 +17,7 @@ from ..runtime import Backend, create_specialized_backend
 from ..services.cache import cache_service_factory
 from ..services.database import database_service_factory
 from ..services.discovery import discovery_service_factory
+from ..services.http_client import http_client_service_factory
 from ..services.http_router import http_router_service_factory
 from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..services.logger import logger_service_factory
@@ -68,6 +69,7 @@ def test_default_service_factories(
         root_http_router_service_factory(
             log_requests=False, default_listen=ListenOptions("127.0.0.1", 0)
         ),
+        http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),
         http_router_service_factory(),
