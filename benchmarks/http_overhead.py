@@ -69,6 +69,7 @@ def serve_runtime(port: int) -> None:
     import anyio
 
     from backstage_runtime import core_services, create_backend, create_backend_plugin
+    from backstage_runtime.cli._commands import freeze_startup_objects
 
     def register(env: Any) -> None:
         env.register_init(
@@ -91,6 +92,7 @@ def serve_runtime(port: int) -> None:
 
     async def main() -> None:
         async with backend:
+            freeze_startup_objects()  # as `backstage-runtime serve` does
             await anyio.sleep_forever()
 
     anyio.run(main)
