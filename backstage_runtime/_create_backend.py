@@ -8,9 +8,11 @@ from typing import Any
 
 from .api import ServiceFactory
 from .runtime import Backend, create_specialized_backend, discovery_feature_loader
+from .services.auth import auth_service_factory
 from .services.cache import cache_service_factory
 from .services.database import database_service_factory
 from .services.discovery import discovery_service_factory
+from .services.http_auth import http_auth_service_factory
 from .services.http_client import http_client_service_factory
 from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
@@ -59,6 +61,8 @@ def default_service_factories(
         discovery_service_factory(),
         database_service_factory(),
         cache_service_factory(),
+        auth_service_factory(),
+        http_auth_service_factory(),
     ]
 
 

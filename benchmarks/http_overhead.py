@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +73,12 @@ def serve_runtime(port: int) -> None:
     from backstage_runtime.cli._commands import freeze_startup_objects
 
     def register(env: Any) -> None:
-        env.register_init(
-            deps={"http": core_services.http_router},
-            init=lambda http: http.use(hello_blueprint()),
-        )
+        def init(http: Any) -> None:
+            http.use(hello_blueprint())
+            # As the Node comparison's hello route: public, so no credentials are checked.
+            http.add_auth_policy(path="/hello", allow="unauthenticated")
+
+        env.register_init(deps={"http": core_services.http_router}, init=init)
 
     # Production's JSON lines, written to /dev/null by the parent.
     os.environ["LOG_FORMAT"] = "json"
@@ -116,9 +119,10 @@ def _milliseconds(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_wrk(url: str, duration: int, connections: int) -> Result:
+def run_wrk(url: str, duration: int, connections: int, extra: Sequence[str] = ()) -> Result:
+    """Run wrk (one thread) against ``url``; ``extra`` are more wrk arguments (headers)."""
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,

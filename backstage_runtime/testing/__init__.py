@@ -8,18 +8,22 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 
 from ._caches import CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
+from ._mock_auth import MockAuthService, MockHttpAuthService, mock_credentials
 from ._mock_services import mock_services
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 
 __all__ = [
     "CacheStoreId",
+    "MockAuthService",
     "MockDatabase",
+    "MockHttpAuthService",
     "MockPluginDatabase",
     "TestBackend",
     "TestCache",
     "TestCaches",
     "TestDatabaseId",
     "TestDatabases",
+    "mock_credentials",
     "mock_services",
     "start_test_backend",
     "test_default_service_factories",

@@ -24,6 +24,7 @@ from ..services.logger import logger_service_factory
 from ..services.root_health import root_health_service_factory
 from ..services.root_http_router import ListenOptions, root_http_router_service_factory
 from ..services.root_logger import MockRootLogger
+from ._mock_auth import mock_auth_factory, mock_http_auth_factory
 from ._mock_services import mock_services
 
 __all__ = ["TestBackend", "start_test_backend"]
@@ -58,8 +59,9 @@ def test_default_service_factories(
 ) -> list[ServiceFactory[Any]]:
     """The defaults of a test backend: in-memory config, a recording logger, real lifecycles,
     the real HTTP stack listening on a random loopback port (``backend.listen`` unless the
-    config sets it) without per-request log lines, and the real database and cache services
-    (in-memory SQLite and memory store unless the config says otherwise).
+    config sets it) without per-request log lines, the real database and cache services
+    (in-memory SQLite and memory store unless the config says otherwise), and mock auth: a
+    request without ``Authorization`` is ``user:default/mock`` (see ``mock_credentials``).
     """
     return [
         mock_services.root_config.factory(config),
@@ -76,6 +78,8 @@ def test_default_service_factories(
         discovery_service_factory(),
         database_service_factory(),
         cache_service_factory(),
+        mock_auth_factory(),
+        mock_http_auth_factory(),
     ]
 
 

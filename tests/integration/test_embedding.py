@@ -36,7 +36,7 @@ def free_port() -> int:
 
 async def test_an_external_asgi_server_drives_the_backend_through_lifespan() -> None:
     backend = create_backend(
-        features=[plugin_with_routes("hello", routes())],
+        features=[plugin_with_routes("hello", routes(), policies=[("/hello", "unauthenticated")])],
         config={"backend": {"baseUrl": "http://localhost"}},
         serve_http=False,
     )

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 REQUESTS = 50
 
-SLOW_PLUGIN = '''
+SLOW_PLUGIN = """
 import os
 from pathlib import Path
 
@@ -49,6 +49,7 @@ def register(env):
             return {"number": number}
 
         http.use(routes)
+        http.add_auth_policy(path="/work", allow="unauthenticated")
         lifecycle.add_shutdown_hook(
             lambda: logger.info("slow plugin shut down", {"completed": state["completed"]})
         )
@@ -64,7 +65,7 @@ def register(env):
 
 
 slow_plugin = create_backend_plugin(plugin_id="slow", register=register)
-'''
+"""
 
 
 async def test_sigterm_during_slow_requests_loses_none_and_exits_zero(tmp_path: Path) -> None:
@@ -120,8 +121,9 @@ async def test_sigterm_during_slow_requests_loses_none_and_exits_zero(tmp_path: 
 
                 async def refused() -> bool:
                     try:
-                        async with aiohttp.ClientSession() as probe, probe.get(
-                            f"{base}/.backstage/health/v1/liveness"
+                        async with (
+                            aiohttp.ClientSession() as probe,
+                            probe.get(f"{base}/.backstage/health/v1/liveness"),
                         ):
                             return False
                     except aiohttp.ClientConnectorError:

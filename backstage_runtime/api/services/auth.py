@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
 from ._json import JsonObject
 
 __all__ = [
-    "AccessRestriction",
+    "AccessRestrictions",
     "AuthService",
     "BackstageCredentials",
     "BackstageNonePrincipal",
@@ -18,6 +18,7 @@ __all__ = [
     "BackstageUserInfo",
     "BackstageUserPrincipal",
     "HttpAuthService",
+    "LimitedUserToken",
     "PluginRequestToken",
     "PrincipalType",
     "UserInfoService",
@@ -27,12 +28,23 @@ PrincipalType = Literal["user", "service", "none"]
 
 
 @dataclass(frozen=True)
-class AccessRestriction:
-    """One entry of an external token's ``accessRestrictions``."""
+class AccessRestrictions:
+    """What an external service token may do at the plugin it calls (Backstage's
+    ``accessRestrictions``): only these permission names and/or these permission actions.
+    None means "not restricted" for that dimension.
+    """
 
-    plugin: str
-    permission_names: tuple[str, ...] = ()
-    permission_attributes: JsonObject = field(default_factory=dict)
+    permission_names: tuple[str, ...] | None = None
+    permission_actions: tuple[str, ...] | None = None
+
+    def to_json(self) -> JsonObject:
+        """Backstage's JSON shape: ``{"permissionNames"?, "permissionAttributes"?: {"action"}}``."""
+        body: JsonObject = {}
+        if self.permission_names is not None:
+            body["permissionNames"] = list(self.permission_names)
+        if self.permission_actions is not None:
+            body["permissionAttributes"] = {"action": list(self.permission_actions)}
+        return body
 
 
 @dataclass(frozen=True)
@@ -43,14 +55,30 @@ class BackstageUserPrincipal:
     actor: BackstageServicePrincipal | None = None
     type: Literal["user"] = "user"
 
+    def to_json(self) -> JsonObject:
+        """``{"type": "user", "userEntityRef", "actor"?}`` as Backstage serialises it."""
+        body: JsonObject = {"type": "user", "userEntityRef": self.user_entity_ref}
+        if self.actor is not None:
+            body["actor"] = self.actor.to_json()
+        return body
+
 
 @dataclass(frozen=True)
 class BackstageServicePrincipal:
-    """A plugin (``plugin:<id>``) or an external caller (``external:<name>``)."""
+    """A plugin (``plugin:<id>``) or an external caller (``external:<name>`` or a configured
+    subject); ``access_restrictions`` limit what an external token may do at this plugin.
+    """
 
     subject: str
-    access_restrictions: tuple[AccessRestriction, ...] | None = None
+    access_restrictions: AccessRestrictions | None = None
     type: Literal["service"] = "service"
+
+    def to_json(self) -> JsonObject:
+        """``{"type": "service", "subject", "accessRestrictions"?}``."""
+        body: JsonObject = {"type": "service", "subject": self.subject}
+        if self.access_restrictions is not None:
+            body["accessRestrictions"] = self.access_restrictions.to_json()
+        return body
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,10 @@ class BackstageNonePrincipal:
     """No credentials were presented."""
 
     type: Literal["none"] = "none"
+
+    def to_json(self) -> JsonObject:
+        """``{"type": "none"}``."""
+        return {"type": "none"}
 
 
 BackstagePrincipal: TypeAlias = (
@@ -67,18 +99,34 @@ BackstagePrincipal: TypeAlias = (
 
 @dataclass(frozen=True)
 class BackstageCredentials:
-    """Who is calling; ``expires_at`` is a UNIX timestamp when the token has one."""
+    """Who is calling; ``expires_at`` is a UNIX timestamp when the token has one.
+
+    ``token`` is the presented token (used to forward a user's identity) and
+    ``all_access_restrictions`` the per-plugin restrictions of an external token (used to refuse
+    delegating it); neither is shown in ``repr``.
+    """
 
     principal: BackstagePrincipal
     expires_at: float | None = None
     token: str | None = field(default=None, repr=False)
+    all_access_restrictions: Mapping[str, AccessRestrictions] | None = field(
+        default=None, repr=False
+    )
 
 
 @dataclass(frozen=True)
 class PluginRequestToken:
-    """A token to call another plugin with."""
+    """A token to call another plugin with (empty when no credentials are to be sent)."""
 
     token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LimitedUserToken:
+    """A limited user token (the kind in the user cookie) and its expiry (UNIX timestamp)."""
+
+    token: str = field(repr=False)
+    expires_at: float
 
 
 class AuthService(Protocol):
@@ -89,8 +137,10 @@ class AuthService(Protocol):
     ) -> BackstageCredentials:
         """Verify ``token``; raises ``AuthenticationError`` when it is not valid."""
 
-    def is_principal(self, credentials: BackstageCredentials, type: PrincipalType) -> bool:
-        """Whether ``credentials`` hold a principal of ``type``."""
+    def is_principal(
+        self, credentials: BackstageCredentials, type: PrincipalType | Literal["unknown"]
+    ) -> bool:
+        """Whether ``credentials`` hold a principal of ``type`` (``unknown`` matches any)."""
 
     async def get_own_service_credentials(self) -> BackstageCredentials:
         """Credentials of this plugin as a service principal."""
@@ -100,11 +150,14 @@ class AuthService(Protocol):
     ) -> PluginRequestToken:
         """A token for calling ``target_plugin_id``, on behalf of the given caller."""
 
-    async def get_limited_user_token(self, credentials: BackstageCredentials) -> PluginRequestToken:
+    async def get_none_credentials(self) -> BackstageCredentials:
+        """Credentials with the ``none`` principal."""
+
+    async def get_limited_user_token(self, credentials: BackstageCredentials) -> LimitedUserToken:
         """A limited user token (the kind carried in the user cookie)."""
 
     async def list_public_service_keys(self) -> Sequence[JsonObject]:
-        """The public JWKs this plugin signs with."""
+        """The public JWKs this plugin signs with (served as its JWKS)."""
 
 
 class HttpAuthService(Protocol):

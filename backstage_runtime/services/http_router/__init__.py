@@ -15,7 +15,9 @@ Usage in a plugin::
         http.add_auth_policy(path="/items", allow="unauthenticated")
 
 Requests that arrive before the plugin has started wait up to
-``backend.lifecycle.startupRequestPauseTimeout`` (default 5 s), then get 503.
+``backend.lifecycle.startupRequestPauseTimeout`` (default 5 s), then get 503. Every route needs
+user or service credentials (``core.httpAuth``) unless an auth policy opens its path; the
+plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ...api import (
     create_service_factory,
     read_duration_from_config,
 )
+from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import RootHttpRouterService
 from .._http import ErrorResponder, development_mode
 from ._auth_policies import AuthPolicies, CredentialsBarrier, compile_policy_path
@@ -64,6 +67,8 @@ def http_router_service_factory() -> ServiceFactory[Any]:
         lifecycle: LifecycleService,
         root_router: RootHttpRouterService,
         plugin_metadata: PluginMetadataService,
+        auth: AuthService,
+        http_auth: HttpAuthService,
     ) -> PluginHttpRouter:
         plugin_id = plugin_metadata.get_id()
         pause = (
@@ -77,6 +82,12 @@ def http_router_service_factory() -> ServiceFactory[Any]:
         disabled = bool(
             config.get_optional_boolean("backend.auth.dangerouslyDisableDefaultAuthPolicy")
         )
+
+        async def barrier(scope: Any, allow_limited_access: bool) -> None:
+            await http_auth.credentials(
+                scope, allow=["user", "service"], allow_limited_access=allow_limited_access
+            )
+
         router = PluginHttpRouter(
             plugin_id,
             gate=gate,
@@ -84,6 +95,8 @@ def http_router_service_factory() -> ServiceFactory[Any]:
             errors=ErrorResponder(
                 logger.child({"type": "errorHandler"}), include_stack=development_mode()
             ),
+            credentials_barrier=barrier,
+            public_keys=auth.list_public_service_keys,
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router
@@ -96,6 +109,8 @@ def http_router_service_factory() -> ServiceFactory[Any]:
             "lifecycle": core_services.lifecycle,
             "root_router": core_services.root_http_router,
             "plugin_metadata": core_services.plugin_metadata,
+            "auth": core_services.auth,
+            "http_auth": core_services.http_auth,
         },
         factory=factory,
         initialization="always",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Literal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
 from ...api.services.http import AuthPolicyAllow
 from .._http import Scope
 
-__all__ = ["AuthPolicies", "CredentialsBarrier", "compile_policy_path"]
+__all__ = ["AuthPolicies", "CredentialsBarrier", "PublicKeys", "compile_policy_path"]
 
 #: Checks a request's credentials, raising ``AuthenticationError``/``NotAllowedError``; the
 #: second argument says whether limited access (the user cookie) is acceptable on this path.
 CredentialsBarrier = Callable[[Scope, bool], Awaitable[None]]
+
+#: Lists the plugin's public keys for its JWKS endpoint.
+PublicKeys = Callable[[], Awaitable[Sequence[Any]]]
 
 
 def compile_policy_path(path: str) -> Callable[[str], bool]:

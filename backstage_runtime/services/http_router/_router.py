@@ -20,7 +20,7 @@ from .._http import (
     send_json,
 )
 from .._http._quart_mount import build_quart_app
-from ._auth_policies import AuthPolicies, CredentialsBarrier
+from ._auth_policies import AuthPolicies, CredentialsBarrier, PublicKeys
 from ._lifecycle_gate import LifecycleGate
 
 __all__ = ["PluginHttpRouter"]
@@ -43,12 +43,14 @@ class PluginHttpRouter:
         policies: AuthPolicies,
         errors: ErrorResponder,
         credentials_barrier: CredentialsBarrier | None = None,
+        public_keys: PublicKeys | None = None,
     ) -> None:
         self._plugin_id = plugin_id
         self._gate = gate
         self._policies = policies
         self._errors = errors
         self._barrier = credentials_barrier
+        self._public_keys = public_keys
         self._quart: Quart | None = None
         self._app: ASGIApp | None = None
 
@@ -99,6 +101,11 @@ class PluginHttpRouter:
         if info is not None:
             info.plugin_id = self._plugin_id
         if scope["type"] == "http":
+            if self._public_keys is not None and _is_jwks_request(scope):
+                # Before the gate and the barrier: other backends must always be able to verify
+                # this plugin's tokens.
+                await send_json(send, 200, {"keys": list(await self._public_keys())})
+                return
             try:
                 await self._gate.pass_through()
                 if self._barrier is not None:
@@ -127,3 +134,15 @@ class PluginHttpRouter:
             error, method=scope["method"], url=request_url(scope, relative=True)
         )
         await send_json(send, status, body)
+
+
+_JWKS_PATH = "/.backstage/auth/v1/jwks.json"
+
+
+def _is_jwks_request(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return (
+        scope["method"] in ("GET", "HEAD")
+        and path.endswith(_JWKS_PATH)
+        and (path[len(scope.get("root_path", "")) :] == _JWKS_PATH)
+    )

@@ -1,0 +1,150 @@
+"""Plugin-to-plugin tokens: ES256 JWTs with ``typ: vnd.backstage.plugin``, verified against the
+issuing plugin's JWKS found through discovery.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from ...api import DiscoveryService, LoggerService
+from ...api.errors import AuthenticationError
+from ._jose import unverified_header, unverified_payload
+from ._jwks_client import JwksClient, JwksUnavailableError
+from ._key_sources import KEY_DURATION_SECONDS, PluginKeySource
+
+__all__ = ["PLUGIN_TOKEN_TYPE", "PluginTokenHandler", "VerifiedPluginToken"]
+
+PLUGIN_TOKEN_TYPE = "vnd.backstage.plugin"
+_SUBJECT = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE)
+_JWKS_PATH = "/.backstage/auth/v1/jwks.json"
+_ALGORITHMS = [
+    "ES256",
+    "ES384",
+    "ES512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "EdDSA",
+]
+
+
+@dataclass(frozen=True)
+class VerifiedPluginToken:
+    """A verified plugin token: the calling plugin and, when it acts for a user, their limited
+    user token (``obo``).
+    """
+
+    subject: str
+    on_behalf_of: str | None
+    expires_at: float
+
+
+class PluginTokenHandler:
+    """Issues this plugin's tokens and verifies tokens other plugins send it."""
+
+    def __init__(
+        self,
+        *,
+        plugin_id: str,
+        keys: PluginKeySource,
+        discovery: DiscoveryService,
+        jwks: JwksClient,
+        logger: LoggerService,
+        key_duration: float = KEY_DURATION_SECONDS,
+    ) -> None:
+        self._plugin_id = plugin_id
+        self._keys = keys
+        self._discovery = discovery
+        self._jwks = jwks
+        self._logger = logger
+        self._duration = key_duration
+        # Source plugins known to publish a JWKS (probed once each; failures are not cached).
+        self._supported: set[str] = set()
+
+    async def issue_token(
+        self,
+        *,
+        target_plugin_id: str,
+        on_behalf_of: str | None = None,
+        obo_expires_at: float | None = None,
+    ) -> str:
+        """A token from this plugin to ``target_plugin_id``, valid one hour (capped at the
+        on-behalf-of token's expiry).
+        """
+        key = await self._keys.signing_key()
+        now = int(time.time())
+        expires = now + int(self._duration)
+        if obo_expires_at is not None:
+            expires = min(expires, int(obo_expires_at))
+        claims: dict[str, object] = {
+            "sub": self._plugin_id,
+            "aud": target_plugin_id,
+            "iat": now,
+            "exp": expires,
+        }
+        if on_behalf_of is not None:
+            claims["obo"] = on_behalf_of
+        header = {"typ": PLUGIN_TOKEN_TYPE, "alg": self._keys.algorithm, "kid": key.kid}
+        return jwt.encode(header, claims, key, algorithms=[self._keys.algorithm])
+
+    async def verify_token(self, token: str) -> VerifiedPluginToken | None:
+        """The verified token, or None when it is not a plugin token at all; raises
+        :class:`AuthenticationError` when it is one but does not verify.
+        """
+        header = unverified_header(token)
+        if header is None or header.get("typ") != PLUGIN_TOKEN_TYPE:
+            return None
+        payload = unverified_payload(token) or {}
+        subject = payload.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise AuthenticationError("Invalid plugin token: missing subject")
+        if not _SUBJECT.match(subject):
+            raise AuthenticationError("Invalid plugin token: forbidden subject format")
+        base_url = await self._discovery.get_base_url(subject)
+        jwks_url = f"{base_url}{_JWKS_PATH}"
+        await self._check_supported(subject, jwks_url)
+        try:
+            key_set = await self._jwks.key_set(jwks_url, header.get("kid"))
+            verified = jwt.decode(token, key_set, algorithms=_ALGORITHMS)
+            if verified.header.get("typ") != PLUGIN_TOKEN_TYPE:
+                raise AuthenticationError("Failed plugin token verification")
+            jwt.JWTClaimsRegistry(
+                iat={"essential": True},
+                exp={"essential": True},
+                sub={"essential": True},
+                aud={"essential": True, "value": self._plugin_id},
+            ).validate(verified.claims)
+        except (JoseError, JwksUnavailableError, ValueError) as error:
+            self._logger.warn("Failed to verify incoming plugin token", {"reason": str(error)})
+            raise AuthenticationError("Failed plugin token verification") from None
+        obo = verified.claims.get("obo")
+        return VerifiedPluginToken(
+            subject, obo if isinstance(obo, str) else None, float(verified.claims["exp"])
+        )
+
+    async def _check_supported(self, subject: str, jwks_url: str) -> None:
+        if subject in self._supported:
+            return
+        try:
+            status = await self._jwks.fetch_status(jwks_url)
+        except JwksUnavailableError as error:
+            self._logger.error("Unexpected failure for target JWKS check", {"reason": str(error)})
+            raise AuthenticationError("Failed plugin token verification") from None
+        if status == 404:
+            raise AuthenticationError(
+                f"Received a plugin token where the source '{subject}' plugin unexpectedly does "
+                "not have a JWKS endpoint. The target plugin needs to be migrated to be "
+                "installed in an app using the new backend system."
+            )
+        if status != 200:
+            self._logger.error("Unexpected failure for target JWKS check", {"status": status})
+            raise AuthenticationError("Failed plugin token verification")
+        self._supported.add(subject)

@@ -1,0 +1,32 @@
+"""Default ``core.httpAuth``: the caller's credentials from an incoming request.
+
+Usage in a route::
+
+    @routes.get("/secure")
+    async def secure():
+        credentials = await http_auth.credentials(request, allow=["user", "service"])
+        return {"principal": credentials.principal.to_json()}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
+from ...api.services.auth import AuthService
+from ._http_auth import COOKIE_NAME, DefaultHttpAuthService, bearer_token
+
+__all__ = ["COOKIE_NAME", "DefaultHttpAuthService", "bearer_token", "http_auth_service_factory"]
+
+
+def http_auth_service_factory() -> ServiceFactory[Any]:
+    """The default ``core.httpAuth`` factory."""
+
+    def factory(*, auth: AuthService, plugin_metadata: PluginMetadataService) -> Any:
+        return DefaultHttpAuthService(auth, plugin_metadata.get_id())
+
+    return create_service_factory(
+        service=core_services.http_auth,
+        deps={"auth": core_services.auth, "plugin_metadata": core_services.plugin_metadata},
+        factory=factory,
+    )

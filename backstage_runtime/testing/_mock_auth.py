@@ -1,0 +1,254 @@
+"""Mock auth for plugin tests: ``mock_credentials`` and services that accept mock tokens.
+
+As in Backstage's test utilities, a request without an ``Authorization`` header is the user
+``user:default/mock``; send ``mock_credentials.none.header()`` to test anonymous access.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from ..api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
+from ..api.errors import AuthenticationError
+from ..api.services._json import JsonObject
+from ..api.services.auth import (
+    AccessRestrictions,
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    LimitedUserToken,
+    PluginRequestToken,
+    PrincipalType,
+)
+from ..services.http_auth import DefaultHttpAuthService, bearer_token
+
+__all__ = ["MockAuthService", "MockHttpAuthService", "mock_credentials"]
+
+DEFAULT_USER = "user:default/mock"
+DEFAULT_SERVICE = "external:test-service"
+_USER = "mock-user-token"
+_LIMITED = "mock-limited-user-token"
+_SERVICE = "mock-service-token"
+_NONE = "mock-none-token"
+_INVALID = (
+    "mock-invalid-user-token",
+    "mock-invalid-limited-user-token",
+    "mock-invalid-service-token",
+)
+
+
+def _with_payload(base: str, payload: dict[str, Any]) -> str:
+    return f"{base}:{json.dumps(payload, separators=(',', ':'))}"
+
+
+class _User:
+    def __call__(self, user_entity_ref: str = DEFAULT_USER) -> BackstageCredentials:
+        """User credentials."""
+        return BackstageCredentials(
+            principal=BackstageUserPrincipal(user_entity_ref), token=self.token(user_entity_ref)
+        )
+
+    def token(self, user_entity_ref: str | None = None) -> str:
+        """A mock user token the mock auth service accepts."""
+        return _USER if user_entity_ref is None else _with_payload(_USER, {"sub": user_entity_ref})
+
+    def header(self, user_entity_ref: str | None = None) -> str:
+        """``Bearer <mock user token>``."""
+        return f"Bearer {self.token(user_entity_ref)}"
+
+    def invalid_token(self) -> str:
+        """A user token that fails authentication."""
+        return "mock-invalid-user-token"
+
+    def invalid_header(self) -> str:
+        """``Bearer`` with an invalid user token."""
+        return f"Bearer {self.invalid_token()}"
+
+
+class _LimitedUser(_User):
+    def token(self, user_entity_ref: str | None = None) -> str:
+        """A mock limited user token."""
+        if user_entity_ref is None:
+            return _LIMITED
+        return _with_payload(_LIMITED, {"sub": user_entity_ref})
+
+    def invalid_token(self) -> str:
+        """A limited user token that fails authentication."""
+        return "mock-invalid-limited-user-token"
+
+
+class _Service:
+    def __call__(
+        self, subject: str = DEFAULT_SERVICE, access_restrictions: AccessRestrictions | None = None
+    ) -> BackstageCredentials:
+        """Service credentials."""
+        return BackstageCredentials(
+            principal=BackstageServicePrincipal(subject, access_restrictions),
+            token=self.token(subject),
+        )
+
+    def token(self, subject: str | None = None) -> str:
+        """A mock service token."""
+        return _SERVICE if subject is None else _with_payload(_SERVICE, {"sub": subject})
+
+    def header(self, subject: str | None = None) -> str:
+        """``Bearer <mock service token>``."""
+        return f"Bearer {self.token(subject)}"
+
+    def invalid_token(self) -> str:
+        """A service token that fails authentication."""
+        return "mock-invalid-service-token"
+
+    def invalid_header(self) -> str:
+        """``Bearer`` with an invalid service token."""
+        return f"Bearer {self.invalid_token()}"
+
+
+class _None:
+    def __call__(self) -> BackstageCredentials:
+        """Credentials with the ``none`` principal."""
+        return BackstageCredentials(principal=BackstageNonePrincipal())
+
+    def header(self) -> str:
+        """A header that the mock http auth reads as *no credentials*."""
+        return f"Bearer {_NONE}"
+
+
+class _MockCredentials:
+    """Backstage's ``mockCredentials``: ``user()``, ``limited_user()``, ``service()``,
+    ``none()``, each with ``token()``/``header()`` (and ``invalid_token()``) for requests.
+    """
+
+    user = _User()
+    limited_user = _LimitedUser()
+    service = _Service()
+    none = _None()
+
+
+#: Credentials and tokens for tests of guarded routes.
+mock_credentials = _MockCredentials()
+
+
+def _parse(token: str, base: str) -> dict[str, Any] | None:
+    if token == base:
+        return {}
+    if token.startswith(base + ":"):
+        try:
+            value = json.loads(token[len(base) + 1 :])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+    return None
+
+
+class MockAuthService:
+    """``core.auth`` for tests: accepts the tokens of :data:`mock_credentials`."""
+
+    def __init__(self, plugin_id: str, *, disable_default_auth_policy: bool = False) -> None:
+        self._plugin_id = plugin_id
+        self._disabled = disable_default_auth_policy
+
+    async def authenticate(
+        self, token: str, *, allow_limited_access: bool = False
+    ) -> BackstageCredentials:
+        """Credentials for a mock token; raises :class:`AuthenticationError` otherwise."""
+        if token in _INVALID:
+            raise AuthenticationError("Invalid token")
+        user = _parse(token, _USER)
+        if user is not None:
+            return mock_credentials.user(user.get("sub", DEFAULT_USER))
+        limited = _parse(token, _LIMITED)
+        if limited is not None:
+            if not allow_limited_access:
+                raise AuthenticationError("Illegal limited user token")
+            return mock_credentials.user(limited.get("sub", DEFAULT_USER))
+        service = _parse(token, _SERVICE)
+        if service is not None:
+            target = service.get("target")
+            if target is not None and target != self._plugin_id:
+                raise AuthenticationError("Invalid mock token target plugin ID")
+            return mock_credentials.service(service.get("sub", DEFAULT_SERVICE))
+        raise AuthenticationError("Unknown mock token")
+
+    def is_principal(
+        self, credentials: BackstageCredentials, type: PrincipalType | Literal["unknown"]
+    ) -> bool:
+        """Whether ``credentials`` hold a principal of ``type``."""
+        return type == "unknown" or credentials.principal.type == type
+
+    async def get_none_credentials(self) -> BackstageCredentials:
+        """``none`` credentials."""
+        return mock_credentials.none()
+
+    async def get_own_service_credentials(self) -> BackstageCredentials:
+        """``plugin:<pluginId>``."""
+        return mock_credentials.service(f"plugin:{self._plugin_id}")
+
+    async def get_plugin_request_token(
+        self, *, on_behalf_of: BackstageCredentials, target_plugin_id: str
+    ) -> PluginRequestToken:
+        """A mock service token naming the caller and the target plugin."""
+        principal = on_behalf_of.principal
+        if isinstance(principal, BackstageNonePrincipal):
+            if self._disabled:
+                return PluginRequestToken(token="")
+            raise AuthenticationError("Refused to issue service token for credential type 'none'")
+        subject = (
+            principal.subject
+            if isinstance(principal, BackstageServicePrincipal)
+            else principal.user_entity_ref
+        )
+        return PluginRequestToken(
+            token=_with_payload(_SERVICE, {"sub": subject, "target": target_plugin_id})
+        )
+
+    async def get_limited_user_token(self, credentials: BackstageCredentials) -> LimitedUserToken:
+        """A mock limited user token for user credentials."""
+        if not isinstance(credentials.principal, BackstageUserPrincipal):
+            raise AuthenticationError("Refused to issue limited user token for a non-user")
+        token = mock_credentials.limited_user.token(credentials.principal.user_entity_ref)
+        return LimitedUserToken(token=token, expires_at=4102444800.0)
+
+    async def list_public_service_keys(self) -> Sequence[JsonObject]:
+        """No keys: mock tokens are not signed."""
+        return []
+
+
+class MockHttpAuthService(DefaultHttpAuthService):
+    """``core.httpAuth`` for tests: no ``Authorization`` header means ``user:default/mock``."""
+
+    async def _extract(self, scope: Any, allow_limited_access: bool) -> BackstageCredentials:
+        if bearer_token(scope) is None:
+            return mock_credentials.user()
+        if bearer_token(scope) == _NONE:
+            return mock_credentials.none()
+        return await super()._extract(scope, allow_limited_access)
+
+
+def mock_auth_factory() -> ServiceFactory[Any]:
+    """A ``core.auth`` factory serving :class:`MockAuthService`."""
+
+    def factory(*, plugin_metadata: PluginMetadataService) -> MockAuthService:
+        return MockAuthService(plugin_metadata.get_id())
+
+    return create_service_factory(
+        service=core_services.auth,
+        deps={"plugin_metadata": core_services.plugin_metadata},
+        factory=factory,
+    )
+
+
+def mock_http_auth_factory() -> ServiceFactory[Any]:
+    """A ``core.httpAuth`` factory serving :class:`MockHttpAuthService`."""
+
+    def factory(*, auth: Any, plugin_metadata: PluginMetadataService) -> MockHttpAuthService:
+        return MockHttpAuthService(auth, plugin_metadata.get_id())
+
+    return create_service_factory(
+        service=core_services.http_auth,
+        deps={"auth": core_services.auth, "plugin_metadata": core_services.plugin_metadata},
+        factory=factory,
+    )
