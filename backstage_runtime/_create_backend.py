@@ -17,10 +17,12 @@ from .services.http_client import http_client_service_factory
 from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from .services.logger import logger_service_factory
+from .services.permissions import permissions_service_factory
 from .services.root_config import root_config_service_factory
 from .services.root_health import root_health_service_factory
 from .services.root_http_router import root_http_router_service_factory
 from .services.root_logger import root_logger_service_factory
+from .services.user_info import user_info_service_factory
 
 __all__ = ["create_backend", "default_service_factories"]
 
@@ -63,6 +65,8 @@ def default_service_factories(
         cache_service_factory(),
         auth_service_factory(),
         http_auth_service_factory(),
+        user_info_service_factory(),
+        permissions_service_factory(),
     ]
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "NotImplementedYetError",
     "NotModifiedError",
+    "ResponseError",
     "ServiceUnavailableError",
     "stringify_error",
 ]
@@ -109,6 +110,19 @@ class ServiceUnavailableError(BackstageError):
     """The service cannot answer right now (HTTP 503)."""
 
     name = "ServiceUnavailableError"
+
+
+class ResponseError(BackstageError):
+    """Another service answered with an error status; ``status_code`` carries that status, so
+    re-raising it from a route answers with the upstream status (as Backstage's ``ResponseError``).
+    """
+
+    name = "ResponseError"
+
+    def __init__(self, message: str, *, status_code: int, body: object = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
 
 
 class ForwardedError(BackstageError):

@@ -21,9 +21,11 @@ from ..services.http_client import http_client_service_factory
 from ..services.http_router import http_router_service_factory
 from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..services.logger import logger_service_factory
+from ..services.permissions import permissions_service_factory
 from ..services.root_health import root_health_service_factory
 from ..services.root_http_router import ListenOptions, root_http_router_service_factory
 from ..services.root_logger import MockRootLogger
+from ..services.user_info import user_info_service_factory
 from ._mock_auth import mock_auth_factory, mock_http_auth_factory
 from ._mock_services import mock_services
 
@@ -80,6 +82,8 @@ def test_default_service_factories(
         cache_service_factory(),
         mock_auth_factory(),
         mock_http_auth_factory(),
+        user_info_service_factory(),
+        permissions_service_factory(),
     ]
 
 
