@@ -17,7 +17,7 @@ from joserfc.jwk import OctKey
 from ...api import Config, LoggerService
 from ...api.errors import AuthenticationError, ConfigError
 from ...api.services.auth import AccessRestrictions
-from ._jose import unverified_header, unverified_payload
+from ._jose import ASYMMETRIC_ALGORITHMS, unverified_header, unverified_payload
 from ._jwks_client import JwksClient, JwksUnavailableError
 
 __all__ = ["ExternalTokenHandler", "ExternalVerification", "read_external_handlers"]
@@ -83,16 +83,7 @@ class _JwksVerifier:
     ) -> None:
         self._jwks = jwks
         self._url = url
-        self._algorithms = algorithms or [
-            "ES256",
-            "ES384",
-            "ES512",
-            "RS256",
-            "RS384",
-            "RS512",
-            "PS256",
-            "EdDSA",
-        ]
+        self._algorithms = algorithms or ASYMMETRIC_ALGORITHMS
         self._issuers = issuers
         self._audiences = audiences
         self._prefix = subject_prefix

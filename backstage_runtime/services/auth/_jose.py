@@ -6,7 +6,28 @@ import base64
 import json
 from typing import Any
 
-__all__ = ["MAX_TOKEN_LENGTH", "b64url", "unverified_header", "unverified_payload"]
+__all__ = [
+    "ASYMMETRIC_ALGORITHMS",
+    "MAX_TOKEN_LENGTH",
+    "b64url",
+    "unverified_header",
+    "unverified_payload",
+]
+
+#: Signature algorithms accepted from JWKS-published keys. Never ``none`` or an HMAC: a public
+#: key must not double as a shared secret (algorithm confusion).
+ASYMMETRIC_ALGORITHMS = [
+    "ES256",
+    "ES384",
+    "ES512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "EdDSA",
+]
 
 #: Longer tokens are refused outright: no legitimate Backstage token comes near it, and parsing
 #: an attacker's megabytes would be work for nothing.

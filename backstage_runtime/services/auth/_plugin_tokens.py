@@ -13,7 +13,7 @@ from joserfc.errors import JoseError
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
-from ._jose import unverified_header, unverified_payload
+from ._jose import ASYMMETRIC_ALGORITHMS, unverified_header, unverified_payload
 from ._jwks_client import JwksClient, JwksUnavailableError
 from ._key_sources import KEY_DURATION_SECONDS, PluginKeySource
 
@@ -22,18 +22,6 @@ __all__ = ["PLUGIN_TOKEN_TYPE", "PluginTokenHandler", "VerifiedPluginToken"]
 PLUGIN_TOKEN_TYPE = "vnd.backstage.plugin"
 _SUBJECT = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE)
 _JWKS_PATH = "/.backstage/auth/v1/jwks.json"
-_ALGORITHMS = [
-    "ES256",
-    "ES384",
-    "ES512",
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "EdDSA",
-]
 
 
 @dataclass(frozen=True)
@@ -113,7 +101,7 @@ class PluginTokenHandler:
         await self._check_supported(subject, jwks_url)
         try:
             key_set = await self._jwks.key_set(jwks_url, header.get("kid"))
-            verified = jwt.decode(token, key_set, algorithms=_ALGORITHMS)
+            verified = jwt.decode(token, key_set, algorithms=ASYMMETRIC_ALGORITHMS)
             if verified.header.get("typ") != PLUGIN_TOKEN_TYPE:
                 raise AuthenticationError("Failed plugin token verification")
             jwt.JWTClaimsRegistry(

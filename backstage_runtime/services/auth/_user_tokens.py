@@ -12,25 +12,13 @@ from joserfc.errors import JoseError
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
-from ._jose import b64url, unverified_header, unverified_payload
+from ._jose import ASYMMETRIC_ALGORITHMS, b64url, unverified_header, unverified_payload
 from ._jwks_client import JwksClient, JwksUnavailableError
 
 __all__ = ["LIMITED_USER_TOKEN_TYPE", "USER_TOKEN_TYPE", "UserTokenHandler", "VerifiedUserToken"]
 
 USER_TOKEN_TYPE = "vnd.backstage.user"
 LIMITED_USER_TOKEN_TYPE = "vnd.backstage.limited-user"
-_ALGORITHMS = [
-    "ES256",
-    "ES384",
-    "ES512",
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "EdDSA",
-]
 
 
 @dataclass(frozen=True)
@@ -76,7 +64,7 @@ class UserTokenHandler:
         url = f"{await self._discovery.get_base_url('auth')}/.well-known/jwks.json"
         try:
             key_set = await self._jwks.key_set(url, header.get("kid"))
-            verified = jwt.decode(token, key_set, algorithms=_ALGORITHMS)
+            verified = jwt.decode(token, key_set, algorithms=ASYMMETRIC_ALGORITHMS)
             checks: dict[str, dict[str, object]] = {
                 "iat": {"essential": True},
                 "exp": {"essential": True},
