@@ -244,11 +244,17 @@ def mock_auth_factory() -> ServiceFactory[Any]:
 def mock_http_auth_factory() -> ServiceFactory[Any]:
     """A ``core.httpAuth`` factory serving :class:`MockHttpAuthService`."""
 
-    def factory(*, auth: Any, plugin_metadata: PluginMetadataService) -> MockHttpAuthService:
-        return MockHttpAuthService(auth, plugin_metadata.get_id())
+    def factory(
+        *, auth: Any, plugin_metadata: PluginMetadataService, discovery: Any
+    ) -> MockHttpAuthService:
+        return MockHttpAuthService(auth, plugin_metadata.get_id(), discovery)
 
     return create_service_factory(
         service=core_services.http_auth,
-        deps={"auth": core_services.auth, "plugin_metadata": core_services.plugin_metadata},
+        deps={
+            "auth": core_services.auth,
+            "plugin_metadata": core_services.plugin_metadata,
+            "discovery": core_services.discovery,
+        },
         factory=factory,
     )

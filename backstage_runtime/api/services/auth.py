@@ -173,9 +173,15 @@ class HttpAuthService(Protocol):
         """The caller's credentials; raises when they are invalid or not in ``allow``."""
 
     async def issue_user_cookie(
-        self, response: Any, *, credentials: BackstageCredentials | None = None
+        self,
+        response: Any,
+        *,
+        credentials: BackstageCredentials | None = None,
+        request: Any = None,
     ) -> float:
-        """Set the user cookie on ``response``; returns its expiry as a UNIX timestamp."""
+        """Set the user cookie on ``response`` (credentials default to ``request``'s caller);
+        returns its expiry as a UNIX timestamp.
+        """
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class HostDiscovery:
         self._listen_port = listen_port
         self._scheme = "https" if https else "http"
         self._endpoints = endpoints
+        self._warn_default: Callable[[], None] | None = None
 
     @classmethod
     def from_config(
@@ -101,23 +102,27 @@ class HostDiscovery:
         port = listen_port if listen_port is not None else listen.port
         tls = bool(config.get_optional("backend.https")) if https is None else https
         base_url = config.get_optional_string("backend.baseUrl")
+        defaulted = base_url is None
         if base_url is None:
             # Backstage requires backend.baseUrl; we fall back to the internal address so that
-            # a backend without any config still answers, and say so.
+            # a backend without any config still answers (and warn once an external URL is used).
             shown_port = port() if callable(port) else port
             base_url = f"{'https' if tls else 'http'}://{_internal_host(listen.host)}:{shown_port}"
-            if logger is not None:
-                logger.warn(f"backend.baseUrl is not set; external URLs use {base_url}")
         parsed = urlsplit(base_url)
         if logger is not None and (not parsed.scheme or not parsed.netloc):
             logger.warn(f"Config 'backend.baseUrl' is not a valid URL: {base_url}")
-        return cls(
+        discovery = cls(
             base_url=base_url,
             listen_host=listen.host,
             listen_port=port,
             https=tls,
             endpoints=read_discovery_endpoints(config),
         )
+        if defaulted and logger is not None:
+            discovery._warn_default = lambda: logger.warn(
+                f"backend.baseUrl is not set; external URLs use {base_url}"
+            )
+        return discovery
 
     def set_endpoints(self, endpoints: list[DiscoveryEndpoint]) -> None:
         """Replace the ``discovery.endpoints`` entries (after a config change)."""
@@ -152,4 +157,7 @@ class HostDiscovery:
         target = self._target(plugin_id, "external")
         if target is not None:
             return target
+        if self._warn_default is not None:
+            warn, self._warn_default = self._warn_default, None
+            warn()
         return f"{self._external_base}/api/{plugin_id}"

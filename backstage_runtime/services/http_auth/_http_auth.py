@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, MutableMapping, Sequence
+from email.utils import formatdate
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
-from ...api.errors import AuthenticationError, NotAllowedError, NotImplementedYetError
+from ...api import DiscoveryService
+from ...api.errors import AuthenticationError, NotAllowedError
 from ...api.services.auth import (
     AuthService,
     BackstageCredentials,
@@ -59,15 +63,34 @@ def _cookie_token(scope: Mapping[str, Any]) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
+_KEEP_COOKIE_SECONDS = 5 * 60
+
+
+def _add_set_cookie(response: Any, value: str) -> None:
+    if isinstance(response, list):
+        response.append((b"set-cookie", value.encode("latin-1")))
+    else:
+        response.headers.add("Set-Cookie", value)
+
+
 class DefaultHttpAuthService:
     """Backstage's ``httpAuth``: ``Authorization: Bearer`` first; the ``backstage-auth`` cookie
     only with ``allow_limited_access`` and no bearer token; no token means ``none``. Results are
     kept on the request, so the credentials barrier and the route share one verification.
     """
 
-    def __init__(self, auth: AuthService, plugin_id: str) -> None:
+    def __init__(
+        self, auth: AuthService, plugin_id: str, discovery: DiscoveryService | None = None
+    ) -> None:
         self._auth = auth
         self._plugin_id = plugin_id
+        self._discovery_service = discovery
+
+    @property
+    def _discovery(self) -> DiscoveryService:
+        if self._discovery_service is None:
+            raise RuntimeError("this http auth service was made without discovery")
+        return self._discovery_service
 
     async def credentials(
         self,
@@ -109,9 +132,54 @@ class DefaultHttpAuthService:
         return await self._auth.authenticate(token, allow_limited_access=allow_limited_access)
 
     async def issue_user_cookie(
-        self, response: Any, *, credentials: BackstageCredentials | None = None
+        self,
+        response: Any,
+        *,
+        credentials: BackstageCredentials | None = None,
+        request: Any = None,
     ) -> float:
-        """Not available yet (the user cookie is a later step of the auth work): raises
-        ``NotImplementedYetError`` (HTTP 501).
+        """Set the ``backstage-auth`` cookie (a limited user token) on ``response`` (a Quart
+        response, or a list of ASGI header pairs) and return its expiry as a UNIX timestamp.
+
+        ``credentials`` default to the caller of ``request``. ``none`` credentials clear the
+        cookie; other non-user ones raise :class:`AuthenticationError`. A cookie on ``request``
+        still valid for more than five minutes is kept (nothing is set).
         """
-        raise NotImplementedYetError("Issuing the user cookie is not implemented yet")
+        if credentials is None:
+            if request is None:
+                raise TypeError("issue_user_cookie needs credentials or the request")
+            credentials = await self.credentials(request, allow_limited_access=True)
+        if isinstance(credentials.principal, BackstageNonePrincipal):
+            _add_set_cookie(response, await self._cookie("", 0))
+            return time.time()
+        if credentials.principal.type != "user":
+            raise AuthenticationError("Refused to issue cookie for non-user principal")
+        if request is not None:
+            existing = _cookie_token(_scope_of(request))
+            if existing is not None:
+                try:
+                    current = await self._auth.authenticate(existing, allow_limited_access=True)
+                except (AuthenticationError, NotAllowedError):
+                    current = None
+                expires = current.expires_at if current is not None else None
+                if expires is not None and expires - time.time() > _KEEP_COOKIE_SECONDS:
+                    return expires
+        limited = await self._auth.get_limited_user_token(credentials)
+        _add_set_cookie(response, await self._cookie(limited.token, limited.expires_at))
+        return limited.expires_at
+
+    async def _cookie(self, token: str, expires_at: float) -> str:
+        external = urlsplit(await self._discovery.get_external_base_url(self._plugin_id))
+        host = external.hostname or "localhost"
+        secure = external.scheme == "https" or host == "localhost"
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[COOKIE_NAME] = token
+        morsel = cookie[COOKIE_NAME]
+        morsel["domain"] = host
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "None" if secure else "Lax"
+        if secure:
+            morsel["secure"] = True
+        morsel["expires"] = formatdate(expires_at, usegmt=True)
+        return morsel.OutputString() + "; Priority=High"

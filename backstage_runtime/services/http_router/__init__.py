@@ -22,7 +22,7 @@ plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...api import (
@@ -35,9 +35,10 @@ from ...api import (
     create_service_factory,
     read_duration_from_config,
 )
+from ...api.errors import NotFoundError
 from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import RootHttpRouterService
-from .._http import ErrorResponder, development_mode
+from .._http import ErrorResponder, development_mode, send_json
 from ._auth_policies import AuthPolicies, CredentialsBarrier, compile_policy_path
 from ._lifecycle_gate import LifecycleGate
 from ._router import PluginHttpRouter
@@ -88,6 +89,26 @@ def http_router_service_factory() -> ServiceFactory[Any]:
                 scope, allow=["user", "service"], allow_limited_access=allow_limited_access
             )
 
+        async def cookie_endpoint(scope: Any, send: Any) -> None:
+            headers: list[tuple[bytes, bytes]] = []
+            if scope["method"] == "DELETE":
+                await http_auth.issue_user_cookie(
+                    headers, credentials=await auth.get_none_credentials()
+                )
+                await send({"type": "http.response.start", "status": 204, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if scope["method"] != "GET":
+                raise NotFoundError(f"No route for {scope['method']} /.backstage/auth/v1/cookie")
+            credentials = await http_auth.credentials(
+                scope, allow=["user"], allow_limited_access=True
+            )
+            expires = await http_auth.issue_user_cookie(
+                headers, credentials=credentials, request=scope
+            )
+            moment = datetime.fromtimestamp(expires, UTC).isoformat(timespec="milliseconds")
+            await send_json(send, 200, {"expiresAt": moment.replace("+00:00", "Z")}, headers)
+
         router = PluginHttpRouter(
             plugin_id,
             gate=gate,
@@ -97,6 +118,7 @@ def http_router_service_factory() -> ServiceFactory[Any]:
             ),
             credentials_barrier=barrier,
             public_keys=auth.list_public_service_keys,
+            cookie_endpoint=cookie_endpoint,
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router

@@ -9,7 +9,13 @@ from typing import Any, Literal
 from ...api.services.http import AuthPolicyAllow
 from .._http import Scope
 
-__all__ = ["AuthPolicies", "CredentialsBarrier", "PublicKeys", "compile_policy_path"]
+__all__ = [
+    "AuthPolicies",
+    "CookieEndpoint",
+    "CredentialsBarrier",
+    "PublicKeys",
+    "compile_policy_path",
+]
 
 #: Checks a request's credentials, raising ``AuthenticationError``/``NotAllowedError``; the
 #: second argument says whether limited access (the user cookie) is acceptable on this path.
@@ -17,6 +23,9 @@ CredentialsBarrier = Callable[[Scope, bool], Awaitable[None]]
 
 #: Lists the plugin's public keys for its JWKS endpoint.
 PublicKeys = Callable[[], Awaitable[Sequence[Any]]]
+
+#: Answers ``/.backstage/auth/v1/cookie`` (after the barrier): given the scope and ``send``.
+CookieEndpoint = Callable[[Scope, Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 def compile_policy_path(path: str) -> Callable[[str], bool]:

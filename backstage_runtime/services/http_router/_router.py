@@ -20,7 +20,7 @@ from .._http import (
     send_json,
 )
 from .._http._quart_mount import build_quart_app
-from ._auth_policies import AuthPolicies, CredentialsBarrier, PublicKeys
+from ._auth_policies import AuthPolicies, CookieEndpoint, CredentialsBarrier, PublicKeys
 from ._lifecycle_gate import LifecycleGate
 
 __all__ = ["PluginHttpRouter"]
@@ -44,6 +44,7 @@ class PluginHttpRouter:
         errors: ErrorResponder,
         credentials_barrier: CredentialsBarrier | None = None,
         public_keys: PublicKeys | None = None,
+        cookie_endpoint: CookieEndpoint | None = None,
     ) -> None:
         self._plugin_id = plugin_id
         self._gate = gate
@@ -51,6 +52,10 @@ class PluginHttpRouter:
         self._errors = errors
         self._barrier = credentials_barrier
         self._public_keys = public_keys
+        self._cookie_endpoint = cookie_endpoint
+        if cookie_endpoint is not None:
+            # The cookie refreshes itself: the endpoint accepts the cookie it issued.
+            policies.add(_COOKIE_PATH, "user-cookie")
         self._quart: Quart | None = None
         self._app: ASGIApp | None = None
 
@@ -110,6 +115,9 @@ class PluginHttpRouter:
                 await self._gate.pass_through()
                 if self._barrier is not None:
                     await self._check_credentials(scope)
+                if self._cookie_endpoint is not None and _relative(scope) == _COOKIE_PATH:
+                    await self._cookie_endpoint(scope, send)
+                    return
             except BackstageError as error:
                 await self._send_error(scope, send, error)
                 return
@@ -137,6 +145,12 @@ class PluginHttpRouter:
 
 
 _JWKS_PATH = "/.backstage/auth/v1/jwks.json"
+_COOKIE_PATH = "/.backstage/auth/v1/cookie"
+
+
+def _relative(scope: Scope) -> str:
+    path: str = scope["path"]
+    return path[len(scope.get("root_path", "")) :] or "/"
 
 
 def _is_jwks_request(scope: Scope) -> bool:
