@@ -18,6 +18,7 @@ from .services.http_router import http_router_service_factory
 from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from .services.logger import logger_service_factory
 from .services.permissions import permissions_service_factory
+from .services.permissions_registry import permissions_registry_service_factory
 from .services.root_config import root_config_service_factory
 from .services.root_health import root_health_service_factory
 from .services.root_http_router import root_http_router_service_factory
@@ -67,6 +68,7 @@ def default_service_factories(
         http_auth_service_factory(),
         user_info_service_factory(),
         permissions_service_factory(),
+        permissions_registry_service_factory(),
     ]
 
 

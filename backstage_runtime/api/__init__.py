@@ -45,6 +45,7 @@ from .services.metadata import (
     PluginMetadataService,
     RootInstanceMetadataService,
 )
+from .services.permissions import PermissionRule, create_permission_rule
 
 __all__ = [
     "AuthPolicyAllow",
@@ -68,6 +69,7 @@ __all__ = [
     "LifecycleService",
     "LoggerService",
     "ModuleRegistrationPoints",
+    "PermissionRule",
     "PluginMetadataService",
     "PluginRegistrationPoints",
     "RegistrationError",
@@ -89,6 +91,7 @@ __all__ = [
     "create_backend_module",
     "create_backend_plugin",
     "create_extension_point",
+    "create_permission_rule",
     "create_service_factory",
     "create_service_ref",
     "is_database_conflict_error",

@@ -22,6 +22,7 @@ from ..services.http_router import http_router_service_factory
 from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..services.logger import logger_service_factory
 from ..services.permissions import permissions_service_factory
+from ..services.permissions_registry import permissions_registry_service_factory
 from ..services.root_health import root_health_service_factory
 from ..services.root_http_router import ListenOptions, root_http_router_service_factory
 from ..services.root_logger import MockRootLogger
@@ -84,6 +85,7 @@ def test_default_service_factories(
         mock_http_auth_factory(),
         user_info_service_factory(),
         permissions_service_factory(),
+        permissions_registry_service_factory(),
     ]
 
 

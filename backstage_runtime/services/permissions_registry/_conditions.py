@@ -1,0 +1,52 @@
+"""Evaluating a permission policy's conditions against a loaded resource."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...api.errors import InputError
+from ...api.services.permissions import PermissionRule
+
+__all__ = ["evaluate", "validate_conditions"]
+
+
+def validate_conditions(conditions: Any, rules: Mapping[str, PermissionRule], where: str) -> None:
+    """Raise :class:`InputError` naming the problem when ``conditions`` are malformed or name a
+    rule this resource type does not have.
+    """
+    if not isinstance(conditions, dict):
+        raise InputError(f"Invalid conditions at {where}: expected an object")
+    if "anyOf" in conditions or "allOf" in conditions:
+        key = "anyOf" if "anyOf" in conditions else "allOf"
+        children = conditions[key]
+        if not isinstance(children, list) or not children:
+            raise InputError(f"Invalid conditions at {where}.{key}: expected a non-empty list")
+        for index, child in enumerate(children):
+            validate_conditions(child, rules, f"{where}.{key}[{index}]")
+        return
+    if "not" in conditions:
+        validate_conditions(conditions["not"], rules, f"{where}.not")
+        return
+    rule = conditions.get("rule")
+    if not isinstance(rule, str):
+        raise InputError(f"Invalid conditions at {where}: expected rule, anyOf, allOf or not")
+    if rule not in rules:
+        raise InputError(f"Unexpected permission rule '{rule}' at {where}")
+    params = conditions.get("params", {})
+    if not isinstance(params, dict):
+        raise InputError(f"Invalid params at {where}.params: expected an object")
+
+
+def evaluate(
+    conditions: Mapping[str, Any], rules: Mapping[str, PermissionRule], resource: Any
+) -> bool:
+    """Whether ``resource`` satisfies ``conditions`` (already validated)."""
+    if "anyOf" in conditions:
+        return any(evaluate(child, rules, resource) for child in conditions["anyOf"])
+    if "allOf" in conditions:
+        return all(evaluate(child, rules, resource) for child in conditions["allOf"])
+    if "not" in conditions:
+        return not evaluate(conditions["not"], rules, resource)
+    rule = rules[conditions["rule"]]
+    return bool(rule.apply(resource, conditions.get("params") or {}))
