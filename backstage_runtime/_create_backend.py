@@ -23,6 +23,7 @@ from .services.root_config import root_config_service_factory
 from .services.root_health import root_health_service_factory
 from .services.root_http_router import root_http_router_service_factory
 from .services.root_logger import root_logger_service_factory
+from .services.url_reader import url_reader_service_factory
 from .services.user_info import user_info_service_factory
 
 __all__ = ["create_backend", "default_service_factories"]
@@ -69,6 +70,7 @@ def default_service_factories(
         user_info_service_factory(),
         permissions_service_factory(),
         permissions_registry_service_factory(),
+        url_reader_service_factory(),
     ]
 
 

@@ -46,6 +46,14 @@ from .services.metadata import (
     RootInstanceMetadataService,
 )
 from .services.permissions import PermissionRule, create_permission_rule
+from .services.url_reader import (
+    ReadTreeResponse,
+    ReadUrlResponse,
+    SearchResponse,
+    TreeFilter,
+    UrlReaderService,
+    url_reader_factories,
+)
 
 __all__ = [
     "AuthPolicyAllow",
@@ -70,6 +78,8 @@ __all__ = [
     "LoggerService",
     "ModuleRegistrationPoints",
     "PermissionRule",
+    "ReadTreeResponse",
+    "ReadUrlResponse",
     "PluginMetadataService",
     "PluginRegistrationPoints",
     "RegistrationError",
@@ -82,11 +92,15 @@ __all__ = [
     "ServiceFactory",
     "ServiceInitialization",
     "ServiceRef",
+    "SearchResponse",
     "ServiceScope",
+    "TreeFilter",
+    "UrlReaderService",
     "core_services",
     "parse_duration",
     "read_duration_from_config",
     "runtime_services",
+    "url_reader_factories",
     "create_backend_feature_loader",
     "create_backend_module",
     "create_backend_plugin",

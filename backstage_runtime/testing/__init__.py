@@ -11,6 +11,7 @@ from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDa
 from ._mock_auth import MockAuthService, MockHttpAuthService, mock_credentials
 from ._mock_services import mock_services
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
+from ._url_reader import MockUrlReader
 
 __all__ = [
     "CacheStoreId",
@@ -18,6 +19,7 @@ __all__ = [
     "MockDatabase",
     "MockHttpAuthService",
     "MockPluginDatabase",
+    "MockUrlReader",
     "TestBackend",
     "TestCache",
     "TestCaches",

@@ -10,6 +10,7 @@ from ..services.root_config import create_config_from_data
 from ..services.root_logger import MockRootLogger
 from ._caches import mock_cache
 from ._databases import mock_database
+from ._url_reader import mock_url_reader
 
 __all__ = ["mock_services"]
 
@@ -57,6 +58,8 @@ class _MockServices:
     database = mock_database
     #: ``mock_services.cache("plugin")``: an in-memory cache service.
     cache = mock_cache
+    #: ``mock_services.url_reader(files)``: a URL reader serving a dict of files or a directory.
+    url_reader = mock_url_reader
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

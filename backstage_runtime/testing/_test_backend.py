@@ -26,6 +26,7 @@ from ..services.permissions_registry import permissions_registry_service_factory
 from ..services.root_health import root_health_service_factory
 from ..services.root_http_router import ListenOptions, root_http_router_service_factory
 from ..services.root_logger import MockRootLogger
+from ..services.url_reader import url_reader_service_factory
 from ..services.user_info import user_info_service_factory
 from ._mock_auth import mock_auth_factory, mock_http_auth_factory
 from ._mock_services import mock_services
@@ -86,6 +87,7 @@ def test_default_service_factories(
         user_info_service_factory(),
         permissions_service_factory(),
         permissions_registry_service_factory(),
+        url_reader_service_factory(),
     ]
 
 

@@ -1,0 +1,61 @@
+"""The default ``core.urlReader``: Backstage's URL readers over one shared aiohttp session.
+
+Usage in a plugin::
+
+    @plugin.register_init(deps={"reader": core_services.url_reader})
+    async def init(reader):
+        response = await reader.read_url("https://github.com/org/repo/blob/main/catalog-info.yaml")
+        text = (await response.buffer()).decode()
+
+Readers, tried in Backstage's order after the ones from ``core.urlReader.factories``: Bitbucket
+Cloud, Bitbucket Server, GitHub, Gitea, GitLab (``integrations.*``) and finally the plain fetch
+reader (``backend.reading.allow``). Trees are extracted under ``backend.workingDirectory``
+within ``backend.reading.tree.maxEntries`` / ``maxBytes``.
+"""
+
+from ._factory import url_reader_service_factory
+from ._glob import compile_glob, is_glob
+from ._mux import UrlReaderPredicateMux, not_allowed_message
+from ._readers import builtin_reader_factories, create_readers, create_url_reader
+from ._responses import BytesReadUrlResponse, HttpReadUrlResponse
+from ._tree import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRIES,
+    DefaultReadTreeResponseFactory,
+    FilesTreeResponse,
+    TarArchiveResponse,
+    TreeLimits,
+    read_tree_limits,
+)
+from .bitbucket_cloud import BitbucketCloudUrlReader
+from .bitbucket_server import BitbucketServerUrlReader
+from .fetch import FetchUrlReader
+from .gitea import GiteaUrlReader
+from .github import GithubUrlReader
+from .gitlab import GitlabUrlReader
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_ENTRIES",
+    "BitbucketCloudUrlReader",
+    "BitbucketServerUrlReader",
+    "BytesReadUrlResponse",
+    "DefaultReadTreeResponseFactory",
+    "FetchUrlReader",
+    "FilesTreeResponse",
+    "GiteaUrlReader",
+    "GithubUrlReader",
+    "GitlabUrlReader",
+    "HttpReadUrlResponse",
+    "TarArchiveResponse",
+    "TreeLimits",
+    "UrlReaderPredicateMux",
+    "builtin_reader_factories",
+    "compile_glob",
+    "create_readers",
+    "create_url_reader",
+    "is_glob",
+    "not_allowed_message",
+    "read_tree_limits",
+    "url_reader_service_factory",
+]

@@ -1,0 +1,81 @@
+"""The default ``core.urlReader`` service factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from ...api import ServiceFactory, core_services, create_service_factory, runtime_services
+from ...api.services.config import Config
+from ...api.services.logger import LoggerService
+from ...api.services.url_reader import (
+    ReaderFactory,
+    UrlReaderPredicateTuple,
+    UrlReaderService,
+    url_reader_factories,
+)
+from ._mux import UrlReaderPredicateMux
+from ._readers import builtin_reader_factories, create_readers
+from ._tree import DefaultReadTreeResponseFactory
+
+__all__ = ["url_reader_service_factory"]
+
+
+@dataclass(frozen=True)
+class _SharedReaders:
+    trees: DefaultReadTreeResponseFactory
+    builtins: list[UrlReaderPredicateTuple]
+
+
+def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
+    """The default ``core.urlReader`` factory.
+
+    The built-in readers (from ``integrations.*`` and ``backend.reading.allow``) are created
+    once per backend on the shared ``runtime.httpClient`` session; each plugin's reader tries
+    the readers of ``core.urlReader.factories`` first, then the built-in ones.
+    """
+
+    def create_root_context(
+        *, config: Config, root_logger: LoggerService, http_client: aiohttp.ClientSession
+    ) -> _SharedReaders:
+        trees = DefaultReadTreeResponseFactory.from_config(config)
+        builtins = create_readers(
+            builtin_reader_factories(),
+            config=config,
+            logger=root_logger.child({"service": "urlReader"}),
+            tree_response_factory=trees,
+            http_client=http_client,
+        )
+        return _SharedReaders(trees, builtins)
+
+    def factory(
+        shared: _SharedReaders,
+        *,
+        config: Config,
+        root_logger: LoggerService,
+        http_client: aiohttp.ClientSession,
+        logger: LoggerService,
+        factories: list[ReaderFactory],
+    ) -> UrlReaderService:
+        extras = create_readers(
+            factories,
+            config=config,
+            logger=logger,
+            tree_response_factory=shared.trees,
+            http_client=http_client,
+        )
+        return UrlReaderPredicateMux([*extras, *shared.builtins])
+
+    return create_service_factory(
+        service=core_services.url_reader,
+        deps={
+            "config": core_services.root_config,
+            "root_logger": core_services.root_logger,
+            "http_client": runtime_services.http_client,
+            "logger": core_services.logger,
+            "factories": url_reader_factories,
+        },
+        create_root_context=create_root_context,
+        factory=factory,
+    )

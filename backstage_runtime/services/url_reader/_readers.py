@@ -1,0 +1,85 @@
+"""The built-in readers in Backstage's order, and building readers from factories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aiohttp
+
+from ...api.services.config import Config
+from ...api.services.logger import LoggerService
+from ...api.services.url_reader import (
+    ReaderFactory,
+    ReadTreeResponseFactory,
+    UrlReaderPredicateTuple,
+)
+from ._mux import UrlReaderPredicateMux
+from ._tree import DefaultReadTreeResponseFactory
+from .bitbucket_cloud import BitbucketCloudUrlReader
+from .bitbucket_server import BitbucketServerUrlReader
+from .fetch import FetchUrlReader
+from .gitea import GiteaUrlReader
+from .github import GithubUrlReader
+from .gitlab import GitlabUrlReader
+
+__all__ = ["builtin_reader_factories", "create_readers", "create_url_reader"]
+
+
+def builtin_reader_factories() -> list[ReaderFactory]:
+    """The readers every backend has, in Backstage's order (Azure DevOps, Gerrit, Google GCS,
+    Harness, AWS S3, Azure Blob Storage and AWS CodeCommit are not built yet); the fetch reader
+    comes last so that an integration always wins over ``backend.reading.allow`` for its host.
+    """
+    return [
+        BitbucketCloudUrlReader.factory,
+        BitbucketServerUrlReader.factory,
+        GithubUrlReader.factory,
+        GiteaUrlReader.factory,
+        GitlabUrlReader.factory,
+        FetchUrlReader.factory,
+    ]
+
+
+def create_readers(
+    factories: Iterable[ReaderFactory],
+    *,
+    config: Config,
+    logger: LoggerService,
+    tree_response_factory: ReadTreeResponseFactory,
+    http_client: aiohttp.ClientSession,
+) -> list[UrlReaderPredicateTuple]:
+    """Call each factory and collect its readers, in order."""
+    readers: list[UrlReaderPredicateTuple] = []
+    for factory in factories:
+        readers.extend(
+            factory(
+                config=config,
+                logger=logger,
+                tree_response_factory=tree_response_factory,
+                http_client=http_client,
+            )
+        )
+    return readers
+
+
+def create_url_reader(
+    *,
+    config: Config,
+    http_client: aiohttp.ClientSession,
+    logger: LoggerService,
+    factories: Iterable[ReaderFactory] = (),
+    tree_response_factory: ReadTreeResponseFactory | None = None,
+) -> UrlReaderPredicateMux:
+    """A url reader outside a backend (Backstage's ``UrlReaders.default``): ``factories``
+    first, then the built-in readers, all configured from ``config``.
+    """
+    trees = tree_response_factory or DefaultReadTreeResponseFactory.from_config(config)
+    return UrlReaderPredicateMux(
+        create_readers(
+            [*factories, *builtin_reader_factories()],
+            config=config,
+            logger=logger,
+            tree_response_factory=trees,
+            http_client=http_client,
+        )
+    )
