@@ -8,6 +8,7 @@ from typing import Any
 
 from .api import ServiceFactory
 from .runtime import Backend, create_specialized_backend, discovery_feature_loader
+from .services.auditor import auditor_service_factory
 from .services.auth import auth_service_factory
 from .services.cache import cache_service_factory
 from .services.database import database_service_factory
@@ -71,6 +72,7 @@ def default_service_factories(
         permissions_service_factory(),
         permissions_registry_service_factory(),
         url_reader_service_factory(),
+        auditor_service_factory(),
     ]
 
 

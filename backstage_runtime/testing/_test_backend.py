@@ -14,6 +14,7 @@ from ..api import (
     create_backend_plugin,
 )
 from ..runtime import Backend, create_specialized_backend
+from ..services.auditor import auditor_service_factory
 from ..services.cache import cache_service_factory
 from ..services.database import database_service_factory
 from ..services.discovery import discovery_service_factory
@@ -88,6 +89,7 @@ def test_default_service_factories(
         permissions_service_factory(),
         permissions_registry_service_factory(),
         url_reader_service_factory(),
+        auditor_service_factory(),
     ]
 
 
