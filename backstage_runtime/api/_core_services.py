@@ -12,6 +12,7 @@ from .services.config import RootConfigService
 from .services.database import DatabaseService
 from .services.discovery import DiscoveryService
 from .services.http import HttpRouterService, RootHealthService, RootHttpRouterService
+from .services.identity import IdentityService
 from .services.lifecycle import LifecycleService, RootLifecycleService
 from .services.logger import LoggerService, RootLoggerService
 from .services.metadata import PluginMetadataService, RootInstanceMetadataService
@@ -62,6 +63,8 @@ class _CoreServices:
     scheduler: Final[ServiceRef[SchedulerService]] = create_service_ref(id="core.scheduler")
     url_reader: Final[ServiceRef[UrlReaderService]] = create_service_ref(id="core.urlReader")
     auditor: Final[ServiceRef[AuditorService]] = create_service_ref(id="core.auditor")
+    #: Legacy: not installed by default; add ``identity_service_factory()`` to use it.
+    identity: Final[ServiceRef[IdentityService]] = create_service_ref(id="core.identity")
     plugin_metadata: Final[ServiceRef[PluginMetadataService]] = create_service_ref(
         id="core.pluginMetadata"
     )

@@ -22,12 +22,22 @@ class PermissionsService(Protocol):
     """Asks the permission framework for decisions."""
 
     async def authorize(
-        self, requests: Sequence[JsonObject], *, credentials: BackstageCredentials
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
     ) -> list[JsonObject]:
-        """One ``{"result": "ALLOW"|"DENY"}`` decision per request, in order."""
+        """One ``{"result": "ALLOW"|"DENY"}`` decision per request, in order (``token=`` is the
+        legacy form of ``credentials=``).
+        """
 
     async def authorize_conditional(
-        self, requests: Sequence[JsonObject], *, credentials: BackstageCredentials
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
     ) -> list[JsonObject]:
         """Like :meth:`authorize`, but may answer ``CONDITIONAL`` with conditions."""
 

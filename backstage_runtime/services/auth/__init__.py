@@ -33,7 +33,7 @@ from ...api.errors import ConfigError
 from ...api.services.database import DatabaseService
 from ._auth_service import DefaultAuthService
 from ._external import read_external_handlers
-from ._jose import unverified_payload
+from ._jose import unverified_header, unverified_payload
 from ._jwks_client import JwksClient
 from ._key_sources import (
     KEY_DURATION_SECONDS,
@@ -53,6 +53,7 @@ __all__ = [
     "DefaultAuthService",
     "JwksClient",
     "auth_service_factory",
+    "unverified_header",
     "unverified_payload",
 ]
 

@@ -20,9 +20,15 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.auth import AuthService
-from ._http_auth import COOKIE_NAME, DefaultHttpAuthService, bearer_token
+from ._http_auth import COOKIE_NAME, DefaultHttpAuthService, bearer_token, scope_of
 
-__all__ = ["COOKIE_NAME", "DefaultHttpAuthService", "bearer_token", "http_auth_service_factory"]
+__all__ = [
+    "COOKIE_NAME",
+    "DefaultHttpAuthService",
+    "bearer_token",
+    "http_auth_service_factory",
+    "scope_of",
+]
 
 
 def http_auth_service_factory() -> ServiceFactory[Any]:

@@ -19,14 +19,15 @@ from ...api.services.auth import (
     PrincipalType,
 )
 
-__all__ = ["COOKIE_NAME", "DefaultHttpAuthService", "bearer_token"]
+__all__ = ["COOKIE_NAME", "DefaultHttpAuthService", "bearer_token", "scope_of"]
 
 #: The user cookie Backstage's frontend sends to plugins that accept limited access.
 COOKIE_NAME = "backstage-auth"
 _BEARER = re.compile(r"^Bearer[ ]+(\S+)$", re.IGNORECASE)
 
 
-def _scope_of(request: Any) -> MutableMapping[str, Any]:
+def scope_of(request: Any) -> MutableMapping[str, Any]:
+    """The ASGI scope of a Quart request (or the scope itself)."""
     if isinstance(request, MutableMapping):
         return request
     scope = getattr(request, "scope", None)
@@ -105,7 +106,7 @@ class DefaultHttpAuthService:
         ``allow`` (``Missing credentials``), :class:`NotAllowedError` when the principal's type
         is not in ``allow``. Without ``allow`` any principal, ``none`` included, is returned.
         """
-        scope = _scope_of(request)
+        scope = scope_of(request)
         memo_key = (
             "backstage.credentials.limited" if allow_limited_access else "backstage.credentials"
         )
@@ -155,7 +156,7 @@ class DefaultHttpAuthService:
         if credentials.principal.type != "user":
             raise AuthenticationError("Refused to issue cookie for non-user principal")
         if request is not None:
-            existing = _cookie_token(_scope_of(request))
+            existing = _cookie_token(scope_of(request))
             if existing is not None:
                 try:
                     current = await self._auth.authenticate(existing, allow_limited_access=True)

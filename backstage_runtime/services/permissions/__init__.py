@@ -60,24 +60,42 @@ class DefaultPermissionsService:
         self._session = session
 
     async def authorize(
-        self, requests: Sequence[JsonObject], *, credentials: BackstageCredentials
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
     ) -> list[JsonObject]:
-        """One ``{"result": "ALLOW"|"DENY"}`` per request, in order."""
-        return await self._decide(requests, credentials, conditional=False)
+        """One ``{"result": "ALLOW"|"DENY"}`` per request, in order. ``token=`` is the legacy
+        form (a user token, e.g. from the identity service) instead of ``credentials``.
+        """
+        return await self._decide(requests, await self._resolve(credentials, token), False)
 
     async def authorize_conditional(
-        self, requests: Sequence[JsonObject], *, credentials: BackstageCredentials
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
     ) -> list[JsonObject]:
         """Like :meth:`authorize`; resource permissions may come back ``CONDITIONAL`` with
         ``pluginId``, ``resourceType`` and ``conditions``.
         """
-        return await self._decide(requests, credentials, conditional=True)
+        return await self._decide(requests, await self._resolve(credentials, token), True)
+
+    async def _resolve(
+        self, credentials: BackstageCredentials | None, token: str | None
+    ) -> BackstageCredentials:
+        if credentials is not None:
+            return credentials
+        if token:
+            return await self._auth.authenticate(token)
+        return await self._auth.get_none_credentials()
 
     async def _decide(
         self,
         requests: Sequence[JsonObject],
         credentials: BackstageCredentials,
-        *,
         conditional: bool,
     ) -> list[JsonObject]:
         principal = credentials.principal
