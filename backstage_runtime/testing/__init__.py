@@ -6,6 +6,7 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
         service = await test.get_service(my_ref, "my-plugin")
 """
 
+from ._auditor import MockAuditorService, RecordedAuditEvent
 from ._caches import CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
 from ._mock_auth import MockAuthService, MockHttpAuthService, mock_credentials
@@ -15,11 +16,13 @@ from ._url_reader import MockUrlReader
 
 __all__ = [
     "CacheStoreId",
+    "MockAuditorService",
     "MockAuthService",
     "MockDatabase",
     "MockHttpAuthService",
     "MockPluginDatabase",
     "MockUrlReader",
+    "RecordedAuditEvent",
     "TestBackend",
     "TestCache",
     "TestCaches",

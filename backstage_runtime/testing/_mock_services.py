@@ -8,6 +8,7 @@ from typing import Any
 from ..api import ServiceFactory, core_services, create_service_factory
 from ..services.root_config import create_config_from_data
 from ..services.root_logger import MockRootLogger
+from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
 from ._url_reader import mock_url_reader
@@ -60,6 +61,8 @@ class _MockServices:
     cache = mock_cache
     #: ``mock_services.url_reader(files)``: a URL reader serving a dict of files or a directory.
     url_reader = mock_url_reader
+    #: ``mock_services.auditor()``: an auditor recording events in ``.events``.
+    auditor = mock_auditor
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

@@ -126,3 +126,19 @@ async def test_an_invalid_severity_mapping_stops_the_start_naming_the_key() -> N
         ):
             pass
     assert "backend.auditor.severityLogLevelMappings.high" in str(caught.value)
+
+
+async def test_the_mock_auditor_records_events_for_assertions() -> None:
+    from backstage_runtime.testing import mock_services
+
+    events: list[Any] = []
+    features = [audited_plugin(), mock_services.auditor.factory(events)]
+    async with start_test_backend(features=features) as test:
+        await request("DELETE", await test.url("/api/audited/items/5"))
+        await request("DELETE", await test.url("/api/audited/items/0"))
+
+    assert [(e.event_id, e.status, e.meta) for e in events] == [
+        ("item-delete", "succeeded", {"itemId": 5, "deleted": True}),
+        ("item-delete", "failed", {"itemId": 0}),
+    ]
+    assert isinstance(events[1].error, InputError)
