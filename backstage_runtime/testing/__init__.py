@@ -9,7 +9,13 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 from ._auditor import MockAuditorService, RecordedAuditEvent
 from ._caches import CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
-from ._mock_auth import MockAuthService, MockHttpAuthService, mock_credentials
+from ._mock_auth import (
+    MockAuthService,
+    MockHttpAuthService,
+    MockPermissionsService,
+    MockUserInfoService,
+    mock_credentials,
+)
 from ._mock_services import mock_services
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._url_reader import MockUrlReader
@@ -20,8 +26,10 @@ __all__ = [
     "MockAuthService",
     "MockDatabase",
     "MockHttpAuthService",
+    "MockPermissionsService",
     "MockPluginDatabase",
     "MockUrlReader",
+    "MockUserInfoService",
     "RecordedAuditEvent",
     "TestBackend",
     "TestCache",

@@ -18,6 +18,7 @@ from ..api.services.auth import (
     BackstageCredentials,
     BackstageNonePrincipal,
     BackstageServicePrincipal,
+    BackstageUserInfo,
     BackstageUserPrincipal,
     LimitedUserToken,
     PluginRequestToken,
@@ -25,7 +26,17 @@ from ..api.services.auth import (
 )
 from ..services.http_auth import DefaultHttpAuthService, bearer_token
 
-__all__ = ["MockAuthService", "MockHttpAuthService", "mock_credentials"]
+__all__ = [
+    "MockAuthService",
+    "MockHttpAuthService",
+    "MockPermissionsService",
+    "MockUserInfoService",
+    "mock_auth",
+    "mock_credentials",
+    "mock_http_auth",
+    "mock_permissions",
+    "mock_user_info",
+]
 
 DEFAULT_USER = "user:default/mock"
 DEFAULT_SERVICE = "external:test-service"
@@ -258,3 +269,93 @@ def mock_http_auth_factory() -> ServiceFactory[Any]:
         },
         factory=factory,
     )
+
+
+class MockUserInfoService:
+    """``core.userInfo`` for tests: the user's ref, owning ``ownership`` (default: itself)."""
+
+    def __init__(self, ownership: Sequence[str] | None = None) -> None:
+        self._ownership = tuple(ownership) if ownership is not None else None
+
+    async def get_user_info(self, credentials: BackstageCredentials) -> BackstageUserInfo:
+        """The user's ref and ownership refs; raises for non-user credentials."""
+        principal = credentials.principal
+        if not isinstance(principal, BackstageUserPrincipal):
+            raise TypeError("Only user credentials are supported")
+        ref = principal.user_entity_ref
+        return BackstageUserInfo(ref, self._ownership or (ref,))
+
+
+class MockPermissionsService:
+    """``core.permissions`` for tests: every request gets ``result`` (default ALLOW)."""
+
+    def __init__(self, result: Literal["ALLOW", "DENY"] = "ALLOW") -> None:
+        self._result = result
+
+    async def authorize(
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
+    ) -> list[JsonObject]:
+        """``result`` for every request."""
+        return [{"result": self._result} for _ in requests]
+
+    async def authorize_conditional(
+        self,
+        requests: Sequence[JsonObject],
+        *,
+        credentials: BackstageCredentials | None = None,
+        token: str | None = None,
+    ) -> list[JsonObject]:
+        """``result`` for every request."""
+        return [{"result": self._result} for _ in requests]
+
+
+class _MockAuthHelper:
+    def __call__(self, plugin_id: str = "test") -> MockAuthService:
+        """A mock auth service for ``plugin_id``."""
+        return MockAuthService(plugin_id)
+
+    def factory(self) -> ServiceFactory[Any]:
+        """The mock ``core.auth`` factory."""
+        return mock_auth_factory()
+
+
+class _MockHttpAuthHelper:
+    def __call__(self, plugin_id: str = "test") -> MockHttpAuthService:
+        """A mock http auth service for ``plugin_id`` (no header: ``user:default/mock``)."""
+        return MockHttpAuthService(MockAuthService(plugin_id), plugin_id)
+
+    def factory(self) -> ServiceFactory[Any]:
+        """The mock ``core.httpAuth`` factory."""
+        return mock_http_auth_factory()
+
+
+class _MockUserInfoHelper:
+    def __call__(self, ownership: Sequence[str] | None = None) -> MockUserInfoService:
+        """A user info service answering ``ownership`` for every user."""
+        return MockUserInfoService(ownership)
+
+    def factory(self, ownership: Sequence[str] | None = None) -> ServiceFactory[Any]:
+        """A ``core.userInfo`` factory serving :class:`MockUserInfoService`."""
+        instance = MockUserInfoService(ownership)
+        return create_service_factory(service=core_services.user_info, factory=lambda: instance)
+
+
+class _MockPermissionsHelper:
+    def __call__(self, result: Literal["ALLOW", "DENY"] = "ALLOW") -> MockPermissionsService:
+        """A permissions service answering ``result`` to everything."""
+        return MockPermissionsService(result)
+
+    def factory(self, result: Literal["ALLOW", "DENY"] = "ALLOW") -> ServiceFactory[Any]:
+        """A ``core.permissions`` factory serving :class:`MockPermissionsService`."""
+        instance = MockPermissionsService(result)
+        return create_service_factory(service=core_services.permissions, factory=lambda: instance)
+
+
+mock_auth = _MockAuthHelper()
+mock_http_auth = _MockHttpAuthHelper()
+mock_user_info = _MockUserInfoHelper()
+mock_permissions = _MockPermissionsHelper()

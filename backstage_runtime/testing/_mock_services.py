@@ -11,6 +11,7 @@ from ..services.root_logger import MockRootLogger
 from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
+from ._mock_auth import mock_auth, mock_http_auth, mock_permissions, mock_user_info
 from ._url_reader import mock_url_reader
 
 __all__ = ["mock_services"]
@@ -63,6 +64,14 @@ class _MockServices:
     url_reader = mock_url_reader
     #: ``mock_services.auditor()``: an auditor recording events in ``.events``.
     auditor = mock_auditor
+    #: ``mock_services.auth("plugin")``: accepts the tokens of ``mock_credentials``.
+    auth = mock_auth
+    #: ``mock_services.http_auth("plugin")``: no ``Authorization`` header is the mock user.
+    http_auth = mock_http_auth
+    #: ``mock_services.user_info(ownership=[...])``.
+    user_info = mock_user_info
+    #: ``mock_services.permissions("ALLOW" | "DENY")``.
+    permissions = mock_permissions
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

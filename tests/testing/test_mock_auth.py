@@ -88,3 +88,20 @@ async def test_mock_plugin_tokens_name_caller_and_target() -> None:
             headers={"Authorization": f"Bearer {token.token}"},
         )
     assert reply.json() == {"principal": {"type": "service", "subject": "plugin:guarded"}}
+
+
+async def test_mock_services_cover_the_auth_family() -> None:
+    from backstage_runtime.testing import mock_services
+
+    auth = mock_services.auth("todo")
+    user = await auth.authenticate(mock_credentials.user.token("user:default/ada"))
+    info = await mock_services.user_info(ownership=["group:default/team"]).get_user_info(user)
+    denied = await mock_services.permissions("DENY").authorize([{}, {}], credentials=user)
+    own = await auth.get_own_service_credentials()
+
+    assert user.principal.to_json() == {"type": "user", "userEntityRef": "user:default/ada"}
+    assert info.ownership_entity_refs == ("group:default/team",)
+    assert denied == [{"result": "DENY"}, {"result": "DENY"}]
+    assert own.principal.to_json() == {"type": "service", "subject": "plugin:todo"}
+    with pytest.raises(Exception, match="Illegal limited user token"):
+        await auth.authenticate(mock_credentials.limited_user.token())
