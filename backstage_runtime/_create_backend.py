@@ -24,6 +24,7 @@ from .services.root_config import root_config_service_factory
 from .services.root_health import root_health_service_factory
 from .services.root_http_router import root_http_router_service_factory
 from .services.root_logger import root_logger_service_factory
+from .services.scheduler import scheduler_service_factory
 from .services.url_reader import url_reader_service_factory
 from .services.user_info import user_info_service_factory
 
@@ -73,6 +74,7 @@ def default_service_factories(
         permissions_registry_service_factory(),
         url_reader_service_factory(),
         auditor_service_factory(),
+        scheduler_service_factory(),
     ]
 
 

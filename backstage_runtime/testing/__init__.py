@@ -17,6 +17,7 @@ from ._mock_auth import (
     mock_credentials,
 )
 from ._mock_services import mock_services
+from ._scheduler import MockSchedulerService
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._url_reader import MockUrlReader
 
@@ -28,6 +29,7 @@ __all__ = [
     "MockHttpAuthService",
     "MockPermissionsService",
     "MockPluginDatabase",
+    "MockSchedulerService",
     "MockUrlReader",
     "MockUserInfoService",
     "RecordedAuditEvent",

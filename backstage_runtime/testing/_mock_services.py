@@ -12,6 +12,7 @@ from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
 from ._mock_auth import mock_auth, mock_http_auth, mock_permissions, mock_user_info
+from ._scheduler import mock_scheduler
 from ._url_reader import mock_url_reader
 
 __all__ = ["mock_services"]
@@ -72,6 +73,8 @@ class _MockServices:
     user_info = mock_user_info
     #: ``mock_services.permissions("ALLOW" | "DENY")``.
     permissions = mock_permissions
+    #: ``mock_services.scheduler()``: runs each task once at startup, then only when triggered.
+    scheduler = mock_scheduler
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

@@ -90,6 +90,7 @@ def test_default_service_factories(
         permissions_registry_service_factory(),
         url_reader_service_factory(),
         auditor_service_factory(),
+        mock_services.scheduler.factory(),
     ]
 
 

@@ -1,0 +1,36 @@
+"""The default ``core.scheduler`` service: Backstage's distributed task scheduler.
+
+Each plugin schedules its own tasks::
+
+    async def init(*, scheduler: SchedulerService) -> None:
+        await scheduler.schedule_task(
+            id="refresh",
+            frequency={"minutes": 30},
+            timeout={"minutes": 3},
+            fn=refresh,  # async def refresh(signal) -> None, or async def refresh() -> None
+        )
+
+Global tasks (the default scope) are coordinated through the plugin's database, in Backstage's
+``backstage_backend_tasks__tasks`` table: a due task is claimed with a lease (a ticket and an
+expiry of start + timeout) by exactly one instance, which runs it in a cancel scope bounded by
+the timeout and then releases it with the next run time. A lease whose holder died expires and
+another instance takes the task over. All times come from the database clock. Local tasks run in
+every instance, in-process only.
+"""
+
+from ._factory import scheduler_service_factory
+from ._global import PollIntervals
+from ._scheduler import MIGRATIONS, VERSION_TABLE, PluginScheduler, SchedulerOptions
+from ._signal import AbortSignal
+from ._store import TABLE
+
+__all__ = [
+    "MIGRATIONS",
+    "TABLE",
+    "VERSION_TABLE",
+    "AbortSignal",
+    "PluginScheduler",
+    "PollIntervals",
+    "SchedulerOptions",
+    "scheduler_service_factory",
+]
