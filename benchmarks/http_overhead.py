@@ -31,6 +31,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ROUTE = "/api/hello/hello"
@@ -103,12 +104,22 @@ def serve_runtime(port: int) -> None:
 
 @dataclass
 class Result:
-    """One wrk run."""
+    """One wrk run; ``cpu_us_per_request`` is the server process's CPU time per request, steadier
+    than req/s on a machine shared with other work.
+    """
 
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us_per_request: float = 0.0
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _milliseconds(text: str) -> float:
@@ -133,12 +144,13 @@ def run_wrk(url: str, duration: int, connections: int, extra: Sequence[str] = ()
         p99 = _milliseconds(re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     except (AttributeError, ValueError) as error:
         raise RuntimeError(f"could not read wrk's output ({error}):\n{output}") from error
+    total = re.search(r"(\d+) requests in", output)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     count = int(errors.group(1)) if errors else 0
     if socket_errors:
         count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Result(rps, p50, p99, count)
+    return Result(rps, p50, p99, count, int(total.group(1)) if total else 0)
 
 
 def free_port() -> int:
@@ -171,7 +183,11 @@ def measure(kind: str, duration: int, connections: int) -> Result:
     try:
         url = f"http://127.0.0.1:{port}{ROUTE}"
         run_wrk(url, 2, connections)  # warm-up: imports, caches, JIT-free but lazy paths
-        return run_wrk(url, duration, connections)
+        cpu_before = process_cpu_seconds(server.pid)
+        result = run_wrk(url, duration, connections)
+        cpu = process_cpu_seconds(server.pid) - cpu_before
+        result.cpu_us_per_request = cpu / max(result.requests, 1) * 1e6
+        return result
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -206,7 +222,7 @@ def main() -> None:
             print(
                 f"round {round_number + 1} {kind:8} {result.requests_per_second:9.0f} req/s  "
                 f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-                f"errors {result.errors}",
+                f"cpu {result.cpu_us_per_request:5.0f} us/req  errors {result.errors}",
                 flush=True,
             )
 
@@ -215,15 +231,18 @@ def main() -> None:
 
     print()
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians")
-    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu us/req':>12}")
     for kind in ("bare", "runtime"):
         print(
             f"{kind:10}{median(kind, 'requests_per_second'):10.0f}"
             f"{median(kind, 'p50_ms'):10.2f}{median(kind, 'p99_ms'):10.2f}"
+            f"{median(kind, 'cpu_us_per_request'):12.0f}"
         )
     ratio = median("runtime", "requests_per_second") / median("bare", "requests_per_second")
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
     print(f"throughput ratio runtime/bare: {ratio:.3f} ({verdict} the {TARGET_RATIO} target)")
+    cpu_ratio = median("bare", "cpu_us_per_request") / median("runtime", "cpu_us_per_request")
+    print(f"CPU-bound capacity ratio (bare CPU per request / runtime's): {cpu_ratio:.3f}")
     print(f"python {sys.version.split()[0]}, pid {os.getpid()}")
 
 
