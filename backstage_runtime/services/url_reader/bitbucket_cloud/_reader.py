@@ -42,6 +42,7 @@ from .._http import (
     open_url,
     raise_for_status,
 )
+from .._integration_reader import IntegrationUrlReader
 from .._responses import HttpReadUrlResponse
 from .._urls import host_predicate, redact_url, split_url
 from ._config import BitbucketCloudIntegrationConfig, read_bitbucket_cloud_integration_configs
@@ -50,22 +51,13 @@ from ._urls import BitbucketCloudUrl, parse_bitbucket_cloud_url
 __all__ = ["BitbucketCloudUrlReader"]
 
 
-class BitbucketCloudUrlReader:
+class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConfig]):
     """Reads from Bitbucket Cloud (``integrations.bitbucketCloud[]``)."""
 
-    def __init__(
-        self,
-        integration: BitbucketCloudIntegrationConfig,
-        *,
-        session: aiohttp.ClientSession,
-        tree_response_factory: ReadTreeResponseFactory,
-    ) -> None:
-        self.integration = integration
-        self._session = session
-        self._trees = tree_response_factory
+    read_integrations = staticmethod(read_bitbucket_cloud_integration_configs)
 
     @classmethod
-    def factory(
+    def factory(  # type: ignore[override]
         cls,
         *,
         config: Config,
@@ -74,7 +66,9 @@ class BitbucketCloudUrlReader:
         tree_response_factory: ReadTreeResponseFactory,
         **_: Any,
     ) -> list[UrlReaderPredicateTuple]:
-        """A reader per ``integrations.bitbucketCloud`` entry (bitbucket.org by default)."""
+        """A reader per ``integrations.bitbucketCloud`` entry (bitbucket.org by default); warns
+        about OAuth credentials, which are not supported yet.
+        """
         tuples = []
         for integration in read_bitbucket_cloud_integration_configs(config):
             if integration.has_oauth:

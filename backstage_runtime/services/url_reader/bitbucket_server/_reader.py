@@ -10,17 +10,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
-
 from ....api.errors import InputError, NotFoundError, NotModifiedError
-from ....api.services.config import Config
 from ....api.services.url_reader import (
     ReadTreeResponse,
-    ReadTreeResponseFactory,
     ReadUrlResponse,
     SearchResponse,
     TreeFilter,
-    UrlReaderPredicateTuple,
 )
 from .._git import glob_filter, glob_split, search_literal, tree_files_to_search
 from .._glob import static_prefix
@@ -32,8 +27,9 @@ from .._http import (
     open_url,
     raise_for_status,
 )
+from .._integration_reader import IntegrationUrlReader
 from .._responses import HttpReadUrlResponse
-from .._urls import host_predicate, redact_url, split_url
+from .._urls import redact_url, split_url
 from ._config import BitbucketServerIntegrationConfig, read_bitbucket_server_integration_configs
 from ._urls import BitbucketServerUrl, parse_bitbucket_server_url
 
@@ -42,39 +38,10 @@ __all__ = ["BitbucketServerUrlReader"]
 _FILE_KINDS = ("browse", "raw", "src")
 
 
-class BitbucketServerUrlReader:
+class BitbucketServerUrlReader(IntegrationUrlReader[BitbucketServerIntegrationConfig]):
     """Reads from one Bitbucket Server host (``integrations.bitbucketServer[]``)."""
 
-    def __init__(
-        self,
-        integration: BitbucketServerIntegrationConfig,
-        *,
-        session: aiohttp.ClientSession,
-        tree_response_factory: ReadTreeResponseFactory,
-    ) -> None:
-        self.integration = integration
-        self._session = session
-        self._trees = tree_response_factory
-
-    @classmethod
-    def factory(
-        cls,
-        *,
-        config: Config,
-        http_client: aiohttp.ClientSession,
-        tree_response_factory: ReadTreeResponseFactory,
-        **_: Any,
-    ) -> list[UrlReaderPredicateTuple]:
-        """A reader per ``integrations.bitbucketServer`` entry."""
-        return [
-            UrlReaderPredicateTuple(
-                reader=cls(
-                    integration, session=http_client, tree_response_factory=tree_response_factory
-                ),
-                predicate=host_predicate(integration.host),
-            )
-            for integration in read_bitbucket_server_integration_configs(config)
-        ]
+    read_integrations = staticmethod(read_bitbucket_server_integration_configs)
 
     async def read_url(
         self,

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
-
 from ....api.errors import InputError, NotFoundError, NotModifiedError
-from ....api.services.config import Config
 from ....api.services.url_reader import (
     ReadTreeResponse,
-    ReadTreeResponseFactory,
     ReadUrlResponse,
     SearchResponse,
     TreeFilter,
-    UrlReaderPredicateTuple,
 )
 from .._git import (
     RefLookup,
@@ -40,47 +34,19 @@ from .._http import (
     open_url,
     raise_for_status,
 )
+from .._integration_reader import IntegrationUrlReader
 from .._responses import HttpReadUrlResponse
-from .._urls import host_predicate, redact_url, split_url
+from .._urls import redact_url, split_url
 from ._config import GiteaIntegrationConfig, read_gitea_integration_configs
 from ._urls import GiteaUrl, parse_gitea_url
 
 __all__ = ["GiteaUrlReader"]
 
 
-class GiteaUrlReader:
+class GiteaUrlReader(IntegrationUrlReader[GiteaIntegrationConfig]):
     """Reads from one Gitea host (``integrations.gitea[]``)."""
 
-    def __init__(
-        self,
-        integration: GiteaIntegrationConfig,
-        *,
-        session: aiohttp.ClientSession,
-        tree_response_factory: ReadTreeResponseFactory,
-    ) -> None:
-        self.integration = integration
-        self._session = session
-        self._trees = tree_response_factory
-
-    @classmethod
-    def factory(
-        cls,
-        *,
-        config: Config,
-        http_client: aiohttp.ClientSession,
-        tree_response_factory: ReadTreeResponseFactory,
-        **_: Any,
-    ) -> list[UrlReaderPredicateTuple]:
-        """A reader per ``integrations.gitea`` entry."""
-        return [
-            UrlReaderPredicateTuple(
-                reader=cls(
-                    integration, session=http_client, tree_response_factory=tree_response_factory
-                ),
-                predicate=host_predicate(integration.host),
-            )
-            for integration in read_gitea_integration_configs(config)
-        ]
+    read_integrations = staticmethod(read_gitea_integration_configs)
 
     async def read_url(
         self,
