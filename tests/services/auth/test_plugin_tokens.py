@@ -112,7 +112,8 @@ async def test_a_verified_token_is_refused_once_it_expires() -> None:
     features = [
         whoami_plugin("alpha"),
         whoami_plugin("beta"),
-        auth_service_factory(key_duration=1),  # tokens live one second
+        # Tokens live three seconds; `iat` is whole seconds, so at least two remain when issued.
+        auth_service_factory(key_duration=3),
         http_auth_service_factory(),
     ]
     async with start_test_backend(features=features) as test:
@@ -128,6 +129,6 @@ async def test_a_verified_token_is_refused_once_it_expires() -> None:
         async def refused() -> bool:
             return (await request("GET", url, headers=headers)).status == 401
 
-        await eventually(refused, timeout=5)
+        await eventually(refused, timeout=10)
 
     assert first.status == second.status == 200
