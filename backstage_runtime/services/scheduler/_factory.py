@@ -19,6 +19,7 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
+from ...api.services.auditor import AuditorService
 from ...api.services.database import DatabaseService
 from ...api.services.scheduler import SchedulerService
 from ._global import PollIntervals
@@ -86,6 +87,7 @@ def scheduler_service_factory(
         http_router: HttpRouterService,
         plugin_metadata: PluginMetadataService,
         background_tasks: BackgroundTasksService,
+        auditor: AuditorService,
         **_: object,
     ) -> PluginScheduler:
         plugin_id = plugin_metadata.get_id()
@@ -101,7 +103,7 @@ def scheduler_service_factory(
         root.add(scheduler)
         background_tasks.start_soon(scheduler.serve, name=f"scheduler {plugin_id}")
         lifecycle.add_shutdown_hook(scheduler.shutdown)
-        _mount_after_init(scheduler, http_router, lifecycle, logger)
+        _mount_after_init(scheduler, auditor, http_router, lifecycle, logger)
         return scheduler
 
     return create_service_factory(
@@ -114,6 +116,7 @@ def scheduler_service_factory(
             "lifecycle": core_services.lifecycle,
             "http_router": core_services.http_router,
             "plugin_metadata": core_services.plugin_metadata,
+            "auditor": core_services.auditor,
         },
         create_root_context=create_root_context,
         factory=factory,
@@ -122,6 +125,7 @@ def scheduler_service_factory(
 
 def _mount_after_init(
     scheduler: PluginScheduler,
+    auditor: AuditorService,
     http_router: HttpRouterService,
     lifecycle: LifecycleService,
     logger: LoggerService,
@@ -131,7 +135,7 @@ def _mount_after_init(
     # without the scheduler endpoints. Requests wait at the router's lifecycle gate until then.
     def mount() -> None:
         try:
-            http_router.use(scheduler_blueprint(scheduler))
+            http_router.use(scheduler_blueprint(scheduler, auditor))
         except ValueError as error:
             logger.warn(f"The scheduler endpoints are not served for this plugin: {error}")
 

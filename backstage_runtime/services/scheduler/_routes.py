@@ -11,9 +11,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from ...api.services._json import JsonObject
+from ...api.services.auditor import AuditorService
 
 __all__ = ["SchedulerEndpoints", "scheduler_blueprint"]
 
@@ -33,9 +34,13 @@ class SchedulerEndpoints(Protocol):
         """Abort a task's run."""
 
 
-def scheduler_blueprint(scheduler: SchedulerEndpoints) -> Blueprint:
+def scheduler_blueprint(
+    scheduler: SchedulerEndpoints, auditor: AuditorService | None = None
+) -> Blueprint:
     """A blueprint serving ``scheduler``'s endpoints; errors reach the plugin router's error
-    handler, which renders them as Backstage's error JSON."""
+    handler, which renders them as Backstage's error JSON. Triggers and cancels are audited
+    (event ``task``, severity ``medium``, ``meta.actionType`` and ``meta.taskId``) when an
+    ``auditor`` is given."""
     blueprint = Blueprint("backstage-scheduler", __name__)
 
     @blueprint.get(_PREFIX)
@@ -45,9 +50,26 @@ def scheduler_blueprint(scheduler: SchedulerEndpoints) -> Blueprint:
         body = json.dumps({"tasks": await scheduler.list_tasks()}, separators=(",", ":"))
         return Response(body, status=200, content_type="application/json; charset=utf-8")
 
-    def action(run: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[Response]]:
+    def action(
+        name: str, run: Callable[[str], Awaitable[None]]
+    ) -> Callable[[str], Awaitable[Response]]:
         async def handle(task_id: str) -> Response:
-            await run(task_id)
+            if auditor is None:
+                await run(task_id)
+                return Response(b"", status=200)
+            # Running a task on demand acts with the plugin's privileges: record who asked.
+            event = await auditor.create_event(
+                "task",
+                severity_level="medium",
+                request=request,
+                meta={"actionType": name, "taskId": task_id},
+            )
+            try:
+                await run(task_id)
+            except Exception as error:
+                await event.fail(error=error)
+                raise
+            await event.success()
             return Response(b"", status=200)
 
         return handle
@@ -55,13 +77,13 @@ def scheduler_blueprint(scheduler: SchedulerEndpoints) -> Blueprint:
     blueprint.add_url_rule(
         f"{_PREFIX}/<task_id>/trigger",
         "trigger",
-        action(scheduler.trigger_task),
+        action("trigger", scheduler.trigger_task),
         methods=["POST"],
     )
     blueprint.add_url_rule(
         f"{_PREFIX}/<task_id>/cancel",
         "cancel",
-        action(scheduler.cancel_task),
+        action("cancel", scheduler.cancel_task),
         methods=["POST"],
     )
     return blueprint

@@ -102,6 +102,16 @@ async def test_trigger_and_cancel_over_http(database: dict[str, Any]) -> None:
         unknown = await request("POST", f"{url}/nope/trigger")
         cancelled = await request("POST", f"{url}/manual/cancel")
         await eventually(lambda: len(recorder.ends) == 1)
+        audit = [
+            (e.fields["meta"]["actionType"], e.fields["meta"]["taskId"], e.fields["status"])
+            for e in test.logger.entries
+            if e.fields.get("isAuditEvent") and e.fields["status"] != "initiated"
+        ]
+        actors = {
+            e.fields["actor"]["actorId"]
+            for e in test.logger.entries
+            if e.fields.get("isAuditEvent")
+        }
 
     assert (triggered.status, triggered.body) == (200, b"")
     assert (cancelled.status, cancelled.body) == (200, b"")
@@ -122,6 +132,15 @@ async def test_trigger_and_cancel_over_http(database: dict[str, Any]) -> None:
     }
     assert not_running.status == 409
     assert not_running.json()["error"]["message"] == "Task manual is not running"
+    # Every manual action is audited with its outcome and the caller (the mock user here).
+    assert audit == [
+        ("cancel", "manual", "failed"),
+        ("trigger", "manual", "succeeded"),
+        ("trigger", "manual", "failed"),
+        ("trigger", "nope", "failed"),
+        ("cancel", "manual", "succeeded"),
+    ]
+    assert actors == {"user:default/mock"}
 
 
 async def test_a_plugin_serving_its_own_asgi_app_starts_without_the_endpoints() -> None:
