@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,6 @@ class RequestInfo:
     plugin_id: str | None = None
     status: int | None = None
     content_length: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -80,7 +80,3 @@ class RouteTable:
         if self._index_path is not None and not lowered.startswith("/api/"):
             return self._by_path.get(self._index_path)
         return None
-
-    def mounts(self) -> list[Mount]:
-        """Every mount, in registration order."""
-        return list(self._by_path.values())
