@@ -42,6 +42,7 @@ __all__ = [
     "SearchResponse",
     "SearchResponseFile",
     "TreeEntryInfo",
+    "TreeFileSource",
     "TreeFilter",
     "UnsafeArchiveError",
     "UrlPredicate",
@@ -202,6 +203,19 @@ class UrlReaderService(Protocol):
         """Find the files matching the glob in the URL's path (``.../blob/main/**/*.yaml``)."""
 
 
+@dataclass(frozen=True)
+class TreeFileSource:
+    """One file of a tree read file by file (object stores): its ``path`` relative to the tree
+    root, its ``size`` when known (the filter and the limits see it before anything is
+    downloaded) and ``open()``, which streams its content when it is needed.
+    """
+
+    path: str
+    open: Callable[[], AsyncIterator[bytes]]
+    size: int | None = None
+    last_modified_at: datetime | None = None
+
+
 class ReadTreeResponseFactory(Protocol):
     """Builds tree responses for readers; given to every :data:`ReaderFactory`."""
 
@@ -230,6 +244,32 @@ class ReadTreeResponseFactory(Protocol):
         filter: TreeFilter | None = None,
     ) -> ReadTreeResponse:
         """A tree over in-memory ``(path, content)`` pairs."""
+
+    def from_zip_archive(
+        self,
+        *,
+        stream: AsyncIterator[bytes],
+        etag: str,
+        subpath: str = "",
+        filter: TreeFilter | None = None,
+        strip_first_directory: bool = False,
+        source: str = "",
+    ) -> ReadTreeResponse:
+        """A tree over a zip stream (spooled to ``backend.workingDirectory`` first, since a zip
+        is read from its end); the options are those of :meth:`from_tar_archive`.
+        """
+
+    def from_file_streams(
+        self,
+        files: Sequence[TreeFileSource],
+        *,
+        etag: str,
+        filter: TreeFilter | None = None,
+        source: str = "",
+    ) -> ReadTreeResponse:
+        """A tree over files fetched one by one when read (Backstage's ``fromReadableArray``):
+        contents are streamed, never all held at once except by ``files()``.
+        """
 
 
 #: ``predicate(url)`` says whether a reader handles a URL (already split with ``urlsplit``).

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from ....api.errors import ConfigError
 from ....api.services.config import Config
-from ....api.services.url_reader import ReadTreeResponse, TreeFilter
+from ....api.services.url_reader import ReadTreeResponse, TreeFileSource, TreeFilter
 from ._limits import TreeLimits, read_tree_limits
 from ._responses import FilesTreeResponse, TarArchiveResponse
+from ._streams import FileStreamsTreeResponse
+from ._zip import ZipArchiveResponse
 
 __all__ = ["DefaultReadTreeResponseFactory"]
 
@@ -69,4 +71,44 @@ class DefaultReadTreeResponseFactory:
         """A tree over in-memory ``(path, content)`` pairs."""
         return FilesTreeResponse(
             files, etag=etag, working_directory=self.working_directory, filter=filter
+        )
+
+    def from_zip_archive(
+        self,
+        *,
+        stream: AsyncIterator[bytes],
+        etag: str,
+        subpath: str = "",
+        filter: TreeFilter | None = None,
+        strip_first_directory: bool = False,
+        source: str = "",
+    ) -> ReadTreeResponse:
+        """A tree over a zip stream (see ``ReadTreeResponseFactory``)."""
+        return ZipArchiveResponse(
+            stream=stream,
+            etag=etag,
+            working_directory=self.working_directory,
+            limits=self.limits,
+            subpath=subpath,
+            filter=filter,
+            strip_first_directory=strip_first_directory,
+            source=source or "the archive",
+        )
+
+    def from_file_streams(
+        self,
+        files: Sequence[TreeFileSource],
+        *,
+        etag: str,
+        filter: TreeFilter | None = None,
+        source: str = "",
+    ) -> ReadTreeResponse:
+        """A tree over files fetched one by one (see ``ReadTreeResponseFactory``)."""
+        return FileStreamsTreeResponse(
+            files,
+            etag=etag,
+            working_directory=self.working_directory,
+            limits=self.limits,
+            filter=filter,
+            source=source or "the files",
         )

@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from ....api.services.url_reader import UnsafeArchiveError
 
@@ -52,14 +52,20 @@ class SafeTreeWriter:
 
     def file(self, path: str, content: IO[bytes] | bytes, *, executable: bool = False) -> None:
         """Write a regular file (replacing an earlier entry of the same path)."""
-        full = self._prepare(path)
-        with open(full, "xb") as out:
+        with self.create(path, executable=executable) as out:
             if isinstance(content, bytes):
                 out.write(content)
             else:
                 shutil.copyfileobj(content, out, _COPY_BUFFER)
-            if executable:
-                os.fchmod(out.fileno(), 0o755)
+
+    def create(self, path: str, *, executable: bool = False) -> BinaryIO:
+        """Open a new regular file for writing (replacing an earlier entry of the same path);
+        the caller writes its content and closes it.
+        """
+        out = open(self._prepare(path), "xb")  # noqa: SIM115 - handed to the caller
+        if executable:
+            os.fchmod(out.fileno(), 0o755)
+        return out
 
     def symlink(self, path: str, target: str) -> None:
         """Create a symbolic link (already checked lexically by the walker)."""
