@@ -7,8 +7,9 @@ Usage in a plugin::
         response = await reader.read_url("https://github.com/org/repo/blob/main/catalog-info.yaml")
         text = (await response.buffer()).decode()
 
-Readers, tried in Backstage's order after the ones from ``core.urlReader.factories``: Bitbucket
-Cloud, Bitbucket Server, GitHub, Gitea, GitLab (``integrations.*``) and finally the plain fetch
+Readers, tried in Backstage's order after the ones from ``core.urlReader.factories``: Azure
+DevOps, Bitbucket Cloud, Bitbucket Server, Gerrit, GitHub, Gitea, GitLab, AWS S3 (extra ``aws``),
+Azure Blob Storage (extra ``azure``), all from ``integrations.*``, and finally the plain fetch
 reader (``backend.reading.allow``). Trees are extracted under ``backend.workingDirectory``
 within ``backend.reading.tree.maxEntries`` / ``maxBytes``.
 """
@@ -22,14 +23,20 @@ from ._tree import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ENTRIES,
     DefaultReadTreeResponseFactory,
+    FileStreamsTreeResponse,
     FilesTreeResponse,
     TarArchiveResponse,
     TreeLimits,
+    ZipArchiveResponse,
     read_tree_limits,
 )
+from .aws_s3 import AwsS3UrlReader
+from .azure_blob_storage import AzureBlobStorageUrlReader
+from .azure_devops import AzureDevOpsUrlReader
 from .bitbucket_cloud import BitbucketCloudUrlReader
 from .bitbucket_server import BitbucketServerUrlReader
 from .fetch import FetchUrlReader
+from .gerrit import GerritUrlReader
 from .gitea import GiteaUrlReader
 from .github import GithubUrlReader
 from .gitlab import GitlabUrlReader
@@ -37,12 +44,17 @@ from .gitlab import GitlabUrlReader
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ENTRIES",
+    "AwsS3UrlReader",
+    "AzureBlobStorageUrlReader",
+    "AzureDevOpsUrlReader",
     "BitbucketCloudUrlReader",
     "BitbucketServerUrlReader",
     "BytesReadUrlResponse",
     "DefaultReadTreeResponseFactory",
     "FetchUrlReader",
+    "FileStreamsTreeResponse",
     "FilesTreeResponse",
+    "GerritUrlReader",
     "GiteaUrlReader",
     "GithubUrlReader",
     "GitlabUrlReader",
@@ -50,6 +62,7 @@ __all__ = [
     "TarArchiveResponse",
     "TreeLimits",
     "UrlReaderPredicateMux",
+    "ZipArchiveResponse",
     "builtin_reader_factories",
     "compile_glob",
     "create_readers",

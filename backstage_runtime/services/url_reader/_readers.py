@@ -15,9 +15,13 @@ from ...api.services.url_reader import (
 )
 from ._mux import UrlReaderPredicateMux
 from ._tree import DefaultReadTreeResponseFactory
+from .aws_s3 import AwsS3UrlReader
+from .azure_blob_storage import AzureBlobStorageUrlReader
+from .azure_devops import AzureDevOpsUrlReader
 from .bitbucket_cloud import BitbucketCloudUrlReader
 from .bitbucket_server import BitbucketServerUrlReader
 from .fetch import FetchUrlReader
+from .gerrit import GerritUrlReader
 from .gitea import GiteaUrlReader
 from .github import GithubUrlReader
 from .gitlab import GitlabUrlReader
@@ -26,16 +30,20 @@ __all__ = ["builtin_reader_factories", "create_readers", "create_url_reader"]
 
 
 def builtin_reader_factories() -> list[ReaderFactory]:
-    """The readers every backend has, in Backstage's order (Azure DevOps, Gerrit, Google GCS,
-    Harness, AWS S3, Azure Blob Storage and AWS CodeCommit are not built yet); the fetch reader
-    comes last so that an integration always wins over ``backend.reading.allow`` for its host.
+    """The readers every backend has, in Backstage's order (Google GCS, Harness and AWS
+    CodeCommit are not built); the fetch reader comes last so that an integration always wins
+    over ``backend.reading.allow`` for its host.
     """
     return [
+        AzureDevOpsUrlReader.factory,
         BitbucketCloudUrlReader.factory,
         BitbucketServerUrlReader.factory,
+        GerritUrlReader.factory,
         GithubUrlReader.factory,
         GiteaUrlReader.factory,
         GitlabUrlReader.factory,
+        AwsS3UrlReader.factory,
+        AzureBlobStorageUrlReader.factory,
         FetchUrlReader.factory,
     ]
 
