@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -25,6 +25,8 @@ class GithubState:
     codeload: LocalServer | None = None  # where tarball downloads redirect to
     blobs: dict[str, bytes] = field(default_factory=dict)
     archive_override: bytes | None = None  # served instead of the real tarball (hostile tests)
+    # When set, decides instead of ``token`` whether a repository call is authorised (apps).
+    authorize: Callable[[web.Request], bool] | None = None
 
 
 def _repo(state: GithubState, request: web.Request) -> FakeRepo:
@@ -41,6 +43,12 @@ def _guard(state: GithubState, request: web.Request) -> None:
             content_type="application/json",
             headers={"x-ratelimit-remaining": "0"},
         )
+    if state.authorize is not None:
+        if not state.authorize(request):
+            raise web.HTTPUnauthorized(
+                text='{"message": "Bad credentials"}', content_type="application/json"
+            )
+        return
     if state.token and request.headers.get("Authorization") != f"Bearer {state.token}":
         raise web.HTTPUnauthorized(
             text='{"message": "Bad credentials"}', content_type="application/json"

@@ -2,12 +2,13 @@
 
 Files come from ``/repositories/:workspace/:repo/src/:ref/:path``, trees from the web host's
 ``/<workspace>/<repo>/get/<commit>.tar.gz`` (the commit's first 12 characters are the ETag,
-as in Backstage).
+as in Backstage). Credentials, OAuth included, come from :class:`BitbucketCloudAuth`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -45,6 +46,7 @@ from .._http import (
 from .._integration_reader import IntegrationUrlReader
 from .._responses import HttpReadUrlResponse
 from .._urls import host_predicate, redact_url, split_url
+from ._auth import BitbucketCloudAuth
 from ._config import BitbucketCloudIntegrationConfig, read_bitbucket_cloud_integration_configs
 from ._urls import BitbucketCloudUrl, parse_bitbucket_cloud_url
 
@@ -56,6 +58,17 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
 
     read_integrations = staticmethod(read_bitbucket_cloud_integration_configs)
 
+    def __init__(
+        self,
+        integration: BitbucketCloudIntegrationConfig,
+        *,
+        session: aiohttp.ClientSession,
+        tree_response_factory: ReadTreeResponseFactory,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(integration, session=session, tree_response_factory=tree_response_factory)
+        self.auth = BitbucketCloudAuth(integration, session=session, clock=clock)
+
     @classmethod
     def factory(  # type: ignore[override]
         cls,
@@ -66,17 +79,9 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
         tree_response_factory: ReadTreeResponseFactory,
         **_: Any,
     ) -> list[UrlReaderPredicateTuple]:
-        """A reader per ``integrations.bitbucketCloud`` entry (bitbucket.org by default); warns
-        about OAuth credentials, which are not supported yet.
-        """
+        """A reader per ``integrations.bitbucketCloud`` entry (bitbucket.org by default)."""
         tuples = []
         for integration in read_bitbucket_cloud_integration_configs(config):
-            if integration.has_oauth:
-                logger.warn(
-                    f"OAuth client credentials for Bitbucket Cloud '{integration.host}' "
-                    "(clientId/clientSecret) are not supported yet; reading with the other "
-                    "credentials or anonymously"
-                )
             reader = cls(
                 integration, session=http_client, tree_response_factory=tree_response_factory
             )
@@ -97,7 +102,7 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
             raise InputError(
                 f"Incorrect URL: {redact_url(url)}, Invalid Bitbucket Cloud URL or file path"
             )
-        auth = self.integration.auth_headers(token)
+        auth = await self.auth.headers(token)
         headers = {**auth, **conditional_headers(etag, last_modified_after)}
 
         async def attempt(ref: str, path: str) -> ReadUrlResponse:
@@ -123,7 +128,7 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
     ) -> ReadTreeResponse:
         """Read a repository or a folder (``.../src/<ref>/<folder>``)."""
         parsed = parse_bitbucket_cloud_url(url)
-        auth = self.integration.auth_headers(token)
+        auth = await self.auth.headers(token)
 
         async def attempt(ref: str, path: str) -> ReadTreeResponse:
             return await self._tree_at(url, parsed, ref, path, auth, etag=etag, filter=filter)
@@ -145,7 +150,7 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
             return await search_literal(lambda: self.read_url(url, etag=etag, token=token), url)
         if len(parsed.rest) - glob_segments < 1:
             raise InputError(f"Incorrect URL: {redact_url(url)}, the search glob needs a ref")
-        auth = self.integration.auth_headers(token)
+        auth = await self.auth.headers(token)
 
         async def attempt(ref: str, pattern: str) -> ReadTreeResponse:
             folder = static_prefix(pattern)

@@ -1,11 +1,15 @@
-"""``integrations.github``: one entry per GitHub host (github.com is added when missing)."""
+"""``integrations.github``: one entry per GitHub host (github.com is added when missing),
+with its token and GitHub Apps (``apps[]``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ....api.errors import ConfigError
 from ....api.services.config import Config
 from .._integration_config import read_base_url, read_host
+from ._app_config import GithubAppConfig, read_github_app_configs
 
 __all__ = [
     "GITHUB_API_BASE_URL",
@@ -26,14 +30,15 @@ class GithubIntegrationConfig:
 
     ``api_base_url`` and ``raw_base_url`` default to github.com's for ``github.com``; a
     GitHub Enterprise host needs at least one of them (``https://ghe.example.com/api/v3``).
-    ``has_apps`` records that GitHub App credentials were configured (not supported yet).
+    ``apps`` are GitHub Apps whose installation tokens are preferred over ``token`` (see
+    :class:`SingleInstanceGithubCredentialsProvider`).
     """
 
     host: str
     api_base_url: str | None = None
     raw_base_url: str | None = None
     token: str | None = field(default=None, repr=False)
-    has_apps: bool = False
+    apps: tuple[GithubAppConfig, ...] = ()
 
 
 def read_github_integration_config(config: Config, key: str) -> GithubIntegrationConfig:
@@ -44,12 +49,19 @@ def read_github_integration_config(config: Config, key: str) -> GithubIntegratio
     if host == GITHUB_HOST:
         api_base_url = api_base_url or GITHUB_API_BASE_URL
         raw_base_url = raw_base_url or GITHUB_RAW_BASE_URL
+    apps = read_github_app_configs(config, key)
+    if apps and not api_base_url:
+        # Backstage would send this host's app credentials to api.github.com instead.
+        raise ConfigError(
+            f"Invalid GitHub integration config at '{key}', GitHub Apps ('{key}.apps') need "
+            f"'{key}.apiBaseUrl'"
+        )
     return GithubIntegrationConfig(
         host=host,
         api_base_url=api_base_url,
         raw_base_url=raw_base_url,
         token=config.get_optional_string("token"),
-        has_apps=config.has("apps"),
+        apps=apps,
     )
 
 

@@ -2,7 +2,9 @@
 
 Files come from the contents API (``Accept: application/vnd.github.v3.raw``) or, without a
 token, from the raw host; trees from the commit's tarball; globs from the recursive git tree
-(falling back to the tarball when GitHub truncates the tree).
+(falling back to the tarball when GitHub truncates the tree). Each call's token is the
+caller's ``token=``, else a GitHub App installation token or the integration's token (see
+:class:`SingleInstanceGithubCredentialsProvider`).
 """
 
 from __future__ import annotations
@@ -49,16 +51,11 @@ from .._http import (
 from .._responses import HttpReadUrlResponse
 from .._urls import host_predicate, redact_url, same_origin, split_url
 from ._config import GithubIntegrationConfig, read_github_integration_configs
+from ._credentials import GithubCredentialsProvider, SingleInstanceGithubCredentialsProvider
+from ._rate_limit import github_rate_limited
 from ._urls import GithubUrl, parse_github_url
 
 __all__ = ["GithubUrlReader", "github_rate_limited"]
-
-
-def github_rate_limited(response: aiohttp.ClientResponse) -> bool:
-    """GitHub's rate-limit answer: 429, or 403 with ``x-ratelimit-remaining: 0``."""
-    return response.status == 429 or (
-        response.status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
-    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,7 @@ class GithubUrlReader:
         *,
         session: aiohttp.ClientSession,
         tree_response_factory: ReadTreeResponseFactory,
+        credentials_provider: GithubCredentialsProvider | None = None,
     ) -> None:
         if not integration.api_base_url and not integration.raw_base_url:
             raise ConfigError(
@@ -84,6 +82,9 @@ class GithubUrlReader:
                 "or rawBaseUrl"
             )
         self.integration = integration
+        self.credentials_provider = credentials_provider or SingleInstanceGithubCredentialsProvider(
+            integration, session=session
+        )
         self._session = session
         self._trees = tree_response_factory
 
@@ -100,11 +101,6 @@ class GithubUrlReader:
         """A reader per ``integrations.github`` entry; each accepts URLs of its host."""
         tuples = []
         for integration in read_github_integration_configs(config):
-            if integration.has_apps:
-                logger.warn(
-                    f"GitHub App credentials for '{integration.host}' (integrations.github[].apps)"
-                    " are not supported yet; reading with the token or anonymously"
-                )
             reader = cls(
                 integration, session=http_client, tree_response_factory=tree_response_factory
             )
@@ -127,7 +123,7 @@ class GithubUrlReader:
             len(parsed.rest) < (1 if parsed.query_path else 2)
         ):
             raise InputError(f"Incorrect URL: {redact_url(url)}, Invalid GitHub URL or file path")
-        auth = self._auth(token)
+        auth = await self._auth(url, token)
         headers = {**auth, "Accept": "application/vnd.github.v3.raw"}
         if etag:
             headers["If-None-Match"] = etag
@@ -166,7 +162,7 @@ class GithubUrlReader:
         parsed = parse_github_url(url)
         if parsed.kind not in ("", "tree", "blob"):
             raise InputError(f"Incorrect URL: {redact_url(url)}, Invalid GitHub URL or file path")
-        auth = self._auth(token)
+        auth = await self._auth(url, token)
         if parsed.query_path:
             ref, path = "/".join(parsed.rest), parsed.query_path
             commit = await self._commit(parsed, ref, auth)
@@ -195,7 +191,7 @@ class GithubUrlReader:
             return await search_literal(lambda: self.read_url(url, etag=etag, token=token), url)
         if len(parsed.rest) - glob_segments < 1:
             raise InputError(f"Incorrect URL: {redact_url(url)}, the search glob needs a ref")
-        auth = self._auth(token)
+        auth = await self._auth(url, token)
         resolved = await with_ref_fallback(
             parsed.rest,
             lambda ref, _path: self._commit(parsed, ref, auth),
@@ -244,9 +240,11 @@ class GithubUrlReader:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _auth(self, token: str | None) -> dict[str, str]:
-        effective = token or self.integration.token
-        return {"Authorization": f"Bearer {effective}"} if effective else {}
+    async def _auth(self, url: str, token: str | None) -> dict[str, str]:
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        credentials = await self.credentials_provider.get_credentials(url)
+        return credentials.headers
 
     def _auth_for(self, url: str, auth: dict[str, str]) -> dict[str, str]:
         # URLs taken from API answers get the credentials only on the API's own origin.
