@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .._responses import ChunkedReadUrlResponse
 from ._errors import s3_errors
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ __all__ = ["CHUNK_SIZE", "S3ObjectResponse", "stream_object"]
 CHUNK_SIZE = 64 * 1024
 
 
-class S3ObjectResponse:
+class S3ObjectResponse(ChunkedReadUrlResponse):
     """A ``ReadUrlResponse`` over a GetObject body; ``resources`` (the client) are closed when
     the body was read, or by :meth:`aclose`.
     """
@@ -35,48 +36,22 @@ class S3ObjectResponse:
         etag: str | None,
         last_modified_at: datetime | None,
     ) -> None:
+        super().__init__(etag=etag, last_modified_at=last_modified_at)
         self._body = body
         self._resources = resources
         self._source = source
-        self._data: bytes | None = None
-        self._claimed = False
-        self.etag = etag
-        self.last_modified_at = last_modified_at
 
-    async def buffer(self) -> bytes:
-        """The whole object (kept, so calling again is free)."""
-        if self._data is None:
-            self._data = b"".join([chunk async for chunk in self.stream()])
-        return self._data
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            with s3_errors(f"Unable to read {self._source}"):
+                chunk = await self._body.read(CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The object in chunks of at most 64 KiB."""
-        if self._data is not None:
-            yield self._data
-            return
-        if self._claimed:
-            raise RuntimeError("Response has already been read")
-        self._claimed = True
-        try:
-            while True:
-                with s3_errors(f"Unable to read {self._source}"):
-                    chunk = await self._body.read(CHUNK_SIZE)
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the body and the client (an unread body is discarded)."""
+    async def _release(self) -> None:
         self._body.close()
         await self._resources.aclose()
-
-    async def __aenter__(self) -> S3ObjectResponse:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
 
 async def stream_object(

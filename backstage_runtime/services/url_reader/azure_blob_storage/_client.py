@@ -24,6 +24,7 @@ from azure.storage.blob.aio import BlobServiceClient, StorageStreamDownloader
 
 from ....api.errors import BackstageError, NotFoundError, NotModifiedError
 from ....api.services.url_reader import UrlReaderError
+from .._responses import ChunkedReadUrlResponse
 from ._config import AzureBlobStorageIntegrationConfig
 from ._credentials import Credential, config_credential, override_credential
 from ._listing import BlobInfo
@@ -175,7 +176,7 @@ class BlobStore:
         return _SIG.sub(r"\1***", text)
 
 
-class BlobDownload:
+class BlobDownload(ChunkedReadUrlResponse):
     """A blob being downloaded, as a ``ReadUrlResponse``: ``etag``, ``last_modified_at``, and
     the content streamed chunk by chunk (each at most 4 MiB).
     """
@@ -186,29 +187,13 @@ class BlobDownload:
         *,
         translate: Callable[[AzureError], BackstageError],
     ) -> None:
+        properties = downloader.properties
+        super().__init__(etag=properties.etag, last_modified_at=properties.last_modified)
         self._downloader = downloader
         self._translate = translate
-        self._claimed = False
-        self._data: bytes | None = None
-        properties = downloader.properties
-        self.etag: str | None = properties.etag
-        self.last_modified_at: datetime | None = properties.last_modified
         self.size: int = downloader.size
 
-    async def buffer(self) -> bytes:
-        """The whole content (kept, so calling again is free)."""
-        if self._data is None:
-            self._data = b"".join([chunk async for chunk in self.stream()])
-        return self._data
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The content in chunks."""
-        if self._data is not None:
-            yield self._data
-            return
-        if self._claimed:
-            raise RuntimeError("Response has already been read")
-        self._claimed = True
+    async def _chunks(self) -> AsyncIterator[bytes]:
         chunks = self._downloader.chunks()
         while True:
             try:
@@ -219,14 +204,9 @@ class BlobDownload:
                 raise self._translate(error) from None
             yield chunk
 
-    async def aclose(self) -> None:
-        """Nothing to release: each chunk's request completes before it is handed out."""
-
-    async def __aenter__(self) -> BlobDownload:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+    async def _release(self) -> None:
+        # Nothing to release: each chunk's request completes before it is handed out.
+        return None
 
 
 def _error_code(error: HttpResponseError) -> str:
