@@ -662,3 +662,68 @@ async def test_last_modified_after(
     assert since is not None
     with pytest.raises(NotModifiedError):
         await reader.read_url(repo_url(server, "/catalog-info.yaml"), last_modified_after=since)
+
+
+# -- transport security -----------------------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """Raised before a request leaves, so that nothing reaches the network."""
+
+
+@pytest.fixture
+async def trapped() -> AsyncIterator[tuple[aiohttp.ClientSession, list[tuple[str, str | None]]]]:
+    """A session that records each request's URL and Authorization header, then stops it."""
+    seen: list[tuple[str, str | None]] = []
+
+    async def stop(
+        _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        seen.append((str(params.url), params.headers.get("Authorization")))
+        raise _Stopped
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(stop)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as client:
+        yield client, seen
+
+
+@pytest.mark.parametrize(
+    ("url", "api"),
+    [
+        (
+            "http://dev.azure.com/org/proj/_git/repo?path=/catalog-info.yaml",
+            "https://dev.azure.com/org/proj/_apis/git/repositories/repo/items?",
+        ),
+        (
+            "http://my-org.visualstudio.com/proj/_git/repo?path=/catalog-info.yaml",
+            "https://my-org.visualstudio.com/proj/_apis/git/repositories/repo/items?",
+        ),
+    ],
+)
+async def test_http_urls_of_the_cloud_hosts_send_credentials_over_https_only(
+    trapped: tuple[aiohttp.ClientSession, list[tuple[str, str | None]]],
+    trees: DefaultReadTreeResponseFactory,
+    url: str,
+    api: str,
+) -> None:
+    session, seen = trapped
+    host = urlsplit(url).hostname
+    entry = {"host": host, "credentials": [{"personalAccessToken": PAT}]}
+    reader = reader_from_config({"integrations": {"azure": [entry]}}, session, trees)
+    with pytest.raises(_Stopped):
+        await reader.read_url(url)
+    with pytest.raises(_Stopped):
+        await reader.read_tree(url.replace("?path=/catalog-info.yaml", ""))
+    assert [(sent.startswith("https://"), auth) for sent, auth in seen] == [(True, basic(PAT))] * 2
+    assert seen[0][0].startswith(api)
+
+
+def test_on_premises_servers_keep_the_scheme_of_the_url() -> None:
+    # Azure DevOps Server often serves plain http on an internal network (as in Backstage).
+    parsed = parse_azure_url("http://tfs.internal:8080/tfs/coll/proj/_git/repo?path=/a.yaml")
+    assert parsed.file_url("6.0").startswith(
+        "http://tfs.internal:8080/tfs/coll/proj/_apis/git/repositories/repo/items?"
+    )
+    cloud = parse_azure_url("http://user:pw@dev.azure.com/org/proj/_git/repo?path=/a.yaml")
+    assert cloud.origin == "https://dev.azure.com"

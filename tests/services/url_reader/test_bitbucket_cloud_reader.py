@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -14,6 +15,7 @@ from backstage_runtime.services.url_reader.bitbucket_cloud import (
     BitbucketCloudUrlReader,
     parse_bitbucket_cloud_url,
 )
+from backstage_runtime.services.url_reader.bitbucket_cloud._urls import web_origin
 
 from ._fake_bitbucket import BitbucketState, bitbucket_cloud_routes
 from ._forge import FakeRepo
@@ -131,3 +133,43 @@ async def test_defaults_and_config_checks(
         reader_from_config(
             {"integrations": {"bitbucketCloud": [{"username": "me"}]}}, session, trees
         )
+
+
+class _Stopped(Exception):
+    """Raised before a request to a host other than the local fake leaves."""
+
+
+async def test_http_bitbucket_org_urls_download_archives_over_https_only(
+    bitbucket: tuple[BitbucketState, LocalServer], trees: DefaultReadTreeResponseFactory
+) -> None:
+    _, server = bitbucket
+    seen: list[tuple[str, str | None]] = []
+
+    async def stop_remote(
+        _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        seen.append((str(params.url), params.headers.get("Authorization")))
+        if params.url.host != "127.0.0.1":
+            raise _Stopped
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(stop_remote)
+    # bitbucket.org (the default host) with the API on the local fake; the archive request,
+    # the one built from the location's host, is stopped before it leaves.
+    entry = {"apiBaseUrl": f"{server.base}/2.0", "username": "me@example.com", "token": API_TOKEN}
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        reader = reader_from_config({"integrations": {"bitbucketCloud": [entry]}}, session, trees)
+        with pytest.raises(_Stopped):
+            await reader.read_tree("http://bitbucket.org/acme/web/src/master/docs")
+    archive_url, authorization = seen[-1]
+    assert archive_url == f"https://bitbucket.org/acme/web/get/{repo().sha('master')}.tar.gz"
+    assert authorization == BASIC
+
+
+def test_archive_origin_never_comes_from_the_location_scheme() -> None:
+    api = "https://api.bitbucket.org/2.0"
+    assert web_origin("http://bitbucket.org/acme/web/src/master/", api) == "https://bitbucket.org"
+    assert web_origin("http://u:p@bitbucket.org/acme/web", api) == "https://bitbucket.org"
+    # Another configured host (a proxy, a test server) speaks what its API base speaks.
+    assert web_origin("http://proxy.internal/acme/web", api) == "https://proxy.internal"
+    assert web_origin("https://proxy:8080/a/b", "http://proxy:8080/2.0") == "http://proxy:8080"

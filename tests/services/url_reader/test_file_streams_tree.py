@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import anyio.lowlevel
 import pytest
@@ -139,6 +141,29 @@ async def test_a_file_larger_than_listed_fails_the_archive(workdir: Path) -> Non
     assert source.closed == 1
 
 
+async def test_an_archive_abandoned_at_a_header_closes_its_spool(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spools: list[tempfile.SpooledTemporaryFile[bytes]] = []
+
+    class Recorded(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            spools.append(self)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recorded)
+    source = Source(b"unknown size")
+    tree = factory(workdir).from_file_streams(
+        [TreeFileSource(path="a.txt", open=source.open, size=None)], etag="e"
+    )
+    stream = cast(AsyncGenerator[bytes, None], tree.archive())
+    header = await anext(stream)
+    assert header.startswith(b"a.txt")
+    await stream.aclose()  # the consumer stops right after the first tar header
+    assert len(spools) == 1
+    assert spools[0].closed
+
+
 @pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd", "docs/../../x", "C:/x"])
 async def test_paths_leaving_the_tree_are_refused(workdir: Path, path: str) -> None:
     source = Source(b"x")
@@ -211,3 +236,22 @@ async def test_fetches_run_concurrently_but_bounded(workdir: Path) -> None:
     files = await factory(workdir).from_file_streams(listed, etag="e").files()
     assert len(files) == 30
     assert 1 < peak <= 8
+
+
+async def test_a_failed_dir_removes_a_target_it_created_but_not_an_existing_one(
+    workdir: Path, tmp_path: Path
+) -> None:
+    listed, made = sources(FILES)
+    made["docs/index.md"].fail = NotFoundError("docs/index.md is gone")
+    tree = factory(workdir).from_file_streams(listed, etag="e")
+    with pytest.raises(NotFoundError):
+        await tree.dir(target_dir=tmp_path / "new" / "out")
+    # The missing parent was created by the same call, so it goes too.
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_bytes(b"mine")
+    with pytest.raises(NotFoundError):
+        await tree.dir(target_dir=existing)
+    assert existing.is_dir()
+    assert (existing / "keep.txt").read_bytes() == b"mine"

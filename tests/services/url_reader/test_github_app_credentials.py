@@ -431,9 +431,39 @@ async def test_selected_repositories_limit_the_token(
         await reader.read_url(blob("org/private"))
     assert not isinstance(caught.value, NotFoundError)
     assert fake.apps.token_requests == [(APP_ID, 11)]
+    # Two pages when the token was created, two more when the miss listed them again.
     assert [p for p in fake.server.paths() if p == "/installation/repositories"] == [
         "/installation/repositories"
-    ] * 2  # two pages
+    ] * 4
+
+
+async def test_a_repository_selected_after_the_token_was_created_is_readable(
+    fake: Fake, session: aiohttp.ClientSession, trees: DefaultReadTreeResponseFactory
+) -> None:
+    installation = FakeInstallation(11, "org", repositories=["service"])
+    fake.apps.apps[0].installations = [installation]
+    reader = reader_from_config(config(fake.server, app_entry()), session, trees)
+    assert await (await reader.read_url(blob("org/service"))).buffer()
+    installation.repositories = ["service", "private"]
+
+    async def read_private() -> None:
+        assert (
+            await (await reader.read_url(blob("org/private"))).buffer()
+            == FILES["catalog-info.yaml"]
+        )
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(read_private)
+    assert await (await reader.read_url(blob("org/private"))).buffer()
+
+    # The still-valid token is kept; concurrent misses shared one listing, later hits none.
+    assert fake.apps.token_requests == [(APP_ID, 11)]
+    listings = [p for p in fake.server.paths() if p == "/installation/repositories"]
+    assert len(listings) == 2
+    assert set(auth_of(fake, "/repos/org/private/")) == {auth_of(fake, "/repos/org/service/")[0]}
+    with pytest.raises(UrlReaderError, match="does not have access to a repository"):
+        await reader.read_url(blob("org/unknown"))
 
 
 async def test_suspended_installation_is_an_error(

@@ -272,6 +272,52 @@ async def test_cancelled_extraction_cleans_up_and_closes_the_source(
     assert children(workdir) == []
 
 
+class UnreadStream:
+    """A source that records being closed; an unstarted generator could not show it."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __aiter__(self) -> UnreadStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_a_dir_into_an_unusable_target_still_closes_the_source(
+    trees: DefaultReadTreeResponseFactory, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"mine")
+    stream = UnreadStream()
+    response = trees.from_tar_archive(stream=stream, etag="e")
+    with pytest.raises(NotADirectoryError):
+        await response.dir(target_dir=blocker / "out")
+    assert stream.closed
+    assert blocker.read_bytes() == b"mine"
+
+
+async def test_a_failed_dir_removes_a_target_it_created_but_not_an_existing_one(
+    trees: DefaultReadTreeResponseFactory, tmp_path: Path
+) -> None:
+    hostile = tar_bytes([Entry("top/", kind="dir"), Entry("top/../../evil.txt", b"x")])
+    with pytest.raises(UnsafeArchiveError):
+        await tree(trees, hostile).dir(target_dir=tmp_path / "new" / "out")
+    # The missing parent was created by the same call, so it goes too.
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_bytes(b"mine")
+    with pytest.raises(UnsafeArchiveError):
+        await tree(trees, hostile).dir(target_dir=existing)
+    assert (existing / "keep.txt").read_bytes() == b"mine"
+    assert not (tmp_path / "evil.txt").exists()
+
+
 async def test_files_tree_from_memory(
     trees: DefaultReadTreeResponseFactory, tmp_path: Path
 ) -> None:

@@ -115,6 +115,22 @@ def listing(root: Path) -> dict[str, bytes]:
     }
 
 
+class UnreadStream:
+    """A source that records being closed; an unstarted generator could not show it."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __aiter__(self) -> UnreadStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
 def limited(workdir: Path, **limits: int) -> DefaultReadTreeResponseFactory:
     return DefaultReadTreeResponseFactory(working_directory=workdir, limits=TreeLimits(**limits))
 
@@ -267,7 +283,8 @@ async def test_a_failed_dir_removes_a_target_it_created_but_not_an_existing_one(
     created = tmp_path / "new" / "out"
     with pytest.raises(UnsafeArchiveError):
         await tree(trees, hostile).dir(target_dir=created)
-    assert not created.exists()
+    # The missing parent was created by the same call, so it goes too.
+    assert not (tmp_path / "new").exists()
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "keep.txt").write_bytes(b"mine")
@@ -424,3 +441,26 @@ async def test_cancelled_read_cleans_up_and_closes_the_source(
         group.cancel_scope.cancel()
     assert closed.is_set()
     assert children(workdir) == []
+
+
+async def test_a_read_that_cannot_start_still_closes_the_source(tmp_path: Path) -> None:
+    # The working directory is gone: the spool file cannot be created.
+    stream = UnreadStream()
+    missing = DefaultReadTreeResponseFactory(working_directory=tmp_path / "missing")
+    response = missing.from_zip_archive(stream=stream, etag="e")
+    with pytest.raises(FileNotFoundError):
+        await response.files()
+    assert stream.closed
+
+
+async def test_a_dir_into_an_unusable_target_still_closes_the_source(
+    trees: DefaultReadTreeResponseFactory, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"mine")
+    stream = UnreadStream()
+    response = trees.from_zip_archive(stream=stream, etag="e")
+    with pytest.raises(NotADirectoryError):
+        await response.dir(target_dir=blocker / "out")
+    assert stream.closed
+    assert blocker.read_bytes() == b"mine"

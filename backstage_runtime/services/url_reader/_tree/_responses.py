@@ -45,21 +45,63 @@ def _constant(data: bytes) -> Callable[[], Awaitable[bytes]]:
     return content
 
 
-async def _make_target(target_dir: str | os.PathLike[str] | None, working: Path) -> Path:
-    if target_dir is not None:
-        directory = Path(target_dir)
-        await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
+async def _make_target(
+    target_dir: str | os.PathLike[str] | None, working: Path
+) -> tuple[Path, Path | None]:
+    """The directory to write into: ``target_dir`` (created with missing parents) or a new
+    temporary one under ``working``; and the outermost directory this call created, which a
+    failed read removes again (``None`` when ``target_dir`` already existed).
+    """
+    # Shielded: a directory made in the worker thread after a cancellation would be unknown
+    # to the caller and never removed.
+    with anyio.CancelScope(shield=True):
+        if target_dir is not None:
+            directory = Path(target_dir)
+            return directory, await anyio.to_thread.run_sync(_create_directories, directory)
+        created = await anyio.to_thread.run_sync(
+            lambda: tempfile.mkdtemp(prefix="backstage-", dir=working)
+        )
+    return Path(created), Path(created)
+
+
+def _create_directories(directory: Path) -> Path | None:
+    # Like ``mkdir(parents=True, exist_ok=True)``, but tells which directory it created first:
+    # each level is created by an exclusive mkdir, so a directory found existing is never ours.
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        if directory.is_dir():
+            return None
+        raise
+    except FileNotFoundError:
+        if directory.parent == directory:
+            raise
+    else:
         return directory
-    created = await anyio.to_thread.run_sync(
-        lambda: tempfile.mkdtemp(prefix="backstage-", dir=working)
-    )
-    return Path(created)
+    outer = _create_directories(directory.parent)
+    try:
+        directory.mkdir(exist_ok=True)
+    except BaseException:
+        if outer is not None:
+            shutil.rmtree(outer, ignore_errors=True)
+        raise
+    return outer if outer is not None else directory
 
 
-async def _remove(directory: Path) -> None:
+async def _remove(directory: Path | None) -> None:
+    if directory is None:
+        return
     # Shielded: this cleanup also runs when the read was cancelled.
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+async def _release(stream: AsyncIterator[bytes] | None) -> None:
+    """Close a source stream (releasing its HTTP connection), even while being cancelled."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        with anyio.CancelScope(shield=True):
+            await aclose()
 
 
 async def _stream_spool(spool: IO[bytes]) -> AsyncIterator[bytes]:
@@ -158,11 +200,17 @@ class TarArchiveResponse:
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
-        """Extract into ``target_dir`` (created if missing) or a new temporary directory under
-        ``backend.workingDirectory``; on failure a directory created here is removed again.
+        """Extract into ``target_dir`` (created with missing parents) or a new temporary
+        directory under ``backend.workingDirectory``. On failure the directories this call
+        created are removed again; a ``target_dir`` that already existed is left in place,
+        with whatever was written into it.
         """
         stream = self._take()
-        directory = await _make_target(target_dir, self._working)
+        try:
+            directory, created = await _make_target(target_dir, self._working)
+        except BaseException:
+            await _release(stream)
+            raise
 
         def extract(reader: StreamReader) -> None:
             writer = SafeTreeWriter(directory, source=self._source)
@@ -172,6 +220,7 @@ class TarArchiveResponse:
             writer.finish()
 
         try:
+            # From here on run_over_stream owns the stream and closes it.
             await run_over_stream(
                 stream,
                 self._tar_errors(extract),
@@ -179,17 +228,14 @@ class TarArchiveResponse:
                 description=self._source,
             )
         except BaseException:
-            if target_dir is None:
-                await _remove(directory)
+            await _remove(created)
             raise
         return directory
 
     async def aclose(self) -> None:
         """Release the underlying connection without reading the tree."""
         stream, self._stream = self._stream, None
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _release(stream)
 
     def _take(self) -> AsyncIterator[bytes]:
         # The archive is a one-shot stream, as in Backstage.
@@ -294,8 +340,11 @@ class FilesTreeResponse:
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
-        """Write the files into ``target_dir`` or a new temporary directory."""
-        directory = await _make_target(target_dir, self._working)
+        """Write the files into ``target_dir`` (created with missing parents) or a new
+        temporary directory. On failure the directories this call created are removed again;
+        a ``target_dir`` that already existed is left in place.
+        """
+        directory, created = await _make_target(target_dir, self._working)
 
         def write(items: Iterable[tuple[str, bytes]]) -> None:
             writer = SafeTreeWriter(directory, source=self._source)
@@ -305,8 +354,7 @@ class FilesTreeResponse:
         try:
             await anyio.to_thread.run_sync(write, self._files)
         except BaseException:
-            if target_dir is None:
-                await _remove(directory)
+            await _remove(created)
             raise
         return directory
 

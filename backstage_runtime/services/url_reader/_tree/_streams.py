@@ -152,11 +152,15 @@ class FileStreamsTreeResponse:
         for file in self._files:
             if file.size is None:
                 spool = await self._spool(file, budget)
-                size = await anyio.to_thread.run_sync(spool.seek, 0, os.SEEK_END)
-                await anyio.to_thread.run_sync(spool.seek, 0)
-                yield self._header(file, size)
-                async for chunk in _stream_spool(spool):
-                    yield chunk
+                # Also closed when the consumer stops at the header or a seek fails.
+                try:
+                    size = await anyio.to_thread.run_sync(spool.seek, 0, os.SEEK_END)
+                    await anyio.to_thread.run_sync(spool.seek, 0)
+                    yield self._header(file, size)
+                    async for chunk in _stream_spool(spool):
+                        yield chunk
+                finally:
+                    spool.close()
             else:
                 size = file.size
                 yield self._header(file, size)
@@ -167,12 +171,12 @@ class FileStreamsTreeResponse:
         yield b"\0" * (2 * _BLOCK)
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
-        """Write the kept files into ``target_dir`` (created if missing) or a new temporary
-        directory under ``backend.workingDirectory``; on failure a directory created here is
-        removed again.
+        """Write the kept files into ``target_dir`` (created with missing parents) or a new
+        temporary directory under ``backend.workingDirectory``. On failure the directories
+        this call created are removed again; a ``target_dir`` that already existed is left in
+        place, with whatever was written into it.
         """
-        directory = await _make_target(target_dir, self._working)
-        writer = SafeTreeWriter(directory, source=self._source)
+        directory, created = await _make_target(target_dir, self._working)
         budget = _ByteBudget(self._limits, self._source)
 
         async def fetch(_: int, file: TreeFileSource) -> None:
@@ -193,10 +197,10 @@ class FileStreamsTreeResponse:
                     await anyio.to_thread.run_sync(out.close)
 
         try:
+            writer = SafeTreeWriter(directory, source=self._source)
             await self._for_each(fetch)
         except BaseException:
-            if target_dir is None:
-                await _remove(directory)
+            await _remove(created)
             raise
         return directory
 

@@ -28,7 +28,15 @@ from ....api.services.url_reader import (
     UrlReaderError,
 )
 from ._limits import TreeLimits
-from ._responses import _SPOOL_MEMORY, _constant, _make_target, _remove, _stream_spool, _tar_info
+from ._responses import (
+    _SPOOL_MEMORY,
+    _constant,
+    _make_target,
+    _release,
+    _remove,
+    _stream_spool,
+    _tar_info,
+)
 from ._writer import SafeTreeWriter
 from ._zip_walk import (
     ByteBudget,
@@ -122,15 +130,17 @@ class ZipArchiveResponse:
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
-        """Extract into ``target_dir`` (created if missing) or a new temporary directory under
-        ``backend.workingDirectory``; on failure a directory created here is removed again (an
-        existing ``target_dir`` is left as it is).
+        """Extract into ``target_dir`` (created with missing parents) or a new temporary
+        directory under ``backend.workingDirectory``. On failure the directories this call
+        created are removed again; a ``target_dir`` that already existed is left in place,
+        with whatever was written into it.
         """
         stream = self._take()
-        existed = target_dir is not None and await anyio.to_thread.run_sync(
-            os.path.isdir, target_dir
-        )
-        directory = await _make_target(target_dir, self._working)
+        try:
+            directory, created = await _make_target(target_dir, self._working)
+        except BaseException:
+            await _release(stream)
+            raise
 
         def extract(archive: _OpenZip) -> None:
             writer = SafeTreeWriter(directory, source=self._source)
@@ -147,17 +157,14 @@ class ZipArchiveResponse:
         try:
             await self._read(stream, extract)
         except BaseException:
-            if not existed:
-                await _remove(directory)
+            await _remove(created)
             raise
         return directory
 
     async def aclose(self) -> None:
         """Release the underlying connection without reading the tree."""
         stream, self._stream = self._stream, None
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _release(stream)
 
     def _take(self) -> AsyncIterator[bytes]:
         # The archive is a one-shot stream, as in Backstage.
@@ -170,10 +177,15 @@ class ZipArchiveResponse:
         return await self._read(self._take(), work)
 
     async def _read(self, stream: AsyncIterator[bytes], work: Callable[[_OpenZip], R]) -> R:
-        # An anonymous file: the system removes it once closed, even if this process dies.
-        spool = await anyio.to_thread.run_sync(
-            lambda: tempfile.TemporaryFile(dir=str(self._working))  # noqa: SIM115 - closed below
-        )
+        # Owns ``stream`` from here: _spool closes it, or this does if no spool can be made.
+        try:
+            # An anonymous file: the system removes it once closed, even if this process dies.
+            spool = await anyio.to_thread.run_sync(
+                lambda: tempfile.TemporaryFile(dir=str(self._working))  # noqa: SIM115 - closed below
+            )
+        except BaseException:
+            await _release(stream)
+            raise
         try:
             await self._spool(stream, spool)
             return await anyio.to_thread.run_sync(self._open_and_run, spool, work)
@@ -200,11 +212,7 @@ class ZipArchiveResponse:
             if batch:
                 await anyio.to_thread.run_sync(spool.write, bytes(batch))
         finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                # Releases the HTTP connection even while being cancelled.
-                with anyio.CancelScope(shield=True):
-                    await aclose()
+            await _release(stream)
 
     def _open_and_run(self, spool: IO[bytes], work: Callable[[_OpenZip], R]) -> R:
         # A corrupt archive is the provider's failure, not a programming error.

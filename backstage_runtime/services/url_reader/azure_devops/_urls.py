@@ -10,8 +10,8 @@ Accepted forms (``path`` names a file or folder, ``version`` a ref)::
 
 ``version`` is ``GB<branch>`` (slashes allowed), ``GT<tag>`` or ``GC<commit>``; without it the
 repository's default branch is read. Backstage accepts only ``GB``; tags and commits are
-read here with the API's ``versionType``. API URLs are built on the URL's own origin, as
-Backstage does.
+read here with the API's ``versionType``. API URLs are built on the URL's own host, as
+Backstage does, but always over https for ``dev.azure.com`` and ``*.visualstudio.com``.
 """
 
 from __future__ import annotations
@@ -158,9 +158,15 @@ def parse_azure_url(url: str) -> AzureUrl:
             )
         ref, ref_kind = version[2:] or None, kind
     netloc = parts.netloc.rsplit("@", 1)[-1]
+    # Credentials go with every API request, so the cloud hosts are always reached over https
+    # whatever the URL says (Backstage keeps the URL's scheme). On-premises servers keep the
+    # URL's scheme, as in Backstage: they often serve plain http on an internal network, and
+    # the scheme there is the operator's choice.
+    cloud = hostname == "dev.azure.com" or on_visualstudio
+    scheme = "https" if cloud else parts.scheme
     return AzureUrl(
         url=url,
-        origin=f"{parts.scheme}://{netloc}",
+        origin=f"{scheme}://{netloc}",
         owner=owner,
         project=project,
         repo=repo,

@@ -48,7 +48,7 @@ from .._responses import HttpReadUrlResponse
 from .._urls import host_predicate, redact_url, split_url
 from ._auth import BitbucketCloudAuth
 from ._config import BitbucketCloudIntegrationConfig, read_bitbucket_cloud_integration_configs
-from ._urls import BitbucketCloudUrl, parse_bitbucket_cloud_url
+from ._urls import BitbucketCloudUrl, parse_bitbucket_cloud_url, web_origin
 
 __all__ = ["BitbucketCloudUrlReader"]
 
@@ -226,10 +226,9 @@ class BitbucketCloudUrlReader(IntegrationUrlReader[BitbucketCloudIntegrationConf
         commit = str(values[0]["hash"])
         if etag and etag == commit[:12]:
             raise NotModifiedError()
-        parts = split_url(url)
         archive_url = (
-            f"{parts.scheme}://{parts.netloc}/{quote(parsed.workspace)}/{quote(parsed.repo)}"
-            f"/get/{commit}.tar.gz"
+            f"{web_origin(url, self.integration.api_base_url)}/{quote(parsed.workspace)}/"
+            f"{quote(parsed.repo)}/get/{commit}.tar.gz"
         )
         response = await open_url(self._session, archive_url, headers=auth, timeout=ARCHIVE_TIMEOUT)
         raise_for_status(response, f"Failed to read tree from {source}")

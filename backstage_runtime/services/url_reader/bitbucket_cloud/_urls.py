@@ -7,12 +7,14 @@ repository at its main branch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ....api.errors import InputError
 from .._git import path_segments
 from .._urls import redact_url, split_url
+from ._config import BITBUCKET_CLOUD_HOST
 
-__all__ = ["BitbucketCloudUrl", "parse_bitbucket_cloud_url"]
+__all__ = ["BitbucketCloudUrl", "parse_bitbucket_cloud_url", "web_origin"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,18 @@ def parse_bitbucket_cloud_url(url: str) -> BitbucketCloudUrl:
     return BitbucketCloudUrl(
         segments[0], segments[1].removesuffix(".git"), kind, tuple(segments[3:])
     )
+
+
+def web_origin(url: str, api_base_url: str) -> str:
+    """``<scheme>://<host>`` of the web host that serves ``url``'s archives.
+
+    The scheme is never taken from ``url``: credentials go with the archive request, and an
+    ``http://bitbucket.org/...`` location would otherwise send them in cleartext (Backstage
+    uses the URL's scheme). bitbucket.org is always https; another configured host (a proxy
+    or a test server) speaks what the configured ``apiBaseUrl`` speaks. User-info is dropped.
+    """
+    parts = split_url(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if (parts.hostname or "") == BITBUCKET_CLOUD_HOST:
+        return f"https://{host}"
+    return f"{urlsplit(api_base_url).scheme or 'https'}://{host}"

@@ -65,10 +65,12 @@ class _NoInstallation(Exception):
     """The app has no installation to use for the owner (Backstage's ``NotFoundError``)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _AppToken:
     token: str = field(repr=False)
     repositories: frozenset[str] | None  # lower-cased names when limited to selected ones
+    # Held while the repository list is fetched again, so concurrent misses share one fetch.
+    relisting: anyio.Lock = field(default_factory=anyio.Lock, repr=False, compare=False)
 
 
 class GithubAppManager:
@@ -99,6 +101,8 @@ class GithubAppManager:
         cached = await self._cache.get(owner.lower(), lambda: self._token_for_owner(owner))
         limited = cached.repositories
         if repo is not None and limited is not None and repo.lower() not in limited:
+            limited = await self._relist(cached, limited)
+        if repo is not None and limited is not None and repo.lower() not in limited:
             raise UrlReaderError(
                 f"The Backstage GitHub application used in the {owner} organization does not "
                 f"have access to a repository with the name {repo}"
@@ -114,6 +118,17 @@ class GithubAppManager:
         except _NoInstallation:
             return None
         return cached.token
+
+    async def _relist(self, cached: _AppToken, seen: frozenset[str]) -> frozenset[str] | None:
+        """The token's repositories listed again: the token is cached per owner (Backstage
+        caches per repository), so a repository selected after it was created would otherwise
+        be refused until it is renewed. Callers that missed on the same list share one listing.
+        """
+        async with cached.relisting:
+            if cached.repositories is seen:
+                names = await self._api.repositories(cached.token)
+                cached.repositories = frozenset(name.lower() for name in names)
+            return cached.repositories
 
     async def _token_for_owner(self, owner: str) -> tuple[_AppToken, float]:
         installations = await self._api.installations()
