@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiobotocore.session import AioSession
@@ -153,3 +154,25 @@ async def put(moto: str, bucket: str, key: str, data: bytes) -> None:
         aws_secret_access_key="seed",
     ) as client:
         await client.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+@asynccontextmanager
+async def container_credentials(access_key_id: str) -> AsyncIterator[LocalServer]:
+    """An ECS container credentials endpoint (for ``AWS_CONTAINER_CREDENTIALS_FULL_URI``) at
+    ``<base>/credentials``, handing out ``access_key_id``: a credential lookup that awaits a
+    network answer, as on ECS, EKS or EC2.
+    """
+
+    async def answer(_request: web.Request) -> web.Response:
+        expiration = datetime.now(UTC) + timedelta(hours=1)
+        return web.json_response(
+            {
+                "AccessKeyId": access_key_id,
+                "SecretAccessKey": "container-secret",
+                "Token": "container-session-token",
+                "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+
+    async with serve([web.get("/credentials", answer)]) as server:
+        yield server

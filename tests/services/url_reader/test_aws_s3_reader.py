@@ -11,12 +11,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import anyio
 import pytest
 
 from backstage_runtime.api.errors import ConfigError, InputError, NotFoundError, NotModifiedError
-from backstage_runtime.api.services.url_reader import UrlReaderError, UrlReaderPredicateTuple
+from backstage_runtime.api.services.url_reader import (
+    ArchiveLimitError,
+    UrlReaderError,
+    UrlReaderPredicateTuple,
+)
 from backstage_runtime.services.root_config import create_config_from_data
-from backstage_runtime.services.url_reader import DefaultReadTreeResponseFactory
+from backstage_runtime.services.url_reader import DefaultReadTreeResponseFactory, TreeLimits
 from backstage_runtime.services.url_reader.aws_s3 import (
     AwsS3IntegrationConfig,
     AwsS3UrlReader,
@@ -25,9 +30,18 @@ from backstage_runtime.services.url_reader.aws_s3 import (
     read_aws_main_account_config,
     read_aws_s3_integration_configs,
 )
+from backstage_runtime.services.url_reader.aws_s3 import _client as s3_client_module
 from backstage_runtime.services.url_reader.aws_s3 import _reader as s3_reader_module
 
-from ._fake_aws_s3 import S3Proxy, moto_server, put, s3_error, s3_proxy, seed
+from ._fake_aws_s3 import (
+    S3Proxy,
+    container_credentials,
+    moto_server,
+    put,
+    s3_error,
+    s3_proxy,
+    seed,
+)
 from ._support import reader_from_config
 
 pytestmark = pytest.mark.anyio
@@ -454,6 +468,90 @@ async def test_role_is_assumed_through_sts_once(
     assert all("X-Amz-Security-Token" in seen.headers for seen in s3.s3_requests())
 
 
+async def test_concurrent_first_reads_assume_the_role_once(
+    s3: S3Proxy,
+    session: aiohttp.ClientSession,
+    trees: DefaultReadTreeResponseFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", s3.base)
+    # Master credentials from a container credentials endpoint: reads starting together all
+    # wait for it before any has role credentials.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    config = {
+        "integrations": {
+            "awsS3": [
+                {
+                    "endpoint": s3.base,
+                    "s3ForcePathStyle": True,
+                    "roleArn": "arn:aws:iam::123456789012:role/catalog-reader",
+                }
+            ]
+        }
+    }
+    reader = reader_from_config(config, session, trees)
+    contents: list[bytes] = []
+
+    async def read() -> None:
+        contents.append(await (await reader.read_url(obj(s3, "catalog-info.yaml"))).buffer())
+
+    async with container_credentials("AKIDCONTAINER") as endpoint:
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{endpoint.base}/credentials")
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(read)
+    assert contents == [b"kind: Component"] * 6
+    assert s3.signers("sts") == [("AKIDCONTAINER", "us-east-1")]  # one AssumeRole
+    assert len({key for key, _ in s3.signers("s3")}) == 1  # one session, one client key
+
+
+async def test_role_credentials_are_kept_for_a_bounded_number_of_regions(
+    session: aiohttp.ClientSession, trees: DefaultReadTreeResponseFactory
+) -> None:
+    reader = make_readers(
+        {"integrations": {"awsS3": [{"roleArn": "arn:aws:iam::123456789012:role/r"}]}},
+        session,
+        trees,
+    )[-1].reader
+    clients = reader._clients  # type: ignore[attr-defined]
+    regions = [f"us-test-{index}" for index in range(3 * s3_client_module._MAX_ROLE_REGIONS)]
+    for region in regions:
+        # as the reader asks (creating a set calls no AWS API until it is used)
+        await clients._role_credentials_for(region)
+    kept = list(clients._role_credentials)
+    assert kept == regions[-s3_client_module._MAX_ROLE_REGIONS :]
+    # a region in use stays while others come and go
+    await clients._role_credentials_for(kept[0])
+    await clients._role_credentials_for("us-test-new-1")
+    assert kept[0] in clients._role_credentials
+    assert kept[1] not in clients._role_credentials
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bkt.s3.x0.amazonaws.com/catalog-info.yaml",
+        "https://bkt.s3-website-us-east-1.amazonaws.com/catalog-info.yaml",
+        "https://s3.cn-north-1.amazonaws.com/bkt/catalog-info.yaml",  # China is on .com.cn
+    ],
+)
+async def test_urls_naming_no_aws_region_are_rejected(
+    url: str, session: aiohttp.ClientSession, trees: DefaultReadTreeResponseFactory
+) -> None:
+    reader = reader_from_config({}, session, trees)
+    with pytest.raises(InputError, match="unknown region") as caught:
+        await reader.read_url(url)
+    assert url in str(caught.value)
+    # regions of every partition on the domain, also ones newer than the installed botocore
+    for known in ("us-gov-west-1", "ap-southeast-7", "eu-future-9"):
+        assert parse_s3_url(f"https://b.s3.{known}.amazonaws.com/k", AWS).region == known
+    china = AwsS3IntegrationConfig(host="amazonaws.com.cn")
+    assert parse_s3_url("https://b.s3.cn-north-1.amazonaws.com.cn/k", china).region == (
+        "cn-north-1"
+    )
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 
@@ -583,6 +681,63 @@ async def test_read_tree_paginates(
         "team-a/catalog-info.yaml",
         "team-b/notes.md",
         "team-b/sub/catalog-info.yaml",
+    ]
+
+
+async def test_listing_stops_once_past_max_entries(
+    s3: S3Proxy,
+    session: aiohttp.ClientSession,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(s3_reader_module, "_PAGE_SIZE", 2)
+    limited = DefaultReadTreeResponseFactory(
+        working_directory=workdir, limits=TreeLimits(max_entries=2)
+    )
+    reader = reader_from_config(endpoint_config(s3), session, limited)
+
+    def lists() -> int:
+        return sum("list-type=2" in seen.raw_path for seen in s3.s3_requests())
+
+    with pytest.raises(ArchiveLimitError) as caught:
+        await reader.read_tree(f"{s3.base}/bkt/")
+    assert str(caught.value) == (
+        f"The tree from {s3.base}/bkt/ has more than 2 entries "
+        "(see backend.reading.tree.maxEntries)"
+    )
+    # the bucket's 9 keys take 5 pages; the third file is on the second
+    assert lists() == 2
+
+    with pytest.raises(ArchiveLimitError):
+        await reader.search(obj(s3, "**/*.yaml"))
+    assert lists() == 4
+
+    # only files count: "docs/" (a folder marker) is listed with the 2 files under it
+    tree = await reader.read_tree(obj(s3, "docs"))
+    assert sorted(file.path for file in await tree.files()) == ["guide/setup.md", "index.md"]
+
+
+async def test_keys_with_dot_segments_are_left_out_of_trees(
+    s3: S3Proxy, session: aiohttp.ClientSession, trees: DefaultReadTreeResponseFactory
+) -> None:
+    # S3 stores these keys as written; they must not make the folder unreadable.
+    for key in ("docs/a/../escape.md", "docs/./dot.md", "docs//empty.md", "docs/../up.md"):
+        await put(s3.moto, "bkt", key, b"planted")
+    reader = reader_from_config(endpoint_config(s3), session, trees)
+    tree = await reader.read_tree(obj(s3, "docs"))
+    assert {file.path: await file.content() for file in await tree.files()} == {
+        "index.md": b"# docs",
+        "guide/setup.md": b"setup",
+    }
+    directory = await (await reader.read_tree(obj(s3, "docs"))).dir()
+    assert sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.md")) == [
+        "guide/setup.md",
+        "index.md",
+    ]
+    found = await reader.search(obj(s3, "docs/**/*.md"))
+    assert sorted(file.url for file in found.files) == [
+        obj(s3, "docs/guide/setup.md"),
+        obj(s3, "docs/index.md"),
     ]
 
 

@@ -21,9 +21,9 @@ from backstage_runtime.api.errors import (
     NotFoundError,
     NotModifiedError,
 )
-from backstage_runtime.api.services.url_reader import UrlReaderError
+from backstage_runtime.api.services.url_reader import ArchiveLimitError, UrlReaderError
 from backstage_runtime.services.root_config import create_config_from_data
-from backstage_runtime.services.url_reader import DefaultReadTreeResponseFactory
+from backstage_runtime.services.url_reader import DefaultReadTreeResponseFactory, TreeLimits
 from backstage_runtime.services.url_reader.azure_blob_storage import (
     AzureBlobStorageUrlReader,
     parse_blob_url,
@@ -413,6 +413,54 @@ async def test_read_tree_with_filter_files_dir_and_etag(
         await reader.read_tree(azurite.url(container, "nothing"))
     with pytest.raises(NotFoundError, match="ContainerNotFound"):
         await reader.read_tree(azurite.url("no-such-container", "docs"))
+
+
+async def test_listing_stops_once_past_max_entries(
+    azurite: Azurite,  # noqa: F811
+    container: str,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backstage_runtime.services.url_reader.azure_blob_storage import _client
+
+    monkeypatch.setattr(_client, "_PAGE_SIZE", 2)
+    lists: list[str] = []
+
+    async def on_request_start(
+        _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        if params.url.query.get("comp") == "list":
+            lists.append(str(params.url))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    limited = DefaultReadTreeResponseFactory(
+        working_directory=workdir, limits=TreeLimits(max_entries=2)
+    )
+    async with aiohttp.ClientSession(trace_configs=[trace]) as traced:
+        reader = reader_from_config(
+            azurite_config(azurite, accountKey=azurite.key), traced, limited
+        )
+        url = azurite.url(container)
+        with pytest.raises(ArchiveLimitError) as caught:
+            await reader.read_tree(url)
+        assert str(caught.value) == (
+            f"The tree from {url} has more than 2 entries (see backend.reading.tree.maxEntries)"
+        )
+        # the container's 7 blobs take 4 pages; the third is on the second
+        assert len(lists) == 2
+
+        with pytest.raises(ArchiveLimitError):
+            await reader.search(azurite.url(container, "**/*.yaml"))
+        assert len(lists) == 4
+
+        # only files count, not the folder markers of hierarchical namespace accounts
+        await azurite.seed(container, {"templates/a": b""}, metadata={"hdi_isfolder": "true"})
+        tree = await reader.read_tree(azurite.url(container, "templates"))
+        assert sorted(file.path for file in await tree.files()) == [
+            "a/template.yaml",
+            "b/template.yaml",
+        ]
 
 
 async def test_search_with_glob(

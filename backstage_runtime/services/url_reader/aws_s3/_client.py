@@ -11,10 +11,15 @@ operation (or a response body) and closed when the last operation using it ends.
 that overlap (a tree's files fetched in parallel, concurrent reads) share one client, since
 creating one costs several milliseconds of CPU and a new connection. The aiobotocore session
 is created once, on first use.
+
+With ``roleArn``, one set of role credentials is kept per STS region, created once however
+many reads start together (each set calls AssumeRole when first used and before it expires),
+and only for the few most recently used regions.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +43,9 @@ __all__ = ["ROLE_SESSION_NAME", "S3Clients"]
 #: The STS session name of assumed roles (Backstage's).
 ROLE_SESSION_NAME = "backstage-aws-s3-url-reader"
 _USER_AGENT = "backstage-aws-s3-url-reader"
+# Role credentials kept at once: a backend reads from a handful of regions, and URLs naming
+# others must not grow the cache without bound.
+_MAX_ROLE_REGIONS = 16
 
 
 @dataclass
@@ -58,7 +66,8 @@ class S3Clients:
         self._session: AioSession | None = None
         # Temporary credentials of the assumed role, refreshed before they expire; one set per
         # STS region, as Backstage asks STS in the bucket's region.
-        self._role_credentials: dict[str, _Credentials] = {}
+        self._role_credentials: OrderedDict[str, _Credentials] = OrderedDict()
+        self._role_lock = anyio.Lock()
         # Open clients by region and signing keys: refreshed role credentials get a new client.
         self._leases: dict[tuple[str, tuple[tuple[str, Any], ...]], _Lease] = {}
         self._lock = anyio.Lock()
@@ -125,10 +134,9 @@ class S3Clients:
         """``create_client`` keyword arguments; empty for the session's default chain."""
         integration = self._integration
         if integration.role_arn:
-            credentials = self._role_credentials.get(region)
-            if credentials is None:
-                credentials = self._assume_role(await self._base_credentials(), region)
-                self._role_credentials[region] = credentials
+            credentials = await self._role_credentials_for(region)
+            # Concurrent first uses of one set share its AssumeRole call (aiobotocore refreshes
+            # under a lock and checks again once it holds it).
             frozen = await credentials.get_frozen_credentials()
             return {
                 "aws_access_key_id": frozen.access_key,
@@ -139,6 +147,22 @@ class S3Clients:
         if static is None:
             return {}
         return {"aws_access_key_id": static[0], "aws_secret_access_key": static[1]}
+
+    async def _role_credentials_for(self, region: str) -> _Credentials:
+        """The role credentials for ``region``, created by the first caller only."""
+        credentials = self._role_credentials.get(region)
+        if credentials is not None:
+            self._role_credentials.move_to_end(region)
+            return credentials
+        async with self._role_lock:
+            # Another first read may have created them while this one waited for the lock.
+            credentials = self._role_credentials.get(region)
+            if credentials is None:
+                credentials = self._assume_role(await self._base_credentials(), region)
+                self._role_credentials[region] = credentials
+                while len(self._role_credentials) > _MAX_ROLE_REGIONS:
+                    self._role_credentials.popitem(last=False)
+            return credentials
 
     def _static_keys(self) -> tuple[str, str] | None:
         for account in (self._integration, self._main_account):

@@ -9,10 +9,7 @@ before anything is downloaded.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
@@ -44,6 +41,7 @@ from ._config import (
     read_aws_s3_integration_configs,
 )
 from ._errors import s3_errors
+from ._listing import Listed, entry_limit, listing_etag, too_many_entries, tree_path
 from ._responses import S3ObjectResponse, stream_object
 from ._urls import S3Location, object_url, parse_s3_url, s3_host_predicate
 
@@ -52,14 +50,6 @@ __all__ = ["AwsS3UrlReader"]
 # ListObjectsV2 page size (S3's maximum).
 _PAGE_SIZE = 1000
 _GLOB_CHARS = "*?[{"
-
-
-@dataclass(frozen=True)
-class _Listed:
-    key: str
-    etag: str
-    size: int | None
-    last_modified_at: datetime | None
 
 
 class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
@@ -158,14 +148,18 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
         source = redact_url(url)
         prefix = location.key.rstrip("/") + "/" if location.key.strip("/") else ""
         listed = await self._list(
-            location, prefix, message=f"Could not retrieve file tree from S3 at {source}"
+            location,
+            prefix,
+            root=prefix,
+            message=f"Could not retrieve file tree from S3 at {source}",
+            source=source,
         )
-        tree_etag = _etag_of(listed)
+        tree_etag = listing_etag(listed)
         if etag and etag == tree_etag:
             raise NotModifiedError()
         files = [
             TreeFileSource(
-                path=item.key[len(prefix) :],
+                path=item.path,
                 open=partial(stream_object, self._clients, location, item.key, source=source),
                 size=item.size,
                 last_modified_at=item.last_modified_at,
@@ -195,11 +189,13 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
             for item in await self._list(
                 location,
                 location.key[:literal],
+                root="",
                 message=f"Could not search S3 at {source}",
+                source=source,
             )
             if pattern.fullmatch(item.key)
         ]
-        search_etag = _etag_of(listed)
+        search_etag = listing_etag(listed)
         if etag and etag == search_etag:
             raise NotModifiedError()
         return SearchResponse(
@@ -220,9 +216,15 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    async def _list(self, location: S3Location, prefix: str, *, message: str) -> list[_Listed]:
-        """Every object under ``prefix`` (folder markers ending in ``/`` left out)."""
-        listed: list[_Listed] = []
+    async def _list(
+        self, location: S3Location, prefix: str, *, root: str, message: str, source: str
+    ) -> list[Listed]:
+        """Every object under ``prefix`` that can be a file of a tree rooted at ``root`` (see
+        :func:`tree_path`); raises :class:`ArchiveLimitError` as soon as there are more than
+        ``backend.reading.tree.maxEntries``, before the rest of the bucket is listed.
+        """
+        limit = entry_limit(self._trees)
+        listed: list[Listed] = []
         with s3_errors(message):
             async with self._clients.client(location.region) as client:
                 continuation: str | None = None
@@ -237,15 +239,20 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
                     page = await client.list_objects_v2(**params)
                     for item in page.get("Contents", []):
                         key = item.get("Key", "")
-                        if key and not key.endswith("/"):
-                            listed.append(
-                                _Listed(
-                                    key=key,
-                                    etag=item.get("ETag", ""),
-                                    size=item.get("Size"),
-                                    last_modified_at=item.get("LastModified"),
-                                )
+                        path = tree_path(key, root)
+                        if path is None:
+                            continue
+                        if limit is not None and len(listed) >= limit:
+                            raise too_many_entries(source, limit)
+                        listed.append(
+                            Listed(
+                                path=path,
+                                key=key,
+                                etag=item.get("ETag", ""),
+                                size=item.get("Size"),
+                                last_modified_at=item.get("LastModified"),
                             )
+                        )
                     continuation = page.get("NextContinuationToken")
                     if not page.get("IsTruncated") or not continuation:
                         return listed
@@ -253,16 +260,6 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
     async def _read_object(self, location: S3Location, key: str, source: str) -> bytes:
         chunks = stream_object(self._clients, location, key, source=source)
         return b"".join([chunk async for chunk in chunks])
-
-
-def _etag_of(listed: Sequence[_Listed]) -> str:
-    """A digest of the listed keys and ETags: changes when any object is added, removed or
-    rewritten.
-    """
-    digest = hashlib.sha256()
-    for item in sorted(listed, key=lambda entry: entry.key):
-        digest.update(f"{item.key}\0{item.etag}\n".encode())
-    return digest.hexdigest()
 
 
 def _aware(value: datetime) -> datetime:

@@ -7,7 +7,9 @@ On AWS (``amazonaws.com`` / ``amazonaws.com.cn``):
 - path-style ``https://s3.<region>.amazonaws.com/<bucket>/<key>`` (or ``s3-<region>``, or
   ``s3.amazonaws.com``), always when ``s3ForcePathStyle`` is set.
 
-The region defaults to ``us-east-1``. On other endpoints (MinIO, LocalStack, ...)
+The region defaults to ``us-east-1``; with the AWS SDK installed, a region that no AWS
+partition on that domain has or could have (its ``regionRegex``) is refused, where Backstage
+would fail later on a name that does not resolve. On other endpoints (MinIO, LocalStack, ...)
 ``http://<endpoint host>/<bucket>/<key>`` is path-style and ``http://<bucket>.<endpoint host>/
 <key>`` virtual-hosted (unless ``s3ForcePathStyle``). Keys are percent-decoded.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import SplitResult, quote, unquote
 
 from ....api.errors import InputError
@@ -77,6 +81,8 @@ def parse_s3_url(url: str, integration: AwsS3IntegrationConfig) -> S3Location:
         if match is None:
             raise InputError(f"Invalid AWS S3 URL {redact_url(url)}")
         region = match.group("region") or DEFAULT_REGION
+        if not _is_aws_region(region, china=host.endswith(".cn")):
+            raise InputError(f"Invalid AWS S3 URL {redact_url(url)}, unknown region '{region}'")
         host_bucket = match.group("bucket")
         if integration.s3_force_path_style or not host_bucket:
             return _path_style(url, pathname, region)
@@ -104,3 +110,29 @@ def _path_style(url: str, pathname: str, region: str) -> S3Location:
             f"Invalid path-style AWS S3 URL {redact_url(url)}, does not contain bucket in the path"
         )
     return S3Location(bucket, unquote(key), region, path_style=True)
+
+
+def _is_aws_region(region: str, *, china: bool) -> bool:
+    """Whether ``region`` belongs to an AWS partition on ``amazonaws.com`` (``.com.cn`` when
+    ``china``): one botocore knows, or one matching a partition's pattern (regions newer than
+    the installed botocore). True without the SDK: reads then fail on the SDK anyway.
+    """
+    suffix = "amazonaws.com.cn" if china else AMAZON_AWS_HOST
+    for partition in _partitions():
+        if partition.get("outputs", {}).get("dnsSuffix") != suffix:
+            continue
+        if region in partition.get("regions", {}):
+            return True
+        pattern = partition.get("regionRegex")
+        if pattern and re.match(pattern, region, re.ASCII):
+            return True
+    return not _partitions()
+
+
+@cache
+def _partitions() -> tuple[dict[str, Any], ...]:
+    try:
+        from botocore.loaders import create_loader
+    except ImportError:
+        return ()
+    return tuple(create_loader().load_data("partitions").get("partitions", ()))

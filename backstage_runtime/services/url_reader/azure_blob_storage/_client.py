@@ -12,7 +12,7 @@ later.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,8 @@ __all__ = ["BlobDownload", "BlobStore"]
 # Bounds what one download holds in memory: the first request and every further one fetch
 # at most this much of the blob.
 _CHUNK_SIZE = 4 * 1024 * 1024
+# Blobs per List Blobs answer (the service's maximum).
+_PAGE_SIZE = 5000
 _SIG = re.compile(r"(sig=)[^&\s'\"]+", re.IGNORECASE)
 
 
@@ -123,29 +125,27 @@ class BlobStore:
             raise self._translate(error, message) from None
         return BlobDownload(downloader, translate=lambda error: self._translate(error, message))
 
-    async def list(self, container: str, prefix: str, *, message: str) -> list[BlobInfo]:
-        """Every blob whose name starts with ``prefix`` (folder markers of hierarchical
-        namespace accounts left out).
+    async def list(
+        self, container: str, prefix: str, *, message: str
+    ) -> AsyncGenerator[BlobInfo, None]:
+        """The blobs whose names start with ``prefix`` (folder markers of hierarchical namespace
+        accounts left out), page by page: a caller that stops iterating stops the listing.
         """
         client = self._service.get_container_client(container)
-        blobs: list[BlobInfo] = []
         try:
             async for item in client.list_blobs(
-                name_starts_with=prefix or None, include=["metadata"]
+                name_starts_with=prefix or None, include=["metadata"], results_per_page=_PAGE_SIZE
             ):
                 if (item.metadata or {}).get("hdi_isfolder", "").lower() == "true":
                     continue
-                blobs.append(
-                    BlobInfo(
-                        name=item.name,
-                        etag=item.etag,
-                        size=item.size,
-                        last_modified_at=item.last_modified,
-                    )
+                yield BlobInfo(
+                    name=item.name,
+                    etag=item.etag,
+                    size=item.size,
+                    last_modified_at=item.last_modified,
                 )
         except AzureError as error:
             raise self._translate(error, message) from None
-        return blobs
 
     def _translate(self, error: AzureError, message: str) -> BackstageError:
         """An SDK error as the error the other readers raise for the same HTTP answer."""

@@ -33,7 +33,7 @@ from .._glob import compile_glob, is_glob, static_prefix
 from .._integration_reader import IntegrationUrlReader
 from .._urls import redact_url
 from ._config import AzureBlobStorageIntegrationConfig, read_azure_blob_storage_integration_configs
-from ._listing import BlobInfo, listing_etag, tree_path
+from ._listing import BlobInfo, collect_tree, entry_limit, listing_etag
 from ._urls import BlobLocation, blob_url_predicate, parse_blob_url
 
 if TYPE_CHECKING:
@@ -132,8 +132,12 @@ class AzureBlobStorageUrlReader(IntegrationUrlReader[AzureBlobStorageIntegration
         store = self._store_for(url, token)
         folder = location.blob.strip("/")
         prefix = f"{folder}/" if folder else ""
-        listed = await store.list(location.container, prefix, message=message)
-        blobs = [(path, blob) for blob in listed if (path := tree_path(blob.name, prefix))]
+        blobs = await collect_tree(
+            store.list(location.container, prefix, message=message),
+            prefix,
+            limit=entry_limit(self._trees),
+            source=source,
+        )
         if folder and not blobs:
             raise NotFoundError(f"{message}, no blobs under '{folder}/'")
         tree_etag = listing_etag(blob for _, blob in blobs)
@@ -163,18 +167,20 @@ class AzureBlobStorageUrlReader(IntegrationUrlReader[AzureBlobStorageIntegration
         location = parse_blob_url(url, self.integration)
         if not is_glob(location.blob):
             return await search_literal(lambda: self.read_url(url, etag=etag, token=token), url)
-        message = f"Could not search Azure Blob Storage: {redact_url(url)}"
+        source = redact_url(url)
+        message = f"Could not search Azure Blob Storage: {source}"
         store = self._store_for(url, token)
         folder = static_prefix(location.blob)
         pattern = compile_glob(location.blob)
-        listed = await store.list(
-            location.container, f"{folder}/" if folder else "", message=message
+        # Every listed file counts towards the limit, as a search of a repository reads (and
+        # limits) its whole tree before the glob filters it.
+        listed = await collect_tree(
+            store.list(location.container, f"{folder}/" if folder else "", message=message),
+            "",
+            limit=entry_limit(self._trees),
+            source=source,
         )
-        matches = [
-            blob
-            for blob in listed
-            if tree_path(blob.name, "") and pattern.fullmatch(blob.name) is not None
-        ]
+        matches = [blob for _, blob in listed if pattern.fullmatch(blob.name) is not None]
         search_etag = listing_etag(matches)
         if etag and etag == search_etag:
             raise NotModifiedError()
