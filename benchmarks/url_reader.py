@@ -6,9 +6,11 @@ downloads the same tarball with aiohttp and extracts it with ``tarfile.extractal
 "data")`` in a worker thread. Rounds alternate; medians are compared (target: within 1.2x).
 Peak memory is traced separately (``tracemalloc``, every thread) for the default archive and
 for one four times larger: the reader streams, so its peak should not grow with the archive,
-while the baseline holds the whole download. Run:
+while the baseline holds the whole download. ``--format zip`` measures zip trees instead (Azure
+DevOps and Harness serve zips): the tree factory's ``from_zip_archive`` over the downloaded
+stream against aiohttp + ``zipfile.extractall``. Run:
 
-    python benchmarks/url_reader.py [--files 5000] [--rounds 7]
+    python benchmarks/url_reader.py [--files 5000] [--rounds 7] [--format tar|zip]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tarfile
 import tempfile
 import time
 import tracemalloc
+import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,18 @@ def make_archive(files: int, seed: int = 7) -> bytes:
     return buffer.getvalue()
 
 
+def make_zip(files: int, seed: int = 7) -> bytes:
+    """The same tree as :func:`make_archive`, as a deflated zip (no top folder)."""
+    with tarfile.open(fileobj=io.BytesIO(make_archive(files, seed)), mode="r:gz") as archive:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+            for member in archive:
+                extracted = archive.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    out.writestr(member.name.split("/", 1)[1], extracted.read())
+    return buffer.getvalue()
+
+
 def serve(archive_path: str, ready: Any) -> None:
     """The fake GitHub, in its own process so its buffers do not count in our memory."""
     from aiohttp import web
@@ -87,6 +102,10 @@ def serve(archive_path: str, ready: Any) -> None:
     async def tarball(request: web.Request) -> web.Response:
         return web.Response(body=data, content_type="application/x-gzip")
 
+    @routes.get("/archive.zip")
+    async def zip_archive(request: web.Request) -> web.Response:
+        return web.Response(body=data, content_type="application/zip")
+
     async def main() -> None:
         app = web.Application()
         app.add_routes(routes)
@@ -109,11 +128,12 @@ class Contenders:
             {"integrations": {"github": [{"host": HOST, "apiBaseUrl": self.base}]}},
             context="bench",
         )
+        self.trees = DefaultReadTreeResponseFactory(working_directory=workdir)
         self.reader = create_url_reader(
             config=config,
             http_client=session,
             logger=MockRootLogger(level="error"),
-            tree_response_factory=DefaultReadTreeResponseFactory(working_directory=workdir),
+            tree_response_factory=self.trees,
         )
 
     async def service(self) -> Path:
@@ -130,6 +150,29 @@ class Contenders:
         def extract() -> None:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
                 archive.extractall(target, filter="data")
+
+        await anyio.to_thread.run_sync(extract)
+        return target
+
+
+class ZipContenders(Contenders):
+    """The zip tree machinery (``from_zip_archive``) against aiohttp + ``zipfile``."""
+
+    async def service(self) -> Path:
+        async with self.session.get(f"{self.base}/archive.zip") as response:
+            tree = self.trees.from_zip_archive(
+                stream=response.content.iter_chunked(64 * 1024), etag="bench"
+            )
+            return await tree.dir()
+
+    async def baseline(self) -> Path:
+        async with self.session.get(f"{self.base}/archive.zip") as response:
+            data = await response.read()
+        target = Path(tempfile.mkdtemp(dir=self.workdir))
+
+        def extract() -> None:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                archive.extractall(target)
 
         await anyio.to_thread.run_sync(extract)
         return target
@@ -165,12 +208,14 @@ def start_server(archive: bytes, scratch: Path) -> tuple[multiprocessing.Process
     return process, int(ready.get(timeout=30))
 
 
-async def measure(files: int, rounds: int, scratch: Path) -> None:
-    archive = make_archive(files)
-    large = make_archive(files * 4, seed=11)
+async def measure(files: int, rounds: int, scratch: Path, archive_format: str) -> None:
+    make = make_zip if archive_format == "zip" else make_archive
+    kind: type[Contenders] = ZipContenders if archive_format == "zip" else Contenders
+    archive = make(files)
+    large = make(files * 4, seed=11)
     print(
-        f"archive: {files} files, {len(archive) / 1e6:.1f} MB gzip; "
-        f"large: {files * 4} files, {len(large) / 1e6:.1f} MB gzip"
+        f"{archive_format} archive: {files} files, {len(archive) / 1e6:.1f} MB; "
+        f"large: {files * 4} files, {len(large) / 1e6:.1f} MB"
     )
     workdir = scratch / "work"
     workdir.mkdir()
@@ -178,7 +223,7 @@ async def measure(files: int, rounds: int, scratch: Path) -> None:
     large_process, large_port = start_server(large, scratch)
     try:
         async with aiohttp.ClientSession() as session:
-            small = Contenders(port, session, workdir)
+            small = kind(port, session, workdir)
             times: dict[str, list[float]] = {"service": [], "baseline": []}
             await timed(small.service)  # warm-up: connections, imports, page cache
             await timed(small.baseline)
@@ -186,7 +231,7 @@ async def measure(files: int, rounds: int, scratch: Path) -> None:
                 order = ["service", "baseline"] if index % 2 == 0 else ["baseline", "service"]
                 for name in order:
                     times[name].append(await timed(getattr(small, name)))
-            big = Contenders(large_port, session, workdir)
+            big = kind(large_port, session, workdir)
             peaks = {
                 ("service", files): await peak(small.service),
                 ("baseline", files): await peak(small.baseline),
@@ -217,10 +262,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--format", choices=("tar", "zip"), default="tar")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="url-reader-bench-"))
     try:
-        anyio.run(measure, args.files, args.rounds, scratch)
+        anyio.run(measure, args.files, args.rounds, scratch, args.format)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
