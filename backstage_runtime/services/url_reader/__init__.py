@@ -2,16 +2,19 @@
 
 Usage in a plugin::
 
-    @plugin.register_init(deps={"reader": core_services.url_reader})
-    async def init(reader):
-        response = await reader.read_url("https://github.com/org/repo/blob/main/catalog-info.yaml")
-        text = (await response.buffer()).decode()
+    def register(env):
+        async def init(*, reader):
+            url = "https://github.com/org/repo/blob/main/catalog-info.yaml"
+            text = (await (await reader.read_url(url)).buffer()).decode()
+
+        env.register_init(deps={"reader": core_services.url_reader}, init=init)
 
 Readers, tried in Backstage's order after the ones from ``core.urlReader.factories``: Azure
-DevOps, Bitbucket Cloud, Bitbucket Server, Gerrit, GitHub, Gitea, GitLab, AWS S3 (extra ``aws``),
-Azure Blob Storage (extra ``azure``), all from ``integrations.*``, and finally the plain fetch
-reader (``backend.reading.allow``). Trees are extracted under ``backend.workingDirectory``
-within ``backend.reading.tree.maxEntries`` / ``maxBytes``.
+DevOps, Bitbucket Cloud, Bitbucket Server, Gerrit, GitHub, Gitea, GitLab, Google GCS (extra
+``gcs``), Harness, AWS S3 (extra ``aws``) and Azure Blob Storage (extra ``azure``), all from
+``integrations.*``, and finally the plain fetch reader (``backend.reading.allow``). Trees are
+extracted under ``backend.workingDirectory`` within ``backend.reading.tree.maxEntries`` /
+``maxBytes``.
 """
 
 from ._factory import url_reader_service_factory
@@ -40,6 +43,8 @@ from .gerrit import GerritUrlReader
 from .gitea import GiteaUrlReader
 from .github import GithubUrlReader
 from .gitlab import GitlabUrlReader
+from .google_gcs import GoogleGcsUrlReader
+from .harness import HarnessUrlReader
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -58,6 +63,8 @@ __all__ = [
     "GiteaUrlReader",
     "GithubUrlReader",
     "GitlabUrlReader",
+    "GoogleGcsUrlReader",
+    "HarnessUrlReader",
     "HttpReadUrlResponse",
     "TarArchiveResponse",
     "TreeLimits",

@@ -43,7 +43,9 @@ ARCHIVE_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=1
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers that carry credentials: dropped when a redirect leaves the origin they were meant for.
-_CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie", "proxy-authorization"})
+_CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "private-token", "cookie", "proxy-authorization", "x-api-key"}
+)
 _USERINFO = re.compile(r"//[^/@\s]+@")
 
 

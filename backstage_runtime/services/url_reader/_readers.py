@@ -25,14 +25,16 @@ from .gerrit import GerritUrlReader
 from .gitea import GiteaUrlReader
 from .github import GithubUrlReader
 from .gitlab import GitlabUrlReader
+from .google_gcs import GoogleGcsUrlReader
+from .harness import HarnessUrlReader
 
 __all__ = ["builtin_reader_factories", "create_readers", "create_url_reader"]
 
 
 def builtin_reader_factories() -> list[ReaderFactory]:
-    """The readers every backend has, in Backstage's order (Google GCS, Harness and AWS
-    CodeCommit are not built); the fetch reader comes last so that an integration always wins
-    over ``backend.reading.allow`` for its host.
+    """The readers every backend has, in Backstage's order (AWS CodeCommit is not built); the
+    fetch reader comes last so that an integration always wins over ``backend.reading.allow``
+    for its host.
     """
     return [
         AzureDevOpsUrlReader.factory,
@@ -42,6 +44,8 @@ def builtin_reader_factories() -> list[ReaderFactory]:
         GithubUrlReader.factory,
         GiteaUrlReader.factory,
         GitlabUrlReader.factory,
+        GoogleGcsUrlReader.factory,
+        HarnessUrlReader.factory,
         AwsS3UrlReader.factory,
         AzureBlobStorageUrlReader.factory,
         FetchUrlReader.factory,
