@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
@@ -21,6 +19,17 @@ from ....api.services.url_reader import (
     UrlReaderError,
 )
 from ._bridge import StreamReader, run_over_stream
+from ._common import (
+    SPOOL_MEMORY,
+    OneShotArchive,
+    constant_content,
+    make_target,
+    mtime_from_seconds,
+    release_stream,
+    remove_created,
+    stream_spool,
+    tar_info,
+)
 from ._limits import TreeLimits
 from ._walk import TarWalker, TreeEntry, check_relative_path
 from ._writer import SafeTreeWriter
@@ -29,104 +38,8 @@ __all__ = ["FilesTreeResponse", "TarArchiveResponse"]
 
 R = TypeVar("R")
 
-_CHUNK_SIZE = 64 * 1024
-# archive() re-packs into a spooled file: in memory up to this size, then on disk.
-_SPOOL_MEMORY = 8 * 1024 * 1024
 
-
-def _mtime(seconds: float) -> datetime | None:
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
-
-
-def _constant(data: bytes) -> Callable[[], Awaitable[bytes]]:
-    async def content() -> bytes:
-        return data
-
-    return content
-
-
-async def _make_target(
-    target_dir: str | os.PathLike[str] | None, working: Path
-) -> tuple[Path, Path | None]:
-    """The directory to write into: ``target_dir`` (created with missing parents) or a new
-    temporary one under ``working``; and the outermost directory this call created, which a
-    failed read removes again (``None`` when ``target_dir`` already existed).
-    """
-    # Shielded: a directory made in the worker thread after a cancellation would be unknown
-    # to the caller and never removed.
-    with anyio.CancelScope(shield=True):
-        if target_dir is not None:
-            directory = Path(target_dir)
-            return directory, await anyio.to_thread.run_sync(_create_directories, directory)
-        created = await anyio.to_thread.run_sync(
-            lambda: tempfile.mkdtemp(prefix="backstage-", dir=working)
-        )
-    return Path(created), Path(created)
-
-
-def _create_directories(directory: Path) -> Path | None:
-    # Like ``mkdir(parents=True, exist_ok=True)``, but tells which directory it created first:
-    # each level is created by an exclusive mkdir, so a directory found existing is never ours.
-    try:
-        directory.mkdir()
-    except FileExistsError:
-        if directory.is_dir():
-            return None
-        raise
-    except FileNotFoundError:
-        if directory.parent == directory:
-            raise
-    else:
-        return directory
-    outer = _create_directories(directory.parent)
-    try:
-        directory.mkdir(exist_ok=True)
-    except BaseException:
-        if outer is not None:
-            shutil.rmtree(outer, ignore_errors=True)
-        raise
-    return outer if outer is not None else directory
-
-
-async def _remove(directory: Path | None) -> None:
-    if directory is None:
-        return
-    # Shielded: this cleanup also runs when the read was cancelled.
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(lambda: shutil.rmtree(directory, ignore_errors=True))
-
-
-async def _release(stream: AsyncIterator[bytes] | None) -> None:
-    """Close a source stream (releasing its HTTP connection), even while being cancelled."""
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        with anyio.CancelScope(shield=True):
-            await aclose()
-
-
-async def _stream_spool(spool: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while chunk := await anyio.to_thread.run_sync(spool.read, _CHUNK_SIZE):
-            yield chunk
-    finally:
-        spool.close()
-
-
-def _tar_info(path: str, kind: str, *, size: int = 0, mode: int = 0o644, mtime: float = 0) -> Any:
-    info = tarfile.TarInfo(path)
-    info.type = {
-        "file": tarfile.REGTYPE,
-        "dir": tarfile.DIRTYPE,
-        "symlink": tarfile.SYMTYPE,
-        "hardlink": tarfile.LNKTYPE,
-    }[kind]
-    info.size = size if kind == "file" else 0
-    info.mode = mode
-    info.mtime = int(mtime)
-    return info
-
-
-class TarArchiveResponse:
+class TarArchiveResponse(OneShotArchive):
     """A tree read from a tar (or tar.gz) stream; ``files()``, ``archive()`` or ``dir()`` read
     the stream once, without holding the archive in memory.
     """
@@ -143,11 +56,13 @@ class TarArchiveResponse:
         strip_first_directory: bool = True,
         source: str = "the archive",
     ) -> None:
-        self.etag = etag
-        self._stream: AsyncIterator[bytes] | None = stream
-        self._working = working_directory
-        self._limits = limits
-        self._source = source
+        super().__init__(
+            stream=stream,
+            etag=etag,
+            working_directory=working_directory,
+            limits=limits,
+            source=source,
+        )
         self._walker = TarWalker(
             source=source,
             limits=limits,
@@ -170,8 +85,8 @@ class TarArchiveResponse:
                     files.append(
                         ReadTreeResponseFile(
                             path=entry.path,
-                            content=_constant(data),
-                            last_modified_at=_mtime(entry.member.mtime),
+                            content=constant_content(data),
+                            last_modified_at=mtime_from_seconds(entry.member.mtime),
                         )
                     )
             return files
@@ -183,7 +98,7 @@ class TarArchiveResponse:
 
         def repack(reader: StreamReader) -> IO[bytes]:
             spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - handed to the caller, closed there
-                max_size=_SPOOL_MEMORY, dir=str(self._working)
+                max_size=SPOOL_MEMORY, dir=str(self._working)
             )
             try:
                 with self._open(reader) as archive, tarfile.open(fileobj=spool, mode="w") as out:
@@ -196,7 +111,7 @@ class TarArchiveResponse:
             return spool
 
         spool = await self._run(repack)
-        async for chunk in _stream_spool(spool):
+        async for chunk in stream_spool(spool):
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -207,9 +122,9 @@ class TarArchiveResponse:
         """
         stream = self._take()
         try:
-            directory, created = await _make_target(target_dir, self._working)
+            directory, created = await make_target(target_dir, self._working)
         except BaseException:
-            await _release(stream)
+            await release_stream(stream)
             raise
 
         def extract(reader: StreamReader) -> None:
@@ -228,21 +143,9 @@ class TarArchiveResponse:
                 description=self._source,
             )
         except BaseException:
-            await _remove(created)
+            await remove_created(created)
             raise
         return directory
-
-    async def aclose(self) -> None:
-        """Release the underlying connection without reading the tree."""
-        stream, self._stream = self._stream, None
-        await _release(stream)
-
-    def _take(self) -> AsyncIterator[bytes]:
-        # The archive is a one-shot stream, as in Backstage.
-        if self._stream is None:
-            raise RuntimeError("Response has already been read")
-        stream, self._stream = self._stream, None
-        return stream
 
     async def _run(self, work: Callable[[StreamReader], R]) -> R:
         return await run_over_stream(
@@ -269,7 +172,7 @@ class TarArchiveResponse:
     @staticmethod
     def _repacked(archive: tarfile.TarFile, entry: TreeEntry) -> tuple[Any, IO[bytes] | None]:
         member = entry.member
-        info = _tar_info(
+        info = tar_info(
             entry.path, entry.kind, size=member.size, mode=member.mode, mtime=member.mtime
         )
         if entry.kind in ("symlink", "hardlink"):
@@ -319,7 +222,8 @@ class FilesTreeResponse:
     async def files(self) -> list[ReadTreeResponseFile]:
         """Every kept file."""
         return [
-            ReadTreeResponseFile(path=path, content=_constant(data)) for path, data in self._files
+            ReadTreeResponseFile(path=path, content=constant_content(data))
+            for path, data in self._files
         ]
 
     async def archive(self) -> AsyncIterator[bytes]:
@@ -327,16 +231,16 @@ class FilesTreeResponse:
 
         def pack() -> IO[bytes]:
             spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - handed to the caller, closed there
-                max_size=_SPOOL_MEMORY, dir=str(self._working)
+                max_size=SPOOL_MEMORY, dir=str(self._working)
             )
             with tarfile.open(fileobj=spool, mode="w") as out:
                 for path, data in self._files:
-                    out.addfile(_tar_info(path, "file", size=len(data)), _BytesReader(data))
+                    out.addfile(tar_info(path, "file", size=len(data)), _BytesReader(data))
             spool.seek(0)
             return spool
 
         spool = await anyio.to_thread.run_sync(pack)
-        async for chunk in _stream_spool(spool):
+        async for chunk in stream_spool(spool):
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -344,7 +248,7 @@ class FilesTreeResponse:
         temporary directory. On failure the directories this call created are removed again;
         a ``target_dir`` that already existed is left in place.
         """
-        directory, created = await _make_target(target_dir, self._working)
+        directory, created = await make_target(target_dir, self._working)
 
         def write(items: Iterable[tuple[str, bytes]]) -> None:
             writer = SafeTreeWriter(directory, source=self._source)
@@ -354,7 +258,7 @@ class FilesTreeResponse:
         try:
             await anyio.to_thread.run_sync(write, self._files)
         except BaseException:
-            await _remove(created)
+            await remove_created(created)
             raise
         return directory
 

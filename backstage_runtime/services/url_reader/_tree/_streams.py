@@ -26,8 +26,8 @@ from ....api.services.url_reader import (
     TreeFilter,
     UrlReaderError,
 )
+from ._common import constant_content, make_target, remove_created, stream_spool
 from ._limits import TreeLimits
-from ._responses import _constant, _make_target, _remove, _stream_spool
 from ._walk import check_relative_path
 from ._writer import SafeTreeWriter
 
@@ -40,7 +40,7 @@ DEFAULT_CONCURRENCY = 8
 _BLOCK = 512
 # Small chunks (some SDKs yield 1 KiB) are gathered before a write, which costs a thread hop.
 _WRITE_BATCH = 256 * 1024
-_SPOOL_MEMORY = 8 * 1024 * 1024
+SPOOL_MEMORY = 8 * 1024 * 1024
 
 
 class _ByteBudget:
@@ -141,7 +141,9 @@ class FileStreamsTreeResponse:
         await self._for_each(fetch)
         return [
             ReadTreeResponseFile(
-                path=file.path, content=_constant(data), last_modified_at=file.last_modified_at
+                path=file.path,
+                content=constant_content(data),
+                last_modified_at=file.last_modified_at,
             )
             for file, data in zip(self._files, contents, strict=True)
         ]
@@ -157,7 +159,7 @@ class FileStreamsTreeResponse:
                     size = await anyio.to_thread.run_sync(spool.seek, 0, os.SEEK_END)
                     await anyio.to_thread.run_sync(spool.seek, 0)
                     yield self._header(file, size)
-                    async for chunk in _stream_spool(spool):
+                    async for chunk in stream_spool(spool):
                         yield chunk
                 finally:
                     spool.close()
@@ -176,7 +178,7 @@ class FileStreamsTreeResponse:
         this call created are removed again; a ``target_dir`` that already existed is left in
         place, with whatever was written into it.
         """
-        directory, created = await _make_target(target_dir, self._working)
+        directory, created = await make_target(target_dir, self._working)
         budget = _ByteBudget(self._limits, self._source)
 
         async def fetch(_: int, file: TreeFileSource) -> None:
@@ -200,7 +202,7 @@ class FileStreamsTreeResponse:
             writer = SafeTreeWriter(directory, source=self._source)
             await self._for_each(fetch)
         except BaseException:
-            await _remove(created)
+            await remove_created(created)
             raise
         return directory
 
@@ -255,7 +257,7 @@ class FileStreamsTreeResponse:
 
     async def _spool(self, file: TreeFileSource, budget: _ByteBudget) -> IO[bytes]:
         spool: BinaryIO = tempfile.SpooledTemporaryFile(  # type: ignore[assignment]  # noqa: SIM115 - returned open
-            max_size=_SPOOL_MEMORY, dir=str(self._working)
+            max_size=SPOOL_MEMORY, dir=str(self._working)
         )
 
         async def write(chunk: bytes) -> None:

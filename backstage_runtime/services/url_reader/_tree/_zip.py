@@ -27,16 +27,17 @@ from ....api.services.url_reader import (
     TreeFilter,
     UrlReaderError,
 )
-from ._limits import TreeLimits
-from ._responses import (
-    _SPOOL_MEMORY,
-    _constant,
-    _make_target,
-    _release,
-    _remove,
-    _stream_spool,
-    _tar_info,
+from ._common import (
+    SPOOL_MEMORY,
+    OneShotArchive,
+    constant_content,
+    make_target,
+    release_stream,
+    remove_created,
+    stream_spool,
+    tar_info,
 )
+from ._limits import TreeLimits
 from ._writer import SafeTreeWriter
 from ._zip_walk import (
     ByteBudget,
@@ -56,7 +57,7 @@ _SPOOL_BATCH = 1024 * 1024
 _READ_SIZE = 1024 * 1024
 
 
-class ZipArchiveResponse:
+class ZipArchiveResponse(OneShotArchive):
     """A tree read from a zip stream; ``files()``, ``archive()`` or ``dir()`` read it once.
 
     ``backend.reading.tree.maxBytes`` bounds the inflated bytes of the kept files (counted as
@@ -75,11 +76,13 @@ class ZipArchiveResponse:
         strip_first_directory: bool = False,
         source: str = "the archive",
     ) -> None:
-        self.etag = etag
-        self._stream: AsyncIterator[bytes] | None = stream
-        self._working = working_directory
-        self._limits = limits
-        self._source = source
+        super().__init__(
+            stream=stream,
+            etag=etag,
+            working_directory=working_directory,
+            limits=limits,
+            source=source,
+        )
         self._walker = ZipWalker(
             source=source,
             limits=limits,
@@ -100,7 +103,7 @@ class ZipArchiveResponse:
                 files.append(
                     ReadTreeResponseFile(
                         path=entry.path,
-                        content=_constant(data),
+                        content=constant_content(data),
                         last_modified_at=entry_mtime(entry.info),
                     )
                 )
@@ -113,7 +116,7 @@ class ZipArchiveResponse:
 
         def repack(archive: _OpenZip) -> IO[bytes]:
             spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - handed to the caller, closed there
-                max_size=_SPOOL_MEMORY, dir=str(self._working)
+                max_size=SPOOL_MEMORY, dir=str(self._working)
             )
             try:
                 with tarfile.open(fileobj=spool, mode="w") as out:
@@ -126,7 +129,7 @@ class ZipArchiveResponse:
             return spool
 
         spool = await self._run(repack)
-        async for chunk in _stream_spool(spool):
+        async for chunk in stream_spool(spool):
             yield chunk
 
     async def dir(self, *, target_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -137,9 +140,9 @@ class ZipArchiveResponse:
         """
         stream = self._take()
         try:
-            directory, created = await _make_target(target_dir, self._working)
+            directory, created = await make_target(target_dir, self._working)
         except BaseException:
-            await _release(stream)
+            await release_stream(stream)
             raise
 
         def extract(archive: _OpenZip) -> None:
@@ -157,21 +160,9 @@ class ZipArchiveResponse:
         try:
             await self._read(stream, extract)
         except BaseException:
-            await _remove(created)
+            await remove_created(created)
             raise
         return directory
-
-    async def aclose(self) -> None:
-        """Release the underlying connection without reading the tree."""
-        stream, self._stream = self._stream, None
-        await _release(stream)
-
-    def _take(self) -> AsyncIterator[bytes]:
-        # The archive is a one-shot stream, as in Backstage.
-        if self._stream is None:
-            raise RuntimeError("Response has already been read")
-        stream, self._stream = self._stream, None
-        return stream
 
     async def _run(self, work: Callable[[_OpenZip], R]) -> R:
         return await self._read(self._take(), work)
@@ -184,7 +175,7 @@ class ZipArchiveResponse:
                 lambda: tempfile.TemporaryFile(dir=str(self._working))  # noqa: SIM115 - closed below
             )
         except BaseException:
-            await _release(stream)
+            await release_stream(stream)
             raise
         try:
             await self._spool(stream, spool)
@@ -212,7 +203,7 @@ class ZipArchiveResponse:
             if batch:
                 await anyio.to_thread.run_sync(spool.write, bytes(batch))
         finally:
-            await _release(stream)
+            await release_stream(stream)
 
     def _open_and_run(self, spool: IO[bytes], work: Callable[[_OpenZip], R]) -> R:
         # A corrupt archive is the provider's failure, not a programming error.
@@ -258,7 +249,7 @@ def _repacked(archive: _OpenZip, entry: ZipEntry) -> tuple[Any, Any]:
     mode = 0o777 if entry.kind == "symlink" else 0o755 if entry.kind == "dir" else 0o644
     if entry.executable and entry.kind == "file":
         mode = 0o755
-    tar_entry = _tar_info(entry.path, entry.kind, size=info.file_size, mode=mode, mtime=timestamp)
+    tar_entry = tar_info(entry.path, entry.kind, size=info.file_size, mode=mode, mtime=timestamp)
     if entry.kind == "symlink":
         tar_entry.linkname = entry.link
         return tar_entry, None
