@@ -287,9 +287,11 @@ class UrlReaderPredicateTuple:
 class ReaderFactory(Protocol):
     """Creates readers from config (Backstage's ``ReaderFactory``).
 
-    Called once per plugin with keyword arguments ``config`` (the root config), ``logger``,
-    ``tree_response_factory`` and ``http_client`` (the backend's shared ``aiohttp``
-    session). Accept ``**_`` so that arguments added later do not break the factory.
+    Called with keyword arguments ``config`` (the root config), ``logger``,
+    ``tree_response_factory``, ``http_client`` (the backend's shared ``aiohttp`` session) and
+    ``lifecycle`` (the root lifecycle, where a reader that keeps connections open registers a
+    shutdown hook to close them; ``None`` when readers are built outside a backend). Accept
+    ``**_`` so that arguments added later do not break the factory.
     """
 
     def __call__(

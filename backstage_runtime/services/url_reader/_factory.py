@@ -8,6 +8,7 @@ import aiohttp
 
 from ...api import ServiceFactory, core_services, create_service_factory, runtime_services
 from ...api.services.config import Config
+from ...api.services.lifecycle import RootLifecycleService
 from ...api.services.logger import LoggerService
 from ...api.services.url_reader import (
     ReaderFactory,
@@ -37,7 +38,11 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
     """
 
     def create_root_context(
-        *, config: Config, root_logger: LoggerService, http_client: aiohttp.ClientSession
+        *,
+        config: Config,
+        root_logger: LoggerService,
+        http_client: aiohttp.ClientSession,
+        root_lifecycle: RootLifecycleService,
     ) -> _SharedReaders:
         trees = DefaultReadTreeResponseFactory.from_config(config)
         builtins = create_readers(
@@ -46,6 +51,7 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
             logger=root_logger.child({"service": "urlReader"}),
             tree_response_factory=trees,
             http_client=http_client,
+            lifecycle=root_lifecycle,
         )
         return _SharedReaders(trees, builtins)
 
@@ -55,6 +61,7 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
         config: Config,
         root_logger: LoggerService,
         http_client: aiohttp.ClientSession,
+        root_lifecycle: RootLifecycleService,
         logger: LoggerService,
         factories: list[ReaderFactory],
     ) -> UrlReaderService:
@@ -64,6 +71,7 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
             logger=logger,
             tree_response_factory=shared.trees,
             http_client=http_client,
+            lifecycle=root_lifecycle,
         )
         return UrlReaderPredicateMux([*extras, *shared.builtins])
 
@@ -73,6 +81,7 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
             "config": core_services.root_config,
             "root_logger": core_services.root_logger,
             "http_client": runtime_services.http_client,
+            "root_lifecycle": core_services.root_lifecycle,
             "logger": core_services.logger,
             "factories": url_reader_factories,
         },

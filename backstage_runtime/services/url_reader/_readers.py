@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import aiohttp
 
 from ...api.services.config import Config
+from ...api.services.lifecycle import RootLifecycleService
 from ...api.services.logger import LoggerService
 from ...api.services.url_reader import (
     ReaderFactory,
@@ -59,6 +60,7 @@ def create_readers(
     logger: LoggerService,
     tree_response_factory: ReadTreeResponseFactory,
     http_client: aiohttp.ClientSession,
+    lifecycle: RootLifecycleService | None = None,
 ) -> list[UrlReaderPredicateTuple]:
     """Call each factory and collect its readers, in order."""
     readers: list[UrlReaderPredicateTuple] = []
@@ -69,6 +71,7 @@ def create_readers(
                 logger=logger,
                 tree_response_factory=tree_response_factory,
                 http_client=http_client,
+                lifecycle=lifecycle,
             )
         )
     return readers
@@ -81,9 +84,13 @@ def create_url_reader(
     logger: LoggerService,
     factories: Iterable[ReaderFactory] = (),
     tree_response_factory: ReadTreeResponseFactory | None = None,
+    lifecycle: RootLifecycleService | None = None,
 ) -> UrlReaderPredicateMux:
     """A url reader outside a backend (Backstage's ``UrlReaders.default``): ``factories``
     first, then the built-in readers, all configured from ``config``.
+
+    With a ``lifecycle``, readers may keep connections open between reads and close them in
+    its shutdown hooks; without one, every connection is closed once its read is done.
     """
     trees = tree_response_factory or DefaultReadTreeResponseFactory.from_config(config)
     return UrlReaderPredicateMux(
@@ -93,5 +100,6 @@ def create_url_reader(
             logger=logger,
             tree_response_factory=trees,
             http_client=http_client,
+            lifecycle=lifecycle,
         )
     )

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -808,3 +809,69 @@ async def test_clients_are_shared_while_in_use_and_closed_after(
     found = await reader.search(obj(s3, "catalog/**/*.yaml"))
     assert [await file.content() for file in found.files] == [b"team a", b"team b"]
     assert leases == {}
+
+
+class RecordingLifecycle:
+    """The part of the root lifecycle a reader uses: shutdown hooks, run by the test."""
+
+    def __init__(self) -> None:
+        self.shutdown_hooks: list[Any] = []
+
+    def add_shutdown_hook(self, hook: Any, **_: Any) -> None:
+        self.shutdown_hooks.append(hook)
+
+
+async def test_inside_a_backend_idle_clients_stay_open_until_shutdown(
+    s3: S3Proxy,
+    session: aiohttp.ClientSession,
+    trees: DefaultReadTreeResponseFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[str] = []
+    closed: list[str] = []
+    create = s3_client_module.S3Clients._create_client
+
+    def counting(self: Any, region: str, keys: dict[str, Any]) -> Any:
+        context = create(self, region, keys)
+
+        class Counted:
+            async def __aenter__(self) -> Any:
+                opened.append(region)
+                return await context.__aenter__()
+
+            async def __aexit__(self, *exc_info: object) -> None:
+                closed.append(region)
+                await context.__aexit__(*exc_info)
+
+        return Counted()
+
+    monkeypatch.setattr(s3_client_module.S3Clients, "_create_client", counting)
+    lifecycle = RecordingLifecycle()
+    reader = AwsS3UrlReader.factory(
+        config=create_config_from_data(endpoint_config(s3), context="test"),
+        http_client=session,
+        tree_response_factory=trees,
+        lifecycle=lifecycle,
+    )[0].reader
+    assert await (await reader.read_url(obj(s3, "docs/index.md"))).buffer() == b"# docs"
+    assert len(await (await reader.read_tree(obj(s3, "docs"))).files()) == 2
+    assert await (await reader.read_url(obj(s3, "catalog-info.yaml"))).buffer()
+    # Sequential reads, a listing and parallel downloads all went through one client.
+    assert (len(opened), closed) == (1, [])
+    # One hook per reader: the configured endpoint and the default amazonaws.com entry.
+    assert len(lifecycle.shutdown_hooks) == 2
+
+    for hook in lifecycle.shutdown_hooks:
+        await hook()
+    assert len(closed) == 1
+    # After shutdown a late read still works and closes its own client.
+    assert await (await reader.read_url(obj(s3, "docs/index.md"))).buffer() == b"# docs"
+    assert len(opened) == len(closed) == 2
+
+
+async def test_without_a_lifecycle_each_read_closes_its_client(
+    s3: S3Proxy, session: aiohttp.ClientSession, trees: DefaultReadTreeResponseFactory
+) -> None:
+    reader = make_readers(endpoint_config(s3), session, trees)[0].reader
+    assert await (await reader.read_url(obj(s3, "docs/index.md"))).buffer() == b"# docs"
+    assert reader._clients._leases == {}  # type: ignore[attr-defined]

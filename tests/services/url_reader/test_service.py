@@ -80,9 +80,13 @@ async def test_service_tries_extra_factories_first_then_builtins(tmp_path: Path)
     async def catalog(request: web.Request) -> web.Response:
         return web.Response(text="kind: Location")
 
+    shutdown_hooks_ran: list[bool] = []
+
     def extra_factory(
-        *, tree_response_factory: ReadTreeResponseFactory, **_: Any
+        *, tree_response_factory: ReadTreeResponseFactory, lifecycle: Any, **_: Any
     ) -> Sequence[UrlReaderPredicateTuple]:
+        # Readers that keep connections open close them in a root shutdown hook.
+        lifecycle.add_shutdown_hook(lambda: shutdown_hooks_ran.append(True))
         reader = StaticReader("extra", tree_response_factory)
         return [UrlReaderPredicateTuple(reader, lambda url: url.hostname == "github.com")]  # type: ignore[arg-type]
 
@@ -118,6 +122,8 @@ async def test_service_tries_extra_factories_first_then_builtins(tmp_path: Path)
             assert server.requests[-1].headers["User-Agent"].startswith("backstage-runtime/")
             with pytest.raises(NotAllowedError, match=r"backend\.reading\.allow"):
                 await reader.read_url("https://unknown.example.com/x.yaml")
+            assert shutdown_hooks_ran == []
+        assert shutdown_hooks_ran == [True]
 
 
 async def test_invalid_working_directory_is_a_config_error(tmp_path: Path) -> None:

@@ -6,11 +6,12 @@
 2. with ``roleArn``, those credentials assume the role through STS (session name
    ``backstage-aws-s3-url-reader``, ``externalId`` when set), in the bucket's region.
 
-The reader has no shutdown hook, so no client may outlive its use: a client is opened for an
-operation (or a response body) and closed when the last operation using it ends. Operations
-that overlap (a tree's files fetched in parallel, concurrent reads) share one client, since
-creating one costs several milliseconds of CPU and a new connection. The aiobotocore session
-is created once, on first use.
+Creating a client costs several milliseconds of CPU and a new (TLS) connection, so clients are
+shared: operations that overlap (a tree's files fetched in parallel, concurrent reads) use one
+client, and inside a backend (``keep_open``) an idle client stays open for the next read until
+the root lifecycle's shutdown hook calls :meth:`S3Clients.aclose`. Without a lifecycle a client
+is closed when the last operation using it ends. The aiobotocore session is created once, on
+first use.
 
 With ``roleArn``, one set of role credentials is kept per STS region, created once however
 many reads start together (each set calls AssumeRole when first used and before it expires),
@@ -60,9 +61,17 @@ class _Lease:
 class S3Clients:
     """Opens S3 clients for ``integration``, signing with its credentials."""
 
-    def __init__(self, integration: AwsS3IntegrationConfig, main_account: AwsMainAccountConfig):
+    def __init__(
+        self,
+        integration: AwsS3IntegrationConfig,
+        main_account: AwsMainAccountConfig,
+        *,
+        keep_open: bool = False,
+    ) -> None:
         self._integration = integration
         self._main_account = main_account
+        self._keep_open = keep_open
+        self._closed = False
         self._session: AioSession | None = None
         # Temporary credentials of the assumed role, refreshed before they expire; one set per
         # STS region, as Backstage asks STS in the bucket's region.
@@ -82,25 +91,44 @@ class S3Clients:
         require_aws_sdk()
         keys = await self._signing_keys(region)
         slot = (region, tuple(sorted(keys.items())))
+        stale: list[_Lease] = []
         async with self._lock:
             lease = self._leases.get(slot)
             if lease is None:
+                # Idle clients of this region signed with keys that have since been refreshed
+                # would never be used again.
+                for other in [s for s in self._leases if s[0] == region]:
+                    if self._leases[other].users == 0:
+                        stale.append(self._leases.pop(other))
                 context = self._create_client(region, keys)
                 lease = _Lease(await context.__aenter__(), context)
                 self._leases[slot] = lease
             lease.users += 1
+        for old in stale:
+            with anyio.CancelScope(shield=True):
+                await old.context.__aexit__(None, None, None)
         try:
             yield lease.client
         finally:
             with anyio.CancelScope(shield=True):
                 await self._release(slot, lease)
 
+    async def aclose(self) -> None:
+        """Close every client; later operations open (and close) clients of their own."""
+        async with self._lock:
+            self._closed = True
+            leases, self._leases = list(self._leases.values()), {}
+        with anyio.CancelScope(shield=True):
+            for lease in leases:
+                await lease.context.__aexit__(None, None, None)
+
     async def _release(self, slot: tuple[str, tuple[tuple[str, Any], ...]], lease: _Lease) -> None:
         async with self._lock:
             lease.users -= 1
-            if lease.users > 0:
+            current = self._leases.get(slot) is lease
+            if lease.users > 0 or (current and self._keep_open and not self._closed):
                 return
-            if self._leases.get(slot) is lease:
+            if current:
                 del self._leases[slot]
         await lease.context.__aexit__(None, None, None)
 

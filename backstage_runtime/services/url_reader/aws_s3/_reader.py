@@ -18,6 +18,7 @@ import aiohttp
 
 from ....api.errors import InputError, NotModifiedError
 from ....api.services.config import Config
+from ....api.services.lifecycle import RootLifecycleService
 from ....api.services.url_reader import (
     ReadTreeResponse,
     ReadTreeResponseFactory,
@@ -68,9 +69,15 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
         session: aiohttp.ClientSession,
         tree_response_factory: ReadTreeResponseFactory,
         main_account: AwsMainAccountConfig | None = None,
+        lifecycle: RootLifecycleService | None = None,
     ) -> None:
         super().__init__(integration, session=session, tree_response_factory=tree_response_factory)
-        self._clients = S3Clients(integration, main_account or AwsMainAccountConfig())
+        self._clients = S3Clients(
+            integration, main_account or AwsMainAccountConfig(), keep_open=lifecycle is not None
+        )
+        if lifecycle is not None:
+            # Idle clients stay open between reads (their connections too) until shutdown.
+            lifecycle.add_shutdown_hook(self._clients.aclose)
 
     @classmethod
     def factory(
@@ -79,6 +86,7 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
         config: Config,
         http_client: aiohttp.ClientSession,
         tree_response_factory: ReadTreeResponseFactory,
+        lifecycle: RootLifecycleService | None = None,
         **_: Any,
     ) -> list[UrlReaderPredicateTuple]:
         """A reader per ``integrations.awsS3`` entry (``amazonaws.com`` always among them), each
@@ -94,6 +102,7 @@ class AwsS3UrlReader(IntegrationUrlReader[AwsS3IntegrationConfig]):
                         session=http_client,
                         tree_response_factory=tree_response_factory,
                         main_account=main_account,
+                        lifecycle=lifecycle,
                     ),
                 ),
                 predicate=s3_host_predicate(integration.host),
