@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from quart import Blueprint, Quart
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from ...api.errors import BackstageError, NotFoundError
 from ...api.services.http import AuthPolicyAllow
@@ -32,7 +34,9 @@ class PluginHttpRouter:
     errors become Backstage's error JSON with the URL relative to the plugin mount.
 
     ``use`` takes Quart blueprints (all served by one Quart app of the plugin's own, so their
-    routes combine) or, instead, a single ASGI application.
+    routes combine) and at most one ASGI application; with both, a request that a blueprint
+    route matches (path and method) goes to the blueprints and every other one to the
+    application, as an Express router falls through to the next handler.
     """
 
     def __init__(
@@ -71,29 +75,23 @@ class PluginHttpRouter:
 
     def use(self, handler: Any) -> None:
         """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` (call again for
-        more), or one ASGI application (a Quart app, Starlette, ...).
+        more), or one ASGI application (a Quart app, Starlette, ...); the two can be combined.
 
-        Raises :class:`ValueError` when an ASGI application would be mixed with blueprints or
-        with another application, :class:`TypeError` for anything that is neither.
+        Raises :class:`ValueError` for a second ASGI application, :class:`TypeError` for
+        anything that is neither.
         """
         name = f"backstage-plugin-{self._plugin_id}"
         if is_blueprint(handler):
-            if self._app is not None and self._quart is None:
-                raise ValueError(self._mix_error())
             if self._quart is None:
                 self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
-                self._app = cast(ASGIApp, self._quart)
             self._quart.register_blueprint(cast(Blueprint, handler))
             return
         if self._app is not None:
-            raise ValueError(self._mix_error())
+            raise ValueError(
+                f"Plugin '{self._plugin_id}' already uses an ASGI application: its http_router "
+                "takes Quart blueprints (any number) and at most one ASGI application"
+            )
         self._app = mount_handler(handler, name, self._errors, relative_urls=True)
-
-    def _mix_error(self) -> str:
-        return (
-            f"Plugin '{self._plugin_id}' already uses a handler: its http_router takes Quart "
-            "blueprints (any number) or one ASGI application, not both"
-        )
 
     def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
         """Let requests under ``path`` (relative to the plugin mount, a prefix) in without
@@ -121,7 +119,7 @@ class PluginHttpRouter:
             except BackstageError as error:
                 await self._send_error(scope, send, error)
                 return
-        app = self._app
+        app = self._handler_for(scope)
         if app is None:
             if scope["type"] == "http":
                 method = scope["method"]
@@ -129,6 +127,13 @@ class PluginHttpRouter:
                 await self._send_error(scope, send, NotFoundError(f"No route for {method} {url}"))
             return
         await app(scope, receive, send)
+
+    def _handler_for(self, scope: Scope) -> ASGIApp | None:
+        if self._quart is None:
+            return self._app
+        if self._app is None or _matches_a_route(self._quart, scope):
+            return cast(ASGIApp, self._quart)
+        return self._app
 
     async def _check_credentials(self, scope: Scope) -> None:
         assert self._barrier is not None
@@ -151,6 +156,22 @@ _COOKIE_PATH = "/.backstage/auth/v1/cookie"
 def _relative(scope: Scope) -> str:
     path: str = scope["path"]
     return path[len(scope.get("root_path", "")) :] or "/"
+
+
+def _matches_a_route(quart: Quart, scope: Scope) -> bool:
+    """Whether a blueprint route takes this request's path and method (a route that only
+    answers other methods does not: the request falls through, as in Express).
+    """
+    if scope["type"] != "http":
+        return False
+    adapter = quart.url_map.bind("localhost")
+    try:
+        adapter.match(_relative(scope), method=scope["method"])
+    except RequestRedirect:
+        return True  # the blueprints answer with the redirect (a missing trailing slash)
+    except HTTPException:
+        return False
+    return True
 
 
 def _is_jwks_request(scope: Scope) -> bool:

@@ -103,7 +103,7 @@ def scheduler_service_factory(
         root.add(scheduler)
         background_tasks.start_soon(scheduler.serve, name=f"scheduler {plugin_id}")
         lifecycle.add_shutdown_hook(scheduler.shutdown)
-        _mount_after_init(scheduler, auditor, http_router, lifecycle, logger)
+        _mount_after_init(scheduler, auditor, http_router, lifecycle)
         return scheduler
 
     return create_service_factory(
@@ -128,16 +128,11 @@ def _mount_after_init(
     auditor: AuditorService,
     http_router: HttpRouterService,
     lifecycle: LifecycleService,
-    logger: LoggerService,
 ) -> None:
-    # Mounted once the plugin's init has run, so that a plugin serving one ASGI application of
-    # its own (which its router cannot combine with blueprints) still starts; it then goes
-    # without the scheduler endpoints. Requests wait at the router's lifecycle gate until then.
+    # Mounted once the plugin's init has run, after the plugin's own handlers: its routes come
+    # first, as in Backstage. Requests wait at the router's lifecycle gate until then.
     def mount() -> None:
-        try:
-            http_router.use(scheduler_blueprint(scheduler, auditor))
-        except ValueError as error:
-            logger.warn(f"The scheduler endpoints are not served for this plugin: {error}")
+        http_router.use(scheduler_blueprint(scheduler, auditor))
 
     try:
         lifecycle.add_startup_hook(mount)

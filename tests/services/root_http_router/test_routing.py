@@ -88,14 +88,23 @@ async def test_root_level_handlers_of_every_kind() -> None:
     assert raw_mount.body == b"raw /raw /raw/"
 
 
-async def test_a_plugin_cannot_mix_blueprints_and_an_asgi_app() -> None:
+async def test_blueprints_and_one_asgi_app_combine_but_not_two_apps() -> None:
     errors: list[BaseException] = []
+    routes = Blueprint("a", __name__)
+
+    @routes.get("/from-blueprint")
+    async def from_blueprint() -> dict[str, str]:
+        return {"by": "blueprint"}
+
+    async def own_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": f"app {scope['path']}".encode()})
 
     async def init(http: Any) -> None:
-        http.use(Blueprint("a", __name__))
-        http.use(Blueprint("b", __name__))
+        http.use(own_app)
+        http.use(routes)
         try:
-            http.use(Quart("other"))
+            http.use(Quart("second"))
         except ValueError as error:
             errors.append(error)
 
@@ -107,11 +116,16 @@ async def test_a_plugin_cannot_mix_blueprints_and_an_asgi_app() -> None:
 
     plugin = plugin_with_init("mix", {"http": core_services.http_router}, init)
     other = plugin_with_init("other", {"http": core_services.http_router}, init_other)
-    async with start_test_backend(features=[plugin, other]):
-        pass
+    async with start_test_backend(features=[plugin, other]) as test:
+        routed = await request("GET", await test.url("/api/mix/from-blueprint"))
+        fell_through = await request("POST", await test.url("/api/mix/from-blueprint"))
+        other_path = await request("GET", await test.url("/api/mix/elsewhere"))
 
+    assert routed.json() == {"by": "blueprint"}
+    assert fell_through.body == b"app /api/mix/from-blueprint"
+    assert other_path.body == b"app /api/mix/elsewhere"
     assert [type(e) for e in errors] == [ValueError, TypeError]
-    assert "Plugin 'mix' already uses a handler" in str(errors[0])
+    assert "Plugin 'mix' already uses an ASGI application" in str(errors[0])
 
 
 async def test_two_blueprints_of_one_plugin_share_its_mount() -> None:
