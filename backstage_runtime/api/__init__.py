@@ -45,7 +45,11 @@ from .services.metadata import (
     PluginMetadataService,
     RootInstanceMetadataService,
 )
-from .services.permissions import PermissionRule, create_permission_rule
+from .services.permissions import (
+    PermissionRule,
+    create_condition_transformer,
+    create_permission_rule,
+)
 from .services.scheduler import (
     SchedulerService,
     SchedulerServiceTaskDescriptor,
@@ -125,6 +129,7 @@ __all__ = [
     "create_backend_module",
     "create_backend_plugin",
     "create_extension_point",
+    "create_condition_transformer",
     "create_permission_rule",
     "create_service_factory",
     "create_service_ref",

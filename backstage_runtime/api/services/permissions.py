@@ -6,14 +6,17 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import InputError
 from ._json import JsonObject
 from .auth import BackstageCredentials
 
 __all__ = [
+    "ConditionTransformer",
     "GetResources",
     "PermissionRule",
     "PermissionsRegistryService",
     "PermissionsService",
+    "create_condition_transformer",
     "create_permission_rule",
 ]
 
@@ -46,8 +49,11 @@ class PermissionsService(Protocol):
 class PermissionRule:
     """A rule a permission policy can put in conditions for one resource type.
 
-    ``apply(resource, params)`` says whether a loaded resource passes; ``params_schema`` (a JSON
-    schema) is published on the plugin's permission metadata endpoint.
+    ``apply(resource, params)`` says whether a loaded resource passes; ``to_query(params)``
+    gives the same test as a query fragment of the plugin's own (a SQLAlchemy clause, say) so
+    that conditional decisions can filter in the database (see
+    :func:`create_condition_transformer`); ``params_schema`` (a JSON schema) is published on
+    the plugin's permission metadata endpoint.
     """
 
     name: str
@@ -55,6 +61,7 @@ class PermissionRule:
     resource_type: str
     apply: Callable[[Any, Mapping[str, Any]], bool]
     params_schema: JsonObject = field(default_factory=dict)
+    to_query: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 def create_permission_rule(
@@ -64,9 +71,47 @@ def create_permission_rule(
     resource_type: str,
     apply: Callable[[Any, Mapping[str, Any]], bool],
     params_schema: JsonObject | None = None,
+    to_query: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> PermissionRule:
     """Backstage's ``createPermissionRule``."""
-    return PermissionRule(name, description, resource_type, apply, params_schema or {})
+    return PermissionRule(name, description, resource_type, apply, params_schema or {}, to_query)
+
+
+#: Turns a conditional decision's ``conditions`` into the same ``allOf``/``anyOf``/``not``
+#: shape with each rule replaced by its query fragment.
+ConditionTransformer = Callable[[Mapping[str, Any]], Any]
+
+
+def create_condition_transformer(rules: Sequence[PermissionRule]) -> ConditionTransformer:
+    """Backstage's ``createConditionTransformer``: for a ``CONDITIONAL`` decision, map its
+    ``conditions`` through each rule's ``to_query``, keeping the criteria's shape::
+
+        transform = create_condition_transformer([is_owner, has_tag])
+        decision = (await permissions.authorize_conditional([...], credentials=c))[0]
+        if decision["result"] == "CONDITIONAL":
+            query = transform(decision["conditions"])   # e.g. {"anyOf": [<clause>, <clause>]}
+
+    Raises :class:`~backstage_runtime.api.errors.InputError` for a rule not in ``rules`` or one
+    without ``to_query``.
+    """
+    by_name = {rule.name: rule for rule in rules}
+
+    def transform(criteria: Mapping[str, Any]) -> Any:
+        if "allOf" in criteria:
+            return {"allOf": [transform(child) for child in criteria["allOf"]]}
+        if "anyOf" in criteria:
+            return {"anyOf": [transform(child) for child in criteria["anyOf"]]}
+        if "not" in criteria:
+            return {"not": transform(criteria["not"])}
+        name = criteria.get("rule")
+        rule = by_name.get(name) if isinstance(name, str) else None
+        if rule is None:
+            raise InputError(f"Unexpected permission rule: {name}")
+        if rule.to_query is None:
+            raise InputError(f"Permission rule '{rule.name}' has no to_query")
+        return rule.to_query(criteria.get("params") or {})
+
+    return transform
 
 
 #: Loads resources by ref for the apply-conditions endpoint (None for a ref that does not exist).
