@@ -2,7 +2,8 @@
 
 Service callers are answered locally (their token's access restrictions, else ALLOW); with
 ``permission.enabled`` not true everything is allowed; otherwise requests go to the permission
-backend's ``/authorize`` with a plugin token on behalf of the caller.
+backend's ``/authorize`` with a plugin token on behalf of the caller, one item per request or,
+with ``permission.EXPERIMENTAL_enableBatchedRequests``, one item per permission name.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ...api import (
     runtime_services,
 )
 from ...api.errors import ResponseError
-from ...api.services._json import JsonObject
+from ...api.services._json import JsonObject, JsonValue
 from ...api.services.auth import AuthService, BackstageCredentials, BackstageServicePrincipal
 
 __all__ = ["DefaultPermissionsService", "permissions_service_factory"]
@@ -53,8 +54,10 @@ class DefaultPermissionsService:
         auth: AuthService,
         discovery: DiscoveryService,
         session: aiohttp.ClientSession,
+        batched: bool = False,
     ) -> None:
         self._enabled = enabled
+        self._batched = batched
         self._auth = auth
         self._discovery = discovery
         self._session = session
@@ -103,9 +106,66 @@ class DefaultPermissionsService:
             return [{"result": _local_decision(principal, r.get("permission"))} for r in requests]
         if not self._enabled:
             return [{"result": "ALLOW"} for _ in requests]
+        if self._batched and not conditional:
+            return await self._decide_batched(requests, credentials)
         items = [{"id": str(uuid.uuid4()), **request} for request in requests]
+        answers = await self._post(items, credentials)
+        decisions: list[JsonObject] = []
+        for item in items:
+            answer = answers[item["id"]]
+            result = answer.get("result")
+            if result == "CONDITIONAL" and conditional:
+                decisions.append({key: value for key, value in answer.items() if key != "id"})
+            elif result in ("ALLOW", "DENY"):
+                decisions.append({"result": result})
+            else:
+                raise _unexpected(result)
+        return decisions
+
+    async def _decide_batched(
+        self, requests: Sequence[JsonObject], credentials: BackstageCredentials
+    ) -> list[JsonObject]:
+        # permission.EXPERIMENTAL_enableBatchedRequests: one item per permission name, resource
+        # refs sent as a list and answered with a list of results in the same order.
+        batch: dict[str, JsonObject] = {}
+        refs: dict[str, list[JsonValue]] = {}
+        for request in requests:
+            permission = request.get("permission")
+            key = _permission_name(permission)
+            is_resource = isinstance(permission, dict) and permission.get("type") == "resource"
+            if key not in batch:
+                batch[key] = {"id": str(uuid.uuid4()), "permission": permission}
+                if is_resource:
+                    batch[key]["resourceRef"] = refs.setdefault(key, [])
+            ref = request.get("resourceRef")
+            if is_resource and ref:
+                refs[key].append(ref)
+        answers = await self._post(list(batch.values()), credentials)
+        results = {key: answers[item["id"]].get("result") for key, item in batch.items()}
+        taken = dict.fromkeys(results, 0)
+        decisions: list[JsonObject] = []
+        for request in requests:
+            key = _permission_name(request.get("permission"))
+            result = results[key]
+            if isinstance(result, list):
+                # Requests with a ref take the results in order; one without reads the first
+                # (Backstage reads whatever is left first, nothing once all were taken).
+                index = taken[key] if request.get("resourceRef") else 0
+                if index >= len(result):
+                    raise _unexpected(result)
+                taken[key] += 1 if request.get("resourceRef") else 0
+                result = result[index]
+            if result not in ("ALLOW", "DENY"):
+                raise _unexpected(result)
+            decisions.append({"result": result})
+        return decisions
+
+    async def _post(
+        self, items: list[JsonObject], credentials: BackstageCredentials
+    ) -> dict[Any, JsonObject]:
+        """POST ``items`` to the permission backend's ``/authorize``; the answers by id."""
         headers = {"Content-Type": "application/json"}
-        if principal.type != "none":
+        if credentials.principal.type != "none":
             token = await self._auth.get_plugin_request_token(
                 on_behalf_of=credentials, target_plugin_id="permission"
             )
@@ -126,21 +186,21 @@ class DefaultPermissionsService:
                 "Unexpected authorization response: the item ids do not match the request",
                 status_code=502,
             )
-        decisions: list[JsonObject] = []
-        for item in items:
-            answer = answers[item["id"]]
-            result = answer.get("result")
-            if result == "CONDITIONAL" and conditional:
-                decisions.append({key: value for key, value in answer.items() if key != "id"})
-            elif result in ("ALLOW", "DENY"):
-                decisions.append({"result": result})
-            else:
-                raise ResponseError(f"Unexpected authorization result {result!r}", status_code=502)
-        return decisions
+        return answers
+
+
+def _permission_name(permission: Any) -> str:
+    return str(permission.get("name") if isinstance(permission, dict) else None)
+
+
+def _unexpected(result: Any) -> ResponseError:
+    return ResponseError(f"Unexpected authorization result {result!r}", status_code=502)
 
 
 def permissions_service_factory() -> ServiceFactory[Any]:
-    """The default ``core.permissions`` factory (``permission.enabled``, default false)."""
+    """The default ``core.permissions`` factory (``permission.enabled`` and
+    ``permission.EXPERIMENTAL_enableBatchedRequests``, both default false).
+    """
 
     def factory(
         *,
@@ -151,6 +211,9 @@ def permissions_service_factory() -> ServiceFactory[Any]:
     ) -> DefaultPermissionsService:
         return DefaultPermissionsService(
             enabled=bool(config.get_optional_boolean("permission.enabled")),
+            batched=bool(
+                config.get_optional_boolean("permission.EXPERIMENTAL_enableBatchedRequests")
+            ),
             auth=auth,
             discovery=discovery,
             session=http_client,

@@ -145,3 +145,56 @@ def _key() -> Any:
     from ._support import USER_KEY
 
     return USER_KEY
+
+
+def batched_permission_backend(calls: list[dict[str, Any]]) -> Any:
+    """``POST /authorize`` answering batched items: a result per resource ref, DENY for refs
+    ending in ``secret``; basic permissions get one result.
+    """
+    routes = Blueprint("fake_batched_permission", __name__)
+
+    @routes.post("/authorize")
+    async def authorize() -> Any:
+        body = await request.get_json()
+        calls.append(body)
+        items = []
+        for item in body["items"]:
+            if "resourceRef" in item:
+                refs = item["resourceRef"]
+                result: Any = ["DENY" if r.endswith("secret") else "ALLOW" for r in refs]
+                items.append({"id": item["id"], "result": result or ["ALLOW"]})
+            else:
+                items.append({"id": item["id"], "result": "ALLOW"})
+        return {"items": items}
+
+    return plugin_with_routes("permission", routes)
+
+
+async def test_batched_requests_send_one_item_per_permission() -> None:
+    calls: list[dict[str, Any]] = []
+    read_entity = {"type": "resource", "name": "catalog.entity.read", "resourceType": "entity"}
+    requests = [
+        {"permission": read_entity, "resourceRef": "component:default/a"},
+        READ,
+        {"permission": read_entity, "resourceRef": "component:default/secret"},
+        {"permission": read_entity, "resourceRef": "component:default/b"},
+        {"permission": read_entity},
+    ]
+    config = {"permission": {"enabled": True, "EXPERIMENTAL_enableBatchedRequests": True}}
+    features = [whoami_plugin("alpha"), fake_auth_backend(), batched_permission_backend(calls)]
+    async with real_auth_backend(features, config) as test:
+        auth = await test.get_service(core_services.auth, "alpha")
+        permissions = await test.get_service(core_services.permissions, "alpha")
+        user = await auth.authenticate(user_token())
+        decisions = await permissions.authorize(requests, credentials=user)
+
+    assert [d["result"] for d in decisions] == ["ALLOW", "ALLOW", "DENY", "ALLOW", "ALLOW"]
+    [body] = calls
+    sent = {item["permission"]["name"]: item for item in body["items"]}
+    assert set(sent) == {"catalog.entity.read", "catalog.read"}
+    assert sent["catalog.entity.read"]["resourceRef"] == [
+        "component:default/a",
+        "component:default/secret",
+        "component:default/b",
+    ]
+    assert "resourceRef" not in sent["catalog.read"]
