@@ -36,10 +36,8 @@ async def send_json(
     status: int,
     value: Any,
     headers: Iterable[tuple[bytes, bytes]] = (),
-    *,
-    head: bool = False,
 ) -> None:
-    """Send a complete JSON response; ``head`` sends the headers without the body (HEAD)."""
+    """Send a complete JSON response."""
     body = json_bytes(value)
     await send(
         {
@@ -52,7 +50,7 @@ async def send_json(
             ],
         }
     )
-    await send({"type": "http.response.body", "body": b"" if head else body})
+    await send({"type": "http.response.body", "body": body})
 
 
 def request_url(scope: Scope, *, relative: bool) -> str:

@@ -9,10 +9,12 @@ from ...api import LoggerService
 from ...api.error_response import error_response_body
 from ...api.errors import NotFoundError
 from ...api.services.http import RootHealthService
-from .._http import ErrorResponder, Message, Receive, Scope, Send, request_url, send_json
+from .._http import ErrorResponder, Receive, Scope, Send, request_url, send_json
+from ._compression import CompressionSend
 from ._cors import CorsPolicy
+from ._etag import ETagSend
 from ._in_flight import InFlightRequests
-from ._request_log import RequestInfo, log_request, request_id_for
+from ._request_log import RecordingSend, RequestInfo, log_request, request_id_for
 from ._routes import RouteTable
 
 __all__ = ["HEALTH_PATHS", "RootHttpApp"]
@@ -23,9 +25,10 @@ HEALTH_PATHS = (LIVENESS_PATH, READINESS_PATH)
 
 
 class RootHttpApp:
-    """Serves every request: request logging, security headers, CORS, the health endpoints,
-    then the mount owning the path; unmatched paths get a ``NotFoundError`` body, and errors that
-    escape a mount get Backstage's error body.
+    """Serves every request: request logging, security headers, CORS, compression, the health
+    endpoints, then the mount owning the path; unmatched paths get a ``NotFoundError`` body, and
+    errors that escape a mount get Backstage's error body. Complete responses get Express's weak
+    ETag (and 304 when the client's copy is current).
     """
 
     def __init__(
@@ -70,40 +73,34 @@ class RootHttpApp:
         self.in_flight.enter()
         info = RequestInfo(request_id_for(scope), time.perf_counter())
         scope["backstage"] = info
-        extra_headers = self._security_headers
-        if self._cors is not None:
-            extra_headers = extra_headers + self._cors.response_headers(_origin(scope))
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = list(message.get("headers", ()))
-                info.status = message["status"]
-                for name, value in headers:
-                    if name.lower() == b"content-length":
-                        info.content_length = int(value)
-                headers.extend(extra_headers)
-                message = {**message, "headers": headers}
-            await send(message)
-
+        recorder = RecordingSend(send, info)
         try:
             preflight = self._cors is not None and scope["method"] == "OPTIONS"
             if preflight and await self._preflight(scope, send):
                 return
-            await self._dispatch(scope, receive, send_with_headers)
+            await self._dispatch(scope, receive, self._response_send(scope, recorder))
         except Exception as error:
-            if started:
+            if recorder.started:
                 raise  # the server closes the connection; nothing more can be said
             status, body = self._errors.respond(
                 error, method=scope["method"], url=request_url(scope, relative=False)
             )
-            await send_json(send_with_headers, status, body)
+            # A fresh chain: the failed one may hold the start of the response that never was.
+            await send_json(self._response_send(scope, recorder), status, body)
         finally:
             self.in_flight.exit()
             if self._request_logger is not None:
                 log_request(self._request_logger, scope, info, time.perf_counter() - info.started)
+
+    def _response_send(self, scope: Scope, recorder: Send) -> Send:
+        """Node's layers, innermost first: ``res.send``'s ETag and 304, then compression (which
+        also puts first the headers that helmet and CORS set before any handler ran), then what
+        the request log reads.
+        """
+        preset = self._security_headers
+        if self._cors is not None:
+            preset = preset + self._cors.response_headers(_origin(scope))
+        return ETagSend(scope, CompressionSend(scope, recorder, preset))
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = _local_path(scope)
@@ -112,13 +109,8 @@ class RootHttpApp:
                 self._health.get_liveness if path == LIVENESS_PATH else self._health.get_readiness
             )
             result = await check()
-            await send_json(
-                send,
-                result.status,
-                result.payload,
-                self._health_headers,
-                head=scope["method"] == "HEAD",
-            )
+            # The body goes out for HEAD too: the ETag is computed from it, then it is dropped.
+            await send_json(send, result.status, result.payload, self._health_headers)
             return
         mount = self._routes.match(path)
         if mount is None:

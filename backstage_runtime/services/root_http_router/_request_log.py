@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...api import LoggerService
-from .._http import Scope
+from .._http import Message, Scope, Send
 
-__all__ = ["RequestInfo", "log_request", "request_id_for"]
+__all__ = ["RecordingSend", "RequestInfo", "log_request", "request_id_for"]
 
 _REQUEST_ID_HEADER = b"x-request-id"
 _MAX_REQUEST_ID_LENGTH = 200
@@ -20,8 +20,9 @@ _MAX_REQUEST_ID_LENGTH = 200
 class RequestInfo:
     """What the layers of one request learn about it; kept in the scope under ``"backstage"``.
 
-    ``plugin_id`` is set when a plugin router takes the request; ``status`` and
-    ``content_length`` when the response starts.
+    ``plugin_id`` is set when a plugin router takes the request; ``status`` when the response
+    starts; ``content_length`` is its ``Content-Length`` or, without one (a stream, a compressed
+    body), the body bytes sent so far.
     """
 
     request_id: str
@@ -29,6 +30,44 @@ class RequestInfo:
     plugin_id: str | None = None
     status: int | None = None
     content_length: int | None = None
+
+
+class RecordingSend:
+    """The last ``send`` before the server: notes in ``info`` what the log line reports, as
+    Node's logging middleware reads the headers that compression left.
+
+    Node logs a compressed response's length as 0 (compression removed the header); we log the
+    compressed bytes that went out, and the same for streams.
+    """
+
+    __slots__ = ("_counting", "_info", "_send", "started")
+
+    def __init__(self, send: Send, info: RequestInfo) -> None:
+        self._send = send
+        self._info = info
+        self._counting = False
+        #: Whether the response has begun to reach the server (an error can no longer replace it).
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.started = True
+            info = self._info
+            info.status = message["status"]
+            # From the end: the handler's headers follow helmet's and CORS's.
+            for name, value in reversed(message.get("headers", ())):
+                if name.lower() == b"content-length":
+                    info.content_length = int(value)
+                    break
+            else:
+                info.content_length = 0
+                self._counting = True
+        elif self._counting and kind == "http.response.body":
+            self._info.content_length = (self._info.content_length or 0) + len(
+                message.get("body", b"")
+            )
+        await self._send(message)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
