@@ -7,26 +7,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .api import ServiceFactory
+from .defaults.auditor import auditor_service_factory
+from .defaults.auth import auth_service_factory
+from .defaults.cache import cache_service_factory
+from .defaults.database import database_service_factory
+from .defaults.discovery import discovery_service_factory
+from .defaults.http_auth import http_auth_service_factory
+from .defaults.http_client import http_client_service_factory
+from .defaults.http_router import http_router_service_factory
+from .defaults.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
+from .defaults.logger import logger_service_factory
+from .defaults.permissions import permissions_service_factory
+from .defaults.permissions_registry import permissions_registry_service_factory
+from .defaults.root_config import root_config_service_factory
+from .defaults.root_health import root_health_service_factory
+from .defaults.root_http_router import root_http_router_service_factory
+from .defaults.root_logger import root_logger_service_factory
+from .defaults.scheduler import scheduler_service_factory
+from .defaults.url_reader import url_reader_service_factory
+from .defaults.user_info import user_info_service_factory
 from .runtime import Backend, create_specialized_backend, discovery_feature_loader
-from .services.auditor import auditor_service_factory
-from .services.auth import auth_service_factory
-from .services.cache import cache_service_factory
-from .services.database import database_service_factory
-from .services.discovery import discovery_service_factory
-from .services.http_auth import http_auth_service_factory
-from .services.http_client import http_client_service_factory
-from .services.http_router import http_router_service_factory
-from .services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
-from .services.logger import logger_service_factory
-from .services.permissions import permissions_service_factory
-from .services.permissions_registry import permissions_registry_service_factory
-from .services.root_config import root_config_service_factory
-from .services.root_health import root_health_service_factory
-from .services.root_http_router import root_http_router_service_factory
-from .services.root_logger import root_logger_service_factory
-from .services.scheduler import scheduler_service_factory
-from .services.url_reader import url_reader_service_factory
-from .services.user_info import user_info_service_factory
 
 __all__ = ["create_backend", "default_service_factories"]
 

@@ -26,7 +26,7 @@ from aiocache import RedisCache  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 
 from backstage_runtime import core_services, create_backend_plugin
-from backstage_runtime.services.cache import CacheEntry, KeyvJsonSerializer, cache_service_factory
+from backstage_runtime.defaults.cache import CacheEntry, KeyvJsonSerializer, cache_service_factory
 from backstage_runtime.testing import start_test_backend
 
 #: Operations per batch: short, so both contenders see the same load on a shared Redis.

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from backstage_runtime import core_services
-from backstage_runtime.services.database import PgSettings, database_service_factory
+from backstage_runtime.defaults.database import PgSettings, database_service_factory
 from backstage_runtime.testing import start_test_backend
 
 POSTGRES = os.environ.get(

@@ -35,7 +35,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from backstage_runtime import core_services, create_backend_plugin
-from backstage_runtime.services.scheduler import scheduler_service_factory
+from backstage_runtime.defaults.scheduler import scheduler_service_factory
 from backstage_runtime.testing import TestDatabases, start_test_backend
 
 PLUGIN = "bench"

@@ -16,6 +16,7 @@ __all__ = [
     "BackstageError",
     "ConfigError",
     "ConflictError",
+    "ExtensionPointClosedError",
     "ForwardedError",
     "InputError",
     "NotAllowedError",
@@ -23,6 +24,7 @@ __all__ = [
     "NotImplementedYetError",
     "NotModifiedError",
     "ResponseError",
+    "ServiceInstantiationError",
     "ServiceUnavailableError",
     "stringify_error",
 ]
@@ -166,3 +168,15 @@ class BackendStartupError(BackstageError):
         self.errors = list(errors)
         lines = "\n".join(f"  {f}" for f in self.failures)
         super().__init__(f"Backend startup failed due to the following errors:\n{lines}")
+
+
+class ServiceInstantiationError(BackstageError):
+    """A service could not be built; the message names the service and the plugin."""
+
+    name = "ServiceInstantiationError"
+
+
+class ExtensionPointClosedError(BackstageError):
+    """A module used an extension point after its plugin's init started."""
+
+    name = "ExtensionPointClosedError"

@@ -13,8 +13,8 @@ import yaml
 
 from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
+from ..defaults.root_config import load_config
 from ..runtime import PackageFilter, discover_features
-from ..services.root_config import load_config
 
 __all__ = ["freeze_startup_objects", "run_config", "run_graph", "run_plugins", "run_serve"]
 

@@ -3,6 +3,7 @@
 Backstage's ``@backstage/backend-app-api`` in Python.
 """
 
+from ..api.errors import ExtensionPointClosedError, ServiceInstantiationError
 from ._backend import Backend, BackendStateError, create_specialized_backend
 from ._entry_points import (
     ENTRY_POINT_GROUP,
@@ -12,11 +13,9 @@ from ._entry_points import (
     discover_features,
     discovery_feature_loader,
 )
-from ._extension_points import ExtensionPointClosedError
 from ._feature_graph import FeatureGraph, GraphEdge, GraphNode
 from ._graph import DependencyGraph
 from ._initializer import PluginStartup, StartupResult
-from ._registry import ServiceInstantiationError
 
 __all__ = [
     "ENTRY_POINT_GROUP",

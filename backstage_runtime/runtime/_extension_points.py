@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.errors import BackstageError
+from ..api.errors import ExtensionPointClosedError
 
 __all__ = ["ExtensionPointClosedError", "ExtensionPointGate", "guard_extension_point"]
-
-
-class ExtensionPointClosedError(BackstageError):
-    """A module used an extension point after its plugin's init started."""
-
-    name = "ExtensionPointClosedError"
 
 
 class ExtensionPointGate:

@@ -8,19 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api import ServiceFactory, ServiceRef, core_services
-from ..api.errors import BackstageError
+from ..api.errors import ServiceInstantiationError
 from ._once import Once
 
 __all__ = ["Finalizer", "ServiceInstantiationError", "ServiceRegistry"]
 
 PLUGIN_METADATA_ID = core_services.plugin_metadata.id
 ROOT_PLUGIN_ID = "root"
-
-
-class ServiceInstantiationError(BackstageError):
-    """A service could not be built; the message names the service and the plugin."""
-
-    name = "ServiceInstantiationError"
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from ..api import (
     create_service_factory,
 )
 from ..api.services.cache import CacheService, CacheTtl
-from ..services.cache import CacheManager, CacheSettings, PluginCache
-from ..services.root_config import create_config_from_data
-from ..services.root_logger import MockRootLogger
+from ..defaults.cache import CacheManager, CacheSettings, PluginCache
+from ..defaults.root_config import create_config_from_data
+from ..defaults.root_logger import MockRootLogger
 from ._infrastructure import infrastructure_missing
 
 __all__ = ["CacheStoreId", "TestCache", "TestCaches", "mock_cache"]

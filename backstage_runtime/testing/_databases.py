@@ -38,8 +38,8 @@ from ..api import (
 )
 from ..api.services.database import DatabaseService
 from ..api.services.logger import LoggerService
-from ..services.database import DatabaseManager, PluginDatabase
-from ..services.root_logger import MockRootLogger
+from ..defaults.database import DatabaseManager, PluginDatabase
+from ..defaults.root_logger import MockRootLogger
 from ._infrastructure import infrastructure_missing
 
 __all__ = [

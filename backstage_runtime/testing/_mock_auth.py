@@ -24,7 +24,7 @@ from ..api.services.auth import (
     PluginRequestToken,
     PrincipalType,
 )
-from ..services.http_auth import DefaultHttpAuthService, bearer_token
+from ..defaults.http_auth import DefaultHttpAuthService, bearer_token
 
 __all__ = [
     "MockAuthService",

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..api import ServiceFactory, core_services, create_service_factory
-from ..services.root_config import create_config_from_data
-from ..services.root_logger import MockRootLogger
+from ..defaults.root_config import create_config_from_data
+from ..defaults.root_logger import MockRootLogger
 from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database

@@ -35,8 +35,8 @@ from ..api.services.scheduler import (
     TaskFrequency,
     TaskScope,
 )
-from ..services.scheduler._invoke import CANCELLED, SHUTTING_DOWN, TaskCall, TaskRun
-from ..services.scheduler._settings import TaskSettings
+from ..defaults.scheduler._invoke import CANCELLED, SHUTTING_DOWN, TaskCall, TaskRun
+from ..defaults.scheduler._settings import TaskSettings
 
 __all__ = ["MockScheduler", "MockSchedulerService", "mock_scheduler"]
 

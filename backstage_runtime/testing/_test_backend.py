@@ -13,22 +13,22 @@ from ..api import (
     core_services,
     create_backend_plugin,
 )
+from ..defaults.auditor import auditor_service_factory
+from ..defaults.cache import cache_service_factory
+from ..defaults.database import database_service_factory
+from ..defaults.discovery import discovery_service_factory
+from ..defaults.http_client import http_client_service_factory
+from ..defaults.http_router import http_router_service_factory
+from ..defaults.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
+from ..defaults.logger import logger_service_factory
+from ..defaults.permissions import permissions_service_factory
+from ..defaults.permissions_registry import permissions_registry_service_factory
+from ..defaults.root_health import root_health_service_factory
+from ..defaults.root_http_router import ListenOptions, root_http_router_service_factory
+from ..defaults.root_logger import MockRootLogger
+from ..defaults.url_reader import url_reader_service_factory
+from ..defaults.user_info import user_info_service_factory
 from ..runtime import Backend, create_specialized_backend
-from ..services.auditor import auditor_service_factory
-from ..services.cache import cache_service_factory
-from ..services.database import database_service_factory
-from ..services.discovery import discovery_service_factory
-from ..services.http_client import http_client_service_factory
-from ..services.http_router import http_router_service_factory
-from ..services.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
-from ..services.logger import logger_service_factory
-from ..services.permissions import permissions_service_factory
-from ..services.permissions_registry import permissions_registry_service_factory
-from ..services.root_health import root_health_service_factory
-from ..services.root_http_router import ListenOptions, root_http_router_service_factory
-from ..services.root_logger import MockRootLogger
-from ..services.url_reader import url_reader_service_factory
-from ..services.user_info import user_info_service_factory
 from ._mock_auth import mock_auth_factory, mock_http_auth_factory
 from ._mock_services import mock_services
 

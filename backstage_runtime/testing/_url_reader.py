@@ -25,7 +25,7 @@ from ..api.services.url_reader import (
     TreeFilter,
     UrlReaderService,
 )
-from ..services.url_reader import (
+from ..defaults.url_reader import (
     BytesReadUrlResponse,
     DefaultReadTreeResponseFactory,
     compile_glob,

@@ -1,0 +1,191 @@
+"""Response compression as Express's ``compression()`` middleware (1.8.1, the version
+``compression@^1.7.4`` resolves to for ``@backstage/backend-defaults``) applies it with its
+defaults, for gzip and deflate.
+
+In ``compression``'s order: a response whose ``Content-Type`` is not compressible, or whose
+``Cache-Control`` says ``no-transform``, is left alone; every other one gets ``Vary:
+Accept-Encoding``; then it stays uncompressed if its ``Content-Length`` is below 1 KiB, if it
+already has a ``Content-Encoding``, for HEAD, and when the client accepts no supported coding (no
+``Accept-Encoding`` at all means identity). A compressed response loses its ``Content-Length``.
+
+Differences: Node offers ``br`` first; we have no brotli in the standard library, so a client that
+accepts only ``br`` gets identity, and one accepting ``br`` and gzip gets gzip. A response
+without ``Content-Length`` counts as a stream (``res.write`` in Node) and is compressed whatever
+its size. Each body message is flushed (``Z_SYNC_FLUSH``) so that streams and server-sent events
+are not held back; Node only flushes when the handler calls ``res.flush()``.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+
+import anyio.to_thread
+
+from ...http_toolkit import Message, Scope, Send
+from ._accept_encoding import negotiate_encoding
+from ._compressible import compressible
+
+__all__ = ["CompressionSend", "THRESHOLD"]
+
+#: ``compression``'s default threshold: smaller responses of known length are sent as they are.
+THRESHOLD = 1024
+
+_SUPPORTED = ("gzip", "deflate", "identity")
+_PREFERRED = ("gzip",)
+# zlib's window bits: 16 + 15 writes the gzip wrapper, 15 the zlib wrapper that HTTP's
+# ``deflate`` means (Node's createDeflate); level and memory level are zlib's defaults, as Node's.
+_WINDOW_BITS = {"gzip": 31, "deflate": 15}
+_NO_TRANSFORM = re.compile(r"(?:^|,)\s*?no-transform\s*?(?:,|$)")
+_NO_BODY = frozenset((204, 304))
+
+#: Larger chunks are compressed in a worker thread (zlib releases the GIL) so that the event loop
+#: keeps serving other requests meanwhile; below this the thread hop costs more than it saves.
+_OFFLOAD_BYTES = 64 * 1024
+
+
+def _with_vary(
+    preset: Sequence[tuple[bytes, bytes]],
+    own: list[tuple[bytes, bytes]],
+    own_vary: list[bytes],
+) -> list[tuple[bytes, bytes]]:
+    """``preset`` then ``own`` headers, with ``Accept-Encoding`` added to ``Vary`` as jshttp
+    ``vary`` adds it: one header, existing fields first, nothing added to ``*`` or to a list that
+    names it already. ``own_vary`` are the ``Vary`` values among ``own``.
+    """
+    # Preset headers are ours, always lower-case.
+    existing = [value for name, value in preset if name == b"vary"] + own_vary
+    if not existing:
+        return [*preset, *own, (b"vary", b"Accept-Encoding")]
+    value = b", ".join(existing)
+    fields = [field.strip(b" ").lower() for field in value.split(b",")]
+    if b"*" in fields or b"accept-encoding" in fields:
+        return [*preset, *own]
+    merged = value + b", Accept-Encoding" if value else b"Accept-Encoding"
+    headers = [header for header in preset if header[0] != b"vary"]
+    headers += [header for header in own if header[0].lower() != b"vary"]
+    headers.append((b"vary", merged))
+    return headers
+
+
+def _js_number_below(value: bytes, limit: int) -> bool:
+    # ``Number(header) < threshold``: an unparsable length is NaN, never below anything.
+    try:
+        return int(value) < limit  # the usual case: digits
+    except ValueError:
+        pass
+    try:
+        return float(value.strip() or b"0") < limit
+    except ValueError:
+        return False
+
+
+class CompressionSend:
+    """An ASGI ``send`` that compresses the response when ``compression()`` would.
+
+    ``preset_headers`` are those the middleware before it set ahead of any handler (helmet,
+    CORS): they go first, and a ``Vary`` among them is merged with the handler's and
+    compression's into one header, as Node's single header object does.
+
+    The decision is made on the start message, so nothing is held back; a compressed stream is
+    flushed at the end of each body message and finished at the last one (or as soon as
+    ``Content-Length`` bytes arrived, which makes a buffered response one compressed block).
+    """
+
+    __slots__ = ("_compressor", "_finished", "_preset", "_remaining", "_scope", "_send")
+
+    def __init__(
+        self, scope: Scope, send: Send, preset_headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
+        self._scope = scope
+        self._send = send
+        self._preset = preset_headers
+        self._compressor: zlib._Compress | None = None
+        self._remaining: int | None = None
+        self._finished = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = self._start(message)
+        elif message["type"] == "http.response.body" and self._compressor is not None:
+            message = await self._body(message)
+        await self._send(message)
+
+    def _start(self, message: Message) -> Message:
+        own: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+        status: int = message["status"]
+        if status < 200 or status in _NO_BODY:
+            # No body (and Express strips a 304's Content-Type).
+            return {**message, "headers": [*self._preset, *own]}
+        content_type = cache_control = length = coding = None
+        own_vary: list[bytes] = []
+        for name, value in own:  # the preset headers never describe the entity
+            lower = name.lower()
+            if lower == b"content-type":
+                content_type = content_type or value
+            elif lower == b"cache-control":
+                cache_control = cache_control or value
+            elif lower == b"content-length":
+                length = length or value
+            elif lower == b"content-encoding":
+                coding = coding or value
+            elif lower == b"vary":
+                own_vary.append(value)
+        if (
+            content_type is None
+            or not compressible(content_type.decode("latin-1"))
+            or (
+                cache_control is not None
+                and _NO_TRANSFORM.search(cache_control.decode("latin-1")) is not None
+            )
+        ):
+            return {**message, "headers": [*self._preset, *own]}
+        headers = _with_vary(self._preset, own, own_vary)
+        if (
+            (length is not None and _js_number_below(length, THRESHOLD))
+            or (coding or b"identity") != b"identity"
+            or self._scope["method"] == "HEAD"
+        ):
+            return {**message, "headers": headers}
+        encoding = self._negotiate()
+        if encoding is None or encoding == "identity":
+            return {**message, "headers": headers}
+        self._compressor = zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, _WINDOW_BITS[encoding]
+        )
+        if length is not None and length.strip().isdigit():
+            self._remaining = int(length)
+        headers = [(name, value) for name, value in headers if name.lower() != b"content-length"]
+        headers.append((b"content-encoding", encoding.encode()))
+        return {**message, "headers": headers}
+
+    def _negotiate(self) -> str | None:
+        values = [value for name, value in self._scope["headers"] if name == b"accept-encoding"]
+        if not values or not any(values):
+            return None  # compression's ``enforceEncoding`` default: identity
+        accept = b", ".join(values).decode("latin-1")
+        return negotiate_encoding(accept, _SUPPORTED, _PREFERRED)
+
+    async def _body(self, message: Message) -> Message:
+        if self._finished:
+            return {**message, "body": b""}  # past the declared length: nothing more to say
+        body: bytes = message.get("body", b"")
+        last = not message.get("more_body", False)
+        if self._remaining is not None:
+            self._remaining -= len(body)
+            last = last or self._remaining <= 0
+        if not body and not last:
+            return message  # an empty flush would only add an empty block
+        mode = zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+        if len(body) >= _OFFLOAD_BYTES:
+            data = await anyio.to_thread.run_sync(self._compress, body, mode)
+        else:
+            data = self._compress(body, mode)
+        self._finished = last
+        return {**message, "body": data}
+
+    def _compress(self, body: bytes, mode: int) -> bytes:
+        compressor = self._compressor
+        assert compressor is not None
+        return compressor.compress(body) + compressor.flush(mode)

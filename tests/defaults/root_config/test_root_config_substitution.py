@@ -1,0 +1,78 @@
+"""``${VAR}`` substitution in string values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backstage_runtime.defaults.root_config import create_config_from_data, load_config
+from backstage_runtime.defaults.root_config._substitution import substitute
+
+
+def load(tmp_path: Path, yaml_text: str, env: dict[str, str]) -> object:
+    (tmp_path / "app-config.yaml").write_text(yaml_text, encoding="utf-8")
+    return load_config(env=env, cwd=tmp_path).get()
+
+
+def test_token_is_replaced_by_the_variable(tmp_path: Path) -> None:
+    assert load(tmp_path, "url: https://${HOST}/x\n", {"HOST": "example.com"}) == {
+        "url": "https://example.com/x"
+    }
+
+
+def test_token_name_and_value_are_trimmed(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: '${ NAME  }'\n", {"NAME": "  v \n"}) == {"a": "v"}
+
+
+def test_undefined_variable_removes_the_key(tmp_path: Path) -> None:
+    data = load(tmp_path, "a: 'x ${MISSING} ${HOST}'\nb: kept\n", {"HOST": "h"})
+    assert data == {"b": "kept"}
+
+
+def test_undefined_variable_removes_the_array_element(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: [one, '${MISSING}', three]\n", {}) == {"a": ["one", "three"]}
+
+
+def test_empty_token_is_undefined(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: 'x ${}'\n", {}) == {}
+
+
+def test_double_dollar_escapes_a_token(tmp_path: Path) -> None:
+    data = load(tmp_path, "a: 'foo $${ESCAPE_ME} $$${TOO} $${}'\n", {"ESCAPE_ME": "no"})
+    assert data == {"a": "foo ${ESCAPE_ME} $${TOO} ${}"}
+
+
+def test_fallback_is_used_when_variable_is_unset(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: '${PORT:-7007}'\n", {}) == {"a": "7007"}
+
+
+def test_fallback_is_used_when_variable_is_empty(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: '${PORT:- 7007 }'\n", {"PORT": ""}) == {"a": "7007"}
+
+
+def test_variable_wins_over_fallback(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: '${PORT:-7007}'\n", {"PORT": "80"}) == {"a": "80"}
+
+
+def test_only_strings_are_substituted(tmp_path: Path) -> None:
+    assert load(tmp_path, "a: 1\nb: true\nc: null\n", {}) == {"a": 1, "b": True, "c": None}
+
+
+def test_substituted_value_stays_a_string(tmp_path: Path) -> None:
+    assert load(tmp_path, "port: ${PORT}\n", {"PORT": "7007"}) == {"port": "7007"}
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_characters="{}\r\x85\u2028\u2029"), max_size=20)
+
+
+@given(inner=_TEXT, before=_TEXT, after=_TEXT)
+def test_escaped_token_survives_literally(inner: str, before: str, after: str) -> None:
+    if "$" in before[-1:] or "${" in before + after or "$${" in after:
+        return
+    result = substitute(f"{before}$${{{inner}}}{after}", lambda name: None)
+    assert result.value == f"{before}${{{inner}}}{after}"
+    # OmegaConf would treat the literal as an interpolation; our reader must not.
+    config = create_config_from_data({"a": result.value})
+    assert config.get_string("a") == result.value

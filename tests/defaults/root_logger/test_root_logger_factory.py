@@ -1,0 +1,47 @@
+import io
+import json
+
+from backstage_runtime.api import core_services
+from backstage_runtime.defaults.root_logger import BackstageLogger, root_logger_service_factory
+
+from .fakes import FakeConfig
+
+
+def test_factory_provides_core_root_logger_from_root_config() -> None:
+    factory = root_logger_service_factory()
+
+    assert factory.service == core_services.root_logger
+    assert dict(factory.deps) == {"config": core_services.root_config}
+
+
+def test_factory_builds_a_logger_from_config_and_options() -> None:
+    stream = io.StringIO()
+    factory = root_logger_service_factory(stream=stream, env={"LOG_FORMAT": "json"})
+
+    logger = factory.factory(config=FakeConfig({"backend": {"logger": {"meta": {"team": "a"}}}}))
+    logger.info("built")
+
+    assert isinstance(logger, BackstageLogger)
+    record = json.loads(stream.getvalue())
+    assert (record["message"], record["team"]) == ("built", "a")
+
+
+def test_factory_reads_the_environment_when_the_service_is_built() -> None:
+    env: dict[str, str] = {}
+    stream = io.StringIO()
+    factory = root_logger_service_factory(stream=stream, env=env)
+
+    env["LOG_FORMAT"] = "json"
+    factory.factory(config=FakeConfig({})).info("late env")
+
+    assert json.loads(stream.getvalue())["message"] == "late env"
+
+
+def test_each_factory_call_builds_an_independent_logger() -> None:
+    factory = root_logger_service_factory(stream=io.StringIO(), env={})
+
+    first = factory.factory(config=FakeConfig({}))
+    second = factory.factory(config=FakeConfig({}))
+    first.add_redactions(["first-only"])
+
+    assert second.add_redactions(["first-only"]) == 1
