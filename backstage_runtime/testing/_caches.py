@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from ..api import (
     create_service_factory,
 )
 from ..api.services.cache import CacheService, CacheTtl
-from ..defaults.cache import CacheManager, CacheSettings, PluginCache
+from ..defaults.cache import CacheManager, CacheSettings, PluginCache, read_cache_settings
 from ..defaults.root_config import create_config_from_data
 from ..defaults.root_logger import MockRootLogger
 from ._infrastructure import infrastructure_missing
@@ -35,6 +35,7 @@ CacheStoreId = Literal["MEMORY", "REDIS", "MEMCACHED"]
 REDIS_ENV = "BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING"
 MEMCACHED_ENV = "BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING"
 DEFAULT_REDIS_CONNECTION = "redis://127.0.0.1:6379"
+DEFAULT_MEMCACHED_CONNECTION = "127.0.0.1:11211"
 
 
 class _MockCache:
@@ -89,7 +90,10 @@ class TestCache:
     """One store ready for a test: merge :attr:`config` into the backend's config.
 
     On Redis the keys live under a namespace unique to this ``init`` (removed at cleanup), so
-    tests sharing one Redis never see each other's entries.
+    tests sharing one Redis never see each other's entries. memcached has no namespace option in
+    Backstage's config and cannot list keys, so :meth:`create_manager` prefixes its keys with a
+    namespace unique to this ``init`` instead (entries expire with the test's TTLs or stay
+    unreachable).
     """
 
     __test__ = False  # not a pytest test class
@@ -99,27 +103,31 @@ class TestCache:
     store: str
     #: The ``backend.cache.connection`` value (None for memory).
     connection: str | None
-    #: The ``backend.cache.redis.client.namespace`` value (None if the store has none).
+    #: The key namespace unique to this ``init`` (Redis: ``backend.cache.redis.client.namespace``;
+    #: memcached: applied by :meth:`create_manager` only; None for memory).
     namespace: str | None
     #: ``{"backend": {"cache": {...}}}`` for ``start_test_backend(config=...)``.
     config: dict[str, Any] = field(default_factory=dict)
 
     def create_manager(self, logger: LoggerService | None = None, **options: Any) -> CacheManager:
         """A :class:`CacheManager` on this store (close it, or let the backend do it)."""
-        return CacheManager.from_config(
-            create_config_from_data(self.config, context="test-cache"),
-            logger if logger is not None else MockRootLogger(level="error"),
-            **options,
+        logger = logger if logger is not None else MockRootLogger(level="error")
+        settings = read_cache_settings(
+            create_config_from_data(self.config, context="test-cache"), logger
         )
+        if self.id == "MEMCACHED" and self.namespace:
+            settings = replace(settings, namespace_prefix=f"{self.namespace}:")
+        return CacheManager(settings, logger, **options)
 
 
 class TestCaches:
     """Runs tests against every cache store this machine has, like Backstage's ``TestCaches``.
 
     ``MEMORY`` always; ``REDIS`` at ``$BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING`` (default
-    ``redis://127.0.0.1:6379``); ``MEMCACHED`` only when
-    ``$BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING`` is set. :meth:`init` of a store that is
-    not reachable skips the test locally and fails it on CI (see ``infrastructure_missing``).
+    ``redis://127.0.0.1:6379``); ``MEMCACHED`` at
+    ``$BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING`` (default ``127.0.0.1:11211``, with the
+    optional ``aiomcache``). :meth:`init` of a store that is not reachable skips the test locally
+    and fails it on CI (see ``infrastructure_missing``).
     Use it as an async context manager so the test's Redis keys are removed afterwards::
 
         @pytest.fixture(params=TestCaches.each_supported_id())
@@ -136,10 +144,9 @@ class TestCaches:
     @staticmethod
     def each_supported_id() -> list[CacheStoreId]:
         """The ids to parametrise over on this machine."""
-        ids: list[CacheStoreId] = ["MEMORY", "REDIS"]
-        if os.environ.get(MEMCACHED_ENV):
-            ids.append("MEMCACHED")
-        return ids
+        # Every store, always: one that is missing here is skipped (failed on CI) by init(), so a
+        # machine without memcached says so instead of silently testing less.
+        return ["MEMORY", "REDIS", "MEMCACHED"]
 
     async def init(self, store_id: CacheStoreId) -> TestCache:
         """Prepare ``store_id`` for one test (unreachable: skipped locally, failed on CI)."""
@@ -201,7 +208,7 @@ class TestCaches:
         return TestCache("REDIS", "redis", connection, namespace, {"backend": {"cache": config}})
 
     async def _init_memcached(self) -> TestCache:
-        connection = os.environ.get(MEMCACHED_ENV) or "localhost:11211"
+        connection = os.environ.get(MEMCACHED_ENV) or DEFAULT_MEMCACHED_CONNECTION
         try:
             import aiomcache  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
@@ -214,9 +221,11 @@ class TestCaches:
             infrastructure_missing("memcached", f"{connection}: {error}")
         finally:
             await client.close()
-        # memcached cannot list keys: tests isolate themselves with unique plugin ids.
         config = {"store": "memcache", "connection": connection}
-        return TestCache("MEMCACHED", "memcache", connection, None, {"backend": {"cache": config}})
+        namespace = f"test-{uuid.uuid4().hex[:16]}"
+        return TestCache(
+            "MEMCACHED", "memcache", connection, namespace, {"backend": {"cache": config}}
+        )
 
 
 def _safe_location(url: str) -> str:

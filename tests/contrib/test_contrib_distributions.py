@@ -1,7 +1,8 @@
 """The contrib/ plugin and module, installed as separate distributions, are discovered and run.
 
-These tests install the two distributions into the running environment (pip, no build isolation)
-and drive the real ``backstage-runtime`` console script in subprocesses.
+These tests install the two distributions into a temporary folder (pip ``--target``, no build
+isolation) put on ``PYTHONPATH`` of the real ``backstage-runtime`` console script they drive in
+subprocesses, so the environment running the suite is left as it was found.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ pytestmark = pytest.mark.contrib
 
 
 @pytest.fixture(scope="module")
-def installed_contrib() -> None:
+def installed_contrib(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment variables under which the contrib distributions are installed."""
+    site = tmp_path_factory.mktemp("contrib-site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         *map(str, CONTRIB)],
+         "--target", str(site), *map(str, CONTRIB)],
         check=True,
     )
+    return {"PYTHONPATH": str(site)}
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,10 +56,10 @@ def write_config(directory: Path, text: str) -> Path:
 class ServeProcess:
     """``backstage-runtime serve`` with JSON logs, read line by line."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
             [str(CLI), "serve"], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env={**os.environ, "LOG_FORMAT": "json"},
+            text=True, env={**os.environ, **env, "LOG_FORMAT": "json"},
         )
         self.lines: list[dict[str, Any]] = []
 
@@ -80,11 +84,11 @@ class ServeProcess:
 
 
 @pytest.fixture
-def serve_in(tmp_path: Path) -> Iterator[Any]:
+def serve_in(tmp_path: Path, installed_contrib: dict[str, str]) -> Iterator[Any]:
     started: list[ServeProcess] = []
 
     def start() -> ServeProcess:
-        serve = ServeProcess(tmp_path)
+        serve = ServeProcess(tmp_path, installed_contrib)
         started.append(serve)
         return serve
 
@@ -96,9 +100,9 @@ def serve_in(tmp_path: Path) -> Iterator[Any]:
 
 
 def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
-    installed_contrib: None, tmp_path: Path
+    installed_contrib: dict[str, str], tmp_path: Path
 ) -> None:
-    result = run_cli("plugins", cwd=tmp_path)
+    result = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     plugin = next(line for line in lines if line.startswith("plugin"))
@@ -112,7 +116,7 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
 
 
 def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigterm(
-    installed_contrib: None, tmp_path: Path, serve_in: Any
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
     write_config(tmp_path, """
         backend:
@@ -146,7 +150,7 @@ def fetch(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
 
 
 def test_serve_answers_the_todo_routes_and_health_over_http(
-    installed_contrib: None, tmp_path: Path, serve_in: Any
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
     write_config(tmp_path, """
         backend:
@@ -188,10 +192,10 @@ def test_serve_answers_the_todo_routes_and_health_over_http(
 
 
 def test_graph_prints_the_plugin_its_module_and_their_services(
-    installed_contrib: None, tmp_path: Path
+    installed_contrib: dict[str, str], tmp_path: Path
 ) -> None:
-    mermaid = run_cli("graph", cwd=tmp_path)
-    dot = run_cli("graph", "--format", "dot", cwd=tmp_path)
+    mermaid = run_cli("graph", cwd=tmp_path, env=installed_contrib)
+    dot = run_cli("graph", "--format", "dot", cwd=tmp_path, env=installed_contrib)
     assert mermaid.returncode == 0, mermaid.stderr
     assert mermaid.stdout.startswith("flowchart LR\n")
     nodes = {
@@ -212,7 +216,7 @@ def test_graph_prints_the_plugin_its_module_and_their_services(
 
 
 def test_backend_packages_exclude_drops_the_module(
-    installed_contrib: None, tmp_path: Path, serve_in: Any
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
     write_config(tmp_path, """
         backend:
@@ -223,7 +227,7 @@ def test_backend_packages_exclude_drops_the_module(
           static:
             items: [Write docs]
     """)
-    listed = run_cli("plugins", cwd=tmp_path)
+    listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     module = next(line for line in listed.stdout.splitlines() if line.startswith("module"))
     assert module.endswith("excluded by backend.packages")
     serve = serve_in()
@@ -233,14 +237,14 @@ def test_backend_packages_exclude_drops_the_module(
 
 
 def test_backend_packages_include_limits_discovery_to_the_named_entries(
-    installed_contrib: None, tmp_path: Path
+    installed_contrib: dict[str, str], tmp_path: Path
 ) -> None:
     write_config(tmp_path, """
         backend:
           packages:
             include: [todo-static]
     """)
-    listed = run_cli("plugins", cwd=tmp_path)
+    listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
     assert rows["todo"].endswith("excluded by backend.packages")
     assert rows["todo/static"].endswith("skipped: plugin 'todo' is not installed")
@@ -280,3 +284,13 @@ def test_a_bad_config_file_fails_serve_with_the_file_and_line(tmp_path: Path) ->
     assert "app-config.yaml" in result.stderr
     assert "line" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_suite_leaves_the_running_environment_without_the_contrib_distributions(
+    installed_contrib: dict[str, str],
+) -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    for name in ("backstage-plugin-todo-backend", "backstage-plugin-todo-backend-module-static"):
+        with pytest.raises(PackageNotFoundError):
+            distribution(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -54,14 +55,9 @@ async def test_config_errors_fail_the_start_and_name_the_key() -> None:
     assert got == {}
 
 
-def test_memcache_without_aiomcache_says_what_to_install() -> None:
-    pytest.importorskip("aiocache")
-    try:
-        import aiomcache  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("aiomcache is installed here")
+def test_memcache_without_aiomcache_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes `import aiomcache` raise ImportError, as if not installed.
+    monkeypatch.setitem(sys.modules, "aiomcache", None)
     config = create_config_from_data({"backend": {"cache": {"store": "memcache", "memcache": {}}}})
     with pytest.raises(ConfigError, match=r"'backend\.cache\.store' needs the 'aiomcache' package"):
         CacheManager.from_config(config, MockRootLogger())
