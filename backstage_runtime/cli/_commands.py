@@ -14,7 +14,7 @@ import yaml
 from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
-from ..runtime import PackageFilter, discover_features
+from ..runtime import EntryPointScan, PackageFilter, scan_entry_points
 
 __all__ = ["freeze_startup_objects", "run_config", "run_graph", "run_plugins", "run_serve"]
 
@@ -66,35 +66,40 @@ def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int
 
 
 def run_plugins(config_paths: Sequence[str] | None) -> int:
-    """Print every discovered feature with its distribution and whether it will be loaded."""
+    """Print every entry point of the group with its distribution and what ``serve`` does with
+    it; 1 when one could not be loaded (after listing everything), else 0.
+
+    ``backend.packages`` is applied before loading, so an excluded entry is never imported.
+    """
     config = load_config(config_paths)
-    package_filter = PackageFilter.from_config(config)
-    found = discover_features(None)
+    scans = scan_entry_points(PackageFilter.from_config(config))
     plugin_ids = {
-        f.feature.plugin_id
-        for f in found
-        if isinstance(f.feature, BackendPlugin)
-        and package_filter.allows(f.distribution, f.entry_name)
+        feature.plugin_id
+        for scan in scans
+        for feature in scan.features
+        if isinstance(feature, BackendPlugin)
     }
+    excluded = [scan for scan in scans if scan.excluded]
     rows = [("KIND", "ID", "DISTRIBUTION", "ENTRY POINT", "STATUS")]
-    for item in found:
-        feature = item.feature
-        status = "loaded"
-        if not package_filter.allows(item.distribution, item.entry_name):
-            status = "excluded by backend.packages"
-        if isinstance(feature, BackendPlugin):
-            kind, ident = "plugin", feature.plugin_id
-        elif isinstance(feature, BackendModule):
-            kind, ident = "module", f"{feature.plugin_id}/{feature.module_id}"
-            if status == "loaded" and feature.plugin_id not in plugin_ids:
-                status = f"skipped: plugin '{feature.plugin_id}' is not installed"
-        elif isinstance(feature, ServiceFactory):
-            kind, ident = "service", feature.service.id
-        else:
-            kind, ident = "loader", str(feature)
-        rows.append(
-            (kind, ident, item.distribution, f"{item.entry_name} = {item.entry_value}", status)
-        )
+    for scan in scans:
+        entry = f"{scan.entry_name} = {scan.entry_value}"
+        if scan.excluded:
+            rows.append(("-", "-", scan.distribution, entry, "excluded by backend.packages"))
+            continue
+        if scan.error is not None:
+            rows.append(("-", "-", scan.distribution, entry, f"failed: {_one_line(scan.error)}"))
+            continue
+        for feature in scan.features:
+            kind, ident = _describe(feature)
+            status = "loaded"
+            if isinstance(feature, BackendModule) and feature.plugin_id not in plugin_ids:
+                why = (
+                    "is excluded by backend.packages"
+                    if any(_may_provide(scan, feature.plugin_id) for scan in excluded)
+                    else "is not installed"
+                )
+                status = f"skipped: plugin '{feature.plugin_id}' {why}"
+            rows.append((kind, ident, scan.distribution, entry, status))
     if len(rows) == 1:
         print("No features found in the 'backstage_runtime.features' entry-point group.")
         return 0
@@ -103,7 +108,30 @@ def run_plugins(config_paths: Sequence[str] | None) -> int:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
-    return 0
+    failed = [scan for scan in scans if scan.error is not None]
+    for scan in failed:
+        print(f"backstage-runtime: {scan.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _describe(feature: object) -> tuple[str, str]:
+    if isinstance(feature, BackendPlugin):
+        return "plugin", feature.plugin_id
+    if isinstance(feature, BackendModule):
+        return "module", f"{feature.plugin_id}/{feature.module_id}"
+    if isinstance(feature, ServiceFactory):
+        return "service", feature.service.id
+    return "loader", str(feature)
+
+
+def _may_provide(scan: EntryPointScan, plugin_id: str) -> bool:
+    # An excluded entry is never imported, so which plugin it holds is unknown; its entry name
+    # or distribution name (backstage-plugin-<id>-backend by convention) names it in practice.
+    return plugin_id == scan.entry_name or plugin_id in scan.distribution
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:

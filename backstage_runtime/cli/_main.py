@@ -91,8 +91,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         # traceback would only bury it.
         print(f"backstage-runtime: {error.name}: {error}", file=sys.stderr)
         return 1
+    except BaseExceptionGroup as group:
+        # A task group wraps what failed inside it; one error of ours is reported like any other.
+        only = _only_backstage_error(group)
+        if only is None:
+            raise
+        print(f"backstage-runtime: {only.name}: {only}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _only_backstage_error(group: BaseExceptionGroup[BaseException]) -> BackstageError | None:
+    """The single :class:`BackstageError` inside nested groups, or None if there is anything
+    else (which then keeps its traceback).
+    """
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        else:
+            leaves.append(current)
+    if len(leaves) == 1 and isinstance(leaves[0], BackstageError):
+        return leaves[0]
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

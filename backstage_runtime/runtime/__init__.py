@@ -9,9 +9,11 @@ from ._entry_points import (
     ENTRY_POINT_GROUP,
     DiscoveredFeature,
     EntryPointError,
+    EntryPointScan,
     PackageFilter,
     discover_features,
     discovery_feature_loader,
+    scan_entry_points,
 )
 from ._feature_graph import FeatureGraph, GraphEdge, GraphNode
 from ._graph import DependencyGraph
@@ -24,6 +26,7 @@ __all__ = [
     "DependencyGraph",
     "DiscoveredFeature",
     "EntryPointError",
+    "EntryPointScan",
     "ExtensionPointClosedError",
     "FeatureGraph",
     "GraphEdge",
@@ -35,4 +38,5 @@ __all__ = [
     "create_specialized_backend",
     "discover_features",
     "discovery_feature_loader",
+    "scan_entry_points",
 ]

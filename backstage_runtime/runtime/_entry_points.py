@@ -23,9 +23,11 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "DiscoveredFeature",
     "EntryPointError",
+    "EntryPointScan",
     "PackageFilter",
     "discover_features",
     "discovery_feature_loader",
+    "scan_entry_points",
 ]
 
 ENTRY_POINT_GROUP = "backstage_runtime.features"
@@ -109,6 +111,65 @@ def _entry_points() -> Iterable[EntryPoint]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
+@dataclass(frozen=True)
+class EntryPointScan:
+    """One entry point of the group as :func:`scan_entry_points` found it.
+
+    ``excluded`` entries (by ``backend.packages``) are never loaded; for the others either
+    ``features`` holds what the entry names or ``error`` says in one line why it could not be used.
+    """
+
+    entry_name: str
+    entry_value: str
+    distribution: str
+    excluded: bool
+    features: tuple[Any, ...] = ()
+    error: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``entry point 'name = value' of distribution 'dist'``, for messages."""
+        return (
+            f"entry point '{self.entry_name} = {self.entry_value}' of distribution "
+            f"'{self.distribution}'"
+        )
+
+
+def scan_entry_points(
+    package_filter: PackageFilter, *, group_entries: Iterable[EntryPoint] | None = None
+) -> list[EntryPointScan]:
+    """Every entry point of the group, sorted by distribution and name, loaded unless
+    ``package_filter`` excludes it; a broken one is reported in its row instead of raising.
+    """
+    eps = sorted(
+        _entry_points() if group_entries is None else group_entries,
+        key=lambda e: (_dist_name(e), e.name),
+    )
+    scans: list[EntryPointScan] = []
+    for ep in eps:
+        dist = _dist_name(ep)
+        if not package_filter.allows(dist, ep.name):
+            scans.append(EntryPointScan(ep.name, ep.value, dist, excluded=True))
+            continue
+        where = f"entry point '{ep.name} = {ep.value}' of distribution '{dist}'"
+        try:
+            loaded = ep.load()
+        except Exception as error:
+            message = f"Failed to load {where}: {type(error).__name__}: {error}"
+            scans.append(EntryPointScan(ep.name, ep.value, dist, excluded=False, error=message))
+            continue
+        items = _as_features(loaded)
+        if items is None:
+            message = (
+                f"The {where} is not a backend feature (a service factory, plugin, module or "
+                f"feature loader) nor a list of them, it is {type(loaded).__name__}"
+            )
+            scans.append(EntryPointScan(ep.name, ep.value, dist, excluded=False, error=message))
+            continue
+        scans.append(EntryPointScan(ep.name, ep.value, dist, excluded=False, features=tuple(items)))
+    return scans
+
+
 def discover_features(
     config: Config | None = None, *, group_entries: Iterable[EntryPoint] | None = None
 ) -> list[DiscoveredFeature]:
@@ -117,34 +178,15 @@ def discover_features(
     Each entry point must resolve to a feature or an iterable of features. Every broken entry
     point is reported in one :class:`EntryPointError` naming distribution and entry.
     """
-    package_filter = PackageFilter.from_config(config)
-    found: list[DiscoveredFeature] = []
-    problems: list[str] = []
-    eps = sorted(
-        _entry_points() if group_entries is None else group_entries,
-        key=lambda e: (_dist_name(e), e.name),
-    )
-    for ep in eps:
-        dist = _dist_name(ep)
-        if not package_filter.allows(dist, ep.name):
-            continue
-        where = f"entry point '{ep.name} = {ep.value}' of distribution '{dist}'"
-        try:
-            loaded = ep.load()
-        except Exception as error:
-            problems.append(f"Failed to load {where}: {type(error).__name__}: {error}")
-            continue
-        items = _as_features(loaded)
-        if items is None:
-            problems.append(
-                f"The {where} is not a backend feature (a service factory, plugin, module or "
-                f"feature loader) nor a list of them, it is {type(loaded).__name__}"
-            )
-            continue
-        found.extend(DiscoveredFeature(item, ep.name, ep.value, dist) for item in items)
+    scans = scan_entry_points(PackageFilter.from_config(config), group_entries=group_entries)
+    problems = [scan.error for scan in scans if scan.error is not None]
     if problems:
         raise EntryPointError("\n".join(problems))
-    return found
+    return [
+        DiscoveredFeature(item, scan.entry_name, scan.entry_value, scan.distribution)
+        for scan in scans
+        for item in scan.features
+    ]
 
 
 def _as_features(value: Any) -> list[Any] | None:

@@ -228,8 +228,14 @@ def test_backend_packages_exclude_drops_the_module(
             items: [Write docs]
     """)
     listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
-    module = next(line for line in listed.stdout.splitlines() if line.startswith("module"))
+    # Excluded entries are never imported, so only their distribution and entry are known.
+    module = next(
+        line for line in listed.stdout.splitlines()
+        if "backstage-plugin-todo-backend-module-static" in line
+    )
+    assert module.split()[:2] == ["-", "-"]
     assert module.endswith("excluded by backend.packages")
+    assert listed.returncode == 0
     serve = serve_in()
     ready = serve.read_until("TODO list ready")
     assert ready["message"] == "TODO list ready with 0 items"
@@ -246,8 +252,10 @@ def test_backend_packages_include_limits_discovery_to_the_named_entries(
     """)
     listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
-    assert rows["todo"].endswith("excluded by backend.packages")
-    assert rows["todo/static"].endswith("skipped: plugin 'todo' is not installed")
+    excluded = next(line for line in listed.stdout.splitlines() if "todo = " in line)
+    assert excluded.split()[:3] == ["-", "-", "backstage-plugin-todo-backend"]
+    assert excluded.endswith("excluded by backend.packages")
+    assert rows["todo/static"].endswith("skipped: plugin 'todo' is excluded by backend.packages")
 
 
 def test_a_broken_entry_point_is_reported_with_its_distribution_and_entry(tmp_path: Path) -> None:
@@ -258,8 +266,28 @@ def test_a_broken_entry_point_is_reported_with_its_distribution_and_entry(tmp_pa
     (dist_info / "entry_points.txt").write_text(
         "[backstage_runtime.features]\nbroken = no_such_module_here:plugin\n"
     )
+    good = site / "good_plugin-1.0.dist-info"
+    good.mkdir()
+    (good / "METADATA").write_text("Metadata-Version: 2.1\nName: good-plugin\nVersion: 1.0\n")
+    (good / "entry_points.txt").write_text(
+        "[backstage_runtime.features]\ngood = good_plugin_module:plugin\n"
+    )
+    (site / "good_plugin_module.py").write_text(
+        "from backstage_runtime import create_backend_plugin\n"
+        "plugin = create_backend_plugin(plugin_id='good', register=lambda env: "
+        "env.register_init(deps={}, init=lambda: None))\n"
+    )
     result = run_cli("plugins", cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert result.returncode == 1
+    rows = result.stdout.splitlines()
+    # Every entry point is listed, the broken one with its one-line error, the others as usual.
+    assert any(row.split()[:2] == ["plugin", "good"] and row.endswith("loaded") for row in rows)
+    broken_row = next(row for row in rows if "broken = no_such_module_here:plugin" in row)
+    assert broken_row.split()[:3] == ["-", "-", "broken-plugin"]
+    assert broken_row.endswith(
+        "failed: Failed to load entry point 'broken = no_such_module_here:plugin' of distribution "
+        "'broken-plugin': ModuleNotFoundError: No module named 'no_such_module_here'"
+    )
     assert (
         "Failed to load entry point 'broken = no_such_module_here:plugin' of distribution "
         "'broken-plugin': ModuleNotFoundError: No module named 'no_such_module_here'"
@@ -294,3 +322,13 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
     for name in ("backstage-plugin-todo-backend", "backstage-plugin-todo-backend-module-static"):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
+
+
+def test_graph_reports_a_config_error_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "app-config.yaml").write_text("backend:\n  baseUrl: [\n")
+    result = run_cli("graph", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "ExceptionGroup" not in result.stderr
+    assert result.stderr.startswith("backstage-runtime: ")
+    assert 'Invalid YAML in config file' in result.stderr
