@@ -67,8 +67,12 @@ class _User:
         return _USER if user_entity_ref is None else _with_payload(_USER, {"sub": user_entity_ref})
 
     def header(self, user_entity_ref: str | None = None) -> str:
-        """``Bearer <mock user token>``."""
+        """The ``Authorization`` header *value*: ``Bearer <mock user token>``."""
         return f"Bearer {self.token(user_entity_ref)}"
+
+    def headers(self, user_entity_ref: str | None = None) -> dict[str, str]:
+        """``{"Authorization": header()}``, to pass as ``headers=`` to aiohttp or httpx."""
+        return {"Authorization": self.header(user_entity_ref)}
 
     def invalid_token(self) -> str:
         """A user token that fails authentication."""
@@ -106,8 +110,12 @@ class _Service:
         return _SERVICE if subject is None else _with_payload(_SERVICE, {"sub": subject})
 
     def header(self, subject: str | None = None) -> str:
-        """``Bearer <mock service token>``."""
+        """The ``Authorization`` header *value*: ``Bearer <mock service token>``."""
         return f"Bearer {self.token(subject)}"
+
+    def headers(self, subject: str | None = None) -> dict[str, str]:
+        """``{"Authorization": header()}``, to pass as ``headers=`` to aiohttp or httpx."""
+        return {"Authorization": self.header(subject)}
 
     def invalid_token(self) -> str:
         """A service token that fails authentication."""
@@ -124,13 +132,18 @@ class _None:
         return BackstageCredentials(principal=BackstageNonePrincipal())
 
     def header(self) -> str:
-        """A header that the mock http auth reads as *no credentials*."""
+        """An ``Authorization`` header *value* that the mock http auth reads as no credentials."""
         return f"Bearer {_NONE}"
+
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": header()}``, to pass as ``headers=`` to aiohttp or httpx."""
+        return {"Authorization": self.header()}
 
 
 class _MockCredentials:
     """Backstage's ``mockCredentials``: ``user()``, ``limited_user()``, ``service()``,
-    ``none()``, each with ``token()``/``header()`` (and ``invalid_token()``) for requests.
+    ``none()``, each with ``token()``, ``header()`` (the ``Authorization`` value) and
+    ``headers()`` (a dict for ``headers=``), and ``invalid_token()``, for requests.
     """
 
     user = _User()
