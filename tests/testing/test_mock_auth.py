@@ -110,22 +110,21 @@ async def test_mock_services_cover_the_auth_family() -> None:
 async def test_headers_go_straight_into_aiohttp() -> None:
     import aiohttp
 
-    async with start_test_backend(features=[guarded_plugin()]) as test:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(
-                await test.url("/api/guarded/me"),
-                headers=mock_credentials.user.headers("user:default/ada"),
-            ) as as_ada:
-                ada = await as_ada.json()
-            async with session.get(
-                await test.url("/api/guarded/services"),
-                headers=mock_credentials.service.headers("plugin:catalog"),
-            ) as as_service:
-                service_status = as_service.status
-            async with session.get(
-                await test.url("/api/guarded/me"), headers=mock_credentials.none.headers()
-            ) as anonymous:
-                anonymous_status = anonymous.status
+    async with start_test_backend(features=[guarded_plugin()]) as test, aiohttp.ClientSession() as session:
+        async with session.get(
+            await test.url("/api/guarded/me"),
+            headers=mock_credentials.user.headers("user:default/ada"),
+        ) as as_ada:
+            ada = await as_ada.json()
+        async with session.get(
+            await test.url("/api/guarded/services"),
+            headers=mock_credentials.service.headers("plugin:catalog"),
+        ) as as_service:
+            service_status = as_service.status
+        async with session.get(
+            await test.url("/api/guarded/me"), headers=mock_credentials.none.headers()
+        ) as anonymous:
+            anonymous_status = anonymous.status
 
     assert ada == {"principal": {"type": "user", "userEntityRef": "user:default/ada"}}
     assert service_status == 200
