@@ -15,17 +15,21 @@ from hypercorn.utils import wrap_app
 
 from ...api import LoggerService
 from ..root_logger import StdlibLoggingBridge
+from . import _strict_http1
 from ._app import RootHttpApp
 
 __all__ = ["HttpServer"]
 
 
-class _ServerConfig(HypercornConfig):
-    """Hypercorn's config with a TLS context made by us (Hypercorn only knows files)."""
+class _ServerConfig(_strict_http1.StrictFramingConfig, HypercornConfig):
+    """Hypercorn's config with a TLS context made by us (Hypercorn only knows files) and
+    HTTP/1.1 framing as strict as Node's.
+    """
 
-    def __init__(self, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None, *, allow_h2c: bool = False) -> None:
         super().__init__()
         self._tls = tls
+        self.allow_h2c = allow_h2c
 
     @property
     def ssl_enabled(self) -> bool:
@@ -51,14 +55,16 @@ class HttpServer:
         tls: ssl.SSLContext | None,
         logger: LoggerService,
         keep_alive_timeout: float,
+        allow_h2c: bool = False,
     ) -> None:
+        _strict_http1.install()
         self._app = app
         self._sock = sock
         self._logger = logger
         self._stop_accepting = anyio.Event()
         self._done = anyio.Event()
         self._cancel_scope: anyio.CancelScope | None = None
-        self._config = _ServerConfig(tls)
+        self._config = _ServerConfig(tls, allow_h2c=allow_h2c)
         self._config.accesslog = None  # requests are logged by the app, in Backstage's format
         self._config.errorlog = self._hypercorn_logger()
         self._config.include_server_header = False  # as Node: no Server header

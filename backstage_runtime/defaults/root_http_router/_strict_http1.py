@@ -1,0 +1,148 @@
+"""HTTP/1.1 framing that cannot be desynchronised: what h11 tolerates and Node refuses.
+
+h11 is lenient where RFC 9112 lets a server choose: it unfolds obs-fold header lines, accepts a
+bare LF as a line end, merges ``Content-Length: 2, 2`` into one value, lets ``Transfer-Encoding``
+win over a ``Content-Length`` in the same request (and then serves whatever the two framings
+disagree about as the next request on the connection: request smuggling behind a proxy that
+picked the other one), parses chunk sizes of any length, and Hypercorn switches a plain socket
+to HTTP/2 on an ``Upgrade: h2c`` or the prior-knowledge preface. Node's parser (llhttp) refuses
+all of these with ``400`` and closes the connection; so does this module, before h11 parses the
+request, for the servers that ask for it (:class:`StrictFramingConfig`).
+
+Hypercorn builds its HTTP/1.1 protocol by name inside ``hypercorn.protocol``, so the only seam
+is that name: :func:`install` replaces it, once per process, with a subclass that behaves exactly
+as Hypercorn's own unless the server's config asks for strict framing. Other Hypercorn servers
+in the same process are untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import h11
+import hypercorn.protocol
+from hypercorn.protocol.h11 import H11Protocol
+
+__all__ = ["StrictFramingConfig", "check_request_head", "install"]
+
+#: Longest chunk size accepted, in hex digits: 16 digits already exceed any real body (llhttp
+#: refuses a size that overflows 64 bits).
+MAX_CHUNK_SIZE_DIGITS = 16
+
+_CONTENT_LENGTH = re.compile(rb"[0-9]+")
+
+
+class StrictFramingConfig:
+    """Mixed into a Hypercorn ``Config``: ``strict_http1_framing`` turns the checks on for that
+    server, ``allow_h2c`` lets it switch a plain connection to HTTP/2 (off, as in Node).
+    """
+
+    strict_http1_framing: bool = True
+    allow_h2c: bool = False
+
+
+def check_request_head(buffer: bytes, *, allow_h2_preface: bool = False) -> None:
+    """Refuse a request head (the bytes up to the first empty line) that frames ambiguously.
+
+    Raises :class:`h11.RemoteProtocolError` (status 400) for a bare LF line end, an obs-fold
+    continuation line, a ``Content-Length`` that is not one plain number, both
+    ``Content-Length`` and ``Transfer-Encoding``, or the HTTP/2 preface (unless
+    ``allow_h2_preface``). An incomplete head is checked as far as it goes.
+    """
+    start = 0
+    # RFC 9112 §2.2: a server SHOULD ignore empty lines before the request line.
+    while buffer.startswith(b"\r\n", start):
+        start += 2
+    end = buffer.find(b"\r\n\r\n", start)
+    head = buffer[start:] if end < 0 else buffer[start : end + 2]
+    if b"\n" in head.replace(b"\r\n", b""):
+        raise h11.RemoteProtocolError("Bare LF in the request head; lines must end with CRLF")
+    lines = head.split(b"\r\n")
+    if lines[0].startswith(b"PRI * HTTP/2.0"):
+        if allow_h2_preface:
+            return  # Hypercorn switches the connection to HTTP/2
+        raise h11.RemoteProtocolError("HTTP/2 is not enabled on this port")
+    complete_lines = lines[1:-1]  # the last piece is either empty or still arriving
+    content_lengths: list[bytes] = []
+    chunked = False
+    for line in complete_lines:
+        if line[:1] in (b" ", b"\t"):
+            raise h11.RemoteProtocolError("Obsolete line folding in a request header")
+        name, _, value = line.partition(b":")
+        lowered = name.strip().lower()
+        if lowered == b"content-length":
+            content_lengths.append(value.strip())
+        elif lowered == b"transfer-encoding":
+            chunked = True
+    if len(content_lengths) > 1 or any(
+        not _CONTENT_LENGTH.fullmatch(value) for value in content_lengths
+    ):
+        raise h11.RemoteProtocolError("Content-Length must be given once, as a single number")
+    if content_lengths and chunked:
+        raise h11.RemoteProtocolError(
+            "A request must not have both Content-Length and Transfer-Encoding"
+        )
+
+
+def _check_chunk_header(buffer: bytes) -> None:
+    line_end = buffer.find(b"\n")
+    line = buffer if line_end < 0 else buffer[:line_end]
+    size = line.split(b";", 1)[0].strip(b"\r \t")
+    if len(size) > MAX_CHUNK_SIZE_DIGITS:
+        raise h11.RemoteProtocolError("Chunk size too large")
+
+
+class _StrictConnection(h11.Connection):
+    """An h11 server connection that checks each request head and chunk size before h11 reads
+    them; a refusal goes through h11's own error path, so Hypercorn answers 400 and closes.
+    """
+
+    allow_h2c = False
+
+    def _extract_next_receive_event(self) -> Any:
+        state = self.their_state
+        if state is h11.IDLE:
+            check_request_head(self.trailing_data[0], allow_h2_preface=self.allow_h2c)
+        elif state is h11.SEND_BODY and _at_chunk_header(self):
+            _check_chunk_header(self.trailing_data[0])
+        return super()._extract_next_receive_event()
+
+
+def _at_chunk_header(connection: h11.Connection) -> bool:
+    # h11 keeps the body reader private; a chunked reader between chunks reads a size line next.
+    reader = getattr(connection, "_reader", None)
+    return (
+        type(reader).__name__ == "ChunkedReader"
+        and getattr(reader, "_bytes_in_chunk", None) == 0
+        and not getattr(reader, "_bytes_to_discard", b"")
+        and not getattr(reader, "_reading_trailer", True)
+    )
+
+
+class _StrictH11Protocol(H11Protocol):
+    """Hypercorn's HTTP/1.1 protocol; with a :class:`StrictFramingConfig` it parses strictly and
+    serves ``Upgrade: h2c`` requests as plain HTTP/1.1 unless ``allow_h2c``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if getattr(self.config, "strict_http1_framing", False):
+            connection = _StrictConnection(
+                h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
+            )
+            connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
+            self.connection = connection
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        strict = getattr(self.config, "strict_http1_framing", False)
+        if strict and not getattr(self.config, "allow_h2c", False):
+            return  # the Upgrade header is ignored, as Node's server does without a listener
+        await super()._check_protocol(event)
+
+
+def install() -> None:
+    """Make Hypercorn build :class:`_StrictH11Protocol` (idempotent)."""
+    # The name is not in hypercorn.protocol's __all__, but ProtocolWrapper looks it up there.
+    if getattr(hypercorn.protocol, "H11Protocol", None) is not _StrictH11Protocol:
+        setattr(hypercorn.protocol, "H11Protocol", _StrictH11Protocol)  # noqa: B010

@@ -1,0 +1,130 @@
+"""HTTP/1.1 framing that cannot be desynchronised: ambiguous requests get 400 and a closed
+connection, on a real socket, as Node's parser answers them.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import anyio
+import h11
+import pytest
+from _support.http import plugin_with_routes
+from quart import Blueprint, request
+
+from backstage_runtime.defaults.root_http_router._strict_http1 import check_request_head
+from backstage_runtime.testing import start_test_backend
+
+pytestmark = pytest.mark.anyio
+
+LIVENESS = b"/.backstage/health/v1/liveness"
+
+
+def echo_plugin() -> object:
+    routes = Blueprint("echo", __name__)
+
+    @routes.post("/echo")
+    async def echo() -> dict[str, int]:
+        return {"received": len(await request.get_data())}
+
+    return plugin_with_routes("echo", routes, policies=[("/", "unauthenticated")])
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, int]]:
+    async with start_test_backend(features=[echo_plugin()]) as test:
+        parts = urlsplit(await test.url())
+        assert parts.hostname is not None and parts.port is not None
+        yield parts.hostname, parts.port
+
+
+def exchange(address: tuple[str, int], data: bytes) -> tuple[list[int], bool]:
+    """Send ``data`` on a new connection; the statuses answered and whether the server closed
+    the connection (rather than keeping it open for more requests).
+    """
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(data)
+        received = b""
+        closed = False
+        sock.settimeout(1.0)
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                received += chunk
+        except TimeoutError:
+            pass  # still open: keep-alive
+    statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3})", received)]
+    return statuses, closed
+
+
+async def talk(address: tuple[str, int], data: bytes) -> tuple[list[int], bool]:
+    return await anyio.to_thread.run_sync(exchange, address, data)
+
+
+async def test_content_length_with_transfer_encoding_is_refused_and_nothing_behind_it_served(
+    server: tuple[str, int],
+) -> None:
+    smuggled = (
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    assert await talk(server, smuggled) == ([400], True)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\nab",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\nab",
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n",
+        b"GET " + LIVENESS + b" HTTP/1.1\nHost: x\n\n",
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\n\r\n",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"FFFFFFFFFFFFFFFFFFFF\r\nab\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    ],
+    ids=["list-content-length", "two-content-lengths", "signed-content-length", "obs-fold",
+         "bare-lf", "bare-lf-in-one-line", "oversized-chunk", "h2-preface"],
+)
+async def test_ambiguous_framing_gets_400_and_a_closed_connection(
+    server: tuple[str, int], head: bytes
+) -> None:
+    assert await talk(server, head) == ([400], True)
+
+
+async def test_h2c_upgrade_is_answered_in_http1(server: tuple[str, int]) -> None:
+    upgrade = (
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+    )
+    assert await talk(server, upgrade) == ([200], False)
+
+
+async def test_well_framed_pipelined_and_chunked_requests_still_work(
+    server: tuple[str, int],
+) -> None:
+    pipelined = (
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n"
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+    )
+    assert await talk(server, pipelined) == ([200, 200, 200], False)
+
+
+def test_the_head_check_reads_only_up_to_the_first_empty_line() -> None:
+    # A body may hold anything, bare LFs included.
+    check_request_head(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na\nb")
+    # A head still arriving is checked as far as it goes.
+    check_request_head(b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: aaaa")
+    with pytest.raises(h11.RemoteProtocolError, match="Bare LF"):
+        check_request_head(b"GET / HTTP/1.1\r\nHost: x\nX")
+    check_request_head(b"PRI * HTTP/2.0\r\n\r\n", allow_h2_preface=True)
