@@ -37,7 +37,8 @@ def echo_plugin() -> object:
 async def server() -> AsyncIterator[tuple[str, int]]:
     async with start_test_backend(features=[echo_plugin()]) as test:
         parts = urlsplit(await test.url())
-        assert parts.hostname is not None and parts.port is not None
+        assert parts.hostname is not None
+        assert parts.port is not None
         yield parts.hostname, parts.port
 
 
