@@ -1,4 +1,5 @@
-"""HTTP/1.1 framing that cannot be desynchronised: what h11 tolerates and Node refuses.
+"""HTTP/1.1 as Node speaks it: framing that cannot be desynchronised, and Node's status line
+and keep-alive headers.
 
 h11 is lenient where RFC 9112 lets a server choose: it unfolds obs-fold header lines, accepts a
 bare LF as a line end, merges ``Content-Length: 2, 2`` into one value, lets ``Transfer-Encoding``
@@ -8,6 +9,9 @@ picked the other one), parses chunk sizes of any length, and Hypercorn switches 
 to HTTP/2 on an ``Upgrade: h2c`` or the prior-knowledge preface. Node's parser (llhttp) refuses
 all of these with ``400`` and closes the connection; so does this module, before h11 parses the
 request, for the servers that ask for it (:class:`StrictFramingConfig`).
+
+Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
+that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
 Hypercorn builds its HTTP/1.1 protocol by name inside ``hypercorn.protocol``, so the only seam
 is that name: :func:`install` replaces it, once per process, with a subclass that behaves exactly
@@ -24,13 +28,39 @@ import h11
 import hypercorn.protocol
 from hypercorn.protocol.h11 import H11Protocol
 
-__all__ = ["StrictFramingConfig", "check_request_head", "install"]
+__all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
 
 #: Longest chunk size accepted, in hex digits: 16 digits already exceed any real body (llhttp
 #: refuses a size that overflows 64 bits).
 MAX_CHUNK_SIZE_DIGITS = 16
 
 _CONTENT_LENGTH = re.compile(rb"[0-9]+")
+
+#: Node's ``http.STATUS_CODES``: the reason phrase of each status line (Python's ``HTTPStatus``
+#: words some differently, e.g. 413, 414, 416, 422).
+NODE_STATUS_CODES: dict[int, bytes] = {
+    100: b"Continue", 101: b"Switching Protocols", 102: b"Processing", 103: b"Early Hints",
+    200: b"OK", 201: b"Created", 202: b"Accepted", 203: b"Non-Authoritative Information",
+    204: b"No Content", 205: b"Reset Content", 206: b"Partial Content", 207: b"Multi-Status",
+    208: b"Already Reported", 226: b"IM Used", 300: b"Multiple Choices",
+    301: b"Moved Permanently", 302: b"Found", 303: b"See Other", 304: b"Not Modified",
+    305: b"Use Proxy", 307: b"Temporary Redirect", 308: b"Permanent Redirect",
+    400: b"Bad Request", 401: b"Unauthorized", 402: b"Payment Required", 403: b"Forbidden",
+    404: b"Not Found", 405: b"Method Not Allowed", 406: b"Not Acceptable",
+    407: b"Proxy Authentication Required", 408: b"Request Timeout", 409: b"Conflict",
+    410: b"Gone", 411: b"Length Required", 412: b"Precondition Failed",
+    413: b"Payload Too Large", 414: b"URI Too Long", 415: b"Unsupported Media Type",
+    416: b"Range Not Satisfiable", 417: b"Expectation Failed", 418: b"I'm a Teapot",
+    421: b"Misdirected Request", 422: b"Unprocessable Entity", 423: b"Locked",
+    424: b"Failed Dependency", 425: b"Too Early", 426: b"Upgrade Required",
+    428: b"Precondition Required", 429: b"Too Many Requests",
+    431: b"Request Header Fields Too Large", 451: b"Unavailable For Legal Reasons",
+    500: b"Internal Server Error", 501: b"Not Implemented", 502: b"Bad Gateway",
+    503: b"Service Unavailable", 504: b"Gateway Timeout", 505: b"HTTP Version Not Supported",
+    506: b"Variant Also Negotiates", 507: b"Insufficient Storage", 508: b"Loop Detected",
+    509: b"Bandwidth Limit Exceeded", 510: b"Not Extended",
+    511: b"Network Authentication Required",
+}
 
 
 class StrictFramingConfig:
@@ -99,6 +129,8 @@ class _StrictConnection(h11.Connection):
     """
 
     allow_h2c = False
+    #: ``Keep-Alive: timeout=<this>`` on responses that keep the connection open.
+    keep_alive_seconds = 5
 
     def _extract_next_receive_event(self) -> Any:
         state = self.their_state
@@ -107,6 +139,24 @@ class _StrictConnection(h11.Connection):
         elif state is h11.SEND_BODY and _at_chunk_header(self):
             _check_chunk_header(self.trailing_data[0])
         return super()._extract_next_receive_event()
+
+    def _clean_up_response_headers_for_sending(self, response: h11.Response) -> h11.Response:
+        # h11 decides here whether the connection closes; Node says so either way.
+        cleaned = super()._clean_up_response_headers_for_sending(response)
+        headers = list(cleaned.headers)
+        closing = any(
+            name == b"connection" and b"close" in value.lower() for name, value in headers
+        )
+        if not closing:
+            headers = [(n, v) for n, v in headers if n not in (b"connection", b"keep-alive")]
+            headers.append((b"connection", b"keep-alive"))
+            headers.append((b"keep-alive", b"timeout=%d" % self.keep_alive_seconds))
+        return h11.Response(
+            headers=headers,
+            status_code=cleaned.status_code,
+            http_version=cleaned.http_version,
+            reason=cleaned.reason or NODE_STATUS_CODES.get(cleaned.status_code, b"unknown"),
+        )
 
 
 def _at_chunk_header(connection: h11.Connection) -> bool:
@@ -132,6 +182,8 @@ class _StrictH11Protocol(H11Protocol):
                 h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
+            # Node floors keepAliveTimeout (ms) to whole seconds for the header.
+            connection.keep_alive_seconds = int(self.config.keep_alive_timeout)
             self.connection = connection
 
     async def _check_protocol(self, event: h11.Request) -> None:

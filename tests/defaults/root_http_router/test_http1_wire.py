@@ -1,5 +1,5 @@
-"""HTTP/1.1 framing that cannot be desynchronised: ambiguous requests get 400 and a closed
-connection, on a real socket, as Node's parser answers them.
+"""HTTP/1.1 on a real socket as Node speaks it: ambiguous framing gets 400 and a closed
+connection, status lines carry Node's reason phrase, keep-alive is announced.
 """
 
 from __future__ import annotations
@@ -129,3 +129,55 @@ def test_the_head_check_reads_only_up_to_the_first_empty_line() -> None:
     with pytest.raises(h11.RemoteProtocolError, match="Bare LF"):
         check_request_head(b"GET / HTTP/1.1\r\nHost: x\nX")
     check_request_head(b"PRI * HTTP/2.0\r\n\r\n", allow_h2_preface=True)
+
+
+def response_head(address: tuple[str, int], data: bytes) -> list[bytes]:
+    """The status line and header lines of the first response to ``data``."""
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return received.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+async def test_status_lines_carry_nodes_reason_phrase(server: tuple[str, int]) -> None:
+    ok = await anyio.to_thread.run_sync(
+        response_head, server, b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    missing = await anyio.to_thread.run_sync(
+        response_head, server, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    assert ok[0] == b"HTTP/1.1 200 OK"
+    assert missing[0] == b"HTTP/1.1 404 Not Found"
+
+
+async def test_keep_alive_is_announced_as_node_does_unless_the_connection_closes(
+    server: tuple[str, int],
+) -> None:
+    kept = await anyio.to_thread.run_sync(
+        response_head, server, b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    closing = await anyio.to_thread.run_sync(
+        response_head,
+        server,
+        b"GET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    http10 = await anyio.to_thread.run_sync(
+        response_head, server, b"GET " + LIVENESS + b" HTTP/1.0\r\n\r\n"
+    )
+    assert kept[-2:] == [b"connection: keep-alive", b"keep-alive: timeout=5"]
+    assert b"connection: close" in closing
+    assert not any(line.startswith(b"keep-alive") for line in closing)
+    assert b"connection: close" in http10
+
+
+def test_reason_phrases_are_nodes_where_python_words_them_differently() -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import NODE_STATUS_CODES
+
+    assert NODE_STATUS_CODES[413] == b"Payload Too Large"
+    assert NODE_STATUS_CODES[416] == b"Range Not Satisfiable"
+    assert NODE_STATUS_CODES[422] == b"Unprocessable Entity"
