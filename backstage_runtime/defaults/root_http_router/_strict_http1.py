@@ -22,10 +22,13 @@ in the same process are untouched.
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Any
 
 import h11
 import hypercorn.protocol
+from hypercorn.protocol.events import Event as StreamEvent
+from hypercorn.protocol.events import Response
 from hypercorn.protocol.h11 import H11Protocol
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
@@ -129,8 +132,6 @@ class _StrictConnection(h11.Connection):
     """
 
     allow_h2c = False
-    #: ``Keep-Alive: timeout=<this>`` on responses that keep the connection open.
-    keep_alive_seconds = 5
 
     def _extract_next_receive_event(self) -> Any:
         state = self.their_state
@@ -139,24 +140,6 @@ class _StrictConnection(h11.Connection):
         elif state is h11.SEND_BODY and _at_chunk_header(self):
             _check_chunk_header(self.trailing_data[0])
         return super()._extract_next_receive_event()
-
-    def _clean_up_response_headers_for_sending(self, response: h11.Response) -> h11.Response:
-        # h11 decides here whether the connection closes; Node says so either way.
-        cleaned = super()._clean_up_response_headers_for_sending(response)
-        headers = list(cleaned.headers)
-        closing = any(
-            name == b"connection" and b"close" in value.lower() for name, value in headers
-        )
-        if not closing:
-            headers = [(n, v) for n, v in headers if n not in (b"connection", b"keep-alive")]
-            headers.append((b"connection", b"keep-alive"))
-            headers.append((b"keep-alive", b"timeout=%d" % self.keep_alive_seconds))
-        return h11.Response(
-            headers=headers,
-            status_code=cleaned.status_code,
-            http_version=cleaned.http_version,
-            reason=cleaned.reason or NODE_STATUS_CODES.get(cleaned.status_code, b"unknown"),
-        )
 
 
 def _at_chunk_header(connection: h11.Connection) -> bool:
@@ -182,15 +165,62 @@ class _StrictH11Protocol(H11Protocol):
                 h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
-            # Node floors keepAliveTimeout (ms) to whole seconds for the header.
-            connection.keep_alive_seconds = int(self.config.keep_alive_timeout)
             self.connection = connection
+        self._node_wire = bool(getattr(self.config, "strict_http1_framing", False))
+        self._request_keeps_alive = True
+        # Node floors keepAliveTimeout (ms) to whole seconds for the header.
+        self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
+
+    async def _create_stream(self, request: h11.Request) -> None:
+        # h11's own rule for whether the connection survives this request (it keeps no
+        # keep-alive with HTTP/1.0 peers), read here where the request is at hand.
+        tokens = b",".join(v for n, v in request.headers if n == b"connection").lower()
+        self._request_keeps_alive = request.http_version >= b"1.1" and not any(
+            token.strip() == b"close" for token in tokens.split(b",")
+        )
+        await super()._create_stream(request)
+
+    async def stream_send(self, event: StreamEvent) -> None:
+        if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):
+            await super().stream_send(event)
+            return
+        # Hypercorn's own final-response branch, plus Node's reason phrase and keep-alive
+        # headers, so the response is still built (and validated) once.
+        headers = list(chain(event.headers, self.config.response_headers("h11")))
+        closing = not self._request_keeps_alive
+        if self.keep_alive_requests >= self.config.keep_alive_max_requests:
+            headers.append((b"connection", b"close"))
+            closing = True
+        if not closing and not any(name.lower() == b"connection" for name, _ in event.headers):
+            headers.append((b"connection", b"keep-alive"))
+            headers.append((b"keep-alive", self._keep_alive_header))
+        await self._send_h11_event(
+            h11.Response(headers=headers, status_code=event.status_code, reason=_reason(event))
+        )
+
+    async def _send_error_response(self, status_code: int) -> None:
+        if not self._node_wire:
+            await super()._send_error_response(status_code)
+            return
+        headers = [(b"content-length", b"0"), (b"connection", b"close")]
+        await self._send_h11_event(
+            h11.Response(
+                status_code=status_code,
+                headers=[*headers, *self.config.response_headers("h11")],
+                reason=NODE_STATUS_CODES.get(status_code, b"unknown"),
+            )
+        )
+        await self._send_h11_event(h11.EndOfMessage())
 
     async def _check_protocol(self, event: h11.Request) -> None:
         strict = getattr(self.config, "strict_http1_framing", False)
         if strict and not getattr(self.config, "allow_h2c", False):
             return  # the Upgrade header is ignored, as Node's server does without a listener
         await super()._check_protocol(event)
+
+
+def _reason(event: Response) -> bytes:
+    return NODE_STATUS_CODES.get(event.status_code, b"unknown")
 
 
 def install() -> None:
