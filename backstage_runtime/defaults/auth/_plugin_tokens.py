@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
@@ -54,8 +55,6 @@ class PluginTokenHandler:
         self._jwks = jwks
         self._logger = logger
         self._duration = key_duration
-        # Source plugins known to publish a JWKS (probed once each; failures are not cached).
-        self._supported: set[str] = set()
 
     async def issue_token(
         self,
@@ -97,10 +96,10 @@ class PluginTokenHandler:
         if not _SUBJECT.match(subject):
             raise AuthenticationError("Invalid plugin token: forbidden subject format")
         base_url = await self._discovery.get_base_url(subject)
-        jwks_url = f"{base_url}{_JWKS_PATH}"
-        await self._check_supported(subject, jwks_url)
+        # ``subject`` is unverified: the URL is attacker-chosen, which the JWKS client's bounded
+        # cache, per-URL fetch rate and negative memory are there for.
+        key_set = await self._source_keys(subject, f"{base_url}{_JWKS_PATH}", header.get("kid"))
         try:
-            key_set = await self._jwks.key_set(jwks_url, header.get("kid"))
             verified = jwt.decode(token, key_set, algorithms=ASYMMETRIC_ALGORITHMS)
             if verified.header.get("typ") != PLUGIN_TOKEN_TYPE:
                 raise AuthenticationError("Failed plugin token verification")
@@ -118,21 +117,19 @@ class PluginTokenHandler:
             subject, obo if isinstance(obo, str) else None, float(verified.claims["exp"])
         )
 
-    async def _check_supported(self, subject: str, jwks_url: str) -> None:
-        if subject in self._supported:
-            return
+    async def _source_keys(self, subject: str, jwks_url: str, kid: str | None) -> KeySet:
+        """The source plugin's keys. Backstage probes the URL with a request of its own before
+        the first token of each source; the key set fetch answers the same question (404: no
+        JWKS endpoint), so it is the probe, and a failing source costs no extra requests.
+        """
         try:
-            status = await self._jwks.fetch_status(jwks_url)
+            return await self._jwks.key_set(jwks_url, kid)
         except JwksUnavailableError as error:
+            if error.status == 404:
+                raise AuthenticationError(
+                    f"Received a plugin token where the source '{subject}' plugin unexpectedly "
+                    "does not have a JWKS endpoint. The target plugin needs to be migrated to be "
+                    "installed in an app using the new backend system."
+                ) from None
             self._logger.error("Unexpected failure for target JWKS check", {"reason": str(error)})
             raise AuthenticationError("Failed plugin token verification") from None
-        if status == 404:
-            raise AuthenticationError(
-                f"Received a plugin token where the source '{subject}' plugin unexpectedly does "
-                "not have a JWKS endpoint. The target plugin needs to be migrated to be "
-                "installed in an app using the new backend system."
-            )
-        if status != 200:
-            self._logger.error("Unexpected failure for target JWKS check", {"status": status})
-            raise AuthenticationError("Failed plugin token verification")
-        self._supported.add(subject)

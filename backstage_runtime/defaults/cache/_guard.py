@@ -51,9 +51,11 @@ class StoreGuard:
 
     After an outage error the store counts as down: operations are skipped (reads miss, writes
     are dropped) until ``retry_interval`` has passed, then one operation probes it again; the
-    first success marks it up. Warnings are rate-limited to one per ``warning_interval`` (the
-    first says the store is unreachable, later ones that it still is, with how many failures were
-    not logged); an info line says when a reported outage is over.
+    first success marks it up. Every change of state is logged: a warning when an outage starts
+    and an info line when it ends, however soon after the previous one (an operator must be able
+    to tell a second outage from the first going on). What repeats is rate-limited to one warning
+    per ``warning_interval``: that the store is still unreachable, or that single operations
+    failed; each warning counts the failures that were not logged since the last one.
     """
 
     def __init__(
@@ -78,7 +80,6 @@ class StoreGuard:
         self._last_warning: float | None = None
         self._failed_since_warning = 0
         self._failed_in_outage = 0
-        self._announced = False
 
     def may_try(self) -> bool:
         """Whether to send an operation to a store that is down (False: skip it).
@@ -99,27 +100,30 @@ class StoreGuard:
         now = self._clock()
         if outage:
             self._retry_at = now + self._retry_interval
-            if self.down:
-                self._failed_in_outage += 1
-            else:
+            if not self.down:
                 self.down = True
                 self._down_since = now
                 self._failed_in_outage = 1
                 self.metrics.outages += 1
+                self._warn(
+                    now,
+                    f"Cache store '{self._store_name}' is unreachable; cache reads act as misses "
+                    "and writes are dropped until it is back",
+                    operation,
+                    error,
+                )
+                return
+            self._failed_in_outage += 1
         if self._last_warning is not None and now - self._last_warning < self._warning_interval:
             self._failed_since_warning += 1
             return
-        if outage and self._failed_in_outage == 1:
-            message = (
-                f"Cache store '{self._store_name}' is unreachable; cache reads act as misses and "
-                "writes are dropped until it is back"
-            )
-            self._announced = True
-        elif self.down:
+        if self.down:
             message = f"Cache store '{self._store_name}' is still unreachable"
-            self._announced = True
         else:
             message = f"Cache operation '{operation}' failed on store '{self._store_name}'"
+        self._warn(now, message, operation, error)
+
+    def _warn(self, now: float, message: str, operation: str, error: BaseException) -> None:
         self._last_warning = now
         self._logger.warn(
             message,
@@ -133,15 +137,11 @@ class StoreGuard:
         self._failed_since_warning = 0
 
     def succeeded(self) -> None:
-        """Record a successful operation on a store that was down."""
+        """Record a successful operation on a store that was down (logged as its recovery)."""
         if not self.down:
             return
         self.down = False
         self.metrics.recoveries += 1
-        if not self._announced:
-            # The outage was never reported (warnings were rate-limited): stay quiet about it.
-            return
-        self._announced = False
         self._logger.info(
             f"Cache store '{self._store_name}' is reachable again",
             {

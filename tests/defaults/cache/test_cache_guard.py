@@ -145,7 +145,7 @@ async def test_an_outage_turns_reads_into_misses_and_drops_writes(
     assert store.data[cache.stored_key("b")] == '{"value":3}'  # ... and the write went through
 
 
-async def test_warnings_are_rate_limited_across_outages(
+async def test_every_outage_and_every_recovery_is_announced(
     manager: CacheManager, store: FlakyStore, logger: MockRootLogger, clock: Clock
 ) -> None:
     cache = manager.for_plugin("catalog")
@@ -159,24 +159,58 @@ async def test_warnings_are_rate_limited_across_outages(
         clock.now += 1
     assert manager.metrics.outages == 10
     assert manager.metrics.recoveries == 10
-    # One warning and one recovery line, not ten of each.
-    assert len(warnings_of(logger)) == 1
-    assert logger.messages("info") == ["Cache store 'redis' is reachable again"]
+    # Each outage, however soon after the last one, is told apart from it ...
+    unreachable = (
+        "Cache store 'redis' is unreachable; cache reads act as misses and writes are dropped "
+        "until it is back"
+    )
+    assert warnings_of(logger) == [unreachable] * 10
+    # ... and so is each recovery, in the order they happened.
+    assert logger.messages("info") == ["Cache store 'redis' is reachable again"] * 10
+    levels = [entry.level for entry in logger.entries]
+    assert levels == ["warn", "info"] * 10
 
-    # A new outage a minute later is reported again, with the count of what was not logged.
-    store.failing = down
-    clock.now += 60
+
+async def test_warnings_while_the_store_stays_down_are_rate_limited(
+    manager: CacheManager, store: FlakyStore, logger: MockRootLogger, clock: Clock
+) -> None:
+    cache = manager.for_plugin("catalog")
+    store.failing = RedisConnectionError("down")
     await cache.get("k")
-    assert warnings_of(logger)[-1].startswith("Cache store 'redis' is unreachable")
-    assert logger.entries[-1].fields["failedSinceLastWarning"] == 9
-
     # Down for another minute: one "still" warning, however many probes failed meanwhile.
     for _ in range(61):
         clock.now += 1
         await cache.get("k")
-    assert warnings_of(logger)[-1] == "Cache store 'redis' is still unreachable"
-    assert len(warnings_of(logger)) == 3
+    assert warnings_of(logger) == [
+        "Cache store 'redis' is unreachable; cache reads act as misses and writes are dropped "
+        "until it is back",
+        "Cache store 'redis' is still unreachable",
+    ]
     assert logger.entries[-1].fields["failedSinceLastWarning"] == 59
+    assert manager.metrics.store_errors == 62
+
+    store.failing = None
+    clock.now += 1
+    await cache.get("k")
+    assert logger.messages("info") == ["Cache store 'redis' is reachable again"]
+    assert logger.entries[-1].fields["failedOperations"] == 62
+
+
+async def test_failing_operations_on_a_reachable_store_are_rate_limited(
+    manager: CacheManager, store: FlakyStore, logger: MockRootLogger, clock: Clock
+) -> None:
+    cache = manager.for_plugin("catalog")
+    store.failing = ResponseError("WRONGTYPE")
+    for _ in range(30):
+        await cache.get("k")
+        clock.now += 1
+    assert warnings_of(logger) == ["Cache operation 'get' failed on store 'redis'"]
+
+    # An outage in the middle of that is still announced at once.
+    store.failing = RedisConnectionError("down")
+    await cache.get("k")
+    assert warnings_of(logger)[-1].startswith("Cache store 'redis' is unreachable")
+    assert logger.entries[-1].fields["failedSinceLastWarning"] == 29
 
 
 async def test_a_command_error_is_not_an_outage(

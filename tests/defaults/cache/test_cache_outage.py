@@ -173,6 +173,44 @@ async def test_a_hung_redis_costs_one_timeout_then_requests_skip_it(
         await manager.close()
 
 
+async def test_two_redis_outages_within_a_minute_are_each_announced_with_their_recovery(
+    redis_server: RedisServer,
+) -> None:
+    now = [0.0]
+    logger = MockRootLogger()
+    manager = CacheManager(
+        read_cache_settings(create_config_from_data(redis_config(redis_server)), logger),
+        logger,
+        retry_interval=1.0,
+        warning_interval=60.0,
+        clock=lambda: now[0],
+    )
+    unreachable = (
+        "Cache store 'redis' is unreachable; cache reads act as misses and writes are dropped "
+        "until it is back"
+    )
+    try:
+        cache = manager.for_plugin("profiles")
+        await cache.set("k", "v")
+        for outage in (1, 2):
+            await redis_server.stop()
+            assert await cache.get("k") is None
+            assert not manager.store_available
+            assert logger.messages("warn") == [unreachable] * outage
+            assert f"127.0.0.1:{redis_server.port}" in logger.entries[-1].fields["error"]
+
+            await redis_server.start()  # same port, empty
+            now[0] += 1.0  # the retry interval has passed (two seconds in all: one minute not)
+            await cache.set("k", f"v{outage}")
+            assert manager.store_available
+            assert logger.messages("info") == ["Cache store 'redis' is reachable again"] * outage
+            assert await cache.get("k") == f"v{outage}"
+        assert (manager.metrics.outages, manager.metrics.recoveries) == (2, 2)
+        assert [entry.level for entry in logger.entries] == ["warn", "info", "warn", "info"]
+    finally:
+        await manager.close()
+
+
 async def test_connections_are_closed_when_the_backend_stops(redis_server: RedisServer) -> None:
     handlers: dict[str, Any] = {}
     async with start_test_backend(
