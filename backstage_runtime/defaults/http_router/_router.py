@@ -74,18 +74,26 @@ class PluginHttpRouter:
         return self._policies
 
     def use(self, handler: Any) -> None:
-        """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` (call again for
-        more), or one ASGI application (a Quart app, Starlette, ...); the two can be combined.
+        """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` or a list (tuple)
+        of them (call again for more), or one ASGI application (a Quart app, Starlette, ...);
+        the two can be combined.
 
         Raises :class:`ValueError` for a second ASGI application, :class:`TypeError` for
         anything that is neither.
         """
         name = f"backstage-plugin-{self._plugin_id}"
-        if is_blueprint(handler):
+        blueprints = _blueprints_in(handler)
+        if blueprints is not None:
             if self._quart is None:
                 self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
-            self._quart.register_blueprint(cast(Blueprint, handler))
+            for blueprint in blueprints:
+                self._quart.register_blueprint(blueprint)
             return
+        if isinstance(handler, list | tuple):
+            raise TypeError(
+                f"Plugin '{self._plugin_id}' http_router.use() takes a list of Quart blueprints "
+                f"only, got {handler!r}"
+            )
         if self._app is not None:
             raise ValueError(
                 f"Plugin '{self._plugin_id}' already uses an ASGI application: its http_router "
@@ -147,6 +155,15 @@ class PluginHttpRouter:
             error, method=scope["method"], url=request_url(scope, relative=True)
         )
         await send_json(send, status, body)
+
+
+def _blueprints_in(handler: Any) -> list[Blueprint] | None:
+    """The blueprints ``handler`` is (one, or a non-empty list or tuple of them), else None."""
+    if is_blueprint(handler):
+        return [cast(Blueprint, handler)]
+    if isinstance(handler, list | tuple) and handler and all(is_blueprint(h) for h in handler):
+        return list(handler)
+    return None
 
 
 _JWKS_PATH = "/.backstage/auth/v1/jwks.json"
