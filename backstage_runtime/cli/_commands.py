@@ -14,6 +14,7 @@ import yaml
 from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
+from ..defaults.root_http_router import listen_override
 from ..runtime import EntryPointScan, PackageFilter, scan_entry_points
 
 __all__ = ["freeze_startup_objects", "run_config", "run_graph", "run_plugins", "run_serve"]
@@ -32,16 +33,13 @@ def freeze_startup_objects() -> None:
 
 def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int | None) -> int:
     """Start every discovered feature and run until SIGINT/SIGTERM; 0 after a clean stop."""
-    overrides: dict[str, Any] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    backend = create_backend(
-        config_paths=config_paths,
-        overrides={"backend": {"listen": overrides}} if overrides else None,
-        discover=True,
-    )
+    overrides: dict[str, Any] | None = None
+    if host is not None or port is not None:
+        # In the shape the files give backend.listen ("host:port", a port, or {host, port}):
+        # the override is merged over them, and mixing shapes is a config type error.
+        listen = listen_override(load_config(config_paths), host=host, port=port)
+        overrides = {"backend": {"listen": listen}}
+    backend = create_backend(config_paths=config_paths, overrides=overrides, discover=True)
 
     async def serve() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

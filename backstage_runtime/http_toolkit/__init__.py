@@ -11,23 +11,32 @@ from ._asgi import (
     Scope,
     Send,
     json_bytes,
+    mount_relative_path,
     request_url,
     send_json,
 )
 from ._error_responder import ErrorResponder, development_mode
+from ._pipeline import Piece, build_pipeline
 from ._quart_mount import is_blueprint, mount_handler
+from ._request_info import RequestInfo, get_request_info, set_request_info
 
 __all__ = [
     "ASGIApp",
     "ErrorResponder",
     "Message",
+    "Piece",
     "Receive",
+    "RequestInfo",
     "Scope",
     "Send",
+    "build_pipeline",
     "development_mode",
+    "get_request_info",
     "is_blueprint",
     "json_bytes",
     "mount_handler",
+    "mount_relative_path",
     "request_url",
     "send_json",
+    "set_request_info",
 ]

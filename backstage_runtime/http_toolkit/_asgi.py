@@ -13,6 +13,7 @@ __all__ = [
     "Scope",
     "Send",
     "json_bytes",
+    "mount_relative_path",
     "request_url",
     "send_json",
 ]
@@ -51,6 +52,12 @@ async def send_json(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def mount_relative_path(scope: Scope) -> str:
+    """The request path below its mount point (``root_path``), ``/`` for the mount itself."""
+    path: str = scope["path"]
+    return path[len(scope.get("root_path", "")) :] or "/"
 
 
 def request_url(scope: Scope, *, relative: bool) -> str:

@@ -11,7 +11,7 @@ from ...http_toolkit import Scope
 
 __all__ = [
     "AuthPolicies",
-    "CookieEndpoint",
+    "CookieHandler",
     "CredentialsBarrier",
     "PublicKeys",
     "compile_policy_path",
@@ -25,7 +25,7 @@ CredentialsBarrier = Callable[[Scope, bool], Awaitable[None]]
 PublicKeys = Callable[[], Awaitable[Sequence[Any]]]
 
 #: Answers ``/.backstage/auth/v1/cookie`` (after the barrier): given the scope and ``send``.
-CookieEndpoint = Callable[[Scope, Callable[[Any], Awaitable[None]]], Awaitable[None]]
+CookieHandler = Callable[[Scope, Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 def compile_policy_path(path: str) -> Callable[[str], bool]:

@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from quart import Blueprint, Quart
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
-
-from ...api.errors import BackstageError, NotFoundError
 from ...api.services.http import AuthPolicyAllow
 from ...http_toolkit import (
-    ASGIApp,
     ErrorResponder,
     Receive,
     Scope,
     Send,
-    is_blueprint,
-    mount_handler,
-    request_url,
-    send_json,
+    build_pipeline,
+    get_request_info,
 )
-from ...http_toolkit._quart_mount import build_quart_app
-from ._auth_policies import AuthPolicies, CookieEndpoint, CredentialsBarrier, PublicKeys
+from ._auth_policies import AuthPolicies, CookieHandler, CredentialsBarrier, PublicKeys
+from ._cookie_endpoint import COOKIE_PATH
 from ._lifecycle_gate import LifecycleGate
+from ._pipeline import default_pipeline
+from ._plugin_dispatch import PluginDispatch
 
 __all__ = ["PluginHttpRouter"]
 
 
 class PluginHttpRouter:
-    """A plugin's router: requests pass the lifecycle gate, then the credentials barrier (when
-    one is installed, honouring the plugin's auth policies), then reach the plugin's handlers;
-    errors become Backstage's error JSON with the URL relative to the plugin mount.
+    """A plugin's router: requests pass the :func:`default_pipeline` (the JWKS endpoint, the
+    lifecycle gate, the credentials barrier honouring the plugin's auth policies, the cookie
+    endpoint), then reach the plugin's handlers (:class:`PluginDispatch`); errors become
+    Backstage's error JSON with the URL relative to the plugin mount.
 
     ``use`` takes Quart blueprints (all served by one Quart app of the plugin's own, so their
     routes combine) and at most one ASGI application; with both, a request that a blueprint
@@ -48,20 +43,25 @@ class PluginHttpRouter:
         errors: ErrorResponder,
         credentials_barrier: CredentialsBarrier | None = None,
         public_keys: PublicKeys | None = None,
-        cookie_endpoint: CookieEndpoint | None = None,
+        cookie_endpoint: CookieHandler | None = None,
     ) -> None:
         self._plugin_id = plugin_id
-        self._gate = gate
         self._policies = policies
-        self._errors = errors
-        self._barrier = credentials_barrier
-        self._public_keys = public_keys
-        self._cookie_endpoint = cookie_endpoint
         if cookie_endpoint is not None:
             # The cookie refreshes itself: the endpoint accepts the cookie it issued.
-            policies.add(_COOKIE_PATH, "user-cookie")
-        self._quart: Quart | None = None
-        self._app: ASGIApp | None = None
+            policies.add(COOKIE_PATH, "user-cookie")
+        self._dispatch = PluginDispatch(plugin_id, errors)
+        self._pipeline = build_pipeline(
+            default_pipeline(
+                gate=gate,
+                policies=policies,
+                errors=errors,
+                credentials_barrier=credentials_barrier,
+                public_keys=public_keys,
+                cookie_handler=cookie_endpoint,
+            ),
+            self._dispatch,
+        )
 
     @property
     def plugin_id(self) -> str:
@@ -74,24 +74,14 @@ class PluginHttpRouter:
         return self._policies
 
     def use(self, handler: Any) -> None:
-        """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` (call again for
-        more), or one ASGI application (a Quart app, Starlette, ...); the two can be combined.
+        """Serve ``handler`` under ``/api/<pluginId>``: a Quart ``Blueprint`` or a list (tuple)
+        of them (call again for more), or one ASGI application (a Quart app, Starlette, ...);
+        the two can be combined.
 
         Raises :class:`ValueError` for a second ASGI application, :class:`TypeError` for
         anything that is neither.
         """
-        name = f"backstage-plugin-{self._plugin_id}"
-        if is_blueprint(handler):
-            if self._quart is None:
-                self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
-            self._quart.register_blueprint(cast(Blueprint, handler))
-            return
-        if self._app is not None:
-            raise ValueError(
-                f"Plugin '{self._plugin_id}' already uses an ASGI application: its http_router "
-                "takes Quart blueprints (any number) and at most one ASGI application"
-            )
-        self._app = mount_handler(handler, name, self._errors, relative_urls=True)
+        self._dispatch.use(handler)
 
     def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
         """Let requests under ``path`` (relative to the plugin mount, a prefix) in without
@@ -100,84 +90,10 @@ class PluginHttpRouter:
         self._policies.add(path, allow)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = scope.get("backstage")
+        """Serve a request: note the plugin on the request's info (for the request log), then
+        run the pipeline.
+        """
+        info = get_request_info(scope)
         if info is not None:
             info.plugin_id = self._plugin_id
-        if scope["type"] == "http":
-            if self._public_keys is not None and _is_jwks_request(scope):
-                # Before the gate and the barrier: other backends must always be able to verify
-                # this plugin's tokens.
-                await send_json(send, 200, {"keys": list(await self._public_keys())})
-                return
-            try:
-                await self._gate.pass_through()
-                if self._barrier is not None:
-                    await self._check_credentials(scope)
-                if self._cookie_endpoint is not None and _relative(scope) == _COOKIE_PATH:
-                    await self._cookie_endpoint(scope, send)
-                    return
-            except BackstageError as error:
-                await self._send_error(scope, send, error)
-                return
-        app = self._handler_for(scope)
-        if app is None:
-            if scope["type"] == "http":
-                method = scope["method"]
-                url = request_url(scope, relative=True)
-                await self._send_error(scope, send, NotFoundError(f"No route for {method} {url}"))
-            return
-        await app(scope, receive, send)
-
-    def _handler_for(self, scope: Scope) -> ASGIApp | None:
-        if self._quart is None:
-            return self._app
-        if self._app is None or _matches_a_route(self._quart, scope):
-            return cast(ASGIApp, self._quart)
-        return self._app
-
-    async def _check_credentials(self, scope: Scope) -> None:
-        assert self._barrier is not None
-        path = scope["path"][len(scope.get("root_path", "")) :] or "/"
-        requirement = self._policies.requirement(path)
-        if requirement != "none":
-            await self._barrier(scope, requirement == "limited")
-
-    async def _send_error(self, scope: Scope, send: Send, error: BaseException) -> None:
-        status, body = self._errors.respond(
-            error, method=scope["method"], url=request_url(scope, relative=True)
-        )
-        await send_json(send, status, body)
-
-
-_JWKS_PATH = "/.backstage/auth/v1/jwks.json"
-_COOKIE_PATH = "/.backstage/auth/v1/cookie"
-
-
-def _relative(scope: Scope) -> str:
-    path: str = scope["path"]
-    return path[len(scope.get("root_path", "")) :] or "/"
-
-
-def _matches_a_route(quart: Quart, scope: Scope) -> bool:
-    """Whether a blueprint route takes this request's path and method (a route that only
-    answers other methods does not: the request falls through, as in Express).
-    """
-    if scope["type"] != "http":
-        return False
-    adapter = quart.url_map.bind("localhost")
-    try:
-        adapter.match(_relative(scope), method=scope["method"])
-    except RequestRedirect:
-        return True  # the blueprints answer with the redirect (a missing trailing slash)
-    except HTTPException:
-        return False
-    return True
-
-
-def _is_jwks_request(scope: Scope) -> bool:
-    path: str = scope["path"]
-    return (
-        scope["method"] in ("GET", "HEAD")
-        and path.endswith(_JWKS_PATH)
-        and (path[len(scope.get("root_path", "")) :] == _JWKS_PATH)
-    )
+        await self._pipeline(scope, receive, send)

@@ -32,7 +32,13 @@ from ...http_toolkit import ErrorResponder, development_mode
 from ..lifecycle import hook_timeout
 from ._app import HEALTH_PATHS, RootHttpApp
 from ._cors import CorsPolicy, read_cors_policy
-from ._listen import DEFAULT_PORT, ListenOptions, open_listening_socket, read_listen_options
+from ._listen import (
+    DEFAULT_PORT,
+    ListenOptions,
+    listen_override,
+    open_listening_socket,
+    read_listen_options,
+)
 from ._router import RootHttpRouter
 from ._routes import DEFAULT_INDEX_PATH, RouteConflictError, RouteTable
 from ._security_headers import content_security_policy, security_headers
@@ -50,6 +56,7 @@ __all__ = [
     "RouteConflictError",
     "content_security_policy",
     "dev_certificate_path",
+    "listen_override",
     "read_cors_policy",
     "read_listen_options",
     "root_http_router_service_factory",

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 
 import anyio.to_thread
 
-from ...http_toolkit import Message, Scope, Send
+from ...http_toolkit import ASGIApp, Message, Receive, Scope, Send
 from ._accept_encoding import negotiate_encoding
 from ._compressible import compressible
 
-__all__ = ["CompressionSend", "THRESHOLD"]
+__all__ = ["THRESHOLD", "CompressionMiddleware", "CompressionSend"]
 
 #: ``compression``'s default threshold: smaller responses of known length are sent as they are.
 THRESHOLD = 1024
@@ -189,3 +189,24 @@ class CompressionSend:
         compressor = self._compressor
         assert compressor is not None
         return compressor.compress(body) + compressor.flush(mode)
+
+
+class CompressionMiddleware:
+    """``compression()``: every HTTP response goes out through a :class:`CompressionSend`.
+
+    In the pipeline it sits outside the pieces that add headers (helmet, CORS): a ``send``
+    wrapper sees what the ones inside it added, so it can merge their ``Vary`` with its own
+    as Node's single header object does.
+    """
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request through a compressing ``send``."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, CompressionSend(scope, send))

@@ -15,10 +15,10 @@ import hashlib
 
 import anyio.to_thread
 
-from ...http_toolkit import Message, Scope, Send
+from ...http_toolkit import ASGIApp, Message, Receive, Scope, Send
 from ._fresh import fresh
 
-__all__ = ["ETagSend", "weak_etag"]
+__all__ = ["ETagMiddleware", "ETagSend", "weak_etag"]
 
 #: Hashing larger bodies moves to a worker thread (hashlib releases the GIL) so that the event
 #: loop keeps serving; below this the thread hop costs more than it saves.
@@ -99,9 +99,14 @@ class ETagSend:
         elif kind == "http.response.start" and self._holds(message):
             self._held = message
             return
+        elif kind == "http.response.start":
+            self._held = None  # replaced by a response that needs no holding
         await self._send(message)
 
     def _holds(self, start: Message) -> bool:
+        # A start while one is held replaces it: the application failed before its body and
+        # an error response takes its place, so nothing of the first one may stay.
+        self._etag = self._last_modified = None
         status: int = start["status"]
         if status < 200 or status in _NO_BODY:
             return False
@@ -150,3 +155,21 @@ class ETagSend:
             etag=etag.decode("latin-1"),
             last_modified=last_modified.decode("latin-1") if last_modified else None,
         )
+
+
+class ETagMiddleware:
+    """Express's ``res.send`` validators: every HTTP response goes out through an
+    :class:`ETagSend`. Innermost of the response pieces, it sees what the application sends.
+    """
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request through a tagging ``send``."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, ETagSend(scope, send))

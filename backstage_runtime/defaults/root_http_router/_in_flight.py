@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import anyio
 
-__all__ = ["InFlightRequests"]
+from ...http_toolkit import ASGIApp, Receive, Scope, Send
+
+__all__ = ["InFlightMiddleware", "InFlightRequests"]
 
 
 class InFlightRequests:
@@ -36,3 +38,26 @@ class InFlightRequests:
         """Return once no request is in progress."""
         while self._count:
             await self._idle.wait()
+
+
+class InFlightMiddleware:
+    """Counts every HTTP request in ``requests`` while it is served, so that shutdown can wait
+    for the last one.
+    """
+
+    __slots__ = ("_requests", "app")
+
+    def __init__(self, app: ASGIApp, requests: InFlightRequests) -> None:
+        self.app = app
+        self._requests = requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, counted."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self._requests.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._requests.exit()

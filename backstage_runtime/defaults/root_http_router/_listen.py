@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from ...api import Config
 from ...api.errors import ConfigError
 
-__all__ = ["DEFAULT_PORT", "ListenOptions", "open_listening_socket", "read_listen_options"]
+__all__ = [
+    "DEFAULT_PORT",
+    "ListenOptions",
+    "listen_override",
+    "open_listening_socket",
+    "read_listen_options",
+]
 
 DEFAULT_PORT = 7007
 
@@ -58,6 +64,33 @@ def read_listen_options(config: Config) -> ListenOptions:
     port_value = config.get_optional("backend.listen.port") if isinstance(listen, dict) else None
     port = DEFAULT_PORT if port_value is None else _port(port_value, "backend.listen.port")
     return ListenOptions(host, port)
+
+
+def listen_override(config: Config, *, host: str | None, port: int | None) -> object:
+    """A ``backend.listen`` value that replaces ``host`` and/or ``port`` (None keeps the
+    configured one) in the form ``config`` already uses, for the command line's overrides.
+
+    The form matters: an override is merged over the files, and a ``{host, port}`` object over a
+    ``"host:port"`` string is a type conflict. Raises :class:`ConfigError` for an IPv6 host given
+    to the string form, which cannot hold it.
+    """
+    listen = config.get_optional("backend.listen")
+    if isinstance(listen, dict) or listen is None:
+        return {
+            **({"host": host} if host is not None else {}),
+            **({"port": port} if port is not None else {}),
+        }
+    current = read_listen_options(config)
+    new_host = current.host if host is None else host
+    new_port = current.port if port is None else port
+    if not new_host:
+        return str(new_port) if isinstance(listen, str) else new_port
+    if ":" in new_host:
+        raise ConfigError(
+            f"Unable to listen on host {new_host}: backend.listen is the string {listen!r}, "
+            "which has no room for an IPv6 address; use backend.listen: {host, port}"
+        )
+    return f"{new_host}:{new_port}"
 
 
 def open_listening_socket(options: ListenOptions, backlog: int = 1024) -> socket.socket:

@@ -2,87 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from ...api import LoggerService
-from ...http_toolkit import Message, Scope, Send
+from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 
-__all__ = ["RecordingSend", "RequestInfo", "log_request", "request_id_for"]
-
-_REQUEST_ID_HEADER = b"x-request-id"
-_MAX_REQUEST_ID_LENGTH = 200
-
-
-@dataclass(slots=True)
-class RequestInfo:
-    """What the layers of one request learn about it; kept in the scope under ``"backstage"``.
-
-    ``plugin_id`` is set when a plugin router takes the request; ``status`` when the response
-    starts; ``content_length`` is its ``Content-Length`` or, without one (a stream, a compressed
-    body), the body bytes sent so far.
-    """
-
-    request_id: str
-    started: float
-    plugin_id: str | None = None
-    status: int | None = None
-    content_length: int | None = None
-
-
-class RecordingSend:
-    """The last ``send`` before the server: notes in ``info`` what the log line reports, as
-    Node's logging middleware reads the headers that compression left.
-
-    Node logs a compressed response's length as 0 (compression removed the header); we log the
-    compressed bytes that went out, and the same for streams.
-    """
-
-    __slots__ = ("_counting", "_info", "_send", "started")
-
-    def __init__(self, send: Send, info: RequestInfo) -> None:
-        self._send = send
-        self._info = info
-        self._counting = False
-        #: Whether the response has begun to reach the server (an error can no longer replace it).
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            self.started = True
-            info = self._info
-            info.status = message["status"]
-            # From the end: the handler's headers follow helmet's and CORS's.
-            for name, value in reversed(message.get("headers", ())):
-                if name.lower() == b"content-length":
-                    info.content_length = int(value)
-                    break
-            else:
-                info.content_length = 0
-                self._counting = True
-        elif self._counting and kind == "http.response.body":
-            self._info.content_length = (self._info.content_length or 0) + len(
-                message.get("body", b"")
-            )
-        await self._send(message)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def request_id_for(scope: Scope) -> str:
-    """The caller's ``X-Request-Id`` when it is a sane token, else a new random id."""
-    given = _header(scope, _REQUEST_ID_HEADER)
-    if given and len(given) <= _MAX_REQUEST_ID_LENGTH and given.isprintable() and " " not in given:
-        return given
-    return os.urandom(16).hex()
+__all__ = ["RequestLogMiddleware", "log_request"]
 
 
 def _iso_utc(moment: datetime) -> str:
@@ -135,3 +62,26 @@ def log_request(logger: LoggerService, scope: Scope, info: RequestInfo, duration
         f'"{referrer or "-"}" "{user_agent or "-"}"',
         fields,
     )
+
+
+class RequestLogMiddleware:
+    """Logs every HTTP request once it is over (whatever its outcome), from the
+    :class:`RequestInfo` that :class:`RequestTracking` (outside it) attached.
+    """
+
+    __slots__ = ("_logger", "app")
+
+    def __init__(self, app: ASGIApp, logger: LoggerService) -> None:
+        self.app = app
+        self._logger = logger
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, then log it."""
+        info = get_request_info(scope) if scope["type"] == "http" else None
+        if info is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            log_request(self._logger, scope, info, time.perf_counter() - info.started)

@@ -6,8 +6,10 @@ import re
 
 from ...api import Config
 from ...api.errors import ConfigError
+from ...http_toolkit import ASGIApp, Receive, Scope, Send
+from ._prepend_headers import PrependHeadersSend
 
-__all__ = ["content_security_policy", "security_headers"]
+__all__ = ["SecurityHeadersMiddleware", "content_security_policy", "security_headers"]
 
 # helmet 6's default directives, in its order, with Backstage's two changes already applied:
 # script-src also allows 'unsafe-eval' and form-action is dropped.
@@ -87,3 +89,20 @@ def security_headers(config: Config | None) -> list[tuple[bytes, bytes]]:
     headers.append(("referrer-policy", ",".join(referrer)))
     headers.extend(_STATIC_HEADERS)
     return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+class SecurityHeadersMiddleware:
+    """helmet: ``headers`` (from :func:`security_headers`) first on every HTTP response."""
+
+    __slots__ = ("_headers", "app")
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self._headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with the headers put ahead of the response's own."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, PrependHeadersSend(send, self._headers))

@@ -77,9 +77,11 @@ async def test_the_barrier_hook_sees_each_path_with_its_requirement() -> None:
         return {"rest": rest}
 
     async def init(root: Any) -> None:
+        gate = LifecycleGate(5)
+        gate.open()
         router = PluginHttpRouter(
             "guarded",
-            gate=LifecycleGate(5),
+            gate=gate,
             policies=AuthPolicies(),
             errors=ErrorResponder(MockRootLogger(), include_stack=False),
             credentials_barrier=barrier,
@@ -87,7 +89,6 @@ async def test_the_barrier_hook_sees_each_path_with_its_requirement() -> None:
         router.use(routes)
         router.add_auth_policy(path="/public", allow="unauthenticated")
         router.add_auth_policy(path="/cookie", allow="user-cookie")
-        router._gate.open()
         root.use("/api/guarded", router)
 
     plugin = plugin_with_init("p", {"root": core_services.root_http_router}, init)

@@ -1,0 +1,112 @@
+"""The end of a plugin's pipeline: its Quart blueprints and its one ASGI application."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from quart import Blueprint, Quart
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from ...api.errors import NotFoundError
+from ...http_toolkit import (
+    ASGIApp,
+    ErrorResponder,
+    Receive,
+    Scope,
+    Send,
+    is_blueprint,
+    mount_handler,
+    mount_relative_path,
+    request_url,
+)
+from ...http_toolkit._quart_mount import build_quart_app
+from ._plugin_errors import send_plugin_error
+
+__all__ = ["PluginDispatch"]
+
+
+class PluginDispatch:
+    """Hands a request to the plugin's handlers: Quart blueprints (all served by one Quart app
+    of the plugin's own, so their routes combine) and at most one ASGI application. With both,
+    a request that a blueprint route matches (path and method) goes to the blueprints and every
+    other one to the application, as an Express router falls through to the next handler.
+    With neither, HTTP requests get a ``NotFoundError`` body.
+    """
+
+    __slots__ = ("_app", "_errors", "_plugin_id", "_quart")
+
+    def __init__(self, plugin_id: str, errors: ErrorResponder) -> None:
+        self._plugin_id = plugin_id
+        self._errors = errors
+        self._quart: Quart | None = None
+        self._app: ASGIApp | None = None
+
+    def use(self, handler: Any) -> None:
+        """Add ``handler``: a blueprint or a non-empty list (tuple) of blueprints, or the one
+        ASGI application. Raises :class:`ValueError` for a second ASGI application,
+        :class:`TypeError` for anything else (both name the plugin).
+        """
+        name = f"backstage-plugin-{self._plugin_id}"
+        blueprints = _blueprints_in(handler)
+        if blueprints is not None:
+            if self._quart is None:
+                self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
+            for blueprint in blueprints:
+                self._quart.register_blueprint(blueprint)
+            return
+        if isinstance(handler, list | tuple):
+            raise TypeError(
+                f"Plugin '{self._plugin_id}' http_router.use() takes a list of Quart blueprints "
+                f"only, got {handler!r}"
+            )
+        if self._app is not None:
+            raise ValueError(
+                f"Plugin '{self._plugin_id}' already uses an ASGI application: its http_router "
+                "takes Quart blueprints (any number) and at most one ASGI application"
+            )
+        self._app = mount_handler(handler, name, self._errors, relative_urls=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with the handler that takes it."""
+        app = self._handler_for(scope)
+        if app is not None:
+            await app(scope, receive, send)
+        elif scope["type"] == "http":
+            method = scope["method"]
+            url = request_url(scope, relative=True)
+            await send_plugin_error(
+                self._errors, scope, send, NotFoundError(f"No route for {method} {url}")
+            )
+
+    def _handler_for(self, scope: Scope) -> ASGIApp | None:
+        if self._quart is None:
+            return self._app
+        if self._app is None or _matches_a_route(self._quart, scope):
+            return cast(ASGIApp, self._quart)
+        return self._app
+
+
+def _blueprints_in(handler: Any) -> list[Blueprint] | None:
+    """The blueprints ``handler`` is (one, or a non-empty list or tuple of them), else None."""
+    if is_blueprint(handler):
+        return [cast(Blueprint, handler)]
+    if isinstance(handler, list | tuple) and handler and all(is_blueprint(h) for h in handler):
+        return list(handler)
+    return None
+
+
+def _matches_a_route(quart: Quart, scope: Scope) -> bool:
+    """Whether a blueprint route takes this request's path and method (a route that only
+    answers other methods does not: the request falls through, as in Express).
+    """
+    if scope["type"] != "http":
+        return False
+    adapter = quart.url_map.bind("localhost")
+    try:
+        adapter.match(mount_relative_path(scope), method=scope["method"])
+    except RequestRedirect:
+        return True  # the blueprints answer with the redirect (a missing trailing slash)
+    except HTTPException:
+        return False
+    return True

@@ -1,0 +1,83 @@
+"""The default order of the root pipeline, assembled in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ...api import LoggerService
+from ...api.services.http import RootHealthService
+from ...http_toolkit import ASGIApp, ErrorResponder, Piece
+from ._compression import CompressionMiddleware
+from ._cors import CorsPolicy
+from ._cors_middleware import CorsMiddleware
+from ._error_rendering import ErrorRendering
+from ._etag import ETagMiddleware
+from ._health import HealthEndpoints
+from ._in_flight import InFlightMiddleware, InFlightRequests
+from ._request_log import RequestLogMiddleware
+from ._request_tracking import RequestTracking
+from ._security_headers import SecurityHeadersMiddleware
+
+__all__ = ["default_pipeline"]
+
+
+def default_pipeline(
+    *,
+    in_flight: InFlightRequests,
+    errors: ErrorResponder,
+    health: RootHealthService,
+    health_headers: Mapping[str, str],
+    security_headers: list[tuple[bytes, bytes]],
+    cors: CorsPolicy | None,
+    request_logger: LoggerService | None,
+) -> list[Piece]:
+    """The pieces before the mounts, outermost first: ``request_tracking``, ``request_log``,
+    ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``, ``errors``,
+    ``health``.
+
+    Response headers are added by ``send`` wrappers, which see a response in the reverse order
+    of the pieces: helmet's and CORS's headers come first because their wrappers run after the
+    handler's, and compression, outside them, sees every header (to merge ``Vary``). Errors are
+    rendered inside all of them, so an error response is shaped like any other. ``request_log``
+    is left out without a logger, ``cors`` without ``backend.cors``.
+    """
+    pieces = [Piece("request_tracking", RequestTracking)]
+    if request_logger is not None:
+        logger = request_logger
+
+        def request_log(app: ASGIApp) -> ASGIApp:
+            return RequestLogMiddleware(app, logger)
+
+        pieces.append(Piece("request_log", request_log))
+
+    def counted(app: ASGIApp) -> ASGIApp:
+        return InFlightMiddleware(app, in_flight)
+
+    def helmet(app: ASGIApp) -> ASGIApp:
+        return SecurityHeadersMiddleware(app, security_headers)
+
+    pieces += [
+        Piece("in_flight", counted),
+        Piece("compression", CompressionMiddleware),
+        Piece("security_headers", helmet),
+    ]
+    if cors is not None:
+        policy = cors
+
+        def cors_piece(app: ASGIApp) -> ASGIApp:
+            return CorsMiddleware(app, policy)
+
+        pieces.append(Piece("cors", cors_piece))
+
+    def error_rendering(app: ASGIApp) -> ASGIApp:
+        return ErrorRendering(app, errors)
+
+    def health_endpoints(app: ASGIApp) -> ASGIApp:
+        return HealthEndpoints(app, health, health_headers)
+
+    pieces += [
+        Piece("etag", ETagMiddleware),
+        Piece("errors", error_rendering),
+        Piece("health", health_endpoints),
+    ]
+    return pieces
