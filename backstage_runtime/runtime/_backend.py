@@ -109,8 +109,7 @@ class Backend:
             raise BackendStateError("services are only available while the backend runs")
         if ref.scope == "plugin" and plugin_id is None:
             raise BackendStateError(f"'{ref.id}' is plugin-scoped: pass plugin_id")
-        value: T = await self._initializer.registry.get(ref, plugin_id)
-        return value
+        return await self._initializer.services.get(ref, plugin_id)
 
     async def inspect_graph(self) -> FeatureGraph:
         """The service dependency graph of this backend's features, without starting it.
