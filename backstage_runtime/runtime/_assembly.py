@@ -20,7 +20,7 @@ from ..api._features import Registration
 from ..api.errors import stringify_error
 from ._registry import ServiceRegistry
 from ._resolver import ServiceResolver
-from ._types import PLUGIN_METADATA_ID, AnyServiceFactory
+from ._types import PLUGIN_METADATA_ID, ErasedFactory
 
 __all__ = ["Assembly", "AddedFeature", "describe_kind"]
 
@@ -65,15 +65,15 @@ class Assembly:
 
     @classmethod
     def create(
-        cls, defaults: Iterable[AnyServiceFactory], added: Iterable[AddedFeature]
+        cls, defaults: Iterable[ErasedFactory], added: Iterable[AddedFeature]
     ) -> tuple[Assembly, list[AddedFeature]]:
         """Install default and explicitly added factories; return the loaders still to run."""
         registry = ServiceRegistry()
         assembly = cls(registry=registry, services=ServiceResolver(registry))
-        by_id: dict[str, list[AnyServiceFactory]] = {}
+        by_id: dict[str, list[ErasedFactory]] = {}
         for factory in defaults:
             by_id.setdefault(factory.service.id, []).append(factory)
-        explicit: dict[str, list[AnyServiceFactory]] = {}
+        explicit: dict[str, list[ErasedFactory]] = {}
         loaders: list[AddedFeature] = []
         for item in added:
             feature = item.feature
@@ -155,7 +155,7 @@ class Assembly:
                     f"module or feature loader, received {describe_kind(produced)}"
                 )
 
-    def _add_loader_factory(self, factory: AnyServiceFactory, loader: BackendFeatureLoader) -> None:
+    def _add_loader_factory(self, factory: ErasedFactory, loader: BackendFeatureLoader) -> None:
         sid = factory.service.id
         if sid == PLUGIN_METADATA_ID:
             self.problems.append(
@@ -177,7 +177,7 @@ class Assembly:
         self._loader_owner[sid] = loader
         self._set(sid, [factory])
 
-    def _set(self, sid: str, factories: list[AnyServiceFactory]) -> None:
+    def _set(self, sid: str, factories: list[ErasedFactory]) -> None:
         try:
             self.registry.set_factories(sid, factories)
         except Exception as error:

@@ -12,7 +12,7 @@ import anyio
 
 from ..api import LoggerService
 from ._once import Once
-from ._types import ROOT_PLUGIN_ID, AnyServiceFactory
+from ._types import ROOT_PLUGIN_ID, ErasedFactory
 
 __all__ = ["ServiceContainer"]
 
@@ -43,15 +43,15 @@ class ServiceContainer:
     def __init__(self, plugin_id: str | None) -> None:
         self.plugin_id = plugin_id
         self.metadata = _PluginMetadata(plugin_id or ROOT_PLUGIN_ID)
-        self._instances: dict[AnyServiceFactory, Once[object]] = {}
-        self._contexts: dict[AnyServiceFactory, Once[object]] = {}
+        self._instances: dict[ErasedFactory, Once[object]] = {}
+        self._contexts: dict[ErasedFactory, Once[object]] = {}
         self._stack = AsyncExitStack()
         # Set by aclose(): cleanups are registered at build time but bounded and logged at stop.
         self._timeout = math.inf
         self._logger: LoggerService | None = None
 
     async def instance(
-        self, factory: AnyServiceFactory, build: Callable[[], Awaitable[object]]
+        self, factory: ErasedFactory, build: Callable[[], Awaitable[object]]
     ) -> object:
         """The instance of ``factory`` here, built by ``build`` on the first request."""
         cell = self._instances.get(factory)
@@ -60,7 +60,7 @@ class ServiceContainer:
         return await cell.get()
 
     async def root_context(
-        self, factory: AnyServiceFactory, build: Callable[[], Awaitable[object]]
+        self, factory: ErasedFactory, build: Callable[[], Awaitable[object]]
     ) -> object:
         """The ``create_root_context`` result of ``factory``, built by ``build`` once."""
         cell = self._contexts.get(factory)
@@ -68,7 +68,7 @@ class ServiceContainer:
             cell = self._contexts[factory] = Once(build)
         return await cell.get()
 
-    def holds(self, factory: AnyServiceFactory) -> bool:
+    def holds(self, factory: ErasedFactory) -> bool:
         """Whether an instance of ``factory`` was requested here (built, building or failed)."""
         return factory in self._instances
 

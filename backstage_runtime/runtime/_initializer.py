@@ -28,7 +28,7 @@ from ._lifecycle_drivers import LifecycleDriverError, as_plugin_driver, as_root_
 from ._resolver import ServiceResolver
 from ._runtime_factories import NullLogger, background_tasks_factory, instance_metadata_factory
 from ._startup_result import PluginStartup, StartupResult
-from ._types import AnyServiceFactory, AnyServiceRef
+from ._types import ErasedFactory, ErasedRef
 from ._validation import ValidationReport, module_graph, validate
 
 __all__ = ["BackendInitializer", "PluginStartup", "StartupResult"]
@@ -40,9 +40,7 @@ DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10.0
 class BackendInitializer:
     """One start and one stop of a set of features."""
 
-    def __init__(
-        self, defaults: Iterable[AnyServiceFactory], features: Iterable[AddedFeature]
-    ) -> None:
+    def __init__(self, defaults: Iterable[ErasedFactory], features: Iterable[AddedFeature]) -> None:
         self._defaults = list(defaults)
         self._features = list(features)
         self._services: ServiceResolver | None = None
@@ -212,7 +210,7 @@ class BackendInitializer:
         assembly: Assembly,
         report: ValidationReport,
         policy: BootFailurePolicy,
-        eager: list[AnyServiceRef],
+        eager: list[ErasedRef],
         plugin_id: str,
     ) -> None:
         services = assembly.services

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from ..api import ServiceFactory, ServiceScope
 from ..api.errors import ServiceInstantiationError
 from ._once import Once
-from ._types import PLUGIN_METADATA_ID, AnyServiceFactory, AnyServiceRef
+from ._types import PLUGIN_METADATA_ID, ErasedFactory, ErasedRef
 
 __all__ = ["ServiceRegistry"]
 
@@ -28,15 +28,15 @@ class ServiceRegistry:
     """
 
     def __init__(self) -> None:
-        self._factories: dict[str, list[AnyServiceFactory]] = {}
-        self._defaults: dict[int, Once[AnyServiceFactory]] = {}
+        self._factories: dict[str, list[ErasedFactory]] = {}
+        self._defaults: dict[int, Once[ErasedFactory]] = {}
         # Ids whose factories were handed out: replacing them would leave two implementations.
         self._looked_up: set[str] = set()
         self._frozen = False
 
     # -- assembly ----------------------------------------------------------------------------
 
-    def set_factories(self, service_id: str, factories: Iterable[AnyServiceFactory]) -> None:
+    def set_factories(self, service_id: str, factories: Iterable[ErasedFactory]) -> None:
         """Install the factories for ``service_id`` (replacing any); only during assembly.
 
         Raises :class:`ServiceInstantiationError` once something looked the id up (a feature
@@ -63,11 +63,11 @@ class ServiceRegistry:
         """Ids with at least one provided factory, in the order they were first provided."""
         return [sid for sid, factories in self._factories.items() if factories]
 
-    def provided_factories(self, service_id: str) -> list[AnyServiceFactory]:
+    def provided_factories(self, service_id: str) -> list[ErasedFactory]:
         """The factories provided for ``service_id`` (empty if none)."""
         return list(self._factories.get(service_id, ()))
 
-    def can_resolve(self, ref: AnyServiceRef) -> bool:
+    def can_resolve(self, ref: ErasedRef) -> bool:
         """Whether ``ref`` has an implementation (or needs none: multitons, plugin metadata)."""
         return (
             ref.id == PLUGIN_METADATA_ID
@@ -76,7 +76,7 @@ class ServiceRegistry:
             or ref.default_factory is not None
         )
 
-    def scope_of(self, ref: AnyServiceRef) -> ServiceScope:
+    def scope_of(self, ref: ErasedRef) -> ServiceScope:
         """The scope ``ref``'s id is served in: its first provided factory decides.
 
         Refs are keyed by id, so a dependent may hold a different ref object (even one declaring
@@ -85,18 +85,18 @@ class ServiceRegistry:
         provided = self._factories.get(ref.id)
         return provided[0].service.scope if provided else ref.scope
 
-    def eager_services(self, scope: ServiceScope) -> list[AnyServiceRef]:
+    def eager_services(self, scope: ServiceScope) -> list[ErasedRef]:
         """Services of ``scope`` built at start even when unused, in registration order.
 
         The first provided factory of each id decides, as it is the one a lookup would build.
         """
-        eager: list[AnyServiceRef] = []
+        eager: list[ErasedRef] = []
         for factories in self._factories.values():
             if factories and factories[0].service.scope == scope and factories[0].eager:
                 eager.append(factories[0].service)
         return eager
 
-    async def factories_for(self, ref: AnyServiceRef) -> list[AnyServiceFactory]:
+    async def factories_for(self, ref: ErasedRef) -> list[ErasedFactory]:
         """The factories that serve ``ref``: provided ones, else the ref's default factory.
 
         Raises :class:`ServiceInstantiationError` when the default factory loader fails or does
@@ -116,7 +116,7 @@ class ServiceRegistry:
 
     # -- problems ----------------------------------------------------------------------------
 
-    def missing_dependencies_problem(self, factory: AnyServiceFactory, owner: str) -> str | None:
+    def missing_dependencies_problem(self, factory: ErasedFactory, owner: str) -> str | None:
         """Why ``factory`` cannot be built for ``owner`` (a plugin id or ``root``), if a
         dependency has no implementation; None when every dependency resolves.
         """
@@ -129,7 +129,7 @@ class ServiceRegistry:
             f"following dependent services are missing: {names}"
         )
 
-    def root_scope_problems(self, factory: AnyServiceFactory) -> list[str]:
+    def root_scope_problems(self, factory: ErasedFactory) -> list[str]:
         """One line per plugin-scoped dependency of a root-scoped ``factory`` (else empty)."""
         if factory.service.scope != "root":
             return []
@@ -140,7 +140,7 @@ class ServiceRegistry:
             if self.scope_of(ref) == "plugin" or ref.id == PLUGIN_METADATA_ID
         ]
 
-    def root_context_deps(self, factory: AnyServiceFactory) -> list[tuple[str, AnyServiceRef]]:
+    def root_context_deps(self, factory: ErasedFactory) -> list[tuple[str, ErasedRef]]:
         """The dependencies ``create_root_context`` receives: the root-scoped subset."""
         return [
             (name, ref)
@@ -149,7 +149,7 @@ class ServiceRegistry:
         ]
 
 
-async def _load_default(ref: AnyServiceRef) -> AnyServiceFactory:
+async def _load_default(ref: ErasedRef) -> ErasedFactory:
     loader = ref.default_factory
     assert loader is not None  # only called for refs that carry one
     try:

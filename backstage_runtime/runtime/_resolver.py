@@ -10,7 +10,7 @@ from ..api import LoggerService, ServiceRef
 from ..api.errors import ServiceInstantiationError
 from ._container import ServiceContainer
 from ._registry import ServiceRegistry
-from ._types import PLUGIN_METADATA_ID, ROOT_PLUGIN_ID, AnyServiceFactory, AnyServiceRef
+from ._types import PLUGIN_METADATA_ID, ROOT_PLUGIN_ID, ErasedFactory, ErasedRef
 
 __all__ = ["ServiceResolver"]
 
@@ -62,7 +62,7 @@ class ServiceResolver:
             container = self._plugins[plugin_id] = ServiceContainer(plugin_id)
         return container
 
-    async def _get(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
+    async def _get(self, ref: ErasedRef, plugin_id: str | None) -> object:
         if ref.id == PLUGIN_METADATA_ID:
             return self._container(plugin_id).metadata
         factories = await self.registry.factories_for(ref)
@@ -75,13 +75,13 @@ class ServiceResolver:
             )
         return await self._instance(factories[0], plugin_id)
 
-    async def _instance(self, factory: AnyServiceFactory, plugin_id: str | None) -> object:
+    async def _instance(self, factory: ErasedFactory, plugin_id: str | None) -> object:
         if factory.service.scope == "root":
             return await self._root.instance(factory, lambda: self._build_root(factory))
         container = self._container(plugin_id)
         return await container.instance(factory, lambda: self._build_plugin(factory, container))
 
-    async def _build_root(self, factory: AnyServiceFactory) -> object:
+    async def _build_root(self, factory: ErasedFactory) -> object:
         problem = self.registry.missing_dependencies_problem(factory, ROOT_PLUGIN_ID)
         if problem is not None:
             raise ServiceInstantiationError(problem)
@@ -92,9 +92,7 @@ class ServiceResolver:
         # Root factory errors propagate as they are, as in Backstage.
         return await self._call(factory, (), deps, self._root)
 
-    async def _build_plugin(
-        self, factory: AnyServiceFactory, container: ServiceContainer
-    ) -> object:
+    async def _build_plugin(self, factory: ErasedFactory, container: ServiceContainer) -> object:
         owner = container.plugin_id or ROOT_PLUGIN_ID
         problem = self.registry.missing_dependencies_problem(factory, owner)
         if problem is not None:
@@ -112,7 +110,7 @@ class ServiceResolver:
                 error,
             ) from error
 
-    async def _build_context(self, factory: AnyServiceFactory) -> object:
+    async def _build_context(self, factory: ErasedFactory) -> object:
         create = factory.create_root_context
         assert create is not None  # only called for factories that have one
         deps = await self._resolve(self.registry.root_context_deps(factory), None)
@@ -129,13 +127,13 @@ class ServiceResolver:
             ) from error
 
     async def _resolve(
-        self, deps: Iterable[tuple[str, AnyServiceRef]], plugin_id: str | None
+        self, deps: Iterable[tuple[str, ErasedRef]], plugin_id: str | None
     ) -> dict[str, object]:
         return {name: await self._get(ref, plugin_id) for name, ref in deps}
 
     async def _call(
         self,
-        factory: AnyServiceFactory,
+        factory: ErasedFactory,
         args: tuple[object, ...],
         deps: dict[str, object],
         container: ServiceContainer,

@@ -10,7 +10,7 @@ from ..api._features import Registration
 from ..api.errors import stringify_error
 from ._assembly import Assembly
 from ._graph import DependencyGraph
-from ._types import PLUGIN_METADATA_ID, ROOT_PLUGIN_ID, AnyServiceRef
+from ._types import PLUGIN_METADATA_ID, ROOT_PLUGIN_ID, ErasedRef
 
 __all__ = ["ValidationReport", "module_graph", "validate"]
 
@@ -146,7 +146,7 @@ async def _check_services(
     """Missing deps and scope violations of every factory that will be built; cycles of all."""
     registry = assembly.registry
     # (service ref, plugin id that first needs it; None for root-level needs)
-    queue: deque[tuple[AnyServiceRef, str | None]] = deque()
+    queue: deque[tuple[ErasedRef, str | None]] = deque()
     queue.extend((ref, None) for ref in registry.eager_services("root"))
     for ref in registry.eager_services("plugin"):
         queue.extend((ref, r.plugin_id) for r in plugins)
