@@ -37,7 +37,13 @@ from .services.http import (
     RootHealthService,
     RootHttpRouterService,
 )
-from .services.lifecycle import LifecycleHook, LifecycleService, RootLifecycleService
+from .services.lifecycle import (
+    LifecycleHook,
+    LifecycleService,
+    PluginLifecycleDriver,
+    RootLifecycleDriver,
+    RootLifecycleService,
+)
 from .services.logger import LoggerService, RootLoggerService
 from .services.metadata import (
     InstalledModule,
@@ -95,6 +101,7 @@ __all__ = [
     "PermissionRule",
     "ReadTreeResponse",
     "ReadUrlResponse",
+    "PluginLifecycleDriver",
     "PluginMetadataService",
     "PluginRegistrationPoints",
     "RegistrationError",
@@ -102,6 +109,7 @@ __all__ = [
     "RootHealthService",
     "RootHttpRouterService",
     "RootInstanceMetadataService",
+    "RootLifecycleDriver",
     "RootLifecycleService",
     "RootLoggerService",
     "ServiceFactory",

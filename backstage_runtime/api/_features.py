@@ -260,10 +260,3 @@ def create_backend_feature_loader(
         source=caller_location(),
         description=description or "",
     )
-
-
-def describe_feature(feature: object) -> str:
-    """Name a feature in an error message."""
-    if isinstance(feature, ServiceFactory | BackendPlugin | BackendModule | BackendFeatureLoader):
-        return str(feature)
-    return repr(feature)

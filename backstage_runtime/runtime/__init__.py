@@ -17,7 +17,8 @@ from ._entry_points import (
 )
 from ._feature_graph import FeatureGraph, GraphEdge, GraphNode
 from ._graph import DependencyGraph
-from ._initializer import PluginStartup, StartupResult
+from ._lifecycle_drivers import LifecycleDriverError
+from ._startup_result import PluginStartup, StartupResult
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -31,6 +32,7 @@ __all__ = [
     "FeatureGraph",
     "GraphEdge",
     "GraphNode",
+    "LifecycleDriverError",
     "PackageFilter",
     "PluginStartup",
     "ServiceInstantiationError",

@@ -14,9 +14,12 @@ if TYPE_CHECKING:
 
 __all__ = ["BackendAsgiApp"]
 
-_Scope = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+# ASGI scopes and messages are dicts whose values differ by key (str, bytes, int, lists of
+# header pairs); ``Any`` keeps them compatible with the servers' and frameworks' own ASGI types.
+_Message = MutableMapping[str, Any]
+_Scope = _Message
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
 _App = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
 
 

@@ -9,22 +9,20 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..api import (
     BackendFeatureLoader,
     BackendModule,
     BackendPlugin,
     ServiceFactory,
-    core_services,
 )
 from ..api._features import Registration
 from ..api.errors import stringify_error
 from ._registry import ServiceRegistry
+from ._resolver import ServiceResolver
+from ._types import PLUGIN_METADATA_ID, ErasedFactory
 
 __all__ = ["Assembly", "AddedFeature", "describe_kind"]
-
-_PLUGIN_METADATA_ID = core_services.plugin_metadata.id
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,7 @@ class Assembly:
     """Everything a start needs, gathered from defaults, added features and loaders."""
 
     registry: ServiceRegistry
+    services: ServiceResolver
     plugins: dict[str, tuple[BackendPlugin, Registration]] = field(default_factory=dict)
     modules: dict[tuple[str, str], tuple[BackendModule, Registration]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -66,22 +65,23 @@ class Assembly:
 
     @classmethod
     def create(
-        cls, defaults: Iterable[ServiceFactory[Any]], added: Iterable[AddedFeature]
+        cls, defaults: Iterable[ErasedFactory], added: Iterable[AddedFeature]
     ) -> tuple[Assembly, list[AddedFeature]]:
         """Install default and explicitly added factories; return the loaders still to run."""
-        assembly = cls(registry=ServiceRegistry())
-        by_id: dict[str, list[ServiceFactory[Any]]] = {}
+        registry = ServiceRegistry()
+        assembly = cls(registry=registry, services=ServiceResolver(registry))
+        by_id: dict[str, list[ErasedFactory]] = {}
         for factory in defaults:
             by_id.setdefault(factory.service.id, []).append(factory)
-        explicit: dict[str, list[ServiceFactory[Any]]] = {}
+        explicit: dict[str, list[ErasedFactory]] = {}
         loaders: list[AddedFeature] = []
         for item in added:
             feature = item.feature
             if isinstance(feature, ServiceFactory):
                 sid = feature.service.id
-                if sid == _PLUGIN_METADATA_ID:
+                if sid == PLUGIN_METADATA_ID:
                     assembly.problems.append(
-                        f"The {_PLUGIN_METADATA_ID} service cannot be overridden ({item.label})"
+                        f"The {PLUGIN_METADATA_ID} service cannot be overridden ({item.label})"
                     )
                 elif sid in explicit and not feature.service.multiton:
                     assembly.problems.append(
@@ -116,7 +116,7 @@ class Assembly:
         bad_scope = [
             (name, ref)
             for name, ref in loader.deps.items()
-            if ref.scope != "root" or ref.id == _PLUGIN_METADATA_ID
+            if ref.scope != "root" or ref.id == PLUGIN_METADATA_ID
         ]
         for name, ref in bad_scope:
             self.problems.append(
@@ -134,7 +134,7 @@ class Assembly:
             )
             return
         try:
-            deps = {name: await self.registry.get(ref, None) for name, ref in loader.deps.items()}
+            deps = {name: await self.services.get(ref, None) for name, ref in loader.deps.items()}
             items = await _collect(loader.loader(**deps))
         except Exception as error:
             self.problems.append(
@@ -155,13 +155,11 @@ class Assembly:
                     f"module or feature loader, received {describe_kind(produced)}"
                 )
 
-    def _add_loader_factory(
-        self, factory: ServiceFactory[Any], loader: BackendFeatureLoader
-    ) -> None:
+    def _add_loader_factory(self, factory: ErasedFactory, loader: BackendFeatureLoader) -> None:
         sid = factory.service.id
-        if sid == _PLUGIN_METADATA_ID:
+        if sid == PLUGIN_METADATA_ID:
             self.problems.append(
-                f"The {_PLUGIN_METADATA_ID} service cannot be overridden (feature loader {loader})"
+                f"The {PLUGIN_METADATA_ID} service cannot be overridden (feature loader {loader})"
             )
             return
         if factory.service.multiton:
@@ -179,7 +177,7 @@ class Assembly:
         self._loader_owner[sid] = loader
         self._set(sid, [factory])
 
-    def _set(self, sid: str, factories: list[ServiceFactory[Any]]) -> None:
+    def _set(self, sid: str, factories: list[ErasedFactory]) -> None:
         try:
             self.registry.set_factories(sid, factories)
         except Exception as error:
@@ -220,7 +218,7 @@ class Assembly:
                 self.modules[key] = (feature, registration)
 
 
-async def _collect(result: Any) -> list[Any]:
+async def _collect(result: object) -> list[object]:
     if inspect.isawaitable(result):
         result = await result
     if isinstance(result, AsyncIterable):

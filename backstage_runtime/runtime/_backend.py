@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -22,6 +22,7 @@ from ._asgi_app import BackendAsgiApp
 from ._assembly import AddedFeature
 from ._feature_graph import FeatureGraph
 from ._initializer import BackendInitializer, StartupResult
+from ._types import ErasedFactory
 
 __all__ = ["Backend", "BackendStateError", "create_specialized_backend"]
 
@@ -44,7 +45,7 @@ class Backend:
     several backends can run in one process.
     """
 
-    def __init__(self, default_factories: Iterable[ServiceFactory[Any]] = ()) -> None:
+    def __init__(self, default_factories: Iterable[ErasedFactory] = ()) -> None:
         self._defaults = list(default_factories)
         self._features: list[AddedFeature] = []
         self._initializer: BackendInitializer | None = None
@@ -109,8 +110,7 @@ class Backend:
             raise BackendStateError("services are only available while the backend runs")
         if ref.scope == "plugin" and plugin_id is None:
             raise BackendStateError(f"'{ref.id}' is plugin-scoped: pass plugin_id")
-        value: T = await self._initializer.registry.get(ref, plugin_id)
-        return value
+        return await self._initializer.services.get(ref, plugin_id)
 
     async def inspect_graph(self) -> FeatureGraph:
         """The service dependency graph of this backend's features, without starting it.
@@ -234,9 +234,7 @@ class Backend:
             await holder
 
 
-def create_specialized_backend(
-    *, default_service_factories: Iterable[ServiceFactory[Any]]
-) -> Backend:
+def create_specialized_backend(*, default_service_factories: Iterable[ErasedFactory]) -> Backend:
     """A backend with exactly these default factories (Backstage's ``createSpecializedBackend``).
 
     Most users want :func:`backstage_runtime.create_backend`, which brings every core service.

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
 
 from ..api import (
+    BackendFeature,
     BackendFeatureLoader,
     BackendModule,
     BackendPlugin,
@@ -47,7 +47,7 @@ class EntryPointError(BackstageError):
 class DiscoveredFeature:
     """A feature found through an entry point."""
 
-    feature: Any
+    feature: BackendFeature
     entry_name: str
     entry_value: str
     distribution: str
@@ -189,7 +189,7 @@ def discover_features(
     ]
 
 
-def _as_features(value: Any) -> list[Any] | None:
+def _as_features(value: object) -> list[BackendFeature] | None:
     if isinstance(value, _FEATURE_TYPES):
         return [value]
     if isinstance(value, list | tuple) and all(isinstance(v, _FEATURE_TYPES) for v in value):
@@ -207,7 +207,7 @@ def discovery_feature_loader() -> BackendFeatureLoader:
     (our counterpart of Backstage's ``discoveryFeatureLoader``).
     """
 
-    def load(*, config: Config) -> list[Any]:
+    def load(*, config: Config) -> list[BackendFeature]:
         return [found.feature for found in discover_features(config)]
 
     return create_backend_feature_loader(

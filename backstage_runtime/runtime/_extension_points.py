@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import cast
 
 from ..api.errors import ExtensionPointClosedError
 
@@ -28,7 +29,7 @@ class _GuardedExtensionPoint:
 
     __slots__ = ("_ep_id", "_gate", "_impl", "_user")
 
-    def __init__(self, impl: Any, ep_id: str, user: str, gate: ExtensionPointGate) -> None:
+    def __init__(self, impl: object, ep_id: str, user: str, gate: ExtensionPointGate) -> None:
         object.__setattr__(self, "_impl", impl)
         object.__setattr__(self, "_ep_id", ep_id)
         object.__setattr__(self, "_user", user)
@@ -43,31 +44,33 @@ class _GuardedExtensionPoint:
                 "started its init; extension points may only be used during module init"
             )
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         self._check()
         value = getattr(object.__getattribute__(self, "_impl"), name)
         if callable(value):
             guard = self
 
-            def guarded(*args: Any, **kwargs: Any) -> Any:
+            def guarded(*args: object, **kwargs: object) -> object:
                 guard._check()
                 return value(*args, **kwargs)
 
             return guarded
         return value
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         self._check()
         setattr(object.__getattribute__(self, "_impl"), name, value)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         self._check()
-        return object.__getattribute__(self, "_impl")(*args, **kwargs)
+        # Only reached when a module calls the extension point: then its implementation is one.
+        impl = cast(Callable[..., object], object.__getattribute__(self, "_impl"))
+        return impl(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<extension point {object.__getattribute__(self, '_ep_id')}>"
 
 
-def guard_extension_point(impl: Any, ep_id: str, user: str, gate: ExtensionPointGate) -> Any:
+def guard_extension_point(impl: object, ep_id: str, user: str, gate: ExtensionPointGate) -> object:
     """Wrap ``impl`` for the module described by ``user``."""
     return _GuardedExtensionPoint(impl, ep_id, user, gate)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from ..api import ExtensionPoint, ServiceRef
 from ._assembly import Assembly
+from ._types import ErasedRef
 
 __all__ = ["FeatureGraph", "GraphEdge", "GraphNode", "build_feature_graph"]
 
@@ -90,7 +91,7 @@ def _label(node: GraphNode) -> str:
     return node.id.replace(":", " ", 1)
 
 
-def _service_node(ref: ServiceRef[Any]) -> GraphNode:
+def _service_node(ref: ErasedRef) -> GraphNode:
     return GraphNode(ref.id, "service", ref.scope)
 
 
@@ -101,9 +102,9 @@ async def build_feature_graph(assembly: Assembly) -> FeatureGraph:
     """
     graph = FeatureGraph()
     registry = assembly.registry
-    pending: list[ServiceRef[Any]] = []
+    pending: list[ErasedRef] = []
 
-    def depend(source: str, name: str, ref: ServiceRef[Any]) -> None:
+    def depend(source: str, name: str, ref: ErasedRef) -> None:
         if ref.id not in graph.nodes:
             pending.append(ref)
         graph.add_node(_service_node(ref))

@@ -30,10 +30,6 @@ class DependencyGraph(Generic[N]):
         """The nodes in insertion order."""
         return list(self._nodes)
 
-    def dependencies(self, node: N) -> list[N]:
-        """The nodes ``node`` depends on."""
-        return list(self._deps[node])
-
     def find_cycles(self) -> list[list[N]]:
         """Every distinct cycle, each as a path that ends where it starts (``[a, b, a]``).
 

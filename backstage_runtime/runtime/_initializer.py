@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import math
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
 from anyio.abc import TaskGroup
@@ -14,13 +11,10 @@ from anyio.abc import TaskGroup
 from ..api import (
     Config,
     ExtensionPoint,
-    InstalledModule,
-    InstalledPlugin,
     LoggerService,
-    ServiceFactory,
-    ServiceRef,
+    PluginLifecycleDriver,
+    RootLifecycleDriver,
     core_services,
-    create_service_factory,
     read_duration_from_config,
     runtime_services,
 )
@@ -30,7 +24,11 @@ from ._assembly import AddedFeature, Assembly
 from ._boot_failure import BootFailurePolicy
 from ._extension_points import ExtensionPointGate, guard_extension_point
 from ._feature_graph import FeatureGraph, build_feature_graph
-from ._registry import Finalizer, ServiceRegistry
+from ._lifecycle_drivers import LifecycleDriverError, as_plugin_driver, as_root_driver
+from ._resolver import ServiceResolver
+from ._runtime_factories import NullLogger, background_tasks_factory, instance_metadata_factory
+from ._startup_result import PluginStartup, StartupResult
+from ._types import ErasedFactory, ErasedRef
 from ._validation import ValidationReport, module_graph, validate
 
 __all__ = ["BackendInitializer", "PluginStartup", "StartupResult"]
@@ -39,105 +37,25 @@ __all__ = ["BackendInitializer", "PluginStartup", "StartupResult"]
 DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 
-@runtime_checkable
-class _PluginLifecycleDriver(Protocol):
-    async def startup(self) -> None: ...
-    async def shutdown(self) -> None: ...
-
-
-@runtime_checkable
-class _RootLifecycleDriver(Protocol):
-    async def startup(self) -> None: ...
-    async def before_shutdown(self) -> None: ...
-    async def shutdown(self) -> None: ...
-
-
-@dataclass
-class PluginStartup:
-    """How one plugin's start went; ``failure`` is None on success."""
-
-    plugin_id: str
-    failure: str | None = None
-    allowed: bool = False
-    module_failures: dict[str, tuple[str, bool]] = field(default_factory=dict)
-
-    @property
-    def started(self) -> bool:
-        """Whether the plugin's init completed."""
-        return self.failure is None
-
-
-@dataclass
-class StartupResult:
-    """The outcome of a start: every plugin, and the modules skipped for lack of their plugin."""
-
-    plugins: dict[str, PluginStartup] = field(default_factory=dict)
-    skipped_modules: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def outcome(self) -> str:
-        """``success`` when every failure was permitted, else ``failure``."""
-        for plugin in self.plugins.values():
-            if plugin.failure is not None and not plugin.allowed:
-                return "failure"
-            if any(not allowed for _msg, allowed in plugin.module_failures.values()):
-                return "failure"
-        return "success"
-
-
-class _NullLogger:
-    """Used when the backend has no root logger factory (minimal test setups)."""
-
-    def error(self, message: str, meta: Any = None) -> None: ...
-    def warn(self, message: str, meta: Any = None) -> None: ...
-    def info(self, message: str, meta: Any = None) -> None: ...
-    def debug(self, message: str, meta: Any = None) -> None: ...
-
-    def child(self, meta: Any) -> _NullLogger:
-        return self
-
-
-class _BackgroundTasks:
-    """The ``runtime.backgroundTasks`` service over the backend's task group."""
-
-    def __init__(self, group: TaskGroup, logger: Callable[[], LoggerService]) -> None:
-        self._group = group
-        self._logger = logger
-
-    def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str) -> None:
-        async def guarded() -> None:
-            try:
-                await fn(*args)
-            except anyio.get_cancelled_exc_class():
-                raise
-            except Exception as error:
-                self._logger().error(f"Background task '{name}' failed", error)
-
-        self._group.start_soon(guarded, name=name)
-
-
 class BackendInitializer:
     """One start and one stop of a set of features."""
 
-    def __init__(
-        self, defaults: Iterable[ServiceFactory[Any]], features: Iterable[AddedFeature]
-    ) -> None:
+    def __init__(self, defaults: Iterable[ErasedFactory], features: Iterable[AddedFeature]) -> None:
         self._defaults = list(defaults)
         self._features = list(features)
-        self._registry: ServiceRegistry | None = None
-        self._logger: LoggerService = _NullLogger()
+        self._services: ServiceResolver | None = None
+        self._logger: LoggerService = NullLogger()
         self._started_plugins: list[str] = []
         self._stop_called = False
         self._failures: list[tuple[str, BaseException]] = []
         self.result = StartupResult()
 
     @property
-    def registry(self) -> ServiceRegistry:
-        """The service registry; only after :meth:`start` began."""
-        if self._registry is None:
+    def services(self) -> ServiceResolver:
+        """The backend's service instances; only after :meth:`start` began."""
+        if self._services is None:
             raise RuntimeError("the backend has not been started")
-        return self._registry
+        return self._services
 
     async def start(self, group: TaskGroup) -> StartupResult:
         """Assemble, validate and start everything; background tasks run in ``group``.
@@ -146,21 +64,16 @@ class BackendInitializer:
         and :class:`BackendStartupError` when a plugin or module fails and the boot-failure policy
         says abort; everything already started is stopped before either error propagates.
         """
-        assembly, loaders = Assembly.create(self._defaults, self._features)
-        registry = self._registry = assembly.registry
-        bg_id = runtime_services.background_tasks.id
-        if not registry.provided_factories(bg_id):
-            registry.set_factories(bg_id, [self._background_tasks_factory(group)])
-        for loader in loaders:
-            await assembly.run_loader(loader)
-        assembly.collect_registrations()
+        assembly = await self._assemble(group)
+        registry = assembly.registry
         meta_id = core_services.root_instance_metadata.id
         if registry.provided_factories(meta_id):
             assembly.problems.append(
                 f"The {meta_id} service is provided by the backend and cannot be overridden"
             )
         else:
-            registry.set_factories(meta_id, [_instance_metadata_factory(assembly)])
+            registry.set_factories(meta_id, [instance_metadata_factory(assembly)])
+        registry.freeze()
         report = await validate(assembly)
         problems = [*assembly.problems, *report.problems]
         if problems:
@@ -168,17 +81,18 @@ class BackendInitializer:
         self.result.skipped_modules = report.orphan_modules
         self.result.warnings = report.warnings
 
+        services = assembly.services
         try:
-            await self._start_root_services(registry)
-            self._logger = await self._resolve_logger(registry)
+            await self._start_root_services(services)
+            self._logger = await self._resolve_logger(services)
             for warning in report.warnings:
                 self._logger.warn(warning)
-            policy = BootFailurePolicy.from_config(await self._optional_config(registry))
+            policy = BootFailurePolicy.from_config(await self._optional_config(services))
             await self._start_plugins(assembly, report, policy)
             failures = self._failures
             if failures:
                 raise BackendStartupError([line for line, _ in failures], [e for _, e in failures])
-            root_lifecycle = await self._root_lifecycle(registry)
+            root_lifecycle = await self._root_lifecycle(services)
             if root_lifecycle is not None:
                 await root_lifecycle.startup()
             self._logger.info("Plugin initialization complete")
@@ -192,84 +106,82 @@ class BackendInitializer:
         """Assemble without starting (loaders run, registrations are collected) and return the
         dependency graph; root services a loader needs are built and cleaned up again.
         """
-        assembly, loaders = Assembly.create(self._defaults, self._features)
-        registry = self._registry = assembly.registry
-        bg_id = runtime_services.background_tasks.id
-        if not registry.provided_factories(bg_id):
-            registry.set_factories(bg_id, [self._background_tasks_factory(group)])
         try:
-            for loader in loaders:
-                await assembly.run_loader(loader)
-            assembly.collect_registrations()
+            assembly = await self._assemble(group)
+            assembly.registry.freeze()
             if assembly.problems:
                 raise BackendValidationError(list(assembly.problems))
             return await build_feature_graph(assembly)
         finally:
-            for finalizer in reversed(registry.take_finalizers()):
-                await self._finalize(finalizer, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
+            if self._services is not None:
+                await self._services.aclose(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, self._logger)
 
     async def stop(self) -> None:
         """Stop in reverse: root before-shutdown hooks, every plugin's shutdown hooks
         (concurrently), root shutdown hooks, then generator-factory cleanups (plugin ones first).
         Idempotent; failures are logged and never stop the remaining steps.
         """
-        if self._stop_called or self._registry is None:
+        if self._stop_called or self._services is None:
             return
         self._stop_called = True
-        registry = self._registry
-        timeout = await self._shutdown_timeout(registry)
-        root_lifecycle = await self._root_lifecycle(registry, only_if_built=True)
+        services = self._services
+        timeout = await self._shutdown_timeout(services)
+        try:
+            root_lifecycle = await self._root_lifecycle(services, only_if_built=True)
+        except LifecycleDriverError as error:
+            self._logger.error("Skipping the root lifecycle hooks", error)
+            root_lifecycle = None
         if root_lifecycle is not None:
             await self._guarded("root before-shutdown hooks", root_lifecycle.before_shutdown)
 
         async with anyio.create_task_group() as group:
             for plugin_id in self._started_plugins:
-                if registry.instantiated_for(core_services.lifecycle.id, plugin_id):
-                    lifecycle = await registry.get(core_services.lifecycle, plugin_id)
-                    if isinstance(lifecycle, _PluginLifecycleDriver):
+                if services.instantiated_for(core_services.lifecycle.id, plugin_id):
+                    lifecycle = await services.get(core_services.lifecycle, plugin_id)
+                    # A lifecycle that is no driver already failed its plugin's start, loudly.
+                    if isinstance(lifecycle, PluginLifecycleDriver):
                         group.start_soon(
                             self._guarded, f"shutdown of plugin '{plugin_id}'", lifecycle.shutdown
                         )
         if root_lifecycle is not None:
             await self._guarded("root shutdown hooks", root_lifecycle.shutdown)
-        finalizers = registry.take_finalizers()
-        plugin_scoped = [f for f in finalizers if f.plugin_id is not None]
-        root_scoped = [f for f in finalizers if f.plugin_id is None]
-        for finalizer in [*reversed(plugin_scoped), *reversed(root_scoped)]:
-            await self._finalize(finalizer, timeout)
+        await services.aclose(timeout, self._logger)
 
     # -- start steps ---------------------------------------------------------------------------
 
-    def _background_tasks_factory(self, group: TaskGroup) -> ServiceFactory[Any]:
-        def factory() -> _BackgroundTasks:
-            return _BackgroundTasks(group, lambda: self._logger)
+    async def _assemble(self, group: TaskGroup) -> Assembly:
+        """Install the factories, run the feature loaders and collect the registrations."""
+        assembly, loaders = Assembly.create(self._defaults, self._features)
+        self._services = assembly.services
+        registry = assembly.registry
+        bg_id = runtime_services.background_tasks.id
+        if not registry.provided_factories(bg_id):
+            registry.set_factories(bg_id, [background_tasks_factory(group, lambda: self._logger)])
+        for loader in loaders:
+            await assembly.run_loader(loader)
+        assembly.collect_registrations()
+        return assembly
 
-        return create_service_factory(service=runtime_services.background_tasks, factory=factory)
-
-    async def _start_root_services(self, registry: ServiceRegistry) -> None:
+    async def _start_root_services(self, services: ServiceResolver) -> None:
         # Sequential and in registry order, as Backstage does: the root config and logger come
         # first in the default list, so later root services can log their own failures.
-        for sid in registry.provided_ids():
-            factories = registry.provided_factories(sid)
-            first = factories[0]
-            if first.service.scope == "root" and first.eager:
-                await registry.get(first.service, None)
+        for ref in services.registry.eager_services("root"):
+            await services.get(ref, None)
 
-    async def _resolve_logger(self, registry: ServiceRegistry) -> LoggerService:
-        if not registry.can_resolve(core_services.root_logger):
-            return _NullLogger()
-        root: LoggerService = await registry.get(core_services.root_logger, None)
+    async def _resolve_logger(self, services: ServiceResolver) -> LoggerService:
+        if not services.registry.can_resolve(core_services.root_logger):
+            return NullLogger()
+        root = await services.get(core_services.root_logger, None)
         return root.child({"type": "initialization"})
 
-    async def _optional_config(self, registry: ServiceRegistry) -> Config | None:
-        if not registry.can_resolve(core_services.root_config):
+    async def _optional_config(self, services: ServiceResolver) -> Config | None:
+        if not services.registry.can_resolve(core_services.root_config):
             return None
-        config: Config = await registry.get(core_services.root_config, None)
-        return config
+        return await services.get(core_services.root_config, None)
 
-    async def _shutdown_timeout(self, registry: ServiceRegistry) -> float:
+    async def _shutdown_timeout(self, services: ServiceResolver) -> float:
         try:
-            config = await self._optional_config(registry)
+            config = await self._optional_config(services)
             if config is not None and config.has("backend.lifecycle.shutdownHookTimeout"):
                 return read_duration_from_config(
                     config, "backend.lifecycle.shutdownHookTimeout"
@@ -288,12 +200,7 @@ class BackendInitializer:
         for plugin_id in plugin_ids:
             self.result.plugins[plugin_id] = PluginStartup(plugin_id)
         # Computed once: every plugin builds the same 'always' services.
-        registry = assembly.registry
-        eager = [
-            first.service
-            for first in (registry.provided_factories(sid)[0] for sid in registry.provided_ids())
-            if first.service.scope == "plugin" and first.eager
-        ]
+        eager = assembly.registry.eager_services("plugin")
         async with anyio.create_task_group() as group:
             for plugin_id in plugin_ids:
                 group.start_soon(self._start_plugin, assembly, report, policy, eager, plugin_id)
@@ -303,23 +210,23 @@ class BackendInitializer:
         assembly: Assembly,
         report: ValidationReport,
         policy: BootFailurePolicy,
-        eager: list[ServiceRef[Any]],
+        eager: list[ErasedRef],
         plugin_id: str,
     ) -> None:
-        registry = assembly.registry
+        services = assembly.services
         status = self.result.plugins[plugin_id]
         gate = ExtensionPointGate(plugin_id)
         self._started_plugins.append(plugin_id)
         try:
             for ref in eager:
-                await registry.get(ref, plugin_id)
+                await services.get(ref, plugin_id)
             modules = [r for (p, _m), (_f, r) in assembly.modules.items() if p == plugin_id]
             by_id = {r.module_id or "": r for r in modules}
 
             async def start_module(module_id: str) -> None:
                 registration = by_id[module_id]
                 try:
-                    await self._run_init(registry, registration, report, gate)
+                    await self._run_init(services, registration, report, gate)
                 except Exception as error:
                     allowed = policy.allows_module_failure(plugin_id, module_id)
                     line = (
@@ -334,12 +241,11 @@ class BackendInitializer:
             await module_graph(modules, report.extension_points).walk_parallel(start_module)
             gate.closed = True
             _plugin, registration = assembly.plugins[plugin_id]
-            await self._run_init(registry, registration, report, gate)
-            if registry.can_resolve(core_services.lifecycle):
-                lifecycle = await registry.get(core_services.lifecycle, plugin_id)
-                if not isinstance(lifecycle, _PluginLifecycleDriver):
-                    raise TypeError("Unexpected plugin lifecycle service implementation")
-                await lifecycle.startup()
+            await self._run_init(services, registration, report, gate)
+            ref = core_services.lifecycle
+            if services.registry.can_resolve(ref):
+                lifecycle = await services.get(ref, plugin_id)
+                await as_plugin_driver(lifecycle, ref.id, plugin_id).startup()
             self._logger.info(f"Plugin '{plugin_id}' started")
         except Exception as error:
             gate.closed = True
@@ -361,34 +267,32 @@ class BackendInitializer:
 
     async def _run_init(
         self,
-        registry: ServiceRegistry,
+        services: ServiceResolver,
         registration: Registration,
         report: ValidationReport,
         gate: ExtensionPointGate,
     ) -> None:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, object] = {}
         for name, dep in registration.init.deps.items():
             if isinstance(dep, ExtensionPoint):
                 _owner, _by, impl = report.extension_points[dep.id]
                 kwargs[name] = guard_extension_point(impl, dep.id, registration.description, gate)
             else:
-                kwargs[name] = await registry.get(dep, registration.plugin_id)
+                kwargs[name] = await services.get(dep, registration.plugin_id)
         result = registration.init.func(**kwargs)
         if inspect.isawaitable(result):
             await result
 
     async def _root_lifecycle(
-        self, registry: ServiceRegistry, *, only_if_built: bool = False
-    ) -> _RootLifecycleDriver | None:
+        self, services: ServiceResolver, *, only_if_built: bool = False
+    ) -> RootLifecycleDriver | None:
         ref = core_services.root_lifecycle
-        if not registry.can_resolve(ref):
+        if not services.registry.can_resolve(ref):
             return None
-        if only_if_built and not registry.instantiated_for(ref.id, None):
+        if only_if_built and not services.instantiated_for(ref.id, None):
             return None
-        lifecycle = await registry.get(ref, None)
-        if not isinstance(lifecycle, _RootLifecycleDriver):
-            raise TypeError("Unexpected root lifecycle service implementation")
-        return lifecycle
+        lifecycle = await services.get(ref, None)
+        return as_root_driver(lifecycle, ref.id)
 
     # -- stop steps ----------------------------------------------------------------------------
 
@@ -397,48 +301,3 @@ class BackendInitializer:
             await step()
         except Exception as error:
             self._logger.error(f"Failed to run {what}", error)
-
-    async def _finalize(self, finalizer: Finalizer, timeout: float) -> None:
-        where = f"service '{finalizer.service_id}'" + (
-            f" of plugin '{finalizer.plugin_id}'" if finalizer.plugin_id else ""
-        )
-        try:
-            with anyio.fail_after(timeout if math.isfinite(timeout) else None):
-                generator = finalizer.generator
-                if isinstance(generator, AsyncGenerator):
-                    try:
-                        await generator.__anext__()
-                    except StopAsyncIteration:
-                        return
-                    await generator.aclose()
-                else:
-                    try:
-                        next(generator)
-                    except StopIteration:
-                        return
-                    generator.close()
-                self._logger.warn(f"The factory of {where} yielded more than once")
-        except TimeoutError:
-            self._logger.error(f"Cleanup of {where} timed out after {timeout:g}s")
-        except Exception as error:
-            self._logger.error(f"Cleanup of {where} failed", error)
-
-
-def _instance_metadata_factory(assembly: Assembly) -> ServiceFactory[Any]:
-    installed = tuple(
-        InstalledPlugin(
-            plugin_id=plugin_id,
-            modules=tuple(
-                InstalledModule(module_id=m) for (p, m) in assembly.modules if p == plugin_id
-            ),
-        )
-        for plugin_id in assembly.plugins
-    )
-
-    class _InstanceMetadata:
-        async def get_installed_plugins(self) -> tuple[InstalledPlugin, ...]:
-            return installed
-
-    return create_service_factory(
-        service=core_services.root_instance_metadata, factory=_InstanceMetadata
-    )

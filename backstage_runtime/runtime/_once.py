@@ -15,32 +15,39 @@ class Once(Generic[T]):
 
     A failure is cached as well, as Backstage caches rejected promises: a service that failed to
     build stays failed for the life of the backend instead of being retried halfway through start.
+
+    Cancellation is not an outcome: it belongs to the task that was cancelled, not to the service.
+    When the computing task is cancelled, the cell forgets the attempt and the next caller (or a
+    waiter that was already queued) computes again.
     """
 
     def __init__(self, compute: Callable[[], Awaitable[T]]) -> None:
-        self._compute: Callable[[], Awaitable[T]] | None = compute
-        self._done = anyio.Event()
+        self._compute = compute
+        self._running: anyio.Event | None = None
+        self._finished = False
         self._value: T | None = None
         self._error: BaseException | None = None
 
-    @property
-    def done(self) -> bool:
-        """Whether the outcome is known."""
-        return self._done.is_set()
-
     async def get(self) -> T:
         """The computed value; raises the computation's exception for every caller."""
-        compute = self._compute
-        if compute is not None:
-            self._compute = None
+        while not self._finished:
+            running = self._running
+            if running is not None:
+                # Another task computes; if it is cancelled the loop lets this one take over.
+                await running.wait()
+                continue
+            running = self._running = anyio.Event()
             try:
-                self._value = await compute()
+                self._value = await self._compute()
+                self._finished = True
+            except anyio.get_cancelled_exc_class():
+                self._running = None
+                raise
             except BaseException as error:  # cached for the other waiters, re-raised below
                 self._error = error
+                self._finished = True
             finally:
-                self._done.set()
-        else:
-            await self._done.wait()
+                running.set()
         if self._error is not None:
             raise self._error
-        return self._value  # type: ignore[return-value]
+        return self._value  # type: ignore[return-value]  # _finished without error: T is set

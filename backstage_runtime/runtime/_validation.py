@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..api import ExtensionPoint, ServiceFactory, ServiceRef, core_services
+from ..api import ExtensionPoint, ServiceRef
 from ..api._features import Registration
 from ..api.errors import stringify_error
 from ._assembly import Assembly
 from ._graph import DependencyGraph
+from ._types import PLUGIN_METADATA_ID, ROOT_PLUGIN_ID, ErasedRef
 
 __all__ = ["ValidationReport", "module_graph", "validate"]
 
-_PLUGIN_METADATA_ID = core_services.plugin_metadata.id
+#: Extension point id -> (owning plugin id, registrant description, implementation).
+ExtensionPoints = dict[str, tuple[str, str, object]]
 
 
 @dataclass
@@ -23,14 +24,13 @@ class ValidationReport:
 
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: Extension point id -> (owning plugin id, registrant description, implementation).
-    extension_points: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
+    extension_points: ExtensionPoints = field(default_factory=dict)
     #: Modules skipped because their plugin is not installed: (plugin id, module id).
     orphan_modules: list[tuple[str, str]] = field(default_factory=list)
 
 
 def module_graph(
-    registrations: list[Registration], extension_points: dict[str, tuple[str, str, Any]]
+    registrations: list[Registration], extension_points: ExtensionPoints
 ) -> DependencyGraph[str]:
     """The start order of one plugin's modules.
 
@@ -146,13 +146,10 @@ async def _check_services(
     """Missing deps and scope violations of every factory that will be built; cycles of all."""
     registry = assembly.registry
     # (service ref, plugin id that first needs it; None for root-level needs)
-    queue: deque[tuple[ServiceRef[Any], str | None]] = deque()
-    for sid in registry.provided_ids():
-        for factory in registry.provided_factories(sid):
-            if factory.service.scope == "root" and factory.eager:
-                queue.append((factory.service, None))
-            elif factory.service.scope == "plugin" and factory.eager:
-                queue.extend((factory.service, r.plugin_id) for r in plugins)
+    queue: deque[tuple[ErasedRef, str | None]] = deque()
+    queue.extend((ref, None) for ref in registry.eager_services("root"))
+    for ref in registry.eager_services("plugin"):
+        queue.extend((ref, r.plugin_id) for r in plugins)
     for registration in [*plugins, *modules]:
         queue.extend(
             (dep, registration.plugin_id)
@@ -163,7 +160,7 @@ async def _check_services(
     edges: dict[str, list[str]] = {}
     while queue:
         ref, plugin_id = queue.popleft()
-        if ref.id in seen or ref.id == _PLUGIN_METADATA_ID:
+        if ref.id in seen or ref.id == PLUGIN_METADATA_ID:
             continue
         seen.add(ref.id)
         try:
@@ -173,8 +170,11 @@ async def _check_services(
             continue
         for factory in factories:
             edges.setdefault(ref.id, []).extend(dep.id for dep in factory.deps.values())
-            _check_factory(registry, factory, plugin_id, report)
             owner = None if factory.service.scope == "root" else plugin_id
+            missing = registry.missing_dependencies_problem(factory, owner or ROOT_PLUGIN_ID)
+            if missing is not None:
+                report.problems.append(missing)
+            report.problems.extend(registry.root_scope_problems(factory))
             queue.extend((dep, owner) for dep in factory.deps.values())
     # Cycles among every provided factory (as Backstage checks), plus what defaults pulled in.
     for sid in registry.provided_ids():
@@ -184,26 +184,3 @@ async def _check_services(
     if cycles:
         lines = "\n".join("  " + " -> ".join(f"'{n}'" for n in cycle) for cycle in cycles)
         report.problems.append(f"Circular dependencies detected:\n{lines}")
-
-
-def _check_factory(
-    registry: Any, factory: ServiceFactory[Any], plugin_id: str | None, report: ValidationReport
-) -> None:
-    sid = factory.service.id
-    missing = [dep.id for dep in factory.deps.values() if not registry.can_resolve(dep)]
-    if missing:
-        names = ", ".join(f"'{m}'" for m in missing)
-        who = "root" if factory.service.scope == "root" or plugin_id is None else plugin_id
-        report.problems.append(
-            f"Failed to instantiate service '{sid}' for '{who}' because the following dependent "
-            f"services are missing: {names}"
-        )
-    if factory.service.scope == "root":
-        for dep in factory.deps.values():
-            provided = registry.provided_factories(dep.id)
-            scope = provided[0].service.scope if provided else dep.scope
-            if scope == "plugin" or dep.id == _PLUGIN_METADATA_ID:
-                report.problems.append(
-                    f"Failed to instantiate 'root' scoped service '{sid}' because it depends on "
-                    f"'plugin' scoped service '{dep.id}'."
-                )

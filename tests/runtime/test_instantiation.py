@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 from _support.features import plugin_with_init
 
@@ -195,3 +196,30 @@ async def test_get_service_reads_a_running_backends_services() -> None:
     )
     async with backend:
         assert await backend.get_service(ref) == "value"
+
+
+async def test_a_caller_cancelled_mid_build_does_not_poison_the_service() -> None:
+    entered = anyio.Event()
+    attempts = 0
+
+    async def factory() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            entered.set()
+            await anyio.sleep_forever()
+        return f"built by attempt {attempts}"
+
+    ref: ServiceRef[str] = create_service_ref(id="svc.slow", scope="root")
+    backend = create_specialized_backend(
+        default_service_factories=[
+            create_service_factory(service=ref, factory=factory, initialization="lazy")
+        ]
+    )
+    async with backend:
+        async with anyio.create_task_group() as group:
+            group.start_soon(backend.get_service, ref)
+            await entered.wait()
+            group.cancel_scope.cancel()
+        assert await backend.get_service(ref) == "built by attempt 2"
+        assert await backend.get_service(ref) == "built by attempt 2"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .logger import LoggerService
 
-__all__ = ["LifecycleHook", "LifecycleService", "RootLifecycleService"]
+__all__ = [
+    "LifecycleHook",
+    "LifecycleService",
+    "PluginLifecycleDriver",
+    "RootLifecycleDriver",
+    "RootLifecycleService",
+]
 
 #: A hook: a sync or async callable without arguments.
 LifecycleHook = Callable[[], Awaitable[None] | None]
@@ -50,3 +56,42 @@ class RootLifecycleService(LifecycleService, Protocol):
         timeout: float | None = None,
     ) -> None:
         """Run ``hook`` first when the backend stops, before any plugin shuts down."""
+
+
+@runtime_checkable
+class PluginLifecycleDriver(Protocol):
+    """What the runtime calls on a plugin's ``core.lifecycle`` instance to run its hooks.
+
+    A replacement lifecycle factory must return objects with these methods as well as those of
+    :class:`LifecycleService`; the backend refuses to start a plugin whose lifecycle lacks them.
+    """
+
+    async def startup(self) -> None:
+        """Run the startup hooks; called once, right after the plugin's init (and its modules')
+        returned, before the plugin counts as started.
+        """
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks; called once when the backend stops, after the root
+        before-shutdown hooks, concurrently with the other plugins' shutdowns.
+        """
+
+
+@runtime_checkable
+class RootLifecycleDriver(Protocol):
+    """What the runtime calls on the ``core.rootLifecycle`` instance to run its hooks.
+
+    A replacement root lifecycle factory must return an object with these methods as well as
+    those of :class:`RootLifecycleService`; the backend refuses to start otherwise.
+    """
+
+    async def startup(self) -> None:
+        """Run the startup hooks; called once, after every plugin has started."""
+
+    async def before_shutdown(self) -> None:
+        """Run the before-shutdown hooks; called first when the backend stops."""
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks; called after every plugin's shutdown hooks, before the
+        generator factories' cleanups.
+        """

@@ -1,0 +1,41 @@
+"""What a start did: each plugin's outcome, the modules skipped, the warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["PluginStartup", "StartupResult"]
+
+
+@dataclass
+class PluginStartup:
+    """How one plugin's start went; ``failure`` is None on success."""
+
+    plugin_id: str
+    failure: str | None = None
+    allowed: bool = False
+    module_failures: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+    @property
+    def started(self) -> bool:
+        """Whether the plugin's init completed."""
+        return self.failure is None
+
+
+@dataclass
+class StartupResult:
+    """The outcome of a start: every plugin, and the modules skipped for lack of their plugin."""
+
+    plugins: dict[str, PluginStartup] = field(default_factory=dict)
+    skipped_modules: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """``success`` when every failure was permitted, else ``failure``."""
+        for plugin in self.plugins.values():
+            if plugin.failure is not None and not plugin.allowed:
+                return "failure"
+            if any(not allowed for _msg, allowed in plugin.module_failures.values()):
+                return "failure"
+        return "success"
