@@ -131,6 +131,8 @@ async def consume(test: TestBackend) -> None:
 def register(env: PluginRegistrationPoints) -> None:
     env.register_extension_point(sources, "not a store")  # E: misc
     env.register_init(deps={"store": store_ref}, init=42)  # E: arg-type
+    # Only modules may depend on extension points.
+    env.register_init(deps={"sources": sources}, init=lambda sources: None)  # E: dict-item
 """
 
 SNIPPETS = {"services.py": SERVICES, "mistakes.py": MISTAKES}
