@@ -69,8 +69,9 @@ def create_service_factory(
     """Create a factory for ``service``.
 
     ``factory`` receives its ``deps`` as keyword arguments and returns the implementation (or an
-    awaitable of it). It may also be an *async generator* that yields the implementation once: the
-    code after ``yield`` runs at shutdown, after the lifecycle shutdown hooks of its scope.
+    awaitable of it). It may also be a *generator* (async or not) that yields the implementation
+    once: the code after ``yield`` runs at shutdown, after the lifecycle shutdown hooks of its
+    scope.
     The type checker ties what ``factory`` returns (or yields) to the ref's ``T``: a factory of
     the wrong type is an error. For a multiton ref each factory returns one ``T``.
 
