@@ -20,6 +20,7 @@ from ._features import (
 )
 from ._refs import (
     ExtensionPoint,
+    MultitonServiceRef,
     ServiceRef,
     ServiceScope,
     create_extension_point,
@@ -114,6 +115,7 @@ __all__ = [
     "RootLoggerService",
     "ServiceFactory",
     "ServiceInitialization",
+    "MultitonServiceRef",
     "ServiceRef",
     "SchedulerService",
     "SchedulerServiceTaskDescriptor",

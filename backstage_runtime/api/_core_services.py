@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from ._refs import ServiceRef, create_service_ref
 from .services.auditor import AuditorService
@@ -72,7 +72,7 @@ class _CoreServices:
         id="core.rootInstanceMetadata", scope="root"
     )
 
-    def all(self) -> tuple[ServiceRef[object], ...]:
+    def all(self) -> tuple[ServiceRef[Any], ...]:
         """Every core ref, in the order above."""
         return tuple(
             value for value in type(self).__dict__.values() if isinstance(value, ServiceRef)

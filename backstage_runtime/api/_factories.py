@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from ._refs import ServiceRef
 from ._source import caller_location
 
-__all__ = ["ServiceFactory", "ServiceInitialization", "create_service_factory"]
+__all__ = [
+    "ServiceFactory",
+    "ServiceFactoryFunction",
+    "ServiceInitialization",
+    "create_service_factory",
+]
 
 T = TypeVar("T")
 
 ServiceInitialization = Literal["always", "lazy"]
+
+#: What a factory for a ``ServiceRef[T]`` may be: a function (sync or ``async``) returning the
+#: ``T``, or a generator (sync or async) yielding it once, whose code after ``yield`` runs at
+#: shutdown. Its arguments are the deps as keyword arguments, so the type checker sees ``...``.
+ServiceFactoryFunction: TypeAlias = Callable[
+    ..., T | Awaitable[T] | AsyncIterator[T] | Iterator[T]
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +37,7 @@ class ServiceFactory(Generic[T]):
 
     service: ServiceRef[T]
     deps: Mapping[str, ServiceRef[Any]]
-    factory: Callable[..., Any]
+    factory: ServiceFactoryFunction[T]
     create_root_context: Callable[..., Any] | None = None
     initialization: ServiceInitialization | None = None
     #: Where the factory was created (``file:line``), to name it in errors.
@@ -50,15 +62,18 @@ def create_service_factory(
     *,
     service: ServiceRef[T],
     deps: Mapping[str, ServiceRef[Any]] | None = None,
-    factory: Callable[..., Any],
+    factory: ServiceFactoryFunction[T],
     create_root_context: Callable[..., Any] | None = None,
     initialization: ServiceInitialization | None = None,
 ) -> ServiceFactory[T]:
     """Create a factory for ``service``.
 
     ``factory`` receives its ``deps`` as keyword arguments and returns the implementation (or an
-    awaitable of it). It may also be an *async generator* that yields the implementation once: the
-    code after ``yield`` runs at shutdown, after the lifecycle shutdown hooks of its scope.
+    awaitable of it). It may also be a *generator* (async or not) that yields the implementation
+    once: the code after ``yield`` runs at shutdown, after the lifecycle shutdown hooks of its
+    scope.
+    The type checker ties what ``factory`` returns (or yields) to the ref's ``T``: a factory of
+    the wrong type is an error. For a multiton ref each factory returns one ``T``.
 
     ``create_root_context`` (plugin scope only) runs once per backend with the root-scoped subset of
     ``deps`` as keyword arguments; its result is then passed as the first positional argument of

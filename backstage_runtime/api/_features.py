@@ -48,7 +48,13 @@ class PluginRegistrationPoints(Protocol):
         """Offer ``impl`` to this plugin's modules under ``extension_point``."""
 
     def register_init(self, *, deps: Mapping[str, ServiceRef[Any]], init: InitFunction) -> None:
-        """Register the init function; it receives ``deps`` as keyword arguments."""
+        """Register the init function; it receives ``deps`` as keyword arguments.
+
+        The type checker sees ``init`` as a callable returning ``None`` (or an awaitable of it),
+        and that ``deps`` holds service refs (not extension points: those are for modules). It
+        cannot link a dep's name to the parameter of that name, so annotate each parameter with
+        its ref's type (``logger: LoggerService`` for ``"logger": core_services.logger``).
+        """
 
 
 class ModuleRegistrationPoints(Protocol):
@@ -63,7 +69,11 @@ class ModuleRegistrationPoints(Protocol):
         deps: Mapping[str, ServiceRef[Any] | ExtensionPoint[Any]],
         init: InitFunction,
     ) -> None:
-        """Register the init function; it receives ``deps`` as keyword arguments."""
+        """Register the init function; it receives ``deps`` as keyword arguments.
+
+        As for plugins, the type checker cannot link a dep's name to the parameter of that name:
+        annotate each parameter with its ref's or extension point's type.
+        """
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import anyio
 from anyio.abc import TaskGroup
@@ -14,6 +14,7 @@ from ..api import (
     BackendFeatureLoader,
     BackendModule,
     BackendPlugin,
+    MultitonServiceRef,
     ServiceFactory,
     ServiceRef,
 )
@@ -101,10 +102,19 @@ class Backend:
             raise BackendStateError("the backend has not been started")
         return self._initializer.result
 
-    async def get_service(self, ref: ServiceRef[T], plugin_id: str | None = None) -> T:
+    @overload
+    async def get_service(
+        self, ref: MultitonServiceRef[T], plugin_id: str | None = None
+    ) -> list[T]: ...
+
+    @overload
+    async def get_service(self, ref: ServiceRef[T], plugin_id: str | None = None) -> T: ...
+
+    async def get_service(self, ref: ServiceRef[Any], plugin_id: str | None = None) -> Any:
         """The instance of ``ref`` (for ``plugin_id`` when plugin-scoped) of a started backend.
 
-        Meant for embedding and tests: plugins receive their services through ``deps``.
+        A multiton ref gives the list of every factory's instance. Meant for embedding and
+        tests: plugins receive their services through ``deps``.
         """
         if self._initializer is None or self._state not in ("starting", "started"):
             raise BackendStateError("services are only available while the backend runs")

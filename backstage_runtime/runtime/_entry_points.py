@@ -123,7 +123,7 @@ class EntryPointScan:
     entry_value: str
     distribution: str
     excluded: bool
-    features: tuple[Any, ...] = ()
+    features: tuple[BackendFeature, ...] = ()
     error: str | None = None
 
     @property

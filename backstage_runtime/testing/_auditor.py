@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
-from ..api.services.auditor import AuditorSeverity
+from ..api.services.auditor import AuditorService, AuditorSeverity
 
 __all__ = ["MockAuditorService", "RecordedAuditEvent", "mock_auditor"]
 
@@ -68,7 +68,9 @@ class _MockAuditor:
         """An auditor for ``plugin_id`` that records events."""
         return MockAuditorService(plugin_id)
 
-    def factory(self, events: list[RecordedAuditEvent] | None = None) -> ServiceFactory[Any]:
+    def factory(
+        self, events: list[RecordedAuditEvent] | None = None
+    ) -> ServiceFactory[AuditorService]:
         """A ``core.auditor`` factory whose auditors all record into ``events``."""
         shared = events if events is not None else []
 

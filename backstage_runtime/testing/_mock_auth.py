@@ -15,15 +15,19 @@ from ..api.errors import AuthenticationError
 from ..api.services._json import JsonObject
 from ..api.services.auth import (
     AccessRestrictions,
+    AuthService,
     BackstageCredentials,
     BackstageNonePrincipal,
     BackstageServicePrincipal,
     BackstageUserInfo,
     BackstageUserPrincipal,
+    HttpAuthService,
     LimitedUserToken,
     PluginRequestToken,
     PrincipalType,
+    UserInfoService,
 )
+from ..api.services.permissions import PermissionsService
 from ..defaults.http_auth import DefaultHttpAuthService, bearer_token
 
 __all__ = [
@@ -252,7 +256,7 @@ class MockHttpAuthService(DefaultHttpAuthService):
         return await super()._extract(scope, allow_limited_access)
 
 
-def mock_auth_factory() -> ServiceFactory[Any]:
+def mock_auth_factory() -> ServiceFactory[AuthService]:
     """A ``core.auth`` factory serving :class:`MockAuthService`."""
 
     def factory(*, plugin_metadata: PluginMetadataService) -> MockAuthService:
@@ -265,7 +269,7 @@ def mock_auth_factory() -> ServiceFactory[Any]:
     )
 
 
-def mock_http_auth_factory() -> ServiceFactory[Any]:
+def mock_http_auth_factory() -> ServiceFactory[HttpAuthService]:
     """A ``core.httpAuth`` factory serving :class:`MockHttpAuthService`."""
 
     def factory(
@@ -331,7 +335,7 @@ class _MockAuthHelper:
         """A mock auth service for ``plugin_id``."""
         return MockAuthService(plugin_id)
 
-    def factory(self) -> ServiceFactory[Any]:
+    def factory(self) -> ServiceFactory[AuthService]:
         """The mock ``core.auth`` factory."""
         return mock_auth_factory()
 
@@ -341,7 +345,7 @@ class _MockHttpAuthHelper:
         """A mock http auth service for ``plugin_id`` (no header: ``user:default/mock``)."""
         return MockHttpAuthService(MockAuthService(plugin_id), plugin_id)
 
-    def factory(self) -> ServiceFactory[Any]:
+    def factory(self) -> ServiceFactory[HttpAuthService]:
         """The mock ``core.httpAuth`` factory."""
         return mock_http_auth_factory()
 
@@ -351,7 +355,9 @@ class _MockUserInfoHelper:
         """A user info service answering ``ownership`` for every user."""
         return MockUserInfoService(ownership)
 
-    def factory(self, ownership: Sequence[str] | None = None) -> ServiceFactory[Any]:
+    def factory(
+        self, ownership: Sequence[str] | None = None
+    ) -> ServiceFactory[UserInfoService]:
         """A ``core.userInfo`` factory serving :class:`MockUserInfoService`."""
         instance = MockUserInfoService(ownership)
         return create_service_factory(service=core_services.user_info, factory=lambda: instance)
@@ -362,7 +368,9 @@ class _MockPermissionsHelper:
         """A permissions service answering ``result`` to everything."""
         return MockPermissionsService(result)
 
-    def factory(self, result: Literal["ALLOW", "DENY"] = "ALLOW") -> ServiceFactory[Any]:
+    def factory(
+        self, result: Literal["ALLOW", "DENY"] = "ALLOW"
+    ) -> ServiceFactory[PermissionsService]:
         """A ``core.permissions`` factory serving :class:`MockPermissionsService`."""
         instance = MockPermissionsService(result)
         return create_service_factory(service=core_services.permissions, factory=lambda: instance)

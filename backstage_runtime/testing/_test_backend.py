@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from ..api import (
     BackendModule,
     BackendPlugin,
+    MultitonServiceRef,
     ServiceFactory,
+    ServiceRef,
     core_services,
     create_backend_plugin,
 )
@@ -34,6 +36,8 @@ from ._mock_services import mock_services
 
 __all__ = ["TestBackend", "start_test_backend"]
 
+T = TypeVar("T")
+
 
 class TestBackend:
     """A started test backend: the :class:`Backend` and the logger that recorded its output."""
@@ -45,8 +49,20 @@ class TestBackend:
         #: Everything the backend logged, as recorded entries.
         self.logger = logger
 
-    async def get_service(self, ref: Any, plugin_id: str | None = None) -> Any:
-        """The instance of ``ref`` (for ``plugin_id`` when plugin-scoped)."""
+    @overload
+    async def get_service(
+        self, ref: MultitonServiceRef[T], plugin_id: str | None = None
+    ) -> list[T]: ...
+
+    @overload
+    async def get_service(self, ref: ServiceRef[T], plugin_id: str | None = None) -> T: ...
+
+    async def get_service(self, ref: ServiceRef[Any], plugin_id: str | None = None) -> Any:
+        """The instance of ``ref`` (for ``plugin_id`` when plugin-scoped).
+
+        The type checker sees the ref's type: ``ServiceRef[T]`` gives ``T``, a
+        ``MultitonServiceRef[T]`` gives ``list[T]``.
+        """
         return await self.backend.get_service(ref, plugin_id)
 
     async def url(self, path: str = "") -> str:

@@ -10,11 +10,12 @@ import pytest
 from _support.features import plugin_with_init
 
 from backstage_runtime import core_services, create_backend
+from backstage_runtime.api import ServiceRef
 from backstage_runtime.testing import start_test_backend
 
 pytestmark = pytest.mark.anyio
 
-LIFECYCLES = {"lifecycle": core_services.lifecycle, "root": core_services.root_lifecycle}
+LIFECYCLES: dict[str, ServiceRef[Any]] = {"lifecycle": core_services.lifecycle, "root": core_services.root_lifecycle}
 
 
 def recorder(events: list[str], name: str) -> Callable[[], None]:

@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backstage_runtime.api import (
+    ExtensionPoint,
     ServiceRef,
+    ServiceScope,
     create_backend_module,
     create_backend_plugin,
     create_extension_point,
@@ -49,7 +51,7 @@ class Registry:
 
 
 async def test_modules_finish_init_before_the_plugin_and_see_its_extension_point() -> None:
-    ep = create_extension_point(id="todo.items")
+    ep: ExtensionPoint[Registry] = create_extension_point(id="todo.items")
     order: list[str] = []
     registry = Registry()
 
@@ -83,7 +85,7 @@ async def test_modules_finish_init_before_the_plugin_and_see_its_extension_point
 
 
 async def test_module_providing_an_extension_point_runs_after_its_consumers() -> None:
-    ep = create_extension_point(id="p.ext")
+    ep: ExtensionPoint[Registry] = create_extension_point(id="p.ext")
     order: list[str] = []
     collected = Registry()
 
@@ -92,9 +94,11 @@ async def test_module_providing_an_extension_point_runs_after_its_consumers() ->
         env.register_init(deps={}, init=lambda: order.append(f"provider {collected.items}"))
 
     def consumer(env: Any) -> None:
-        env.register_init(
-            deps={"ext": ep}, init=lambda ext: (ext.add("c"), order.append("consumer"))
-        )
+        def init(ext: Registry) -> None:
+            ext.add("c")
+            order.append("consumer")
+
+        env.register_init(deps={"ext": ep}, init=init)
 
     backend = create_specialized_backend(default_service_factories=[])
     backend.add(plugin_with_init("p"))
@@ -106,7 +110,7 @@ async def test_module_providing_an_extension_point_runs_after_its_consumers() ->
 
 
 async def test_extension_point_used_after_plugin_init_is_refused() -> None:
-    ep = create_extension_point(id="todo.items")
+    ep: ExtensionPoint[Registry] = create_extension_point(id="todo.items")
     kept: list[Any] = []
     registry = Registry()
 
@@ -163,13 +167,12 @@ def test_start_order_respects_every_dependency_edge(
     graph: dict[int, list[int]], root_mask: int
 ) -> None:
     # A service may be root-scoped only if all its deps are root-scoped too.
-    scopes: dict[int, str] = {}
+    scopes: dict[int, ServiceScope] = {}
     for node in sorted(graph):
         root_ok = all(scopes[d] == "root" for d in graph[node])
         scopes[node] = "root" if root_ok and root_mask >> node & 1 else "plugin"
     refs: dict[int, ServiceRef[Any]] = {
-        n: create_service_ref(id=f"svc.n{n}", scope=scopes[n])  # type: ignore[arg-type]
-        for n in graph
+        n: create_service_ref(id=f"svc.n{n}", scope=scopes[n]) for n in graph
     }
     built: list[int] = []
 

@@ -8,6 +8,7 @@ import pytest
 from _support.features import plugin_with_init
 
 from backstage_runtime.api import (
+    ExtensionPoint,
     ServiceRef,
     create_backend_module,
     create_backend_plugin,
@@ -114,7 +115,7 @@ async def test_duplicate_factories_for_a_multiton_are_collected() -> None:
 
 
 async def test_extension_point_registered_twice_names_both_registrants() -> None:
-    ep = create_extension_point(id="catalog.processing")
+    ep: ExtensionPoint[object] = create_extension_point(id="catalog.processing")
 
     def register_with_ep(env: Any) -> None:
         env.register_extension_point(ep, object())
@@ -131,7 +132,7 @@ async def test_extension_point_registered_twice_names_both_registrants() -> None
 
 
 async def test_plugin_depending_on_an_extension_point_is_rejected() -> None:
-    ep = create_extension_point(id="catalog.processing")
+    ep: ExtensionPoint[object] = create_extension_point(id="catalog.processing")
 
     def register(env: Any) -> None:
         env.register_extension_point(ep, object())
@@ -147,7 +148,7 @@ async def test_plugin_depending_on_an_extension_point_is_rejected() -> None:
 
 
 async def test_module_using_another_plugins_extension_point_is_illegal() -> None:
-    ep = create_extension_point(id="catalog.processing")
+    ep: ExtensionPoint[object] = create_extension_point(id="catalog.processing")
 
     def register_catalog(env: Any) -> None:
         env.register_extension_point(ep, object())
@@ -209,8 +210,8 @@ async def test_register_errors_name_the_plugin() -> None:
 
 
 async def test_module_cycle_through_extension_points_is_reported() -> None:
-    ep1 = create_extension_point(id="p.one")
-    ep2 = create_extension_point(id="p.two")
+    ep1: ExtensionPoint[object] = create_extension_point(id="p.one")
+    ep2: ExtensionPoint[object] = create_extension_point(id="p.two")
 
     def module(provides: Any, consumes: Any) -> Any:
         def register(env: Any) -> None:

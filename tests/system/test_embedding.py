@@ -54,7 +54,10 @@ async def test_an_external_asgi_server_drives_the_backend_through_lifespan() -> 
             return False
 
     async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve(backend.asgi_app, config, shutdown_trigger=shutdown.wait))
+        # BackendAsgiApp takes plain mapping scopes, not hypercorn's TypedDict scopes (a TypedDict
+        # is no MutableMapping to mypy), so hypercorn's ASGIFramework type does not match it.
+        app: Any = backend.asgi_app
+        group.start_soon(lambda: serve(app, config, shutdown_trigger=shutdown.wait))
         await eventually(responsive, timeout=15)
         assert backend.started
         hello = await request("GET", f"{base}/api/hello/hello")

@@ -9,6 +9,7 @@ import pytest
 from _support.features import plugin_with_init
 
 from backstage_runtime import (
+    ServiceRef,
     core_services,
     create_backend_module,
     create_service_factory,
@@ -115,7 +116,7 @@ async def test_startup_failure_propagates_out_of_start_test_backend() -> None:
 
 
 async def test_get_service_of_the_test_backend_reads_plugin_services() -> None:
-    ref = create_service_ref(id="svc.mine")
+    ref: ServiceRef[str] = create_service_ref(id="svc.mine")
     async with start_test_backend(
         features=[
             create_service_factory(

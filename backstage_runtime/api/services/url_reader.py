@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import SplitResult
 
-from .._refs import ServiceRef, create_service_ref
+from .._refs import MultitonServiceRef, create_service_ref
 from ..errors import BackstageError, InputError
 
 if TYPE_CHECKING:
@@ -309,6 +309,6 @@ class ReaderFactory(Protocol):
 #: ``core.urlReader.factories`` (plugin scope, multiton): extra :class:`ReaderFactory` objects,
 #: tried before the built-in readers. Provide one with
 #: ``create_service_factory(service=url_reader_factories, factory=lambda: my_factory)``.
-url_reader_factories: Final[ServiceRef[ReaderFactory]] = create_service_ref(
+url_reader_factories: Final[MultitonServiceRef[ReaderFactory]] = create_service_ref(
     id="core.urlReader.factories", multiton=True
 )

@@ -97,7 +97,7 @@ async def _attacks(test: Any) -> dict[str, tuple[str, str]]:
         ),
         "user token with a foreign key": (
             "/whoami",
-            user_token(key=ECKey.generate_key("P-256", parameters={"kid": USER_KEY.kid})),
+            user_token(key=ECKey.generate_key("P-256", parameters={"kid": str(USER_KEY.kid)})),
         ),
         "expired user token": ("/whoami", user_token(lifetime=-10)),
         "user token where only services are allowed": ("/service-only", user_token()),

@@ -15,7 +15,9 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _support import COUNTER_MIGRATIONS, database_plugin
+# The sibling _support.py (put on sys.path above, as this runs as a script); mypy resolves the
+# name to tests/_support instead.
+from _support import COUNTER_MIGRATIONS, database_plugin  # type: ignore[attr-defined]
 
 from backstage_runtime.defaults.database import database_service_factory
 from backstage_runtime.testing import start_test_backend

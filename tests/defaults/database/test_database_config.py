@@ -18,7 +18,7 @@ from backstage_runtime.defaults.database import (
 from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.testing import mock_services
 
-PG = {
+PG: dict[str, Any] = {
     "client": "pg",
     "connection": {"host": "db.example", "user": "backstage", "password": "s3cret"},
 }

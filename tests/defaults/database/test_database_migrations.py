@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -58,7 +58,7 @@ def plugin_engine(
 
 @pytest.mark.parametrize("mode", PG_DIVISIONS)
 async def test_three_backends_starting_at_once_migrate_once(
-    test_databases: TestDatabases, mode: str
+    test_databases: TestDatabases, mode: Literal["database", "schema"]
 ) -> None:
     config = await test_databases.backend_config("POSTGRES", division_mode=mode)
     started: list[int] = []
@@ -88,7 +88,7 @@ async def test_three_backends_starting_at_once_migrate_once(
 
 @pytest.mark.parametrize("mode", PG_DIVISIONS)
 async def test_three_processes_starting_at_once_migrate_once(
-    test_databases: TestDatabases, mode: str
+    test_databases: TestDatabases, mode: Literal["database", "schema"]
 ) -> None:
     config = await test_databases.backend_config("POSTGRES", division_mode=mode)
     script = Path(__file__).with_name("_backend_process.py")

@@ -305,7 +305,7 @@ async def test_unique_violations_are_recognised_as_conflicts(
         async with database.begin() as conn:
             await conn.execute(text("CREATE TABLE keys (id INTEGER PRIMARY KEY)"))
             await conn.execute(text("INSERT INTO keys VALUES (1)"))
-        errors: list[BaseException] = []
+        errors: list[DBAPIError] = []
         for sql in ("INSERT INTO keys VALUES (1)", "INSERT INTO missing VALUES (1)"):
             try:
                 async with database.begin() as conn:

@@ -13,6 +13,7 @@ from quart import Blueprint
 from backstage_runtime.api import core_services
 from backstage_runtime.api.errors import ServiceUnavailableError
 from backstage_runtime.defaults.http_router import LifecycleGate
+from backstage_runtime.defaults.root_http_router import RootHttpRouter
 from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import Backend, create_specialized_backend
 from backstage_runtime.testing import test_default_service_factories
@@ -40,6 +41,8 @@ def backend_with(plugin: Any, config: dict[str, Any] | None = None) -> Backend:
 
 async def base_url(backend: Backend) -> tuple[str, Any]:
     router = await backend.get_service(core_services.root_http_router)
+    assert isinstance(router, RootHttpRouter)
+    assert router.listen_address is not None
     host, port = router.listen_address
     return f"http://{host}:{port}", router
 

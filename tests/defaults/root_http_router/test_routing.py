@@ -28,23 +28,23 @@ async def app_named(name: str) -> Any:
 
 def test_overlapping_paths_conflict_case_insensitively() -> None:
     table = RouteTable()
-    table.add("/api/catalog", lambda *_: None)  # type: ignore[arg-type,return-value]
-    table.add("/api/catalog-import", lambda *_: None)  # type: ignore[arg-type,return-value]
+    table.add("/api/catalog", lambda *_: None)  # type: ignore[arg-type]
+    table.add("/api/catalog-import", lambda *_: None)  # type: ignore[arg-type]
     with pytest.raises(RouteConflictError, match="Path /API conflicts with the existing path "):
-        table.add("/API", lambda *_: None)  # type: ignore[arg-type,return-value]
+        table.add("/API", lambda *_: None)  # type: ignore[arg-type]
     with pytest.raises(
         RouteConflictError,
         match="Path /api/catalog/x conflicts with the existing path /api/catalog",
     ):
-        table.add("/api/catalog/x", lambda *_: None)  # type: ignore[arg-type,return-value]
+        table.add("/api/catalog/x", lambda *_: None)  # type: ignore[arg-type]
     with pytest.raises(RouteConflictError, match="Root router path may not be empty"):
-        table.add(" / ", lambda *_: None)  # type: ignore[arg-type,return-value]
+        table.add(" / ", lambda *_: None)  # type: ignore[arg-type]
 
 
 def test_matching_is_by_whole_segments() -> None:
     table = RouteTable(index_path="/api/app")
-    catalog = table.add("/api/catalog", lambda *_: None)  # type: ignore[arg-type,return-value]
-    app = table.add("/api/app", lambda *_: None)  # type: ignore[arg-type,return-value]
+    catalog = table.add("/api/catalog", lambda *_: None)  # type: ignore[arg-type]
+    app = table.add("/api/app", lambda *_: None)  # type: ignore[arg-type]
     assert table.match("/api/catalog") is catalog
     assert table.match("/api/Catalog/entities") is catalog
     assert table.match("/api/catalogue") is None

@@ -1,10 +1,17 @@
 import io
 import json
 
-from backstage_runtime.api import core_services
+from backstage_runtime.api import RootLoggerService, ServiceFactory, core_services
 from backstage_runtime.defaults.root_logger import BackstageLogger, root_logger_service_factory
 
 from .fakes import FakeConfig
+
+
+def build(factory: ServiceFactory[RootLoggerService], config: FakeConfig) -> BackstageLogger:
+    """Call the factory as the backend does; it is a plain function returning the logger."""
+    logger = factory.factory(config=config)
+    assert isinstance(logger, BackstageLogger)
+    return logger
 
 
 def test_factory_provides_core_root_logger_from_root_config() -> None:
@@ -18,10 +25,9 @@ def test_factory_builds_a_logger_from_config_and_options() -> None:
     stream = io.StringIO()
     factory = root_logger_service_factory(stream=stream, env={"LOG_FORMAT": "json"})
 
-    logger = factory.factory(config=FakeConfig({"backend": {"logger": {"meta": {"team": "a"}}}}))
+    logger = build(factory, FakeConfig({"backend": {"logger": {"meta": {"team": "a"}}}}))
     logger.info("built")
 
-    assert isinstance(logger, BackstageLogger)
     record = json.loads(stream.getvalue())
     assert (record["message"], record["team"]) == ("built", "a")
 
@@ -32,7 +38,7 @@ def test_factory_reads_the_environment_when_the_service_is_built() -> None:
     factory = root_logger_service_factory(stream=stream, env=env)
 
     env["LOG_FORMAT"] = "json"
-    factory.factory(config=FakeConfig({})).info("late env")
+    build(factory, FakeConfig({})).info("late env")
 
     assert json.loads(stream.getvalue())["message"] == "late env"
 
@@ -40,8 +46,8 @@ def test_factory_reads_the_environment_when_the_service_is_built() -> None:
 def test_each_factory_call_builds_an_independent_logger() -> None:
     factory = root_logger_service_factory(stream=io.StringIO(), env={})
 
-    first = factory.factory(config=FakeConfig({}))
-    second = factory.factory(config=FakeConfig({}))
+    first = build(factory, FakeConfig({}))
+    second = build(factory, FakeConfig({}))
     first.add_redactions(["first-only"])
 
     assert second.add_redactions(["first-only"]) == 1

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -399,7 +399,9 @@ async def test_the_tasks_table_lives_in_the_plugin_schema(test_databases: Any) -
 
 
 @pytest.mark.parametrize("scope", ["global", "local"])
-async def test_a_runner_schedules_and_its_signal_stops_the_task(scope: str) -> None:
+async def test_a_runner_schedules_and_its_signal_stops_the_task(
+    scope: Literal["global", "local"],
+) -> None:
     from backstage_runtime.api.services.scheduler import SchedulerServiceTaskScheduleDefinition
 
     recorder, heartbeat, stop = Recorder(), Recorder(), anyio.Event()

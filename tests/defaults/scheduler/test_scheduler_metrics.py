@@ -65,7 +65,9 @@ async def test_runs_failures_durations_and_times_are_recorded() -> None:
 
     spans = exporter.get_finished_spans()
     assert {span.name for span in spans} == {"task measured"}
-    assert spans[0].instrumentation_scope.name == "backstage-service-scheduler"
+    instrumentation = spans[0].instrumentation_scope
+    assert instrumentation is not None
+    assert instrumentation.name == "backstage-service-scheduler"
     failed = [span for span in spans if not span.status.is_ok]
     assert len(failed) == 1
     assert failed[0].events[0].name == "exception"

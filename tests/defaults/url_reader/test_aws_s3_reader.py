@@ -839,7 +839,7 @@ async def test_inside_a_backend_idle_clients_stay_open_until_shutdown(
                 opened.append(region)
                 return await context.__aenter__()
 
-            async def __aexit__(self, *exc_info: object) -> None:
+            async def __aexit__(self, *exc_info: Any) -> None:
                 closed.append(region)
                 await context.__aexit__(*exc_info)
 
@@ -851,7 +851,7 @@ async def test_inside_a_backend_idle_clients_stay_open_until_shutdown(
         config=create_config_from_data(endpoint_config(s3), context="test"),
         http_client=session,
         tree_response_factory=trees,
-        lifecycle=lifecycle,
+        lifecycle=lifecycle,  # type: ignore[arg-type]  # a fake with only shutdown hooks
     )[0].reader
     assert await (await reader.read_url(obj(s3, "docs/index.md"))).buffer() == b"# docs"
     assert len(await (await reader.read_tree(obj(s3, "docs"))).files()) == 2

@@ -146,7 +146,7 @@ async def test_an_archive_abandoned_at_a_header_closes_its_spool(
 ) -> None:
     spools: list[tempfile.SpooledTemporaryFile[bytes]] = []
 
-    class Recorded(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    class Recorded(tempfile.SpooledTemporaryFile[bytes]):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             spools.append(self)

@@ -52,9 +52,10 @@ FILES = {"catalog-info.yaml": b"kind: Component", "docs/index.md": b"# docs", "a
 
 
 def repos() -> dict[str, FakeRepo]:
+    names = ("org/service", "org/private", "other/lib", "public/docs", "oss/tools")
     return {
-        name: FakeRepo(*name.split("/"), refs={"main": dict(FILES)})
-        for name in ("org/service", "org/private", "other/lib", "public/docs", "oss/tools")
+        f"{owner}/{name}": FakeRepo(owner, name, refs={"main": dict(FILES)})
+        for owner, name in (full.split("/") for full in names)
     }
 
 

@@ -59,9 +59,9 @@ class StaticReader:
 async def test_first_accepting_reader_wins_and_none_is_not_allowed() -> None:
     mux = UrlReaderPredicateMux(
         [
-            UrlReaderPredicateTuple(StaticReader("a"), lambda url: url.hostname == "a.example.com"),  # type: ignore[arg-type]
-            UrlReaderPredicateTuple(StaticReader("any"), lambda url: url.path.startswith("/x")),  # type: ignore[arg-type]
-            UrlReaderPredicateTuple(StaticReader("never"), lambda url: True),  # type: ignore[arg-type]
+            UrlReaderPredicateTuple(StaticReader("a"), lambda url: url.hostname == "a.example.com"),
+            UrlReaderPredicateTuple(StaticReader("any"), lambda url: url.path.startswith("/x")),
+            UrlReaderPredicateTuple(StaticReader("never"), lambda url: True),
         ]
     )
     assert await (await mux.read_url("https://a.example.com/x")).buffer() == b"a"
@@ -83,12 +83,13 @@ async def test_service_tries_extra_factories_first_then_builtins(tmp_path: Path)
     shutdown_hooks_ran: list[bool] = []
 
     def extra_factory(
-        *, tree_response_factory: ReadTreeResponseFactory, lifecycle: Any, **_: Any
+        *, tree_response_factory: ReadTreeResponseFactory, **kwargs: Any
     ) -> Sequence[UrlReaderPredicateTuple]:
-        # Readers that keep connections open close them in a root shutdown hook.
-        lifecycle.add_shutdown_hook(lambda: shutdown_hooks_ran.append(True))
+        # Readers that keep connections open close them in a root shutdown hook. ReaderFactory
+        # passes `lifecycle` among its extra keyword arguments, hence no parameter of its own.
+        kwargs["lifecycle"].add_shutdown_hook(lambda: shutdown_hooks_ran.append(True))
         reader = StaticReader("extra", tree_response_factory)
-        return [UrlReaderPredicateTuple(reader, lambda url: url.hostname == "github.com")]  # type: ignore[arg-type]
+        return [UrlReaderPredicateTuple(reader, lambda url: url.hostname == "github.com")]
 
     captured: dict[str, Any] = {}
     async with serve(routes) as server:
