@@ -74,7 +74,7 @@ class _ReadsThroughSelect:
         raise NotImplementedError
 
     def has(self, key: str) -> bool:
-        """Whether a value (``null`` included) exists at ``key``."""
+        """Whether a value exists at ``key`` (a ``null`` is none, and hides lower sources)."""
         reader = self._select(False)
         return reader.has(key) if reader is not None else False
 
