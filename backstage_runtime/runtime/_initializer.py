@@ -173,6 +173,8 @@ class BackendInitializer:
             self._logger = await self._resolve_logger(registry)
             for warning in report.warnings:
                 self._logger.warn(warning)
+            for warning in _startup_warnings(await self._optional_config(registry)):
+                self._logger.warn(warning)
             policy = BootFailurePolicy.from_config(await self._optional_config(registry))
             await self._start_plugins(assembly, report, policy)
             failures = self._failures
@@ -442,3 +444,13 @@ def _instance_metadata_factory(assembly: Assembly) -> ServiceFactory[Any]:
     return create_service_factory(
         service=core_services.root_instance_metadata, factory=_InstanceMetadata
     )
+
+
+def _startup_warnings(config: Config | None) -> list[str]:
+    """The root config's own start warnings (unimplemented keys), if it has any to give.
+
+    Duck-typed so the runtime needs no import of an implementation: the default root config
+    has ``startup_warnings()``; a mock or custom one may not.
+    """
+    warnings: Any = getattr(config, "startup_warnings", None)
+    return [str(line) for line in warnings()] if callable(warnings) else []
