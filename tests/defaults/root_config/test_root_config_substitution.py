@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backstage_runtime.api.errors import ConfigError
 from backstage_runtime.defaults.root_config import create_config_from_data, load_config
 from backstage_runtime.defaults.root_config._substitution import env_lookup, substitute
 
@@ -173,3 +174,14 @@ def test_only_env_values_count_as_secrets() -> None:
     assert substitute("${SET:-fallback}", lookup).from_env is True
     assert substitute("${EMPTY}", lookup).from_env is False
     assert substitute("x${UNSET:-}", lookup).from_env is False
+
+
+def test_a_directive_whose_target_substitutes_to_undefined_fails_like_node(
+    tmp_path: Path,
+) -> None:
+    # include.ts: "$env substitution value was undefined" when the substituted target is
+    # undefined, which '${UNSET:-}' now is.
+    (tmp_path / "app-config.yaml").write_text("a:\n  $env: ${UNSET:-}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={}, cwd=tmp_path)
+    assert "error at .a, $env substitution value was undefined" in str(caught.value)
