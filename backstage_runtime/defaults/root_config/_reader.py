@@ -363,8 +363,9 @@ class ConfigReader:
         for index, part in enumerate(parts):
             if isinstance(value, dict):
                 value = value.get(part, _ABSENT)
+            # Below a null the value stays null (the null hides its whole subtree), below
+            # undefined it stays undefined; below anything else it is a type error.
             elif value is not None and not isinstance(value, _Absent):
-                # Reading below a null stays null: the null hides the whole subtree.
                 bad_key = self._full_key(".".join(parts[:index]))
                 raise self._type_error(bad_key, value, "object")
         return value
