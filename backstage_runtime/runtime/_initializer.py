@@ -87,6 +87,8 @@ class BackendInitializer:
             self._logger = await self._resolve_logger(services)
             for warning in report.warnings:
                 self._logger.warn(warning)
+            for warning in _startup_warnings(await self._optional_config(services)):
+                self._logger.warn(warning)
             policy = BootFailurePolicy.from_config(await self._optional_config(services))
             await self._start_plugins(assembly, report, policy)
             failures = self._failures
@@ -301,3 +303,14 @@ class BackendInitializer:
             await step()
         except Exception as error:
             self._logger.error(f"Failed to run {what}", error)
+
+
+def _startup_warnings(config: Config | None) -> list[str]:
+    """The root config's own start warnings (unimplemented keys), if it has any to give.
+
+    Duck-typed so the runtime needs no import of an implementation: the default root config
+    has ``startup_warnings()``; a mock or custom one may not.
+    """
+    # getattr on a Protocol-typed value: whatever it finds is an unknown object until called.
+    warnings: object = getattr(config, "startup_warnings", None)
+    return [str(line) for line in warnings()] if callable(warnings) else []

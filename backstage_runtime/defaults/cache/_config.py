@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from ...api import Config, LoggerService, read_duration_from_config
@@ -48,6 +50,9 @@ class RedisSettings:
     connect_timeout: float = DEFAULT_TIMEOUT_MS / 1000
     socket_timeout: float = DEFAULT_TIMEOUT_MS / 1000
     keep_alive: bool = True
+    #: Further redis-py connection keywords (``db``, ``username``, ``client_name``, ...) from the
+    #: object form of ``backend.cache.connection``; the URL's own values win, as in node-redis.
+    client_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ def read_cache_settings(config: Config, logger: LoggerService) -> CacheSettings:
             default_ttl_ms=default_ttl_ms,
             memcache=_memcache_settings(connection),
         )
-    url = _redis_url(connection or "redis://localhost:6379")
+    options = _connection_options(config, logger)
+    url = _redis_url(connection or "redis://localhost:6379", tls=options.tls)
     if store == "valkey":
         _reject_cluster(config, "backend.cache.valkey", logger)
         prefix = config.get_optional_string("backend.cache.valkey.client.keyPrefix") or ""
@@ -124,9 +130,25 @@ def read_cache_settings(config: Config, logger: LoggerService) -> CacheSettings:
             store_name=store,
             default_ttl_ms=default_ttl_ms,
             namespace_prefix=prefix,
-            redis=RedisSettings(url=url),
+            redis=_with_connection_options(RedisSettings(url=url), options),
         )
-    return _redis_cache_settings(config, url, default_ttl_ms, logger)
+    return _redis_cache_settings(config, url, default_ttl_ms, logger, options)
+
+
+def _with_connection_options(settings: RedisSettings, options: _ConnectionOptions) -> RedisSettings:
+    # The connection object is Backstage's documented place for these; it wins over our own
+    # backend.cache.redis.client.socket extension.
+    return dataclasses.replace(
+        settings,
+        client_options=dict(options.client_options),
+        connect_timeout=(
+            settings.connect_timeout if options.connect_timeout is None else options.connect_timeout
+        ),
+        socket_timeout=(
+            settings.socket_timeout if options.socket_timeout is None else options.socket_timeout
+        ),
+        keep_alive=settings.keep_alive if options.keep_alive is None else options.keep_alive,
+    )
 
 
 def _read_default_ttl(config: Config) -> int | None:
@@ -141,7 +163,7 @@ def _read_default_ttl(config: Config) -> int | None:
 def _read_connection(config: Config, store: str) -> str | None:
     if not config.has(_CONNECTION_KEY):
         return None
-    if isinstance(config.get(_CONNECTION_KEY), dict):
+    if _is_object_form(config):
         if store not in ("redis", "valkey"):
             raise ConfigError(
                 f"Invalid config at '{_CONNECTION_KEY}': an object is only allowed for the redis "
@@ -151,7 +173,97 @@ def _read_connection(config: Config, store: str) -> str | None:
     return config.get_string(_CONNECTION_KEY)
 
 
-def _redis_url(url: str) -> str:
+def _is_object_form(config: Config) -> bool:
+    return isinstance(config.get_optional(_CONNECTION_KEY), dict)
+
+
+@dataclass
+class _ConnectionOptions:
+    """What the object form of ``backend.cache.connection`` says besides ``url``."""
+
+    client_options: dict[str, Any] = field(default_factory=dict)
+    tls: bool = False
+    connect_timeout: float | None = None
+    socket_timeout: float | None = None
+    keep_alive: bool | None = None
+
+
+# node-redis ``createClient`` options with a redis-py counterpart: name -> (kwarg, kind).
+_CLIENT_OPTIONS: dict[str, tuple[str, str]] = {
+    "username": ("username", "string"),
+    "password": ("password", "string"),
+    "database": ("db", "index"),
+    "name": ("client_name", "string"),
+    # node-redis PINGs every pingInterval ms to keep the connection alive; redis-py PINGs a
+    # connection idle for longer than health_check_interval seconds before using it.
+    "pingInterval": ("health_check_interval", "milliseconds"),
+}
+_SOCKET_OPTIONS = {"tls", "connectTimeout", "socketTimeout", "keepAlive"}
+
+
+def _connection_options(config: Config, logger: LoggerService) -> _ConnectionOptions:
+    """Map the object form's node-redis options onto redis-py; warn about the rest."""
+    options = _ConnectionOptions()
+    if not _is_object_form(config):
+        return options
+    section = config.get_config(_CONNECTION_KEY)
+    ignored: list[str] = []
+    names = section.keys()  # a Config, not a dict: keys() is its API
+    for name in names:
+        key = f"{_CONNECTION_KEY}.{name}"
+        if name == "url":
+            continue
+        if name == "socket":
+            ignored += _socket_options(config, key, options)
+        elif name in _CLIENT_OPTIONS:
+            kwarg, kind = _CLIENT_OPTIONS[name]
+            options.client_options[kwarg] = _option_value(config, key, kind)
+        else:
+            ignored.append(name)
+    if ignored:
+        logger.warn(
+            f"Redis connection options at '{_CONNECTION_KEY}' have no counterpart in "
+            f"backstage-runtime's Redis client and are ignored: {', '.join(ignored)}"
+        )
+    return options
+
+
+def _socket_options(config: Config, key: str, options: _ConnectionOptions) -> list[str]:
+    socket = config.get_config(key)
+    names = socket.keys()
+    ignored = [f"socket.{name}" for name in names if name not in _SOCKET_OPTIONS]
+    options.tls = bool(config.get_optional_boolean(f"{key}.tls"))
+    if config.has(f"{key}.connectTimeout"):
+        options.connect_timeout = _timeout(config, f"{key}.connectTimeout")
+    if config.has(f"{key}.socketTimeout"):
+        options.socket_timeout = _timeout(config, f"{key}.socketTimeout")
+    if config.has(f"{key}.keepAlive"):
+        options.keep_alive = _keep_alive(config, f"{key}.keepAlive")
+    return ignored
+
+
+def _option_value(config: Config, key: str, kind: str) -> Any:
+    if kind == "string":
+        return config.get_string(key)
+    number = config.get_number(key)
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(f"Invalid config at '{key}', expected a non-negative number")
+    if kind == "index":
+        if not float(number).is_integer():
+            raise ConfigError(f"Invalid config at '{key}', expected a database number")
+        return int(number)
+    return number / 1000
+
+
+def _keep_alive(config: Config, key: str) -> bool:
+    value = config.get_optional(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # node-redis takes a number here (the initial delay in ms): a number enables keep-alive.
+        return True
+    return config.get_boolean(key)
+
+
+def _redis_url(url: str, *, tls: bool = False) -> str:
     # Never echo the URL: it usually carries the password.
     problem = f"Invalid Redis connection URL at '{_CONNECTION_KEY}'"
     try:
@@ -168,11 +280,17 @@ def _redis_url(url: str) -> str:
         raise ConfigError(
             f"{problem}, expected redis://, rediss://, valkey://, valkeys:// or unix:// with a host"
         )
-    return urlunsplit(parts._replace(scheme=_REDIS_SCHEMES[scheme]))
+    scheme = _REDIS_SCHEMES[scheme]
+    # node-redis's socket.tls: true turns a redis:// URL into a TLS connection.
+    return urlunsplit(parts._replace(scheme="rediss" if tls else scheme))
 
 
 def _redis_cache_settings(
-    config: Config, url: str, default_ttl_ms: int | None, logger: LoggerService
+    config: Config,
+    url: str,
+    default_ttl_ms: int | None,
+    logger: LoggerService,
+    options: _ConnectionOptions,
 ) -> CacheSettings:
     base = "backend.cache.redis.client"
     client = config.get_optional_config(base)
@@ -194,14 +312,7 @@ def _redis_cache_settings(
     config.get_optional_boolean(f"{base}.noNamespaceAffectsAll")
     use_unlink = config.get_optional_boolean(f"{base}.useUnlink")
     keep_alive_key = f"{base}.socket.keepAlive"
-    keep_alive_value = config.get_optional(keep_alive_key)
-    if keep_alive_value is None:
-        keep_alive = True
-    elif isinstance(keep_alive_value, int | float) and not isinstance(keep_alive_value, bool):
-        # node-redis takes a number here (the initial delay in ms): a number enables keep-alive.
-        keep_alive = True
-    else:
-        keep_alive = config.get_boolean(keep_alive_key)
+    keep_alive = _keep_alive(config, keep_alive_key) if config.has(keep_alive_key) else True
     _reject_cluster(config, "backend.cache.redis", logger)
     return CacheSettings(
         store="redis",
@@ -209,12 +320,15 @@ def _redis_cache_settings(
         default_ttl_ms=default_ttl_ms,
         namespace_prefix=f"{namespace}{separator}" if namespace else "",
         key_separator=separator,
-        redis=RedisSettings(
-            url=url,
-            use_unlink=True if use_unlink is None else use_unlink,
-            connect_timeout=_timeout(config, f"{base}.socket.connectTimeout"),
-            socket_timeout=_timeout(config, f"{base}.socket.socketTimeout"),
-            keep_alive=keep_alive,
+        redis=_with_connection_options(
+            RedisSettings(
+                url=url,
+                use_unlink=True if use_unlink is None else use_unlink,
+                connect_timeout=_timeout(config, f"{base}.socket.connectTimeout"),
+                socket_timeout=_timeout(config, f"{base}.socket.socketTimeout"),
+                keep_alive=keep_alive,
+            ),
+            options,
         ),
     )
 

@@ -42,6 +42,7 @@ class RedisStore(CacheStore):
         }
         if not settings.url.startswith("unix:"):
             options["socket_keepalive"] = settings.keep_alive
+        options.update(settings.client_options)
         try:
             pool = ConnectionPool.from_url(settings.url, **options)
         except ValueError:

@@ -8,7 +8,13 @@ from ...api import Config
 from ...api.errors import ConfigError
 from ._pg_config import read_pg_settings
 from ._section import DatabaseSection
-from ._settings import ClientKind, PluginDatabaseSettings, PoolSettings, SqliteSettings
+from ._settings import (
+    ClientKind,
+    PgSettings,
+    PluginDatabaseSettings,
+    PoolSettings,
+    SqliteSettings,
+)
 from ._sqlite_config import read_sqlite_settings
 
 __all__ = ["DEFAULT_PREFIX", "read_plugin_settings"]
@@ -87,7 +93,10 @@ def read_plugin_settings(
             section, kind, in_memory=isinstance(target, SqliteSettings) and target.path is None
         ),
         skip_migrations=bool(skip),
-        ignored_keys=_ignored_knex_keys(section),
+        ignored_keys=(
+            *_ignored_knex_keys(section),
+            *(target.ignored_keys if isinstance(target, PgSettings) else ()),
+        ),
     )
 
 

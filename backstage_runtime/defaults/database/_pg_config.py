@@ -20,6 +20,17 @@ __all__ = ["MAX_IDENTIFIER_BYTES", "read_pg_settings"]
 MAX_IDENTIFIER_BYTES = 63
 _STRING_FIELDS = ("host", "user", "password", "database", "application_name")
 _OBJECT_FIELDS = frozenset({*_STRING_FIELDS, "port", "ssl", "type"})
+# node-postgres options (knex hands it the connection object) that it sends to the server as
+# startup parameters: asyncpg's server_settings are sent the same way.
+_SERVER_SETTINGS = (
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "options",
+    "client_encoding",
+)
+# node-postgres client-side timeouts in milliseconds -> asyncpg connect() keywords in seconds.
+_CONNECT_TIMEOUTS = {"connectionTimeoutMillis": "timeout", "query_timeout": "command_timeout"}
 _URL_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+asyncpg"})
 
 
@@ -33,6 +44,10 @@ class _Connection(TypedDict, total=False):
     database: str
     application_name: str
     ssl: SslSetting
+    server_settings: dict[str, str]
+    connect_options: dict[str, float]
+    #: Keys of the connection object with no asyncpg counterpart (full config keys).
+    ignored: list[str]
 
 
 def read_pg_settings(
@@ -57,6 +72,9 @@ def read_pg_settings(
         base.pop("database", None)
     base.setdefault("application_name", f"backstage_plugin_{plugin_id}")
     merged: _Connection = {**base, **plugin}
+    # A plugin's connection object adds to the base one's session settings, key by key.
+    server_settings = {**base.get("server_settings", {}), **plugin.get("server_settings", {})}
+    connect_options = {**base.get("connect_options", {}), **plugin.get("connect_options", {})}
 
     database = merged.get("database")
     schema: str | None = None
@@ -89,6 +107,9 @@ def read_pg_settings(
         ensure_database=ensure_database,
         ensure_schema=schema is not None
         and (bool(ensure_schema_exists) or ensure_exists is not False),
+        server_settings=server_settings,
+        connect_options=connect_options,
+        ignored_keys=(*base.get("ignored", []), *plugin.get("ignored", [])),
     )
 
 
@@ -104,12 +125,7 @@ def _normalize(value: JsonValue | None, key: str) -> _Connection:
             f"Invalid config at '{key}': expected a connection string or an object, "
             f"got {type(value).__name__}"
         )
-    unknown = sorted(set(value) - _OBJECT_FIELDS)
-    if unknown:
-        raise ConfigError(
-            f"Invalid config at '{key}.{unknown[0]}': unsupported PostgreSQL connection option, "
-            f"expected one of {', '.join(sorted(_OBJECT_FIELDS))}"
-        )
+    extra = _extra_options(value, key)
     kind = value.get("type", "default")
     if kind != "default":
         raise ConfigError(
@@ -131,7 +147,61 @@ def _normalize(value: JsonValue | None, key: str) -> _Connection:
         result["port"] = _port(value["port"], f"{key}.port")
     if "ssl" in value:
         result["ssl"] = read_ssl(value["ssl"], f"{key}.ssl")
+    if "application_name" not in result and (
+        fallback := _text(value, "fallback_application_name", key)
+    ):
+        result["application_name"] = fallback
+    if "connectionString" in value:
+        # node-postgres lays the parsed string over the object: the string's fields win.
+        text = value["connectionString"]
+        if not isinstance(text, str):
+            raise ConfigError(f"Invalid config at '{key}.connectionString': expected a string")
+        parsed = _parse_url(text, f"{key}.connectionString")
+        result.update(parsed)
+    result.update(extra)
     return result
+
+
+def _extra_options(value: Mapping[str, object], key: str) -> _Connection:
+    """The node-postgres options beyond host/port/user/...: those asyncpg can honour, and the
+    rest listed as ignored (warned about when the plugin's database is set up)."""
+    server_settings: dict[str, str] = {}
+    connect_options: dict[str, float] = {}
+    ignored: list[str] = []
+    for name, item in value.items():
+        if name in _OBJECT_FIELDS or name in ("connectionString", "fallback_application_name"):
+            continue
+        if name in _SERVER_SETTINGS:
+            server_settings[name] = _setting(item, f"{key}.{name}")
+        elif name in _CONNECT_TIMEOUTS:
+            milliseconds = _milliseconds(item, f"{key}.{name}")
+            if milliseconds > 0:  # 0 is node-postgres's "no timeout": keep asyncpg's default
+                connect_options[_CONNECT_TIMEOUTS[name]] = milliseconds / 1000
+        else:
+            ignored.append(f"{key}.{name}")
+    extra: _Connection = {}
+    if server_settings:
+        extra["server_settings"] = server_settings
+    if connect_options:
+        extra["connect_options"] = connect_options
+    if ignored:
+        extra["ignored"] = ignored
+    return extra
+
+
+def _setting(value: object, key: str) -> str:
+    # node-postgres sends numbers as their decimal text, e.g. statement_timeout: 5000 -> "5000".
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+        raise ConfigError(f"Invalid config at '{key}': expected a string or a number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _milliseconds(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"Invalid config at '{key}': expected a number of milliseconds")
+    return float(value)
 
 
 def _parse_url(value: str, key: str) -> _Connection:

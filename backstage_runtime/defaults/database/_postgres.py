@@ -68,7 +68,12 @@ def create_pg_admin_engine(settings: PgSettings) -> AsyncEngine:
 
 
 def _connect_args(settings: PgSettings, server_settings: dict[str, str]) -> dict[str, Any]:
-    args: dict[str, Any] = {"server_settings": server_settings}
+    # The connection object's session settings first, so ours (application_name, the schema's
+    # search_path) win where both are set.
+    args: dict[str, Any] = {
+        **settings.connect_options,
+        "server_settings": {**settings.server_settings, **server_settings},
+    }
     if settings.ssl is not None:
         args["ssl"] = settings.ssl
     return args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -57,6 +58,12 @@ class PgSettings:
     schema: str | None
     ensure_database: bool
     ensure_schema: bool
+    #: Session settings from the connection object (``statement_timeout``, ``options: -c ...``).
+    server_settings: Mapping[str, str] = field(default_factory=dict)
+    #: Further asyncpg ``connect`` keywords (``timeout``, ``command_timeout``), in seconds.
+    connect_options: Mapping[str, float] = field(default_factory=dict)
+    #: Connection-object keys with no asyncpg counterpart (full config keys), to warn about.
+    ignored_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

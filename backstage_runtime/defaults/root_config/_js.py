@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "UNDEFINED",
+    "Undefined",
     "deep_copy",
     "is_object",
     "js_number_to_string",
@@ -101,20 +103,42 @@ def deep_copy(value: Any) -> Any:
     return value
 
 
-def merge_values(lower: Any, higher: Any) -> Any:
-    """Lay ``higher`` over ``lower``: objects merge key by key, anything else replaces.
+class Undefined:
+    """JavaScript's ``undefined``: no value at all, unlike ``null`` (``None``)."""
 
-    This is ``mergeWith`` with the customizer of Backstage's ``ConfigReader.getOptional``: an
-    explicit ``null`` or an array in ``higher`` replaces whatever ``lower`` had.
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+#: The one :class:`Undefined` value.
+UNDEFINED: Final = Undefined()
+
+
+def merge_values(higher: Any, lower: Any = UNDEFINED) -> Any:
+    """Lay ``higher`` over ``lower`` as ``ConfigReader.getOptional`` does (``merge`` in reader.ts).
+
+    Objects merge key by key, ``higher``'s keys first; an array or a scalar in ``higher`` wins
+    whole; a ``null`` anywhere in ``higher`` or ``lower`` removes its key (a ``null`` at the top
+    gives :data:`UNDEFINED`). Nulls inside arrays are kept, as in Backstage. The result shares
+    arrays and scalars with the inputs; callers pass copies.
 
     Done by hand rather than with ``OmegaConf.merge`` because OmegaConf parses every ``${...}``
     string as an interpolation (``"${}"``, a legal literal after Backstage's ``$${}`` escape,
     raises ``GrammarParseError``) and refuses to lay a list over a mapping (``Cannot merge
     incompatible container types``), both of which Backstage accepts.
     """
-    if not (is_object(lower) and is_object(higher)):
-        return deep_copy(higher)
-    merged = deep_copy(lower)
-    for key, value in higher.items():
-        merged[key] = merge_values(merged[key], value) if key in merged else deep_copy(value)
+    if higher is None:
+        return UNDEFINED
+    if higher is UNDEFINED:
+        return UNDEFINED if lower is UNDEFINED else merge_values(lower)
+    if not isinstance(higher, dict):
+        return higher
+    below: dict[str, Any] = lower if isinstance(lower, dict) else {}
+    merged: dict[str, Any] = {}
+    for key in dict.fromkeys([*higher, *below]):
+        value = merge_values(higher.get(key, UNDEFINED), below.get(key, UNDEFINED))
+        if value is not UNDEFINED:
+            merged[key] = value
     return merged

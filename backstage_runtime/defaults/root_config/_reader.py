@@ -5,6 +5,10 @@ next. Reading through the chain rather than from one pre-merged object is what B
 and it shows in corner cases (a lower source with a string where a higher one has an object makes
 ``get_config`` fail), so errors here are the ones a Backstage user would see.
 
+A ``null`` is an explicit *unset* (``@backstage/config`` 1.2 and later): wherever it is written
+(``key: null``, ``key: ~``, an empty ``key:``) the key reads as missing, and it hides whatever a
+lower-priority source has there, down to the keys below it.
+
 Where we add to Backstage: type and conversion errors end with where the value was written, e.g.
 ``(app-config.yaml:12)`` or ``(env APP_CONFIG_backend_baseUrl)``; and conversion errors and the
 readers of ``get_config_array`` name the source the value came from (Backstage names the
@@ -22,6 +26,8 @@ from backstage_runtime.api.services._json import JsonObject, JsonValue
 from backstage_runtime.api.services.config import Config
 
 from ._js import (
+    UNDEFINED,
+    Undefined,
     deep_copy,
     is_object,
     js_number_to_string,
@@ -100,19 +106,26 @@ class ConfigReader:
     # -- Backstage's Config API ---------------------------------------------------------------
 
     def has(self, key: str) -> bool:
-        """Whether any source holds a value (``null`` included) at ``key``."""
-        if self._read_value(key) is not _ABSENT:
+        """Whether a value exists at ``key``; a ``null`` is no value and hides lower sources."""
+        value = self._read_value(key)
+        if value is None:
+            return False
+        if value is not _ABSENT:
             return True
         return self._fallback.has(key) if self._fallback is not None else False
 
     def keys(self) -> list[str]:
-        """The keys of this object across all sources, highest-priority source's first."""
+        """The keys of this object across all sources, highest-priority source's first.
+
+        A key this source sets to ``null`` is left out, even where a lower source has a value.
+        """
         seen: dict[str, None] = {}
         if self._data is not None:
             seen.update(dict.fromkeys(self._data))
         if self._fallback is not None:
             seen.update(dict.fromkeys(self._fallback.keys()))
-        return list(seen)
+        data = self._data
+        return [key for key in seen if data is None or data.get(key, _ABSENT) is not None]
 
     def get(self, key: str | None = None) -> JsonValue:
         """The value at ``key`` (objects merged across sources); raises if missing."""
@@ -124,7 +137,7 @@ class ConfigReader:
     def get_optional(self, key: str | None = None) -> JsonValue | None:
         """The value at ``key`` with objects merged across sources, or None if missing.
 
-        A ``null`` held by a source is returned as None too; :meth:`has` tells them apart.
+        Keys set to ``null`` are left out of the objects returned (not out of arrays).
         """
         value = self._optional(key)
         return None if isinstance(value, _Absent) else value
@@ -142,6 +155,8 @@ class ConfigReader:
         fallback = self._fallback.get_optional_config(key) if self._fallback else None
         if isinstance(value, dict):
             return self._copy(value, key, fallback)
+        if value is None:
+            return None
         if value is not _ABSENT:
             raise self._type_error(self._full_key(key), value, "object")
         return fallback
@@ -282,14 +297,15 @@ class ConfigReader:
     # -- internals ------------------------------------------------------------------------------
 
     def _optional(self, key: str | None) -> JsonValue | _Absent:
+        # The fallback is read first, as in Backstage, so its type errors surface even when
+        # this source holds a null there.
         value = self._read_value(key)
         fallback_value = self._fallback._optional(key) if self._fallback else _ABSENT
+        if value is None:
+            return _ABSENT
         if isinstance(value, _Absent):
             return fallback_value
-        if isinstance(fallback_value, _Absent):
-            copied: JsonValue = deep_copy(value)
-            return copied
-        merged: JsonValue = merge_values(fallback_value, value)
+        merged: JsonValue | _Absent = merge_values(deep_copy(value), fallback_value)
         return merged
 
     def _full_key(self, key: str) -> str:
@@ -326,6 +342,8 @@ class ConfigReader:
             if self._fallback is None:
                 return None
             return self._fallback._read_config_value(key, validate)
+        if value is None:
+            return None
         assert not isinstance(value, _Absent)
         mismatch = validate(value)
         if mismatch is not None:
@@ -345,19 +363,17 @@ class ConfigReader:
         for index, part in enumerate(parts):
             if isinstance(value, dict):
                 value = value.get(part, _ABSENT)
-            elif not isinstance(value, _Absent):
+            # Below a null the value stays null (the null hides its whole subtree), below
+            # undefined it stays undefined; below anything else it is a type error.
+            elif value is not None and not isinstance(value, _Absent):
                 bad_key = self._full_key(".".join(parts[:index]))
                 raise self._type_error(bad_key, value, "object")
         return value
 
 
-class _Absent:
-    """JavaScript's ``undefined`` while reading: no value at all (unlike ``null``)."""
-
-    __slots__ = ()
-
-
-_ABSENT: Final = _Absent()
+# JavaScript's ``undefined`` while reading: no value at all (unlike ``null``).
+_Absent = Undefined
+_ABSENT: Final = UNDEFINED
 
 
 def _conforms(reader: ConfigReader) -> Config:

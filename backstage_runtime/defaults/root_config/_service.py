@@ -20,6 +20,7 @@ from backstage_runtime.api.services.config import Config, RootConfigService
 from ._reader import ConfigReader
 from ._secrets import collect_secret_values
 from ._source import ConfigSourceData
+from ._unimplemented import unimplemented_key_warnings
 
 __all__ = ["ErrorHandler", "RootConfig", "SourceLoader"]
 
@@ -74,7 +75,7 @@ class _ReadsThroughSelect:
         raise NotImplementedError
 
     def has(self, key: str) -> bool:
-        """Whether a value (``null`` included) exists at ``key``."""
+        """Whether a value exists at ``key`` (a ``null`` is none, and hides lower sources)."""
         reader = self._select(False)
         return reader.has(key) if reader is not None else False
 
@@ -218,6 +219,15 @@ class RootConfig(_ReadsThroughSelect):
         leaves part of a longer secret behind.
         """
         return collect_secret_values(self._state.sources)
+
+    def startup_warnings(self) -> list[str]:
+        """What the backend should warn about once at start, one message a line.
+
+        Today: each config key set here that Backstage's backend reads but backstage-runtime
+        does not implement, with where it was set. The initializer logs these through the root
+        logger (which cannot exist yet while the config is being built).
+        """
+        return unimplemented_key_warnings(self._state.sources)
 
     def subscribe(self, on_change: Callable[[], None]) -> _Subscription:
         """Call ``on_change`` after every reload that changed the configuration."""

@@ -43,8 +43,10 @@ class Substitution:
 def substitute(text: str, lookup: EnvLookup) -> Substitution:
     """Replace ``${NAME}`` / ``${NAME:-fallback}`` tokens and unescape ``$${...}``.
 
-    An unset or empty variable takes the fallback (shell ``:-`` semantics); the fallback is
-    trimmed. ``$${X}`` becomes the literal ``${X}``.
+    As ``transform/substitution.ts``: ``${NAME}`` gives the variable's value, even an empty one,
+    and the whole value is undefined when the variable is unset. ``${NAME:-fallback}`` gives the
+    value when it is non-empty, else the (trimmed) fallback when that is non-empty, else the
+    whole value is undefined. ``$${X}`` becomes the literal ``${X}``.
     """
     parts = _TOKEN.split(text)
     out: list[str] = []
@@ -61,11 +63,16 @@ def substitute(text: str, lookup: EnvLookup) -> Substitution:
         separator = inner.find(_FALLBACK_SEPARATOR)
         if separator > -1:
             value = lookup(js_trim(inner[:separator]))
+            fallback = js_trim(inner[separator + len(_FALLBACK_SEPARATOR) :])
             if value:
                 from_env = True
                 out.append(value)
+            elif fallback:
+                out.append(fallback)
             else:
-                out.append(js_trim(inner[separator + len(_FALLBACK_SEPARATOR) :]))
+                # ``envValue || fallback || undefined``: nothing to put there, so the whole
+                # value is undefined and its key disappears, as with an unset ``${NAME}``.
+                undefined = True
             continue
         value = lookup(js_trim(inner))
         if value is None:

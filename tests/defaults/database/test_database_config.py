@@ -278,11 +278,6 @@ def test_the_password_stays_out_of_repr() -> None:
             "connect_timeout",
         ),
         (
-            {"client": "pg", "connection": {"host": "db", "sslmode": "require"}},
-            "backend.database.connection.sslmode",
-            "unsupported PostgreSQL connection option",
-        ),
-        (
             {"client": "pg", "connection": {"host": "db", "type": "azure"}},
             "backend.database.connection.type",
             "not supported",

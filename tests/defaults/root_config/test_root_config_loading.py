@@ -123,9 +123,12 @@ def test_explicit_null_hides_lower_values(tmp_path: Path) -> None:
     write(tmp_path, "app-config.yaml", "a:\n  b: 1\nc: 2\n")
     write(tmp_path, "app-config.local.yaml", "a: null\n")
     config = load_config(env={}, cwd=tmp_path)
-    assert config.get() == {"a": None, "c": 2}
-    assert config.has("a")
+    # @backstage/config >= 1.2: the null is an explicit unset, so `a` and `a.b` are gone.
+    assert config.get() == {"c": 2}
+    assert not config.has("a")
+    assert not config.has("a.b")
     assert config.get_optional("a") is None
+    assert config.get_optional_number("a.b") is None
 
 
 def test_yaml_is_read_with_the_yaml_1_2_core_schema(tmp_path: Path) -> None:
