@@ -24,7 +24,8 @@ from ..api.services.auth import (
     PluginRequestToken,
     PrincipalType,
 )
-from ..defaults.http_auth import DefaultHttpAuthService, bearer_token
+from ..defaults.http_auth import DefaultHttpAuthService
+from ..http_toolkit import bearer_token
 
 __all__ = [
     "MockAuthService",

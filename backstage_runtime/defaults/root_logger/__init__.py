@@ -4,7 +4,7 @@ Backstage's ``rootLoggerServiceFactory`` (winston based) in Python. Plugin autho
 logger through ``core_services.logger``; this package is for building backends, the CLI and tests.
 """
 
-from ._bridge import StdlibLoggingBridge, install_stdlib_bridge
+from ...stdlib_logging import StdlibLoggingBridge, install_stdlib_bridge
 from ._factory import create_root_logger, root_logger_service_factory
 from ._formats import JsonFormatter, LogFormat, PrettyFormatter
 from ._levels import LogLevel

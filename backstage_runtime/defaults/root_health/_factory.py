@@ -1,0 +1,23 @@
+"""The default ``core.rootHealth`` factory builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...api import RootLifecycleService, ServiceFactory, core_services, create_service_factory
+from ._health import BackendHealth
+
+__all__ = ["root_health_service_factory"]
+
+
+def root_health_service_factory() -> ServiceFactory[Any]:
+    """The default ``core.rootHealth`` factory."""
+
+    def factory(*, lifecycle: RootLifecycleService) -> BackendHealth:
+        return BackendHealth(lifecycle)
+
+    return create_service_factory(
+        service=core_services.root_health,
+        deps={"lifecycle": core_services.root_lifecycle},
+        factory=factory,
+    )
