@@ -12,13 +12,14 @@ from ...api import (
     core_services,
     create_service_factory,
 )
+from ...api.services.auditor import AuditorService
 from ...api.services.auth import AuthService, HttpAuthService
 from ._auditor import DefaultAuditorService, read_severity_levels
 
 __all__ = ["auditor_service_factory"]
 
 
-def auditor_service_factory() -> ServiceFactory[Any]:
+def auditor_service_factory() -> ServiceFactory[AuditorService]:
     """The default ``core.auditor`` factory; an invalid severity mapping fails the start."""
 
     def create_root_context(*, config: Config, **_root_deps: Any) -> dict[str, str]:

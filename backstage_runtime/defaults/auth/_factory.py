@@ -17,6 +17,7 @@ from ...api import (
     runtime_services,
 )
 from ...api.errors import ConfigError
+from ...api.services.auth import AuthService
 from ...api.services.database import DatabaseService
 from ...jose import JwksClient
 from ._auth_service import DefaultAuthService
@@ -58,7 +59,9 @@ class _AuthRoot:
         )
 
 
-def auth_service_factory(*, key_duration: float = KEY_DURATION_SECONDS) -> ServiceFactory[Any]:
+def auth_service_factory(
+    *, key_duration: float = KEY_DURATION_SECONDS
+) -> ServiceFactory[AuthService]:
     """The default ``core.auth`` factory. ``key_duration`` (seconds) is the signing key's and a
     plugin token's lifetime (Backstage: one hour).
     """

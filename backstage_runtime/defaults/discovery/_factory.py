@@ -11,13 +11,14 @@ from ...api import (
     core_services,
     create_service_factory,
 )
+from ...api.services.discovery import DiscoveryService
 from ...api.services.http import RootHttpRouterService
 from ._host_discovery import HostDiscovery, read_discovery_endpoints
 
 __all__ = ["discovery_service_factory"]
 
 
-def discovery_service_factory() -> ServiceFactory[Any]:
+def discovery_service_factory() -> ServiceFactory[DiscoveryService]:
     """The default ``core.discovery`` factory.
 
     When the root HTTP router serves (our default router does), internal URLs use the port it

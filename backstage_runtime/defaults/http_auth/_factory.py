@@ -11,13 +11,13 @@ from ...api import (
     core_services,
     create_service_factory,
 )
-from ...api.services.auth import AuthService
+from ...api.services.auth import AuthService, HttpAuthService
 from ._http_auth import DefaultHttpAuthService
 
 __all__ = ["http_auth_service_factory"]
 
 
-def http_auth_service_factory() -> ServiceFactory[Any]:
+def http_auth_service_factory() -> ServiceFactory[HttpAuthService]:
     """The default ``core.httpAuth`` factory."""
 
     def factory(

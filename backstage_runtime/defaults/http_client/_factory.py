@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 
@@ -18,7 +17,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 
 def http_client_service_factory(
     *, timeout: float = DEFAULT_TIMEOUT_SECONDS, user_agent: str | None = None
-) -> ServiceFactory[Any]:
+) -> ServiceFactory[aiohttp.ClientSession]:
     """The default ``runtime.httpClient`` factory (lazy: built only when something needs it)."""
 
     async def factory() -> AsyncIterator[aiohttp.ClientSession]:

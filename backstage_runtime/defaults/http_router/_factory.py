@@ -17,7 +17,7 @@ from ...api import (
 )
 from ...api.errors import NotFoundError
 from ...api.services.auth import AuthService, HttpAuthService
-from ...api.services.http import RootHttpRouterService
+from ...api.services.http import HttpRouterService, RootHttpRouterService
 from ...http_toolkit import ErrorResponder, development_mode, send_json
 from ._auth_policies import AuthPolicies
 from ._lifecycle_gate import LifecycleGate
@@ -29,7 +29,7 @@ _PAUSE_KEY = "backend.lifecycle.startupRequestPauseTimeout"
 _DEFAULT_PAUSE = timedelta(seconds=5)
 
 
-def http_router_service_factory() -> ServiceFactory[Any]:
+def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
     """The default ``core.httpRouter`` factory; built for every plugin at its start
     (``initialization="always"``), so every plugin answers under ``/api/<pluginId>``.
     """

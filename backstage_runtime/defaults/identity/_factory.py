@@ -13,6 +13,7 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
+from ...api.services.identity import IdentityService
 from ...jose import JwksClient
 from ._identity import DefaultIdentityService
 
@@ -21,7 +22,7 @@ __all__ = ["identity_service_factory"]
 
 def identity_service_factory(
     *, issuer: str | None = None, algorithms: Sequence[str] = ("ES256",)
-) -> ServiceFactory[Any]:
+) -> ServiceFactory[IdentityService]:
     """A ``core.identity`` factory (Backstage's ``identityFactory``): ``issuer`` is checked
     when given, ``algorithms`` restricts the token's ``alg`` (default ``ES256``).
     """

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...api import (
     Config,
     LoggerService,
@@ -12,13 +10,17 @@ from ...api import (
     core_services,
     create_service_factory,
 )
-from ...api.services.lifecycle import read_shutdown_hook_timeout
+from ...api.services.lifecycle import (
+    LifecycleService,
+    RootLifecycleService,
+    read_shutdown_hook_timeout,
+)
 from ._lifecycle import PluginLifecycle, RootLifecycle
 
 __all__ = ["root_lifecycle_service_factory", "lifecycle_service_factory"]
 
 
-def root_lifecycle_service_factory() -> ServiceFactory[Any]:
+def root_lifecycle_service_factory() -> ServiceFactory[RootLifecycleService]:
     """The default ``core.rootLifecycle`` factory."""
 
     def factory(*, config: Config, logger: LoggerService) -> RootLifecycle:
@@ -32,7 +34,7 @@ def root_lifecycle_service_factory() -> ServiceFactory[Any]:
     )
 
 
-def lifecycle_service_factory() -> ServiceFactory[Any]:
+def lifecycle_service_factory() -> ServiceFactory[LifecycleService]:
     """The default ``core.lifecycle`` factory (one per plugin)."""
 
     def factory(

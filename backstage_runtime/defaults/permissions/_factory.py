@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 
 from ...api import (
@@ -15,12 +13,13 @@ from ...api import (
     runtime_services,
 )
 from ...api.services.auth import AuthService
+from ...api.services.permissions import PermissionsService
 from ._permissions import DefaultPermissionsService
 
 __all__ = ["permissions_service_factory"]
 
 
-def permissions_service_factory() -> ServiceFactory[Any]:
+def permissions_service_factory() -> ServiceFactory[PermissionsService]:
     """The default ``core.permissions`` factory (``permission.enabled`` and
     ``permission.EXPERIMENTAL_enableBatchedRequests``, both default false).
     """

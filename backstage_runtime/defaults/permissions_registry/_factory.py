@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...api import (
     HttpRouterService,
     LifecycleService,
@@ -13,12 +11,13 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.auth import HttpAuthService
+from ...api.services.permissions import PermissionsRegistryService
 from ._registry import PermissionsRegistry
 
 __all__ = ["permissions_registry_service_factory"]
 
 
-def permissions_registry_service_factory() -> ServiceFactory[Any]:
+def permissions_registry_service_factory() -> ServiceFactory[PermissionsRegistryService]:
     """The default ``core.permissionsRegistry`` factory; building it mounts the endpoints."""
 
     def factory(

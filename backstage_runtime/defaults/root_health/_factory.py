@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...api import RootLifecycleService, ServiceFactory, core_services, create_service_factory
+from ...api.services.http import RootHealthService
 from ._health import BackendHealth
 
 __all__ = ["root_health_service_factory"]
 
 
-def root_health_service_factory() -> ServiceFactory[Any]:
+def root_health_service_factory() -> ServiceFactory[RootHealthService]:
     """The default ``core.rootHealth`` factory."""
 
     def factory(*, lifecycle: RootLifecycleService) -> BackendHealth:

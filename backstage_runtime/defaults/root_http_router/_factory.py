@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from ...api import (
     BackgroundTasksService,
@@ -17,7 +16,7 @@ from ...api import (
     runtime_services,
 )
 from ...api.errors import ConfigError
-from ...api.services.http import RootHealthService
+from ...api.services.http import RootHealthService, RootHttpRouterService
 from ...api.services.lifecycle import read_shutdown_hook_timeout
 from ...http_toolkit import (
     ErrorResponder,
@@ -45,7 +44,7 @@ def root_http_router_service_factory(
     log_requests: bool = True,
     default_listen: ListenOptions | None = None,
     certificate_cache_dir: Path | None = None,
-) -> ServiceFactory[Any]:
+) -> ServiceFactory[RootHttpRouterService]:
     """The default ``core.rootHttpRouter`` factory.
 
     ``serve=False`` skips the socket: mount :attr:`RootHttpRouter.asgi_app` (or

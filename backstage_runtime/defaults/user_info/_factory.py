@@ -13,13 +13,13 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
-from ...api.services.auth import BackstageUserInfo
+from ...api.services.auth import BackstageUserInfo, UserInfoService
 from ._user_info import DefaultUserInfoService
 
 __all__ = ["user_info_service_factory"]
 
 
-def user_info_service_factory() -> ServiceFactory[Any]:
+def user_info_service_factory() -> ServiceFactory[UserInfoService]:
     """The default ``core.userInfo`` factory."""
 
     def create_root_context(**_root_deps: Any) -> dict[str, tuple[float, BackstageUserInfo]]:
