@@ -27,11 +27,10 @@ from backstage_runtime import (
     create_service_factory,
     create_service_ref,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import create_specialized_backend
 from backstage_runtime.runtime._assembly import AddedFeature, Assembly
 from backstage_runtime.runtime._validation import validate
-from backstage_runtime.testing import test_default_service_factories
+from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
 
 class Service:

@@ -37,8 +37,8 @@ import anyio
 import anyio.to_thread
 
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.defaults.url_reader import DefaultReadTreeResponseFactory, create_url_reader
+from backstage_runtime.testing import MockRootLogger
 
 TARGET_RATIO = 1.2
 HOST = "bench.example.com"

@@ -1,7 +1,8 @@
 """HTTP helpers shared by the root HTTP router, the plugin HTTP routers and the health endpoints.
 
 Not a service: plain ASGI plumbing (JSON responses, the Backstage error responder, the Quart app a
-mount gets) that several services need and none owns.
+mount gets, the bearer token of a request, where ``backend.listen`` says to listen) that several
+services need and none owns.
 """
 
 from ._asgi import (
@@ -15,28 +16,44 @@ from ._asgi import (
     request_url,
     send_json,
 )
+from ._bearer import bearer_token, header_value, scope_of
 from ._error_responder import ErrorResponder, development_mode
+from ._listen import (
+    DEFAULT_PORT,
+    ListenOptions,
+    listen_override,
+    open_listening_socket,
+    read_listen_options,
+)
 from ._pipeline import Piece, build_pipeline
 from ._quart_mount import is_blueprint, mount_handler
 from ._request_info import RequestInfo, get_request_info, set_request_info
 
 __all__ = [
+    "DEFAULT_PORT",
     "ASGIApp",
     "ErrorResponder",
+    "ListenOptions",
     "Message",
     "Piece",
     "Receive",
     "RequestInfo",
     "Scope",
     "Send",
+    "bearer_token",
     "build_pipeline",
     "development_mode",
     "get_request_info",
+    "header_value",
     "is_blueprint",
     "json_bytes",
+    "listen_override",
     "mount_handler",
     "mount_relative_path",
+    "open_listening_socket",
+    "read_listen_options",
     "request_url",
+    "scope_of",
     "send_json",
     "set_request_info",
 ]

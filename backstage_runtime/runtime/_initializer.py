@@ -15,11 +15,15 @@ from ..api import (
     PluginLifecycleDriver,
     RootLifecycleDriver,
     core_services,
-    read_duration_from_config,
     runtime_services,
 )
 from ..api._features import Registration
 from ..api.errors import BackendStartupError, BackendValidationError, stringify_error
+from ..api.services.lifecycle import (
+    DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS,
+    SHUTDOWN_HOOK_TIMEOUT_KEY,
+    read_shutdown_hook_timeout,
+)
 from ._assembly import AddedFeature, Assembly
 from ._boot_failure import BootFailurePolicy
 from ._extension_points import ExtensionPointGate, guard_extension_point
@@ -34,7 +38,7 @@ from ._validation import ValidationReport, module_graph, validate
 __all__ = ["BackendInitializer", "PluginStartup", "StartupResult"]
 
 #: Bound on each generator factory's cleanup (``backend.lifecycle.shutdownHookTimeout`` overrides).
-DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10.0
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS
 
 
 class BackendInitializer:
@@ -184,12 +188,10 @@ class BackendInitializer:
     async def _shutdown_timeout(self, services: ServiceResolver) -> float:
         try:
             config = await self._optional_config(services)
-            if config is not None and config.has("backend.lifecycle.shutdownHookTimeout"):
-                return read_duration_from_config(
-                    config, "backend.lifecycle.shutdownHookTimeout"
-                ).total_seconds()
+            if config is not None:
+                return read_shutdown_hook_timeout(config)
         except Exception as error:
-            self._logger.error("Invalid backend.lifecycle.shutdownHookTimeout", error)
+            self._logger.error(f"Invalid {SHUTDOWN_HOOK_TIMEOUT_KEY}", error)
         return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
 
     async def _start_plugins(

@@ -16,6 +16,7 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
+from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import mock_services
 from ._scheduler import MockSchedulerService
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
@@ -28,7 +29,9 @@ __all__ = [
     "MockDatabase",
     "MockHttpAuthService",
     "MockPermissionsService",
+    "LogRecordEntry",
     "MockPluginDatabase",
+    "MockRootLogger",
     "MockSchedulerService",
     "MockUrlReader",
     "MockUserInfoService",

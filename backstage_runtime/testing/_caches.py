@@ -23,8 +23,8 @@ from ..api import (
 from ..api.services.cache import CacheService, CacheTtl
 from ..defaults.cache import CacheManager, CacheSettings, PluginCache, read_cache_settings
 from ..defaults.root_config import create_config_from_data
-from ..defaults.root_logger import MockRootLogger
 from ._infrastructure import infrastructure_missing
+from ._mock_logger import MockRootLogger
 
 __all__ = ["CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
 

@@ -39,8 +39,8 @@ from ..api import (
 from ..api.services.database import DatabaseService
 from ..api.services.logger import LoggerService
 from ..defaults.database import DatabaseManager, PluginDatabase
-from ..defaults.root_logger import MockRootLogger
 from ._infrastructure import infrastructure_missing
+from ._mock_logger import MockRootLogger
 
 __all__ = [
     "ALL_DATABASE_IDS",

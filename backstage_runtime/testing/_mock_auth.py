@@ -28,7 +28,8 @@ from ..api.services.auth import (
     UserInfoService,
 )
 from ..api.services.permissions import PermissionsService
-from ..defaults.http_auth import DefaultHttpAuthService, bearer_token
+from ..defaults.http_auth import DefaultHttpAuthService
+from ..http_toolkit import bearer_token
 
 __all__ = [
     "MockAuthService",

@@ -7,11 +7,11 @@ from typing import Any
 
 from ..api import ServiceFactory, core_services, create_service_factory
 from ..defaults.root_config import create_config_from_data
-from ..defaults.root_logger import MockRootLogger
 from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
 from ._mock_auth import mock_auth, mock_http_auth, mock_permissions, mock_user_info
+from ._mock_logger import MockRootLogger
 from ._scheduler import mock_scheduler
 from ._url_reader import mock_url_reader
 

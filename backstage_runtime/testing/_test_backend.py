@@ -27,11 +27,11 @@ from ..defaults.permissions import permissions_service_factory
 from ..defaults.permissions_registry import permissions_registry_service_factory
 from ..defaults.root_health import root_health_service_factory
 from ..defaults.root_http_router import ListenOptions, root_http_router_service_factory
-from ..defaults.root_logger import MockRootLogger
 from ..defaults.url_reader import url_reader_service_factory
 from ..defaults.user_info import user_info_service_factory
 from ..runtime import Backend, create_specialized_backend
 from ._mock_auth import mock_auth_factory, mock_http_auth_factory
+from ._mock_logger import MockRootLogger
 from ._mock_services import mock_services
 
 __all__ = ["TestBackend", "start_test_backend"]

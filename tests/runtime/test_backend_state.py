@@ -16,9 +16,12 @@ from backstage_runtime import (
     create_service_ref,
     runtime_services,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import BackendStateError, create_specialized_backend
-from backstage_runtime.testing import start_test_backend, test_default_service_factories
+from backstage_runtime.testing import (
+    MockRootLogger,
+    start_test_backend,
+    test_default_service_factories,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,8 @@ from backstage_runtime import (
     create_service_ref,
 )
 from backstage_runtime.api.errors import BackendStartupError
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import create_specialized_backend
-from backstage_runtime.testing import test_default_service_factories
+from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
 pytestmark = pytest.mark.anyio
 

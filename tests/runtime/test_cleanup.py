@@ -10,9 +10,8 @@ import pytest
 from _support.features import plugin_with_init
 
 from backstage_runtime.api import ServiceRef, create_service_factory, create_service_ref
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import create_specialized_backend
-from backstage_runtime.testing import test_default_service_factories
+from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
 pytestmark = pytest.mark.anyio
 

@@ -14,9 +14,12 @@ from backstage_runtime.api import (
     create_service_factory,
 )
 from backstage_runtime.api.errors import BackendStartupError
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import LifecycleDriverError, create_specialized_backend
-from backstage_runtime.testing import start_test_backend, test_default_service_factories
+from backstage_runtime.testing import (
+    MockRootLogger,
+    start_test_backend,
+    test_default_service_factories,
+)
 
 pytestmark = pytest.mark.anyio
 

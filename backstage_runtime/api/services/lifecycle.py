@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+from .._durations import read_duration_from_config
+from .config import Config
 from .logger import LoggerService
 
 __all__ = [
+    "DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS",
+    "SHUTDOWN_HOOK_TIMEOUT_KEY",
     "LifecycleHook",
     "LifecycleService",
     "PluginLifecycleDriver",
     "RootLifecycleDriver",
     "RootLifecycleService",
+    "read_shutdown_hook_timeout",
 ]
+
+#: The config key bounding each lifecycle hook (and each factory's cleanup). Ours: Backstage does
+#: not bound hooks; it takes a Backstage duration.
+SHUTDOWN_HOOK_TIMEOUT_KEY = "backend.lifecycle.shutdownHookTimeout"
+
+#: Seconds a hook may take when :data:`SHUTDOWN_HOOK_TIMEOUT_KEY` is not configured.
+DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS = 10.0
 
 #: A hook: a sync or async callable without arguments.
 LifecycleHook = Callable[[], Awaitable[None] | None]
@@ -95,3 +107,15 @@ class RootLifecycleDriver(Protocol):
         """Run the shutdown hooks; called after every plugin's shutdown hooks, before the
         generator factories' cleanups.
         """
+
+
+def read_shutdown_hook_timeout(config: Config) -> float:
+    """Seconds each hook may take: ``backend.lifecycle.shutdownHookTimeout`` or 10 s.
+
+    One reading for the lifecycle services, the HTTP server's drain and the runtime's cleanup, so
+    they cannot disagree. Raises :class:`~backstage_runtime.api.errors.ConfigError` for a value
+    that is not a duration.
+    """
+    if not config.has(SHUTDOWN_HOOK_TIMEOUT_KEY):
+        return DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS
+    return read_duration_from_config(config, SHUTDOWN_HOOK_TIMEOUT_KEY).total_seconds()

@@ -17,8 +17,13 @@ from joserfc.jwk import OctKey
 from ...api import Config, LoggerService
 from ...api.errors import AuthenticationError, ConfigError
 from ...api.services.auth import AccessRestrictions
-from ._jose import ASYMMETRIC_ALGORITHMS, unverified_header, unverified_payload
-from ._jwks_client import JwksClient, JwksUnavailableError
+from ...jose import (
+    ASYMMETRIC_ALGORITHMS,
+    JwksClient,
+    JwksUnavailableError,
+    unverified_header,
+    unverified_payload,
+)
 
 __all__ = ["ExternalTokenHandler", "ExternalVerification", "read_external_handlers"]
 

@@ -14,8 +14,13 @@ from joserfc.jwk import KeySet
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
-from ._jose import ASYMMETRIC_ALGORITHMS, unverified_header, unverified_payload
-from ._jwks_client import JwksClient, JwksUnavailableError
+from ...jose import (
+    ASYMMETRIC_ALGORITHMS,
+    JwksClient,
+    JwksUnavailableError,
+    unverified_header,
+    unverified_payload,
+)
 from ._key_sources import KEY_DURATION_SECONDS, PluginKeySource
 
 __all__ = ["PLUGIN_TOKEN_TYPE", "PluginTokenHandler", "VerifiedPluginToken"]

@@ -12,8 +12,14 @@ from joserfc.errors import JoseError
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
-from ._jose import ASYMMETRIC_ALGORITHMS, b64url, unverified_header, unverified_payload
-from ._jwks_client import JwksClient, JwksUnavailableError
+from ...jose import (
+    ASYMMETRIC_ALGORITHMS,
+    JwksClient,
+    JwksUnavailableError,
+    b64url,
+    unverified_header,
+    unverified_payload,
+)
 
 __all__ = ["LIMITED_USER_TOKEN_TYPE", "USER_TOKEN_TYPE", "UserTokenHandler", "VerifiedUserToken"]
 

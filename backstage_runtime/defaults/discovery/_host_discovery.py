@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from ...api import Config, LoggerService
 from ...api.errors import ConfigError
+from ...http_toolkit import read_listen_options
 
 __all__ = ["DiscoveryEndpoint", "HostDiscovery", "read_discovery_endpoints"]
 
@@ -96,8 +97,6 @@ class HostDiscovery:
         ``discovery.endpoints``. ``listen_port`` overrides the configured port (the port really
         bound, when 0 was configured).
         """
-        from ..root_http_router import read_listen_options
-
         listen = read_listen_options(config)
         port = listen_port if listen_port is not None else listen.port
         tls = bool(config.get_optional("backend.https")) if https is None else https

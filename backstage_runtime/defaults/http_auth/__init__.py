@@ -8,43 +8,11 @@ Usage in a route::
         return {"principal": credentials.principal.to_json()}
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-from ...api import (
-    DiscoveryService,
-    PluginMetadataService,
-    ServiceFactory,
-    core_services,
-    create_service_factory,
-)
-from ...api.services.auth import AuthService
-from ._http_auth import COOKIE_NAME, DefaultHttpAuthService, bearer_token, scope_of
+from ._factory import http_auth_service_factory
+from ._http_auth import COOKIE_NAME, DefaultHttpAuthService
 
 __all__ = [
     "COOKIE_NAME",
     "DefaultHttpAuthService",
-    "bearer_token",
     "http_auth_service_factory",
-    "scope_of",
 ]
-
-
-def http_auth_service_factory() -> ServiceFactory[Any]:
-    """The default ``core.httpAuth`` factory."""
-
-    def factory(
-        *, auth: AuthService, plugin_metadata: PluginMetadataService, discovery: DiscoveryService
-    ) -> Any:
-        return DefaultHttpAuthService(auth, plugin_metadata.get_id(), discovery)
-
-    return create_service_factory(
-        service=core_services.http_auth,
-        deps={
-            "auth": core_services.auth,
-            "plugin_metadata": core_services.plugin_metadata,
-            "discovery": core_services.discovery,
-        },
-        factory=factory,
-    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from email.utils import formatdate
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -18,42 +17,16 @@ from ...api.services.auth import (
     BackstageNonePrincipal,
     PrincipalType,
 )
+from ...http_toolkit import bearer_token, header_value, scope_of
 
-__all__ = ["COOKIE_NAME", "DefaultHttpAuthService", "bearer_token", "scope_of"]
+__all__ = ["COOKIE_NAME", "DefaultHttpAuthService"]
 
 #: The user cookie Backstage's frontend sends to plugins that accept limited access.
 COOKIE_NAME = "backstage-auth"
-_BEARER = re.compile(r"^Bearer[ ]+(\S+)$", re.IGNORECASE)
-
-
-def scope_of(request: Any) -> MutableMapping[str, Any]:
-    """The ASGI scope of a Quart request (or the scope itself)."""
-    if isinstance(request, MutableMapping):
-        return request
-    scope = getattr(request, "scope", None)
-    if isinstance(scope, MutableMapping):
-        return scope
-    raise TypeError(f"Expected a Quart request or an ASGI scope, got {type(request).__name__}")
-
-
-def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def bearer_token(scope: Mapping[str, Any]) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive)."""
-    header = _header(scope, b"authorization")
-    if header is None:
-        return None
-    match = _BEARER.match(header)
-    return match.group(1) if match else None
 
 
 def _cookie_token(scope: Mapping[str, Any]) -> str | None:
-    header = _header(scope, b"cookie")
+    header = header_value(scope, b"cookie")
     if not header:
         return None
     try:

@@ -1,56 +1,11 @@
 """Default ``core.rootLifecycle`` and ``core.lifecycle`` services."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from ...api import (
-    Config,
-    LoggerService,
-    PluginMetadataService,
-    ServiceFactory,
-    core_services,
-    create_service_factory,
-)
-from ._lifecycle import DEFAULT_HOOK_TIMEOUT_SECONDS, PluginLifecycle, RootLifecycle, hook_timeout
+from ._factory import lifecycle_service_factory, root_lifecycle_service_factory
+from ._lifecycle import PluginLifecycle, RootLifecycle
 
 __all__ = [
-    "DEFAULT_HOOK_TIMEOUT_SECONDS",
     "PluginLifecycle",
     "RootLifecycle",
-    "hook_timeout",
     "lifecycle_service_factory",
     "root_lifecycle_service_factory",
 ]
-
-
-def root_lifecycle_service_factory() -> ServiceFactory[Any]:
-    """The default ``core.rootLifecycle`` factory."""
-
-    def factory(*, config: Config, logger: LoggerService) -> RootLifecycle:
-        return RootLifecycle(logger.child({"type": "rootLifecycle"}), hook_timeout(config))
-
-    return create_service_factory(
-        service=core_services.root_lifecycle,
-        deps={"config": core_services.root_config, "logger": core_services.root_logger},
-        factory=factory,
-    )
-
-
-def lifecycle_service_factory() -> ServiceFactory[Any]:
-    """The default ``core.lifecycle`` factory (one per plugin)."""
-
-    def factory(
-        *, config: Config, logger: LoggerService, plugin_metadata: PluginMetadataService
-    ) -> PluginLifecycle:
-        return PluginLifecycle(plugin_metadata.get_id(), logger, hook_timeout(config))
-
-    return create_service_factory(
-        service=core_services.lifecycle,
-        deps={
-            "config": core_services.root_config,
-            "logger": core_services.logger,
-            "plugin_metadata": core_services.plugin_metadata,
-        },
-        factory=factory,
-    )

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from ...api import Config, LifecycleHook, LoggerService, read_duration_from_config
+from ...api import LifecycleHook, LoggerService
 from ._hooks import HookPhase
 
-__all__ = ["DEFAULT_HOOK_TIMEOUT_SECONDS", "PluginLifecycle", "RootLifecycle", "hook_timeout"]
-
-#: How long one hook may run when ``backend.lifecycle.shutdownHookTimeout`` is not configured.
-DEFAULT_HOOK_TIMEOUT_SECONDS = 10.0
-_TIMEOUT_KEY = "backend.lifecycle.shutdownHookTimeout"
-
-
-def hook_timeout(config: Config) -> float:
-    """Seconds each hook may take: ``backend.lifecycle.shutdownHookTimeout`` or 10 s.
-
-    This key is ours (Backstage does not bound hooks); it takes a Backstage duration.
-    """
-    if not config.has(_TIMEOUT_KEY):
-        return DEFAULT_HOOK_TIMEOUT_SECONDS
-    return read_duration_from_config(config, _TIMEOUT_KEY).total_seconds()
+__all__ = ["PluginLifecycle", "RootLifecycle"]
 
 
 class PluginLifecycle:

@@ -1,23 +1,9 @@
 """Default ``core.rootHealth``: liveness always, readiness once the backend has started."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from ...api import RootLifecycleService, ServiceFactory, core_services, create_service_factory
+from ._factory import root_health_service_factory
 from ._health import BackendHealth
 
-__all__ = ["BackendHealth", "root_health_service_factory"]
-
-
-def root_health_service_factory() -> ServiceFactory[Any]:
-    """The default ``core.rootHealth`` factory."""
-
-    def factory(*, lifecycle: RootLifecycleService) -> BackendHealth:
-        return BackendHealth(lifecycle)
-
-    return create_service_factory(
-        service=core_services.root_health,
-        deps={"lifecycle": core_services.root_lifecycle},
-        factory=factory,
-    )
+__all__ = [
+    "BackendHealth",
+    "root_health_service_factory",
+]

@@ -10,41 +10,14 @@ server keeps serving for ``backend.lifecycle.serverShutdownDelay``, then refuses
 and waits for every request in progress before any plugin shuts down.
 """
 
-from __future__ import annotations
-
-import asyncio
-from pathlib import Path
-from typing import Any
-
-from ...api import (
-    BackgroundTasksService,
-    Config,
-    LoggerService,
-    RootLifecycleService,
-    ServiceFactory,
-    core_services,
-    create_service_factory,
-    runtime_services,
-)
-from ...api.errors import ConfigError
-from ...api.services.http import RootHealthService
-from ...http_toolkit import ErrorResponder, development_mode
-from ..lifecycle import hook_timeout
-from ._app import HEALTH_PATHS, RootHttpApp
+from ...http_toolkit import DEFAULT_PORT, ListenOptions, listen_override, read_listen_options
+from ._app import HEALTH_PATHS
 from ._cors import CorsPolicy, read_cors_policy
-from ._listen import (
-    DEFAULT_PORT,
-    ListenOptions,
-    listen_override,
-    open_listening_socket,
-    read_listen_options,
-)
+from ._factory import root_http_router_service_factory
 from ._router import RootHttpRouter
-from ._routes import DEFAULT_INDEX_PATH, RouteConflictError, RouteTable
-from ._security_headers import content_security_policy, security_headers
-from ._server import HttpServer
-from ._settings import read_health_headers, read_keep_alive_timeout, read_server_shutdown_delay
-from ._tls import dev_certificate_path, read_tls_context
+from ._routes import DEFAULT_INDEX_PATH, RouteConflictError
+from ._security_headers import content_security_policy
+from ._tls import dev_certificate_path
 
 __all__ = [
     "DEFAULT_INDEX_PATH",
@@ -61,109 +34,3 @@ __all__ = [
     "read_listen_options",
     "root_http_router_service_factory",
 ]
-
-
-def root_http_router_service_factory(
-    *,
-    serve: bool = True,
-    index_path: str | None = DEFAULT_INDEX_PATH,
-    log_requests: bool = True,
-    default_listen: ListenOptions | None = None,
-    certificate_cache_dir: Path | None = None,
-) -> ServiceFactory[Any]:
-    """The default ``core.rootHttpRouter`` factory.
-
-    ``serve=False`` skips the socket: mount :attr:`RootHttpRouter.asgi_app` (or
-    ``backend.asgi_app``) in another ASGI server. ``index_path`` is the mount that also receives
-    unmatched non-``/api/`` requests (None disables it). ``log_requests=False`` drops the
-    per-request log line. ``default_listen`` replaces the default address (port 7007 on every
-    interface) when ``backend.listen`` is not configured. ``certificate_cache_dir`` is where
-    ``backend.https: true`` keeps its generated certificate (default ``~/.cache``).
-    """
-
-    async def factory(
-        *,
-        config: Config,
-        logger: LoggerService,
-        lifecycle: RootLifecycleService,
-        health: RootHealthService,
-        background_tasks: BackgroundTasksService,
-    ) -> RootHttpRouter:
-        http_logger = logger.child({"service": "rootHttpRouter"})
-        errors = ErrorResponder(
-            http_logger.child({"type": "errorHandler"}), include_stack=development_mode()
-        )
-        routes = RouteTable(index_path)
-        app = RootHttpApp(
-            routes=routes,
-            health=health,
-            health_headers=read_health_headers(config),
-            security_headers=security_headers(config),
-            cors=read_cors_policy(config),
-            request_logger=http_logger if log_requests else None,
-            errors=errors,
-        )
-        server: HttpServer | None = None
-        if serve:
-            server = _start_server(
-                app, config, http_logger, background_tasks, default_listen, certificate_cache_dir
-            )
-            grace = read_server_shutdown_delay(config)
-            drain_timeout = hook_timeout(config)
-            running = server
-
-            async def drain() -> None:
-                await running.drain(grace, drain_timeout)
-
-            async def close() -> None:
-                await running.close(drain_timeout)
-
-            # Before any plugin shuts down: nothing a request needs is gone while it runs.
-            lifecycle.add_before_shutdown_hook(drain, timeout=grace + drain_timeout + 1)
-            lifecycle.add_shutdown_hook(close, timeout=drain_timeout + 1)
-        return RootHttpRouter(app, routes, errors, server)
-
-    return create_service_factory(
-        service=core_services.root_http_router,
-        deps={
-            "config": core_services.root_config,
-            "logger": core_services.root_logger,
-            "lifecycle": core_services.root_lifecycle,
-            "health": core_services.root_health,
-            "background_tasks": runtime_services.background_tasks,
-        },
-        factory=factory,
-    )
-
-
-def _start_server(
-    app: RootHttpApp,
-    config: Config,
-    logger: LoggerService,
-    background_tasks: BackgroundTasksService,
-    default_listen: ListenOptions | None,
-    certificate_cache_dir: Path | None,
-) -> HttpServer:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        raise ConfigError(
-            "The HTTP server (Hypercorn with Quart) needs asyncio, but the backend runs on "
-            "another event loop; create the backend with serve_http=False to serve it yourself"
-        ) from None
-    if default_listen is not None and not config.has("backend.listen"):
-        options = default_listen
-    else:
-        options = read_listen_options(config)
-    tls = read_tls_context(config, cache_dir=certificate_cache_dir)
-    sock = open_listening_socket(options)
-    server = HttpServer(
-        app, sock, tls=tls, logger=logger, keep_alive_timeout=read_keep_alive_timeout(config)
-    )
-    background_tasks.start_soon(server.serve, name="http-server")
-    host, port = server.address
-    shown = options.host if options.host else ""
-    logger.info(
-        f"Listening on {shown}:{port}", {"host": host, "port": port, "tls": tls is not None}
-    )
-    return server

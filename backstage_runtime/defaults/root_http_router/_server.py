@@ -14,7 +14,7 @@ from hypercorn.config import Sockets
 from hypercorn.utils import wrap_app
 
 from ...api import LoggerService
-from ..root_logger import StdlibLoggingBridge
+from ...stdlib_logging import StdlibLoggingBridge
 from . import _strict_http1
 from ._app import RootHttpApp
 

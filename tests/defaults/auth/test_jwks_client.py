@@ -21,9 +21,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from backstage_runtime.api.errors import AuthenticationError
-from backstage_runtime.defaults.auth import JwksClient
 from backstage_runtime.defaults.auth._key_sources import StaticPluginKeySource
 from backstage_runtime.defaults.auth._plugin_tokens import PluginTokenHandler
+from backstage_runtime.jose import JwksClient
 from backstage_runtime.testing import mock_services
 
 pytestmark = pytest.mark.anyio

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 
 from backstage_runtime.api.errors import AuthenticationError
-from backstage_runtime.defaults.auth import JwksClient
 from backstage_runtime.defaults.auth._user_tokens import UserTokenHandler
+from backstage_runtime.jose import JwksClient
 from backstage_runtime.testing import mock_services
 
 from ._support import user_token

@@ -10,7 +10,7 @@ from backstage_runtime.api.errors import ConfigError
 from backstage_runtime.defaults.cache import CacheSettings, read_cache_settings
 from backstage_runtime.defaults.cache._config import DEFAULT_TIMEOUT_MS
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
+from backstage_runtime.testing import MockRootLogger
 
 
 def read(cache: dict[str, Any] | None, logger: MockRootLogger | None = None) -> CacheSettings:

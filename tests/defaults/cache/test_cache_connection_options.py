@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from backstage_runtime.api.errors import ConfigError
 from backstage_runtime.defaults.cache import CacheManager, CacheSettings, read_cache_settings
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
+from backstage_runtime.testing import MockRootLogger
 
 from ._redis_server import RedisServer
 

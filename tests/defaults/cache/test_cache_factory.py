@@ -16,8 +16,7 @@ from backstage_runtime.api.errors import BackendStartupError, ConfigError
 from backstage_runtime.defaults.cache import CacheManager, PluginCache, cache_service_factory
 from backstage_runtime.defaults.cache._warnings import install_warning_filters
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
-from backstage_runtime.testing import start_test_backend
+from backstage_runtime.testing import MockRootLogger, start_test_backend
 from backstage_runtime.testing._caches import TestCache, TestCaches, mock_cache
 
 from ._redis_server import free_port

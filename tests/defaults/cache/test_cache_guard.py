@@ -11,7 +11,7 @@ from redis.exceptions import ResponseError
 from backstage_runtime.defaults.cache import CacheManager, CacheSettings
 from backstage_runtime.defaults.cache._codec import CacheEntry
 from backstage_runtime.defaults.cache._store import CacheStore
-from backstage_runtime.defaults.root_logger import MockRootLogger
+from backstage_runtime.testing import MockRootLogger
 
 pytestmark = pytest.mark.anyio
 

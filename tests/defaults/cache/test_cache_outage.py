@@ -22,8 +22,7 @@ from backstage_runtime.defaults.cache import (
     read_cache_settings,
 )
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
-from backstage_runtime.testing import start_test_backend
+from backstage_runtime.testing import MockRootLogger, start_test_backend
 
 from ._polling import eventually
 from ._redis_server import RedisServer

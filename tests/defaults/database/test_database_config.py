@@ -15,8 +15,7 @@ from backstage_runtime.defaults.database import (
     PluginDatabaseSettings,
     SqliteSettings,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
-from backstage_runtime.testing import mock_services
+from backstage_runtime.testing import MockRootLogger, mock_services
 
 PG: dict[str, Any] = {
     "client": "pg",

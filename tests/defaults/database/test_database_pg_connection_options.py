@@ -22,8 +22,7 @@ from backstage_runtime.defaults.database import (
     PluginDatabaseSettings,
     database_service_factory,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
-from backstage_runtime.testing import mock_services, start_test_backend
+from backstage_runtime.testing import MockRootLogger, mock_services, start_test_backend
 
 from ._support import database_plugin
 

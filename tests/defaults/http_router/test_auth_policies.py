@@ -17,9 +17,8 @@ from backstage_runtime.defaults.http_router import (
     PluginHttpRouter,
     compile_policy_path,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.http_toolkit import ErrorResponder
-from backstage_runtime.testing import start_test_backend
+from backstage_runtime.testing import MockRootLogger, start_test_backend
 
 
 @pytest.mark.parametrize(

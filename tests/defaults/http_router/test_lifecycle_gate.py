@@ -14,9 +14,8 @@ from backstage_runtime.api import core_services
 from backstage_runtime.api.errors import ServiceUnavailableError
 from backstage_runtime.defaults.http_router import LifecycleGate
 from backstage_runtime.defaults.root_http_router import RootHttpRouter
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import Backend, create_specialized_backend
-from backstage_runtime.testing import test_default_service_factories
+from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
 pytestmark = pytest.mark.anyio
 

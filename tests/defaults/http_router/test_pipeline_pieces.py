@@ -21,8 +21,8 @@ from backstage_runtime.defaults.http_router._lifecycle_gate_middleware import (
 )
 from backstage_runtime.defaults.http_router._pipeline import default_pipeline
 from backstage_runtime.defaults.http_router._plugin_dispatch import PluginDispatch
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.http_toolkit import ErrorResponder
+from backstage_runtime.testing import MockRootLogger
 
 pytestmark = pytest.mark.anyio
 

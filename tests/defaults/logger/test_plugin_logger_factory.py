@@ -4,7 +4,8 @@ from typing import Any
 
 from backstage_runtime.api import core_services
 from backstage_runtime.defaults.logger import logger_service_factory
-from backstage_runtime.defaults.root_logger import MockRootLogger, create_root_logger
+from backstage_runtime.defaults.root_logger import create_root_logger
+from backstage_runtime.testing import MockRootLogger
 
 
 class PluginMetadata:

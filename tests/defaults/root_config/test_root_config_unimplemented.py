@@ -9,9 +9,8 @@ import pytest
 
 from backstage_runtime.defaults.root_config import create_config_from_data, load_config
 from backstage_runtime.defaults.root_config._unimplemented import UNIMPLEMENTED_KEYS
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.runtime import create_specialized_backend
-from backstage_runtime.testing import test_default_service_factories
+from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
 
 def test_each_key_set_gives_one_warning_naming_it_and_where(tmp_path: Path) -> None:

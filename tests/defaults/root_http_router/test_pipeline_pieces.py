@@ -26,8 +26,8 @@ from backstage_runtime.defaults.root_http_router._routes import RouteTable
 from backstage_runtime.defaults.root_http_router._security_headers import (
     SecurityHeadersMiddleware,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.http_toolkit import ErrorResponder, Piece, build_pipeline, get_request_info
+from backstage_runtime.testing import MockRootLogger
 
 pytestmark = pytest.mark.anyio
 

@@ -12,11 +12,10 @@ from backstage_runtime.api.services.scheduler import (
     SchedulerServiceTaskScheduleDefinition,
     read_scheduler_service_task_schedule_definition_from_config,
 )
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.defaults.scheduler import PluginScheduler
 from backstage_runtime.defaults.scheduler._metrics import TaskMetrics
 from backstage_runtime.defaults.scheduler._settings import TaskSettings
-from backstage_runtime.testing import mock_services
+from backstage_runtime.testing import MockRootLogger, mock_services
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from typing import Any
 import aiohttp
 
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.defaults.url_reader import (
     DefaultReadTreeResponseFactory,
     UrlReaderPredicateMux,
     create_url_reader,
 )
+from backstage_runtime.testing import MockRootLogger
 
 
 def reader_from_config(

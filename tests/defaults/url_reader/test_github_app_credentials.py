@@ -16,13 +16,13 @@ import pytest
 from backstage_runtime.api.errors import ConfigError, NotFoundError
 from backstage_runtime.api.services.url_reader import UrlReaderError
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.defaults.url_reader import DefaultReadTreeResponseFactory, GithubUrlReader
 from backstage_runtime.defaults.url_reader._tokens import TokenCache
 from backstage_runtime.defaults.url_reader.github import (
     SingleInstanceGithubCredentialsProvider,
     read_github_integration_configs,
 )
+from backstage_runtime.testing import MockRootLogger
 
 from ._fake_github import GithubState, codeload_routes, fake_github
 from ._fake_github_apps import (

@@ -26,7 +26,6 @@ from backstage_runtime.api.errors import (
 )
 from backstage_runtime.api.services.url_reader import ArchiveLimitError, UrlReaderError
 from backstage_runtime.defaults.root_config import create_config_from_data
-from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.defaults.url_reader import (
     DefaultReadTreeResponseFactory,
     TreeLimits,
@@ -40,6 +39,7 @@ from backstage_runtime.defaults.url_reader.google_gcs import (
     parse_gcs_url,
     read_google_gcs_integration_config,
 )
+from backstage_runtime.testing import MockRootLogger
 
 from ._fake_gcs import UPDATED, FakeGcs
 from ._server import LocalServer, serve

@@ -6,8 +6,8 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from ...api import Config
-from ...api.errors import ConfigError
+from ..api import Config
+from ..api.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PORT",

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...api.services.logger import LogMeta
-from ._levels import LEVELS, LogLevel, level_value
+from ..api.services.logger import LogMeta
+from ..defaults.root_logger import LEVELS, LogLevel, level_value
 
 __all__ = ["LogRecordEntry", "MockRootLogger"]
 

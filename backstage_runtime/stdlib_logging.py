@@ -1,11 +1,15 @@
-"""Forwarding stdlib :mod:`logging` records of third-party libraries into a Backstage logger."""
+"""Forwarding stdlib :mod:`logging` records of third-party libraries into a Backstage logger.
+
+A toolkit layer: the root logger offers it to applications, and the HTTP server routes Hypercorn's
+own log records through it, without either depending on the other.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from ...api.services.logger import LoggerService, LogMeta
+from .api.services.logger import LoggerService, LogMeta
 
 __all__ = ["StdlibLoggingBridge", "install_stdlib_bridge"]
 

@@ -1,7 +1,7 @@
 import pytest
 
 from backstage_runtime.api import LoggerService, RootLoggerService
-from backstage_runtime.defaults.root_logger import LogRecordEntry, MockRootLogger
+from backstage_runtime.testing import LogRecordEntry, MockRootLogger
 
 
 def test_mock_records_level_message_and_fields() -> None:
