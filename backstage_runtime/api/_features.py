@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from ._factories import ServiceFactory
 from ._refs import ExtensionPoint, ServiceRef
 from ._source import caller_location
+from .errors import BackstageError
 
 __all__ = [
     "BackendFeature",
@@ -37,8 +38,14 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", re.IGNORECASE)
 _LEGACY_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$", re.IGNORECASE)
 
 
-class RegistrationError(ValueError):
-    """A plugin's or module's ``register`` callback used the registration API wrongly."""
+class RegistrationError(BackstageError, ValueError):
+    """A plugin's or module's ``register`` callback used the registration API wrongly.
+
+    A :class:`ValueError` too, as it was before every error got :class:`BackstageError` as base,
+    so ``except ValueError`` in existing code still catches it.
+    """
+
+    name = "RegistrationError"
 
 
 class PluginRegistrationPoints(Protocol):
