@@ -39,7 +39,8 @@ _LEGACY_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$", re.IGNORE
 
 
 class RegistrationError(BackstageError, ValueError):
-    """A plugin's or module's ``register`` callback used the registration API wrongly.
+    """A plugin or module was declared wrongly (an invalid id), or its ``register`` callback used
+    the registration API wrongly.
 
     A :class:`ValueError` too, as it was before every error got :class:`BackstageError` as base,
     so ``except ValueError`` in existing code still catches it.
@@ -209,7 +210,7 @@ BackendFeature: TypeAlias = (
 
 def _check_id(kind: str, value: str, suffix: str = "") -> None:
     if not isinstance(value, str) or not _LEGACY_ID_PATTERN.match(value):
-        raise ValueError(
+        raise RegistrationError(
             f"Invalid {kind} '{value}'{suffix}, must match the pattern "
             f"{_ID_PATTERN.pattern} (letters, digits and dashes, starting with a letter)"
         )
@@ -228,7 +229,7 @@ def create_backend_plugin(
     ``register(env)`` runs when the backend starts; it calls
     ``env.register_init(deps=..., init=...)`` exactly once and may first offer extension points
     with ``env.register_extension_point``.
-    Raises :class:`ValueError` for an invalid plugin id.
+    Raises :class:`RegistrationError` (a :class:`ValueError`) for an invalid plugin id.
     """
     _check_id("pluginId", plugin_id)
     return BackendPlugin(plugin_id=plugin_id, register=register, source=caller_location())
@@ -240,7 +241,8 @@ def create_backend_module(
     """Create a module for the plugin ``plugin_id``.
 
     Its init may depend on that plugin's extension points as well as on services; it runs before
-    the plugin's own init. Raises :class:`ValueError` for invalid ids.
+    the plugin's own init. Raises :class:`RegistrationError` (a :class:`ValueError`) for
+    invalid ids.
     """
     _check_id("pluginId", plugin_id)
     _check_id("moduleId", module_id, f" for plugin '{plugin_id}'")
