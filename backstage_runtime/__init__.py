@@ -285,18 +285,23 @@ __all__ = [
 publish_all(globals(), __all__, __name__)
 
 
-def __getattr__(name: str) -> Any:
-    """Load an implementation name on first use (PEP 562), then keep it as a plain attribute."""
-    module_name = _LAZY.get(name)
-    if name == "__version__":
-        value: Any = _installed_version()
-    elif module_name is not None:
-        value = getattr(importlib.import_module(module_name, __name__), name)
-        publish(value, __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+# Hidden from type checkers: they would take a module-level __getattr__ to mean "any name
+# exists" and stop reporting typos such as ``from backstage_runtime import creat_backend``; the
+# lazy names are declared to them under TYPE_CHECKING above instead.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """Load an implementation name on first use (PEP 562), then keep it as a plain attribute."""
+        module_name = _LAZY.get(name)
+        if name == "__version__":
+            value: Any = _installed_version()
+        elif module_name is not None:
+            value = getattr(importlib.import_module(module_name, __name__), name)
+            publish(value, __name__)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
@@ -305,7 +310,8 @@ def __dir__() -> list[str]:
 
 
 def _installed_version() -> str:
-    # Read lazily: importlib.metadata costs more to import than the whole plugin API.
+    # Read lazily: importlib.metadata (email, zipfile, csv, ...) costs about as much to import as
+    # the whole plugin API, and most processes never ask for the version.
     from importlib.metadata import PackageNotFoundError, version
 
     try:

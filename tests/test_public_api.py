@@ -199,3 +199,17 @@ def test_unknown_names_raise_attribute_error_naming_the_module() -> None:
 
 def test_version_is_the_installed_distribution_version() -> None:
     assert backstage_runtime.__version__ == importlib.metadata.version("backstage-runtime")
+
+
+def test_version_falls_back_when_the_distribution_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    monkeypatch.delitem(vars(backstage_runtime), "__version__", raising=False)
+    try:
+        assert backstage_runtime.__version__ == "0.0.0+unknown"
+    finally:
+        vars(backstage_runtime).pop("__version__", None)  # read the real one again next time
