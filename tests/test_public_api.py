@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import json
 import pickle
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import types
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +215,19 @@ def test_version_falls_back_when_the_distribution_is_not_installed(
         assert backstage_runtime.__version__ == "0.0.0+unknown"
     finally:
         vars(backstage_runtime).pop("__version__", None)  # read the real one again next time
+
+
+def test_every_lazy_name_is_declared_to_type_checkers() -> None:
+    # The lazy names are invisible to mypy and IDEs unless imported under TYPE_CHECKING too.
+    tree = ast.parse(Path(backstage_runtime.__file__).read_text(encoding="utf-8"))
+    declared = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for statement in node.body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    lazy = set(backstage_runtime._LAZY)
+    assert declared == lazy
+    assert lazy <= set(backstage_runtime.__all__)
