@@ -2,7 +2,9 @@
 
 They are defined in private modules (``backstage_runtime.api._features``, ...), but users should
 see, pickle and document them under the name they import them by: ``repr()``, tracebacks,
-``pickle`` and Sphinx's autodoc all read ``__module__``. httpx does the same for its names.
+``pickle`` and Sphinx's autodoc all read ``__module__``. httpx and trio do the same for their
+names, and pay the same price: ``inspect.getsource`` of a published *class* looks for it in
+``backstage_runtime/__init__.py`` and fails (functions keep their code's file, so theirs works).
 """
 
 from __future__ import annotations
