@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from ._factories import ServiceFactory
 from ._refs import ExtensionPoint, ServiceRef
 from ._source import caller_location
+from .errors import BackstageError
 
 __all__ = [
     "BackendFeature",
@@ -37,8 +38,15 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", re.IGNORECASE)
 _LEGACY_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$", re.IGNORECASE)
 
 
-class RegistrationError(ValueError):
-    """A plugin's or module's ``register`` callback used the registration API wrongly."""
+class RegistrationError(BackstageError, ValueError):
+    """A plugin or module was declared wrongly (an invalid id), or its ``register`` callback used
+    the registration API wrongly.
+
+    A :class:`ValueError` too, as it was before every error got :class:`BackstageError` as base,
+    so ``except ValueError`` in existing code still catches it.
+    """
+
+    name = "RegistrationError"
 
 
 class PluginRegistrationPoints(Protocol):
@@ -212,7 +220,7 @@ BackendFeature: TypeAlias = (
 
 def _check_id(kind: str, value: str, suffix: str = "") -> None:
     if not isinstance(value, str) or not _LEGACY_ID_PATTERN.match(value):
-        raise ValueError(
+        raise RegistrationError(
             f"Invalid {kind} '{value}'{suffix}, must match the pattern "
             f"{_ID_PATTERN.pattern} (letters, digits and dashes, starting with a letter)"
         )
@@ -231,7 +239,7 @@ def create_backend_plugin(
     ``register(env)`` runs when the backend starts; it calls
     ``env.register_init(deps=..., init=...)`` exactly once and may first offer extension points
     with ``env.register_extension_point``.
-    Raises :class:`ValueError` for an invalid plugin id.
+    Raises :class:`RegistrationError` (a :class:`ValueError`) for an invalid plugin id.
     """
     _check_id("pluginId", plugin_id)
     return BackendPlugin(plugin_id=plugin_id, register=register, source=caller_location())
@@ -243,7 +251,8 @@ def create_backend_module(
     """Create a module for the plugin ``plugin_id``.
 
     Its init may depend on that plugin's extension points as well as on services; it runs before
-    the plugin's own init. Raises :class:`ValueError` for invalid ids.
+    the plugin's own init. Raises :class:`RegistrationError` (a :class:`ValueError`) for
+    invalid ids.
     """
     _check_id("pluginId", plugin_id)
     _check_id("moduleId", module_id, f" for plugin '{plugin_id}'")

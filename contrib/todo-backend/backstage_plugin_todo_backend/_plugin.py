@@ -9,13 +9,14 @@ from quart import Blueprint, request
 
 from backstage_runtime import (
     HttpRouterService,
+    InputError,
     LifecycleService,
     LoggerService,
+    NotFoundError,
     PluginRegistrationPoints,
     core_services,
     create_backend_plugin,
 )
-from backstage_runtime.api.errors import InputError, NotFoundError
 
 from ._extension_point import TodoItem, todo_sources_extension_point
 
