@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -11,6 +12,7 @@ from sqlalchemy.pool import NullPool
 from ._settings import MysqlSettings, PoolSettings
 
 __all__ = [
+    "MysqlTlsUnavailableError",
     "create_mysql_admin_engine",
     "create_mysql_engine",
     "mysql_url",
@@ -50,7 +52,7 @@ def create_mysql_engine(settings: MysqlSettings, pool: PoolSettings) -> AsyncEng
     Sessions run in UTC, so ``NOW()`` and ``TIMESTAMP`` columns read the same on every
     instance whatever the server's time zone.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         mysql_url(settings, settings.database),
         pool_size=pool.max_size,
         max_overflow=0,
@@ -58,16 +60,20 @@ def create_mysql_engine(settings: MysqlSettings, pool: PoolSettings) -> AsyncEng
         pool_recycle=_RECYCLE_SECONDS,
         connect_args=_connect_args(settings),
     )
+    _require_tls(engine, settings)
+    return engine
 
 
 def create_mysql_admin_engine(settings: MysqlSettings) -> AsyncEngine:
     """A short-lived engine with no default database, for ``CREATE DATABASE``; no pool."""
-    return create_async_engine(
+    engine = create_async_engine(
         mysql_url(settings, None),
         poolclass=NullPool,
         isolation_level="AUTOCOMMIT",
         connect_args={**_connect_args(settings), "connect_timeout": _ADMIN_CONNECT_TIMEOUT},
     )
+    _require_tls(engine, settings)
+    return engine
 
 
 def _connect_args(settings: MysqlSettings) -> dict[str, Any]:
@@ -75,3 +81,29 @@ def _connect_args(settings: MysqlSettings) -> dict[str, Any]:
     if settings.ssl is not None:
         args["ssl"] = settings.ssl
     return args
+
+
+class MysqlTlsUnavailableError(ConnectionError):
+    """``connection.ssl`` asks for TLS but the server does not offer it."""
+
+
+def _require_tls(engine: AsyncEngine, settings: MysqlSettings) -> None:
+    if settings.ssl is None:
+        return
+
+    def check(dbapi_connection: Any, _record: object) -> None:
+        # PyMySQL (under aiomysql) quietly stays on plain TCP when the server offers no TLS;
+        # mysql2 refuses such a server, and so do we, before any query or password reuse.
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if not row or not row[1]:
+            raise MysqlTlsUnavailableError(
+                f"The MySQL server at {settings.host or 'localhost'}:{settings.port or 3306} "
+                "does not support SSL/TLS, but 'connection.ssl' requires it"
+            )
+
+    event.listen(engine.sync_engine, "connect", check)
