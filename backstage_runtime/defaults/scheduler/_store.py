@@ -72,8 +72,9 @@ class TaskStore:
     def __init__(self, engine: AsyncEngine, *, concurrency: int = 4) -> None:
         # Every statement is a single atomic one: no transaction needed around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        # Except where MySQL, lacking RETURNING, needs a read and a write to stay together.
-        self._transactional = engine
+        # Except where MySQL, lacking RETURNING, needs a read and a write to stay together;
+        # READ COMMITTED, so that InnoDB's locking scan keeps only the rows it matched locked.
+        self._transactional = engine.execution_options(isolation_level="READ COMMITTED")
         self._dialect: Dialect = dialect_for(engine.dialect.name)
         # The plugin shares the engine's pool: leave it connections of its own in a burst.
         self._limiter = anyio.CapacityLimiter(concurrency)
