@@ -2,7 +2,9 @@
 
 Backstage's ``TestDatabases`` in Python. Parametrize a test over the engines and ask for a
 database of the one at hand; PostgreSQL comes from
-``BACKSTAGE_TEST_DATABASE_POSTGRES_CONNECTION_STRING`` (default: ``postgres`` on localhost)::
+``BACKSTAGE_TEST_DATABASE_POSTGRES_CONNECTION_STRING`` (default: ``postgres`` on localhost),
+MySQL or MariaDB from ``BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING`` (default: ``root``
+without a password on localhost)::
 
     @pytest.mark.parametrize("database_id", TestDatabases.each_supported_id())
     async def test_stores_todos(database_id: str, test_databases: TestDatabases) -> None:
@@ -13,12 +15,13 @@ database of the one at hand; PostgreSQL comes from
         ) as backend:
             ...
 
-When PostgreSQL is unreachable the test is skipped, or fails when ``CI`` is set. The pytest
+When a server is unreachable the test is skipped, or fails when ``CI`` is set. The pytest
 plugin's ``test_databases`` fixture is ``async with TestDatabases.create() as databases``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterable
@@ -27,6 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
@@ -44,6 +48,7 @@ from ._mock_logger import MockRootLogger
 
 __all__ = [
     "ALL_DATABASE_IDS",
+    "MYSQL_CONNECTION_ENV",
     "POSTGRES_CONNECTION_ENV",
     "MockDatabase",
     "MockPluginDatabase",
@@ -52,12 +57,15 @@ __all__ = [
     "mock_database",
 ]
 
-#: The engines a test can run against.
-TestDatabaseId = Literal["SQLITE_3", "POSTGRES"]
-ALL_DATABASE_IDS: tuple[TestDatabaseId, ...] = ("SQLITE_3", "POSTGRES")
+#: The engines a test can run against (``MYSQL_8`` as Backstage names it; MariaDB serves too).
+TestDatabaseId = Literal["SQLITE_3", "POSTGRES", "MYSQL_8"]
+ALL_DATABASE_IDS: tuple[TestDatabaseId, ...] = ("SQLITE_3", "POSTGRES", "MYSQL_8")
 #: Where the test PostgreSQL server is; any database on it (the helper creates its own).
 POSTGRES_CONNECTION_ENV = "BACKSTAGE_TEST_DATABASE_POSTGRES_CONNECTION_STRING"
+#: Where the test MySQL/MariaDB server is (``mysql://user[:password]@host[:port]``).
+MYSQL_CONNECTION_ENV = "BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING"
 _DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+_DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306"
 # Backstage's test pools: small and quick to give up, so a broken test fails fast.
 _TEST_POOL = {"min": 0, "max": 5, "acquireTimeoutMillis": 10_000}
 
@@ -65,14 +73,18 @@ _TEST_POOL = {"min": 0, "max": 5, "acquireTimeoutMillis": 10_000}
 class TestDatabases:
     """Fresh databases on every supported engine, removed again by :meth:`close`.
 
-    Each instance names what it creates with a random prefix, so tests sharing one PostgreSQL
-    server (in parallel runs, or beside other projects' tests) never see each other's data.
+    Each instance names what it creates with a random prefix, so tests sharing one server (in
+    parallel runs, or beside other projects' tests) never see each other's data.
     """
 
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, ids: Iterable[TestDatabaseId] = ALL_DATABASE_IDS, *, postgres_url: str | None = None
+        self,
+        ids: Iterable[TestDatabaseId] = ALL_DATABASE_IDS,
+        *,
+        postgres_url: str | None = None,
+        mysql_url: str | None = None,
     ) -> None:
         self._ids = tuple(ids)
         for database_id in self._ids:
@@ -80,11 +92,14 @@ class TestDatabases:
         self._postgres_url = make_url(
             postgres_url or os.environ.get(POSTGRES_CONNECTION_ENV) or _DEFAULT_POSTGRES
         ).set(drivername="postgresql+asyncpg")
+        self._mysql_url = _mysql_server_url(
+            mysql_url or os.environ.get(MYSQL_CONNECTION_ENV) or _DEFAULT_MYSQL
+        )
         self._token = uuid.uuid4().hex[:12]
         self._counter = 0
-        self._admin: AsyncEngine | None = None
+        self._admins: dict[str, AsyncEngine] = {}
         self._engines: list[AsyncEngine] = []
-        self._databases: list[str] = []
+        self._databases: dict[str, list[str]] = {"POSTGRES": [], "MYSQL_8": []}
         self._prefixes: list[str] = []
 
     @classmethod
@@ -96,7 +111,7 @@ class TestDatabases:
     def each_supported_id(
         ids: Iterable[TestDatabaseId] | None = None,
     ) -> list[TestDatabaseId]:
-        """The ids to parametrize a test with. PostgreSQL is always listed: when it is down
+        """The ids to parametrize a test with. The servers are always listed: when one is down
         the test says so (skip, or fail on CI) rather than silently running on SQLite alone.
         """
         return list(ALL_DATABASE_IDS if ids is None else ids)
@@ -110,6 +125,11 @@ class TestDatabases:
         """The PostgreSQL server the databases are created on."""
         return self._postgres_url
 
+    @property
+    def mysql_url(self) -> URL:
+        """The MySQL/MariaDB server the databases are created on (aiomysql URL, no database)."""
+        return self._mysql_url
+
     async def init(self, database_id: TestDatabaseId) -> AsyncEngine:
         """An engine on a new, empty database of ``database_id`` (SQLite: in memory)."""
         self._check_supported(database_id)
@@ -117,6 +137,11 @@ class TestDatabases:
             # One pooled connection: an in-memory database lives exactly as long as it.
             engine = create_async_engine(
                 "sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
+            )
+        elif database_id == "MYSQL_8":
+            name = await self.create_mysql_database()
+            engine = create_async_engine(
+                self._mysql_url.set(database=name), pool_size=5, max_overflow=0
             )
         else:
             name = await self.create_postgres_database()
@@ -140,7 +165,17 @@ class TestDatabases:
             if division_mode != "database":
                 raise ValueError("SQLite only supports the 'database' plugin division mode")
             return {"client": "better-sqlite3", "connection": ":memory:"}
-        await self._admin_engine()
+        if database_id == "MYSQL_8":
+            if division_mode != "database":
+                raise ValueError("MySQL only supports the 'database' plugin division mode")
+            await self._admin_engine("MYSQL_8")
+            return {
+                "client": "mysql2",
+                "connection": self.mysql_connection(),
+                "knexConfig": {"pool": dict(_TEST_POOL)},
+                "prefix": self._new_prefix(),
+            }
+        await self._admin_engine("POSTGRES")
         config: dict[str, Any] = {
             "client": "pg",
             "connection": self.postgres_connection(),
@@ -155,25 +190,25 @@ class TestDatabases:
 
     def postgres_connection(self) -> dict[str, Any]:
         """The server's ``connection`` object, in ``backend.database`` form (no database)."""
-        url = self._postgres_url
-        connection: dict[str, Any] = {"host": url.host or "127.0.0.1", "port": url.port or 5432}
-        if url.username:
-            connection["user"] = url.username
-        if url.password:
-            connection["password"] = url.password
+        return _connection(self._postgres_url, 5432)
+
+    def mysql_connection(self) -> dict[str, Any]:
+        """The MySQL server's ``connection`` object, in ``backend.database`` form (no
+        database; the password is given even when empty, as a passwordless root needs)."""
+        connection = _connection(self._mysql_url, 3306)
+        connection.setdefault("password", self._mysql_url.password or "")
         return connection
 
     async def create_postgres_database(self) -> str:
         """Create an empty PostgreSQL database (dropped at :meth:`close`); its name."""
-        admin = await self._admin_engine()
-        name = f"{self._new_prefix()}db"
-        self._databases.append(name)
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return name
+        return await self._create_database("POSTGRES", _PG_QUOTE)
+
+    async def create_mysql_database(self) -> str:
+        """Create an empty MySQL database (dropped at :meth:`close`); its name."""
+        return await self._create_database("MYSQL_8", _MYSQL_QUOTE)
 
     def track_prefix(self, prefix: str) -> None:
-        """Also drop, at :meth:`close`, every PostgreSQL database whose name starts with
+        """Also drop, at :meth:`close`, every database on the servers whose name starts with
         ``prefix`` (for configs built by hand)."""
         self._prefixes.append(prefix)
 
@@ -182,25 +217,26 @@ class TestDatabases:
         engines, self._engines = self._engines, []
         for engine in engines:
             await engine.dispose()
-        admin, self._admin = self._admin, None
-        if admin is None:
-            return
-        try:
-            async with admin.connect() as conn:
-                names = list(self._databases)
-                for prefix in self._prefixes:
-                    result = await conn.execute(
-                        text(
-                            "SELECT datname FROM pg_database "
-                            "WHERE left(datname, length(:prefix)) = :prefix"
-                        ),
-                        {"prefix": prefix},
-                    )
-                    names.extend(result.scalars())
-                for name in dict.fromkeys(names):
-                    await _drop_database(conn, name)
-        finally:
-            await admin.dispose()
+        admins, self._admins = self._admins, {}
+        errors: list[Exception] = []
+        for server, admin in admins.items():
+            try:
+                await self._drop_databases(server, admin)
+            except Exception as error:
+                errors.append(error)  # still clean the other server up
+            finally:
+                await admin.dispose()
+        if errors:
+            raise errors[0]
+
+    async def _drop_databases(self, server: str, admin: AsyncEngine) -> None:
+        async with admin.connect() as conn:
+            names = list(self._databases[server])
+            for prefix in self._prefixes:
+                result = await conn.execute(text(_LIST_DATABASES[server]), {"p": prefix})
+                names.extend(result.scalars())
+            for name in dict.fromkeys(names):
+                await _DROPS[server](conn, name)
 
     async def __aenter__(self) -> TestDatabases:
         return self
@@ -214,38 +250,91 @@ class TestDatabases:
         await self.close()
 
     def _new_prefix(self) -> str:
-        # Lowercase letters, digits and "_" only: valid unquoted PostgreSQL names.
+        # Lowercase letters, digits and "_" only: valid unquoted names on every server.
         self._counter += 1
         prefix = f"bst{self._token}_{self._counter}_"
         self._prefixes.append(prefix)
         return prefix
+
+    async def _create_database(self, server: str, quote: str) -> str:
+        admin = await self._admin_engine(server)
+        name = f"{self._new_prefix()}db"
+        self._databases[server].append(name)
+        async with admin.connect() as conn:
+            await conn.execute(text(f"CREATE DATABASE {_quote(name, quote)}"))
+        return name
 
     def _check_supported(self, database_id: str) -> None:
         _check_id(database_id)
         if not self.supports(database_id):
             raise ValueError(f"Database id '{database_id}' is not among {list(self._ids)}")
 
-    async def _admin_engine(self) -> AsyncEngine:
-        if self._admin is None:
-            admin = create_async_engine(
-                self._postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    async def _admin_engine(self, server: str) -> AsyncEngine:
+        admin = self._admins.get(server)
+        if admin is None:
+            url, what, env = (
+                (self._mysql_url, "MySQL", MYSQL_CONNECTION_ENV)
+                if server == "MYSQL_8"
+                else (self._postgres_url, "PostgreSQL", POSTGRES_CONNECTION_ENV)
             )
+            admin = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             try:
                 async with admin.connect() as conn:
                     await conn.execute(text("SELECT 1"))
             except Exception as error:
                 await admin.dispose()
-                where = self._postgres_url.render_as_string(hide_password=True)
+                where = url.render_as_string(hide_password=True)
                 infrastructure_missing(
-                    "PostgreSQL",
-                    f"{where} ({type(error).__name__}: {error}); set "
-                    f"{POSTGRES_CONNECTION_ENV} to point the tests at a server",
+                    what,
+                    f"{where} ({type(error).__name__}: {error}); set {env} to point the tests "
+                    "at a server",
                 )
-            self._admin = admin
-        return self._admin
+            self._admins[server] = admin
+        return admin
 
 
-async def _drop_database(conn: AsyncConnection, name: str) -> None:
+def _mysql_server_url(value: str) -> URL:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            f"{MYSQL_CONNECTION_ENV} is not a MySQL connection string "
+            "(expected mysql://user[:password]@host[:port])"
+        ) from None
+    # The server only (each test database gets its own name): URL.set() cannot clear one.
+    return URL.create(
+        "mysql+aiomysql",
+        username=url.username,
+        password=url.password,
+        host=url.host,
+        port=url.port,
+        query={"charset": "utf8mb4"},
+    )
+
+
+def _connection(url: URL, default_port: int) -> dict[str, Any]:
+    connection: dict[str, Any] = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or default_port,
+    }
+    if url.username:
+        connection["user"] = url.username
+    if url.password:
+        connection["password"] = url.password
+    return connection
+
+
+# Names starting with :p (LIKE would treat the prefix's "_" as a wildcard).
+_LIST_DATABASES = {
+    "POSTGRES": "SELECT datname FROM pg_database WHERE left(datname, length(:p)) = :p",
+    "MYSQL_8": (
+        "SELECT schema_name FROM information_schema.schemata "
+        "WHERE LEFT(schema_name, CHAR_LENGTH(:p)) = :p"
+    ),
+}
+
+
+async def _drop_postgres_database(conn: AsyncConnection, name: str) -> None:
     # Engines a test forgot to dispose would keep the database busy: end their sessions.
     await conn.execute(
         text(
@@ -254,7 +343,33 @@ async def _drop_database(conn: AsyncConnection, name: str) -> None:
         ),
         {"name": name},
     )
-    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _PG_QUOTE)}"))
+
+
+async def _drop_mysql_database(conn: AsyncConnection, name: str) -> None:
+    # A forgotten session in a transaction would hold a metadata lock and block DROP forever.
+    sessions = await conn.execute(
+        text(
+            "SELECT id FROM information_schema.processlist "
+            "WHERE db = :name AND id <> CONNECTION_ID()"
+        ),
+        {"name": name},
+    )
+    for session in sessions.scalars().all():
+        with contextlib.suppress(DBAPIError):  # it may have ended on its own meanwhile
+            await conn.execute(text(f"KILL {int(session)}"))
+    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _MYSQL_QUOTE)}"))
+
+
+_PG_QUOTE, _MYSQL_QUOTE = '"', "`"
+
+
+def _quote(name: str, quote: str) -> str:
+    # Names come from prefixes found on the server, possibly built by hand: quote them.
+    return quote + name.replace(quote, quote * 2) + quote
+
+
+_DROPS = {"POSTGRES": _drop_postgres_database, "MYSQL_8": _drop_mysql_database}
 
 
 def _check_id(database_id: str) -> None:

@@ -39,7 +39,7 @@ async def test_backend_factory() -> AsyncIterator[Callable[..., Awaitable[TestBa
 
 @pytest.fixture
 async def test_databases() -> AsyncIterator[TestDatabases]:
-    """PostgreSQL and SQLite test databases, dropped when the test ends."""
+    """SQLite, PostgreSQL and MySQL test databases, dropped when the test ends."""
     async with TestDatabases.create() as databases:
         yield databases
 

@@ -1,5 +1,5 @@
 """The default ``core.database`` service: a database per plugin (Backstage's
-``databaseServiceFactory``), on SQLAlchemy's async engine over asyncpg or aiosqlite.
+``databaseServiceFactory``), on SQLAlchemy's async engine over asyncpg, aiomysql or aiosqlite.
 
 Configured by ``backend.database`` exactly as in Backstage (``client``, ``connection``,
 ``prefix``, ``pluginDivisionMode``, ``ensureExists``, ``role``, ``knexConfig.pool``,
@@ -10,11 +10,18 @@ in-memory SQLite database.
 from ._factory import database_service_factory
 from ._manager import DatabaseManager, DatabaseShutDownError
 from ._plugin_database import PluginDatabase
-from ._settings import PgSettings, PluginDatabaseSettings, PoolSettings, SqliteSettings
+from ._settings import (
+    MysqlSettings,
+    PgSettings,
+    PluginDatabaseSettings,
+    PoolSettings,
+    SqliteSettings,
+)
 
 __all__ = [
     "DatabaseManager",
     "DatabaseShutDownError",
+    "MysqlSettings",
     "PgSettings",
     "PluginDatabase",
     "PluginDatabaseSettings",

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 
 from ...api import Config
 from ...api.errors import ConfigError
+from ._mysql_config import read_mysql_settings
 from ._pg_config import read_pg_settings
 from ._section import DatabaseSection
 from ._settings import (
     ClientKind,
+    MysqlSettings,
     PgSettings,
     PluginDatabaseSettings,
     PoolSettings,
@@ -26,12 +28,14 @@ _CLIENTS: Mapping[str, ClientKind] = {
     "sqlite": "sqlite",
     "sqlite3": "sqlite",
     "better-sqlite3": "sqlite",
+    "mysql": "mysql",
+    "mysql2": "mysql",
 }
 _DIVISION_MODES = ("database", "schema")
-# knex's defaults: 60 s to acquire a connection; pg pools of at most 10 (Backstage sets min 0),
-# and SQLite "pools" of exactly one connection.
+# knex's defaults: 60 s to acquire a connection; pg and mysql pools of at most 10 (we open none
+# up front), and SQLite "pools" of exactly one connection.
 _ACQUIRE_TIMEOUT_MS = 60_000.0
-_DEFAULT_MAX = {"pg": 10, "sqlite": 1}
+_DEFAULT_MAX = {"pg": 10, "mysql": 10, "sqlite": 1}
 _POOL_KEYS = frozenset({"min", "max", "acquireTimeoutMillis"})
 
 
@@ -69,19 +73,7 @@ def read_plugin_settings(
             f"Invalid config at '{section.key('pluginDivisionMode')}': unknown plugin division "
             f"mode '{division_mode}', expected 'database' or 'schema'"
         )
-    target = (
-        read_pg_settings(
-            section,
-            client_overridden=overridden,
-            division_mode=division_mode,
-            prefix=config.get_optional_string("prefix") or DEFAULT_PREFIX,
-            schema_prefix=config.get_optional_string("schemaPrefix") or "",
-        )
-        if kind == "pg"
-        else read_sqlite_settings(
-            section, client_overridden=overridden, division_mode=division_mode
-        )
-    )
+    target = _read_target(section, kind, client_overridden=overridden, division_mode=division_mode)
     skip = skip_migrations
     if skip is None:
         skip = section.boolean("skipMigrations")
@@ -95,18 +87,51 @@ def read_plugin_settings(
         skip_migrations=bool(skip),
         ignored_keys=(
             *_ignored_knex_keys(section),
+            *_ignored_role(section, kind),
             *(target.ignored_keys if isinstance(target, PgSettings) else ()),
         ),
+    )
+
+
+def _read_target(
+    section: DatabaseSection, kind: ClientKind, *, client_overridden: bool, division_mode: str
+) -> SqliteSettings | PgSettings | MysqlSettings:
+    config = section.config
+    prefix = config.get_optional_string("prefix") or DEFAULT_PREFIX
+    if kind == "pg":
+        return read_pg_settings(
+            section,
+            client_overridden=client_overridden,
+            division_mode=division_mode,
+            prefix=prefix,
+            schema_prefix=config.get_optional_string("schemaPrefix") or "",
+        )
+    if kind == "mysql":
+        return read_mysql_settings(
+            section, client_overridden=client_overridden, division_mode=division_mode, prefix=prefix
+        )
+    return read_sqlite_settings(
+        section, client_overridden=client_overridden, division_mode=division_mode
+    )
+
+
+def _ignored_role(section: DatabaseSection, kind: ClientKind) -> tuple[str, ...]:
+    """``role`` on MySQL: knex's mysql client ignores it too, but say so."""
+    if kind != "mysql":
+        return ()
+    return tuple(
+        section.key(relative)
+        for relative in (section.plugin_relative("role"), "role")
+        if section.config.has(relative)
     )
 
 
 def _client_kind(name: str, plugin_id: str, key: str) -> ClientKind:
     kind = _CLIENTS.get(name)
     if kind is None:
-        hint = " (MySQL is not supported by backstage-runtime)" if "mysql" in name else ""
         raise ConfigError(
             f"Unsupported database client type '{name}' specified for plugin '{plugin_id}' at "
-            f"'{key}'{hint}; expected one of {', '.join(_CLIENTS)}"
+            f"'{key}'; expected one of {', '.join(_CLIENTS)}"
         )
     return kind
 

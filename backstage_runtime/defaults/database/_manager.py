@@ -7,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...api import Config, LoggerService
 from ._config import read_plugin_settings
+from ._mysql import create_mysql_engine
 from ._plugin_database import PluginDatabase
 from ._postgres import create_pg_engine
-from ._provisioning import PgProvisioner
+from ._provisioning import DatabaseProvisioner
 from ._section import DATABASE_CONFIG_KEY
-from ._settings import PgSettings, PluginDatabaseSettings
+from ._settings import MysqlSettings, PgSettings, PluginDatabaseSettings
 from ._sqlite import create_sqlite_engine
 
 __all__ = ["DatabaseManager", "DatabaseShutDownError"]
@@ -41,7 +42,7 @@ class DatabaseManager:
         self._skip_migrations = skip_migrations
         self._engines: dict[str, AsyncEngine] = {}
         self._locks: dict[str, anyio.Lock] = {}
-        self._provisioner = PgProvisioner()
+        self._provisioner = DatabaseProvisioner()
         self._closed = False
 
     @classmethod
@@ -108,12 +109,16 @@ class DatabaseManager:
 
     async def _create(self, settings: PluginDatabaseSettings) -> AsyncEngine:
         target = settings.target
-        if not isinstance(target, PgSettings):
-            engine = create_sqlite_engine(target, settings.pool)
-        else:
+        if isinstance(target, PgSettings):
             if target.ensure_database:
                 await self._provisioner.ensure_database(target)
             engine = create_pg_engine(target, settings.pool)
+        elif isinstance(target, MysqlSettings):
+            if target.ensure_database:
+                await self._provisioner.ensure_mysql_database(target)
+            engine = create_mysql_engine(target, settings.pool)
+        else:
+            engine = create_sqlite_engine(target, settings.pool)
         try:
             if isinstance(target, PgSettings) and target.ensure_schema:
                 await self._provisioner.ensure_schema(engine, target, settings.plugin_id)

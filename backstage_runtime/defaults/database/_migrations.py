@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from alembic.config import Config as AlembicConfig
@@ -18,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ._locks import advisory_lock_key, alembic_lock
 from ._pg_config import MAX_IDENTIFIER_BYTES
 
-__all__ = ["migration_lock_key", "run_migrations"]
+__all__ = ["migration_lock_key", "mysql_migration_lock_name", "run_migrations"]
+
+# How long one GET_LOCK call waits before asking again (seconds).
+_MYSQL_LOCK_WAIT_SECONDS = 5
 
 
 def migration_lock_key(schema: str | None, version_table: str) -> int:
@@ -28,6 +32,16 @@ def migration_lock_key(schema: str | None, version_table: str) -> int:
     tell apart migration sets sharing that database; in schema mode the schema does that.
     """
     return advisory_lock_key("migrations", schema or "", version_table)
+
+
+def mysql_migration_lock_name(database: str, version_table: str) -> str:
+    """The ``GET_LOCK`` name held while migrating ``version_table`` of ``database``.
+
+    MySQL's named locks are server-wide (not per database, unlike PostgreSQL's advisory locks),
+    so the name includes the database; hashed, because names are limited to 64 characters.
+    """
+    key = advisory_lock_key("migrations", database, version_table)
+    return f"backstage-runtime:migrations:{key & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 async def run_migrations(
@@ -42,8 +56,8 @@ async def run_migrations(
 
     Only the ``versions`` directory is used: the plugin's ``env.py``, if any, is not run, since
     the connection, version table and schema come from the database service. On PostgreSQL the
-    run holds an advisory lock so that concurrent instances migrate one after the other (the
-    later ones find nothing left to do).
+    run holds an advisory lock, on MySQL a ``GET_LOCK`` named lock, so that concurrent instances
+    migrate one after the other (the later ones find nothing left to do).
     """
     if len(version_table.encode()) > MAX_IDENTIFIER_BYTES:
         raise ValueError(
@@ -51,11 +65,17 @@ async def run_migrations(
         )
     script = await anyio.to_thread.run_sync(_load_scripts, Path(script_location))
     async with engine.connect() as conn:
-        if engine.dialect.name != "postgresql":
+        dialect = engine.dialect.name
+        if dialect == "postgresql":
+            lock: _ServerLock | None = _PgLock(migration_lock_key(schema, version_table))
+        elif dialect == "mysql":
+            lock = _MysqlLock(mysql_migration_lock_name(engine.url.database or "", version_table))
+        else:
+            lock = None
+        if lock is None:
             async with alembic_lock():
                 return await conn.run_sync(_upgrade, script, version_table, schema)
-        key = migration_lock_key(schema, version_table)
-        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        await lock.acquire(conn)
         # End the implicit transaction: the session-level lock stays, and Alembic can manage
         # its own transactions on this connection.
         await conn.commit()
@@ -64,13 +84,55 @@ async def run_migrations(
                 return await conn.run_sync(_upgrade, script, version_table, schema)
         finally:
             with anyio.CancelScope(shield=True):
-                await _unlock(conn, key)
+                await _unlock(conn, lock)
 
 
-async def _unlock(conn: AsyncConnection, key: int) -> None:
+class _ServerLock(Protocol):
+    """A session-level lock held on the database server while one instance migrates."""
+
+    async def acquire(self, conn: AsyncConnection) -> None:
+        """Wait until this session holds the lock."""
+
+    async def release(self, conn: AsyncConnection) -> None:
+        """Give the lock up."""
+
+
+@dataclass(frozen=True)
+class _PgLock:
+    key: int
+
+    async def acquire(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+
+    async def release(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+
+
+@dataclass(frozen=True)
+class _MysqlLock:
+    name: str
+
+    async def acquire(self, conn: AsyncConnection) -> None:
+        # GET_LOCK waits at most its timeout: ask again until granted, so a long migration
+        # elsewhere delays this instance instead of failing it.
+        while True:
+            granted = await conn.scalar(
+                text("SELECT GET_LOCK(:name, :seconds)"),
+                {"name": self.name, "seconds": _MYSQL_LOCK_WAIT_SECONDS},
+            )
+            if granted == 1:
+                return
+            if granted is None:
+                raise RuntimeError(f"MySQL refused the migration lock '{self.name}'")
+
+    async def release(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": self.name})
+
+
+async def _unlock(conn: AsyncConnection, lock: _ServerLock) -> None:
     try:
         await conn.rollback()
-        await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        await lock.release(conn)
         await conn.commit()
     except Exception:
         # The server releases session locks when the session ends: drop this connection

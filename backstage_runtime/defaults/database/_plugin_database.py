@@ -75,7 +75,8 @@ class PluginDatabase:
         Does nothing when :attr:`skip_migrations` is set. Applied revisions are recorded in
         ``version_table`` (default ``<pluginId>_alembic_version``); give another name to keep a
         second set of migrations (a library's tables, say) in the same database. Concurrent
-        instances apply each revision once: on PostgreSQL the run holds an advisory lock.
+        instances apply each revision once: the run holds an advisory lock on PostgreSQL, a
+        ``GET_LOCK`` named lock on MySQL.
         """
         table = version_table or f"{self.plugin_id}_alembic_version"
         if self.skip_migrations:

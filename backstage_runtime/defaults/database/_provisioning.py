@@ -1,17 +1,20 @@
-"""Creating a plugin's PostgreSQL database or schema when it is missing (``ensureExists``)."""
+"""Creating a plugin's database (PostgreSQL, MySQL) or schema when missing (``ensureExists``)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...api.errors import ForwardedError
 from ._locks import advisory_lock_key, quote_identifier
+from ._mysql import create_mysql_admin_engine, quote_mysql_identifier
 from ._postgres import create_pg_admin_engine
-from ._settings import PgSettings
+from ._settings import MysqlSettings, PgSettings
 
-__all__ = ["PgProvisioner"]
+__all__ = ["DatabaseProvisioner"]
 
 # Backstage retries the database check three times, 100 ms apart: a fresh server may refuse
 # the first connections, and a concurrent CREATE DATABASE on the template can make one fail.
@@ -19,12 +22,13 @@ _ATTEMPTS = 3
 _RETRY_DELAY = 0.1
 
 
-class PgProvisioner:
+class DatabaseProvisioner:
     """Makes sure databases and schemas exist, each checked once per backend.
 
-    Creation is serialised across processes by a PostgreSQL advisory lock per name, so several
-    instances starting together create each database once and none of them fails. A failed
-    check is not remembered: the next call tries again.
+    On PostgreSQL creation is serialised across processes by an advisory lock per name, so
+    several instances starting together create each database once and none of them fails; on
+    MySQL ``CREATE DATABASE IF NOT EXISTS`` is safe to race. A failed check is not remembered:
+    the next call tries again.
     """
 
     def __init__(self) -> None:
@@ -49,6 +53,29 @@ class PgProvisioner:
                     f"Failed to connect to the database to make sure that '{database}' exists",
                     error,
                 ) from error
+            self._done.add(key)
+
+    async def ensure_mysql_database(self, settings: MysqlSettings) -> None:
+        """Create ``settings.database`` on its MySQL server unless it exists.
+
+        Raises :class:`ForwardedError` (Backstage's text) when the server cannot be reached.
+        """
+        database = settings.database
+        key = ("mysql-database", settings.host, settings.port, database)
+        async with self._lock(key):
+            if key in self._done:
+                return
+            statement = text(f"CREATE DATABASE IF NOT EXISTS {quote_mysql_identifier(database)}")
+            admin = create_mysql_admin_engine(settings)
+            try:
+                await _with_retries(lambda: _execute(admin, statement))
+            except Exception as error:
+                raise ForwardedError(
+                    f"Failed to connect to the database to make sure that '{database}' exists",
+                    error,
+                ) from error
+            finally:
+                await admin.dispose()
             self._done.add(key)
 
     async def ensure_schema(
@@ -90,16 +117,25 @@ class PgProvisioner:
     async def _create_database(self, settings: PgSettings, database: str) -> None:
         admin = create_pg_admin_engine(settings)
         try:
-            for attempt in range(1, _ATTEMPTS + 1):
-                try:
-                    await _create_database_once(admin, database)
-                    return
-                except Exception:
-                    if attempt == _ATTEMPTS:
-                        raise
-                    await anyio.sleep(_RETRY_DELAY)
+            await _with_retries(lambda: _create_database_once(admin, database))
         finally:
             await admin.dispose()
+
+
+async def _with_retries(attempt: Callable[[], Awaitable[None]]) -> None:
+    for number in range(1, _ATTEMPTS + 1):
+        try:
+            await attempt()
+            return
+        except Exception:
+            if number == _ATTEMPTS:
+                raise
+            await anyio.sleep(_RETRY_DELAY)
+
+
+async def _execute(engine: AsyncEngine, statement: TextClause) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(statement)
 
 
 async def _create_database_once(admin: AsyncEngine, database: str) -> None:

@@ -10,6 +10,7 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "ClientKind",
+    "MysqlSettings",
     "PgSettings",
     "PluginDatabaseSettings",
     "PoolSettings",
@@ -17,8 +18,9 @@ __all__ = [
     "SslSetting",
 ]
 
-#: The two engines we drive: PostgreSQL through asyncpg, SQLite through aiosqlite.
-ClientKind: TypeAlias = Literal["pg", "sqlite"]
+#: The engines we drive: PostgreSQL through asyncpg, SQLite through aiosqlite, MySQL/MariaDB
+#: through aiomysql.
+ClientKind: TypeAlias = Literal["pg", "sqlite", "mysql"]
 
 #: What asyncpg's ``ssl`` argument takes: off, a libpq-style mode name, or a context.
 SslSetting: TypeAlias = bool | str | ssl.SSLContext | None
@@ -67,12 +69,27 @@ class PgSettings:
 
 
 @dataclass(frozen=True)
+class MysqlSettings:
+    """How to reach a plugin's MySQL (or MariaDB) database, and whether to create it first."""
+
+    host: str | None
+    port: int | None
+    user: str | None
+    password: str | None = field(repr=False)
+    #: Always set: MySQL divides plugins by database only.
+    database: str
+    #: None or False: plain TCP; a context: TLS with it.
+    ssl: ssl.SSLContext | None
+    ensure_database: bool
+
+
+@dataclass(frozen=True)
 class PluginDatabaseSettings:
     """Everything the database service needs for one plugin."""
 
     plugin_id: str
     client: ClientKind
-    target: SqliteSettings | PgSettings
+    target: SqliteSettings | PgSettings | MysqlSettings
     pool: PoolSettings
     skip_migrations: bool
     #: ``knexConfig`` keys that have no SQLAlchemy counterpart (full config keys), to warn about.

@@ -1,4 +1,4 @@
-"""``connection.ssl`` (node-postgres' form) as asyncpg's ``ssl`` argument."""
+"""``connection.ssl`` (node-postgres' and mysql2's forms) as the driver's ``ssl`` argument."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ...api.errors import ConfigError
 from ._settings import SslSetting
 
-__all__ = ["SSL_MODES", "read_ssl"]
+__all__ = ["SSL_MODES", "read_mysql_ssl", "read_ssl"]
 
 #: libpq's ``sslmode`` names, which asyncpg accepts as they are.
 SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
@@ -41,6 +41,30 @@ def read_ssl(value: object, key: str) -> SslSetting:
     raise ConfigError(
         f"Invalid config at '{key}': expected a boolean, an SSL mode or an object, "
         f"got {type(value).__name__}"
+    )
+
+
+def read_mysql_ssl(value: object, key: str) -> ssl.SSLContext | None:
+    """Translate mysql2's ``ssl`` ``value`` found at config ``key`` for aiomysql.
+
+    ``true`` verifies the server certificate, ``false`` (or nothing) means plain TCP, and an
+    object ``{rejectUnauthorized?, ca?, cert?, key?}`` (PEM text) builds an SSL context. mysql2's
+    named profiles (``'Amazon RDS'``) bundle CA certificates we do not ship: give ``ca``
+    instead. Raises :class:`ConfigError` naming ``key`` for anything else.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ssl.create_default_context()
+    if isinstance(value, Mapping):
+        return _context_from_object(value, key)
+    if isinstance(value, str):
+        raise ConfigError(
+            f"Invalid config at '{key}': SSL profile '{value}' is not supported by "
+            "backstage-runtime; give true, false or an object with the CA certificate as 'ca'"
+        )
+    raise ConfigError(
+        f"Invalid config at '{key}': expected a boolean or an object, got {type(value).__name__}"
     )
 
 

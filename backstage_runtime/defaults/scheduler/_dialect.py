@@ -2,7 +2,9 @@
 
 PostgreSQL keeps ``timestamptz`` columns. SQLite has no time type: times are UTC text
 ``YYYY-MM-DD HH:MM:SS.SSS`` (Backstage's knex writes the same without the fraction, and the two
-forms compare correctly as text).
+forms compare correctly as text). MySQL keeps ``DATETIME(6)`` columns holding UTC, whatever the
+session's time zone; it has neither ``RETURNING`` nor ``ON CONFLICT``, which the store works
+around when :attr:`Dialect.returning` is false.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"
 class Dialect:
     """SQL fragments for PostgreSQL; :class:`_Sqlite` overrides them for SQLite."""
 
+    #: Whether ``UPDATE … RETURNING`` and ``INSERT … ON CONFLICT`` exist.
+    returning = True
     #: The current time of the database.
     now = "now()"
     #: The current time as seconds since the epoch (float).
@@ -87,12 +91,41 @@ class _Sqlite(Dialect):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+class _Mysql(Dialect):
+    returning = False
+    # UTC_TIMESTAMP, not NOW(): the columns hold UTC even if a session runs in another zone.
+    now = "UTC_TIMESTAMP(6)"
+    # UNIX_TIMESTAMP() of a DATETIME reads it in the session's zone, as NOW(6) is written.
+    epoch_now = "UNIX_TIMESTAMP(NOW(6))"
+
+    def now_plus(self, param: str) -> str:
+        return f"TIMESTAMPADD(MICROSECOND, :{param}, UTC_TIMESTAMP(6))"
+
+    def column_plus(self, column: str, param: str) -> str:
+        return f"TIMESTAMPADD(MICROSECOND, :{param}, {column})"
+
+    def seconds_until(self, column: str) -> str:
+        return f"(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), {column}) / 1000000.0)"
+
+    def time_param(self, param: str) -> str:
+        return f":{param}"
+
+    def seconds(self, value: float) -> Any:
+        # INTERVAL … SECOND rounds to whole seconds: add microseconds instead.
+        return round(float(value) * 1_000_000)
+
+    def time(self, value: datetime) -> Any:
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def dialect_for(name: str) -> Dialect:
-    """The fragments for SQLAlchemy dialect ``name`` (``postgresql`` or ``sqlite``)."""
+    """The fragments for SQLAlchemy dialect ``name`` (``postgresql``, ``sqlite``, ``mysql``)."""
     if name == "postgresql":
         return Dialect()
     if name == "sqlite":
         return _Sqlite()
+    if name in ("mysql", "mariadb"):
+        return _Mysql()
     raise ValueError(f"The scheduler does not support the '{name}' database")
 
 

@@ -2,7 +2,8 @@
 
 Each statement stands alone (autocommit) and is atomic by itself: a claim is one conditional
 ``UPDATE``, so two instances can never both hold a task, and no statement waits on a lock held
-across round trips.
+across round trips. MySQL has no ``RETURNING``: there a claim reads back the rows holding its
+own ticket, and the janitor locks the rows it frees in a short transaction.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class TaskStore:
     def __init__(self, engine: AsyncEngine, *, concurrency: int = 4) -> None:
         # Every statement is a single atomic one: no transaction needed around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Except where MySQL, lacking RETURNING, needs a read and a write to stay together;
+        # READ COMMITTED, so that InnoDB's locking scan keeps only the rows it matched locked.
+        self._transactional = engine.execution_options(isolation_level="READ COMMITTED")
         self._dialect: Dialect = dialect_for(engine.dialect.name)
         # The plugin shares the engine's pool: leave it connections of its own in a burst.
         self._limiter = anyio.CapacityLimiter(concurrency)
@@ -145,14 +149,28 @@ class TaskStore:
             else f"CASE WHEN {stored} IS NULL OR {computed} < {stored} THEN {computed} "
             f"ELSE {stored} END"
         )
-        result = await self._execute(
+        insert = (
             f"INSERT INTO {TABLE} (id, settings_json, next_run_start_at) "
             f"VALUES (:id, :settings, {first}) "
-            f"ON CONFLICT (id) DO UPDATE SET settings_json = excluded.settings_json, "
-            f"next_run_start_at = {merged} RETURNING {self._timing_columns}",
-            params,
         )
-        return _polled(result.one())
+        if d.returning:
+            result = await self._execute(
+                f"{insert}ON CONFLICT (id) DO UPDATE SET settings_json = excluded.settings_json, "
+                f"next_run_start_at = {merged} RETURNING {self._timing_columns}",
+                params,
+            )
+            return _polled(result.one())
+        # MySQL: the upsert, then the row as it is now (its own statement: no RETURNING).
+        async with self._connection() as conn:
+            await conn.execute(
+                self._text(
+                    f"{insert}ON DUPLICATE KEY UPDATE settings_json = VALUES(settings_json), "
+                    f"next_run_start_at = {merged}"
+                ),
+                params,
+            )
+            sql = f"SELECT {self._timing_columns} FROM {TABLE} WHERE id = :id"
+            return _polled((await conn.execute(self._text(sql), {"id": task_id})).one())
 
     @property
     def _timing_columns(self) -> str:
@@ -184,21 +202,32 @@ class TaskStore:
         for start in range(0, len(task_ids), _CLAIM_CHUNK):
             chunk = list(task_ids[start : start + _CLAIM_CHUNK])
             statement = self._text(
-                f"UPDATE {TABLE} SET current_run_ticket = :ticket, "
-                f"current_run_started_at = {d.now}, "
+                # next_run_start_at first: MySQL's SET sees the columns assigned before it.
                 # Taking over an expired lease re-plans from now: the lost run's planned time is
                 # a timeout old, and the next run must come a cadence after this one, not at once.
-                f"next_run_start_at = CASE WHEN current_run_ticket IS NULL "
+                f"UPDATE {TABLE} SET next_run_start_at = CASE WHEN current_run_ticket IS NULL "
                 f"THEN next_run_start_at ELSE {d.now} END, "
+                "current_run_ticket = :ticket, "
+                f"current_run_started_at = {d.now}, "
                 f"current_run_expires_at = {d.now_plus('timeout')} "
                 f"WHERE id IN :ids AND next_run_start_at <= {d.now} "
-                f"AND (current_run_ticket IS NULL OR current_run_expires_at < {d.now}) "
-                "RETURNING id",
+                f"AND (current_run_ticket IS NULL OR current_run_expires_at < {d.now})"
+                + (" RETURNING id" if d.returning else ""),
                 expanding="ids",
             )
             params = {"ticket": ticket, "timeout": d.seconds(timeout), "ids": chunk}
             async with self._connection() as conn:
                 result = await conn.execute(statement, params)
+                if not d.returning:
+                    # The ticket is this claim's own: the rows holding it are the ones it took.
+                    result = await conn.execute(
+                        self._text(
+                            f"SELECT id FROM {TABLE} "
+                            "WHERE id IN :ids AND current_run_ticket = :ticket",
+                            expanding="ids",
+                        ),
+                        {"ids": chunk, "ticket": ticket},
+                    )
                 claimed.update(row.id for row in result)
         return claimed
 
@@ -216,10 +245,17 @@ class TaskStore:
             f"UPDATE {TABLE} SET next_run_start_at = {next_run}, current_run_ticket = NULL, "
             "current_run_started_at = NULL, current_run_expires_at = NULL, "
             f"last_run_ended_at = {d.now}, last_run_error_json = :error "
-            "WHERE id = :id AND current_run_ticket = :ticket "
-            f"RETURNING {d.seconds_until('next_run_start_at')} AS due_in"
+            "WHERE id = :id AND current_run_ticket = :ticket"
         )
-        row = (await self._execute(sql, params)).first()
+        due_in = f"{d.seconds_until('next_run_start_at')} AS due_in"
+        if d.returning:
+            row = (await self._execute(f"{sql} RETURNING {due_in}", params)).first()
+        else:
+            async with self._connection() as conn:
+                if (await conn.execute(self._text(sql), params)).rowcount < 1:
+                    return False, None
+                select = f"SELECT {due_in} FROM {TABLE} WHERE id = :id"
+                row = (await conn.execute(self._text(select), {"id": task_id})).first()
         if row is None:
             return False, None
         return True, None if row.due_in is None else float(row.due_in)
@@ -290,14 +326,28 @@ class TaskStore:
         the ids freed. The lost run is due again at once (planned from now, so that the run after
         it comes a cadence later)."""
         now = self._dialect.now
-        result = await self._execute(
+        sql = (
             f"UPDATE {TABLE} SET current_run_ticket = NULL, current_run_started_at = NULL, "
             f"current_run_expires_at = NULL, last_run_ended_at = {now}, "
             f"next_run_start_at = CASE WHEN next_run_start_at IS NULL THEN NULL ELSE {now} END, "
-            f"last_run_error_json = :error WHERE current_run_expires_at < {now} RETURNING id",
-            {"error": error_json(TIMED_OUT)},
+            f"last_run_error_json = :error WHERE current_run_expires_at < {now}"
         )
-        return [row.id for row in result]
+        params = {"error": error_json(TIMED_OUT)}
+        if self._dialect.returning:
+            return [row.id for row in await self._execute(f"{sql} RETURNING id", params)]
+        # MySQL: lock the expired rows, free exactly those, in one transaction.
+        with anyio.move_on_after(_STATEMENT_TIMEOUT, shield=True) as scope:
+            async with self._limiter, self._transactional.begin() as conn:
+                select = f"SELECT id FROM {TABLE} WHERE current_run_expires_at < {now} FOR UPDATE"
+                ids = list((await conn.execute(self._text(select))).scalars())
+                if ids:
+                    await conn.execute(
+                        self._text(f"{sql} AND id IN :ids", expanding="ids"),
+                        {**params, "ids": ids},
+                    )
+        if scope.cancelled_caught:
+            raise TimeoutError(f"A scheduler statement took over {_STATEMENT_TIMEOUT:g}s")
+        return ids
 
     async def rows(self, task_ids: Iterable[str] | None = None) -> dict[str, StoredTask]:
         """The rows of ``task_ids`` (every row when None), by id."""

@@ -13,6 +13,7 @@ DIVISIONS = [
     pytest.param(("SQLITE_3", "database"), id="sqlite"),
     pytest.param(("POSTGRES", "database"), id="pg-database"),
     pytest.param(("POSTGRES", "schema"), id="pg-schema"),
+    pytest.param(("MYSQL_8", "database"), id="mysql"),
 ]
 
 
@@ -27,3 +28,9 @@ async def database_config(request: Any, test_databases: TestDatabases) -> dict[s
 async def postgres_config(test_databases: TestDatabases) -> dict[str, Any]:
     """A PostgreSQL ``backend.database`` config in database division mode."""
     return await test_databases.backend_config("POSTGRES")
+
+
+@pytest.fixture
+async def mysql_config(test_databases: TestDatabases) -> dict[str, Any]:
+    """A MySQL ``backend.database`` config (database division, the only one MySQL has)."""
+    return await test_databases.backend_config("MYSQL_8")

@@ -240,9 +240,9 @@ def test_the_password_stays_out_of_repr() -> None:
         ({"connection": ":memory:"}, "backend.database.client", "Missing required"),
         ({"client": "mongodb", "connection": "x"}, "backend.database.client", "'mongodb'"),
         (
-            {**PG, "plugin": {"catalog": {"client": "mysql2"}}},
+            {**PG, "plugin": {"catalog": {"client": "oracledb"}}},
             "backend.database.plugin.catalog.client",
-            "MySQL is not supported",
+            "'oracledb'",
         ),
         ({"client": "pg"}, "backend.database.connection", "Missing required"),
         (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import pytest
@@ -15,7 +15,10 @@ from sqlalchemy.pool import NullPool
 
 from backstage_runtime.api.errors import BackendStartupError
 from backstage_runtime.defaults.database import database_service_factory
-from backstage_runtime.defaults.database._migrations import migration_lock_key
+from backstage_runtime.defaults.database._migrations import (
+    migration_lock_key,
+    mysql_migration_lock_name,
+)
 from backstage_runtime.testing import start_test_backend
 from backstage_runtime.testing._databases import TestDatabases
 
@@ -30,7 +33,12 @@ from ._support import (
 
 pytestmark = pytest.mark.anyio
 
-PG_DIVISIONS = [pytest.param("database", id="pg-database"), pytest.param("schema", id="pg-schema")]
+#: The servers (and division modes) where several instances share one plugin database.
+SHARED = [
+    pytest.param(("POSTGRES", "database"), id="pg-database"),
+    pytest.param(("POSTGRES", "schema"), id="pg-schema"),
+    pytest.param(("MYSQL_8", "database"), id="mysql"),
+]
 
 
 def counter_backend(database: dict[str, Any], seen: dict[str, Any] | None = None) -> Any:
@@ -47,6 +55,9 @@ def plugin_engine(
     test_databases: TestDatabases, config: dict[str, Any], plugin_id: str
 ) -> AsyncEngine:
     """An engine of our own on the database (and schema) the service gives ``plugin_id``."""
+    if config["client"] == "mysql2":
+        url = test_databases.mysql_url.set(database=f"{config['prefix']}{plugin_id}")
+        return create_async_engine(url, poolclass=NullPool)
     if config.get("pluginDivisionMode") == "schema":
         url = test_databases.postgres_url.set(database=config["connection"]["database"])
         args = {"server_settings": {"search_path": plugin_id}}
@@ -56,11 +67,12 @@ def plugin_engine(
     return create_async_engine(url, poolclass=NullPool, connect_args=args)
 
 
-@pytest.mark.parametrize("mode", PG_DIVISIONS)
+@pytest.mark.parametrize("shared", SHARED)
 async def test_three_backends_starting_at_once_migrate_once(
-    test_databases: TestDatabases, mode: Literal["database", "schema"]
+    test_databases: TestDatabases, shared: Any
 ) -> None:
-    config = await test_databases.backend_config("POSTGRES", division_mode=mode)
+    database_id, mode = shared
+    config = await test_databases.backend_config(database_id, division_mode=mode)
     started: list[int] = []
     all_started = anyio.Event()
 
@@ -86,11 +98,12 @@ async def test_three_backends_starting_at_once_migrate_once(
     assert sorted(started) == [0, 1, 2]
 
 
-@pytest.mark.parametrize("mode", PG_DIVISIONS)
+@pytest.mark.parametrize("shared", SHARED)
 async def test_three_processes_starting_at_once_migrate_once(
-    test_databases: TestDatabases, mode: Literal["database", "schema"]
+    test_databases: TestDatabases, shared: Any
 ) -> None:
-    config = await test_databases.backend_config("POSTGRES", division_mode=mode)
+    database_id, mode = shared
+    config = await test_databases.backend_config(database_id, division_mode=mode)
     script = Path(__file__).with_name("_backend_process.py")
     processes = [
         await anyio.open_process([sys.executable, str(script), json.dumps(config)])
@@ -221,6 +234,7 @@ async def test_migrations_are_not_applied_again_after_a_restart(
     for config in (
         {"client": "better-sqlite3", "connection": {"directory": str(tmp_path)}},
         await test_databases.backend_config("POSTGRES"),
+        await test_databases.backend_config("MYSQL_8"),
     ):
         for run in range(2):
             seen: dict[str, Any] = {}
@@ -229,6 +243,81 @@ async def test_migrations_are_not_applied_again_after_a_restart(
                 applied = [e for e in backend.logger.entries if "migration" in e.message]
                 assert len(applied) == (1 if run == 0 else 0), config["client"]
     assert (tmp_path / "counter.sqlite").is_file()
+
+
+async def test_on_mysql_a_second_instance_waits_for_the_named_lock(
+    test_databases: TestDatabases,
+) -> None:
+    config = await test_databases.backend_config("MYSQL_8")
+    database = f"{config['prefix']}counter"
+    admin = create_async_engine(
+        test_databases.mysql_url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE DATABASE `{database}`"))
+    other = plugin_engine(test_databases, config, "counter")
+    name = mysql_migration_lock_name(database, "counter_alembic_version")
+    started = anyio.Event()
+
+    async def start_backend(stop: anyio.Event) -> None:
+        async with counter_backend(config):
+            started.set()
+            await stop.wait()
+
+    try:
+        async with other.connect() as holder:
+            assert (await holder.scalar(text("SELECT GET_LOCK(:n, 0)"), {"n": name})) == 1
+            stop = anyio.Event()
+            async with anyio.create_task_group() as group:
+                group.start_soon(start_backend, stop)
+                with anyio.fail_after(10):
+                    # The waiter is inside MySQL, which offers no event to wait on: poll.
+                    while not await _someone_waits_for_a_user_lock(admin):  # noqa: ASYNC110
+                        await anyio.sleep(0.01)
+                assert not started.is_set()
+                assert "events" not in await table_names(other)
+                await holder.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                with anyio.fail_after(20):
+                    await started.wait()
+                assert await count_events(other) == 1
+                stop.set()
+    finally:
+        await other.dispose()
+        await admin.dispose()
+
+
+async def _someone_waits_for_a_user_lock(admin: AsyncEngine) -> bool:
+    async with admin.connect() as conn:
+        result = await conn.execute(
+            text("SELECT count(*) FROM information_schema.processlist WHERE state = 'User lock'")
+        )
+        return bool(result.scalar())
+
+
+async def test_on_mysql_a_failed_migration_releases_the_lock(
+    test_databases: TestDatabases,
+) -> None:
+    config = await test_databases.backend_config("MYSQL_8")
+    with pytest.raises(BackendStartupError) as caught:
+        async with start_test_backend(
+            features=[
+                database_service_factory(),
+                database_plugin("broken", migrations=MIGRATIONS / "broken"),
+            ],
+            config={"backend": {"database": config}},
+        ):
+            pass
+    assert "this migration is broken" in repr(caught.value.errors)
+    engine = plugin_engine(test_databases, config, "broken")
+    try:
+        async with engine.connect() as conn:
+            name = mysql_migration_lock_name(f"{config['prefix']}broken", "broken_alembic_version")
+            # MySQL commits DDL at once: the table stays, but no revision was recorded.
+            assert (await conn.execute(text("SELECT IS_FREE_LOCK(:n)"), {"n": name})).scalar() == 1
+            versions = await conn.execute(text("SELECT count(*) FROM broken_alembic_version"))
+            assert versions.scalar() == 0
+    finally:
+        await engine.dispose()
 
 
 async def test_two_migration_sets_share_a_plugin_database(database_config: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -64,9 +65,67 @@ async def _touch(database: Any) -> None:
     await table_names(await database.get_client())
 
 
+async def mysql_database_names(databases: TestDatabases) -> set[str]:
+    admin = create_async_engine(databases.mysql_url, poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            sql = "SELECT schema_name FROM information_schema.schemata"
+            return set((await conn.execute(text(sql))).scalars())
+    finally:
+        await admin.dispose()
+
+
+async def test_close_drops_every_mysql_database_it_created() -> None:
+    databases = TestDatabases.create(["MYSQL_8"])
+    try:
+        engine = await databases.init("MYSQL_8")
+        async with engine.connect() as conn:
+            created = (await conn.execute(text("SELECT DATABASE()"))).scalar_one()
+        config = await databases.backend_config("MYSQL_8")
+        assert config["client"] == "mysql2"
+        async with start_test_backend(
+            features=[database_service_factory(), database_plugin("todo", then=_touch)],
+            config={"backend": {"database": config}},
+        ):
+            pass
+        # An engine the test forgot to dispose, inside a transaction: close() still drops it.
+        leaked = create_async_engine(databases.mysql_url.set(database=created))
+        leaked_conn = await leaked.connect()
+        await leaked_conn.execute(text("CREATE TABLE held (x INTEGER)"))
+        await leaked_conn.execute(text("SELECT * FROM held"))  # the open transaction locks it
+        before = await mysql_database_names(databases)
+        assert {created, f"{config['prefix']}todo"} <= before
+    finally:
+        await databases.close()
+    after = await mysql_database_names(databases)
+    assert created not in after
+    assert f"{config['prefix']}todo" not in after
+    await leaked_conn.invalidate()
+    await leaked.dispose()
+
+
+def test_mysql_comes_from_backstages_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING", "mysql://me:pw@db.example:3307/x"
+    )
+    databases = TestDatabases(["MYSQL_8"])
+    assert databases.mysql_url.drivername == "mysql+aiomysql"
+    assert databases.mysql_url.database is None
+    assert databases.mysql_connection() == {
+        "host": "db.example",
+        "port": 3307,
+        "user": "me",
+        "password": "pw",
+    }
+    with pytest.raises(ValueError, match="only supports the 'database' plugin division mode"):
+        anyio.run(lambda: databases.backend_config("MYSQL_8", division_mode="schema"))
+
+
 def test_unknown_ids_are_refused() -> None:
     with pytest.raises(ValueError, match="MYSQL_8"):
-        TestDatabases(["MYSQL_8"])  # type: ignore[list-item]
+        TestDatabases(["ORACLE"])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="not among"):
         TestDatabases(["SQLITE_3"])._check_supported("POSTGRES")
 
@@ -81,6 +140,19 @@ async def test_an_unreachable_postgres_skips_locally_and_fails_on_ci(
     databases = TestDatabases(postgres_url="postgresql://postgres@127.0.0.1:1/postgres")
     with pytest.raises(outcome, match="PostgreSQL is not reachable"):
         await databases.init("POSTGRES")
+    await databases.close()
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+async def test_an_unreachable_mysql_skips_locally_and_fails_on_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    databases = TestDatabases(mysql_url="mysql://root@127.0.0.1:1")
+    with pytest.raises(outcome, match="MySQL is not reachable"):
+        await databases.backend_config("MYSQL_8")
     await databases.close()
 
 

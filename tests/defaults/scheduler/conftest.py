@@ -9,15 +9,15 @@ import pytest
 from backstage_runtime.testing import TestDatabases
 
 
-@pytest.fixture(params=["SQLITE_3", "POSTGRES"], ids=["sqlite", "postgres"])
+@pytest.fixture(params=["SQLITE_3", "POSTGRES", "MYSQL_8"], ids=["sqlite", "postgres", "mysql"])
 async def database(request: Any, test_databases: TestDatabases) -> dict[str, Any]:
     """A ``backend.database`` config on each engine (dropped afterwards)."""
     config: dict[str, Any] = await test_databases.backend_config(request.param)
     return config
 
 
-@pytest.fixture
-async def postgres(test_databases: TestDatabases) -> dict[str, Any]:
-    """A PostgreSQL ``backend.database`` config (several backends may share it)."""
-    config: dict[str, Any] = await test_databases.backend_config("POSTGRES")
+@pytest.fixture(params=["POSTGRES", "MYSQL_8"], ids=["postgres", "mysql"])
+async def shared(request: Any, test_databases: TestDatabases) -> dict[str, Any]:
+    """A ``backend.database`` config on each server (several backends may share it)."""
+    config: dict[str, Any] = await test_databases.backend_config(request.param)
     return config

@@ -73,7 +73,7 @@ async def test_a_six_field_cron_task_runs_on_each_second() -> None:
 
 
 async def test_a_five_field_cron_task_is_planned_for_its_next_fire_time(
-    postgres: dict[str, Any],
+    shared: dict[str, Any],
 ) -> None:
     async def schedule(scheduler: Any) -> None:
         await scheduler.schedule_task(
@@ -81,9 +81,11 @@ async def test_a_five_field_cron_task_is_planned_for_its_next_fire_time(
         )
 
     before = datetime.now(UTC)
-    async with scheduler_backend(schedule, database=postgres) as backend:
+    async with scheduler_backend(schedule, database=shared) as backend:
         row = await task_row(backend, "five")
     planned = row["next_run_start_at"]
+    if planned.tzinfo is None:  # MySQL's DATETIME holds UTC without saying so
+        planned = planned.replace(tzinfo=UTC)
     assert planned > before
     assert (planned - before).total_seconds() <= 300
     assert (planned.minute % 5, planned.second, planned.microsecond) == (0, 0, 0)
@@ -213,7 +215,7 @@ async def test_a_failing_run_is_logged_with_its_id_and_the_schedule_goes_on() ->
 
 
 async def test_a_restart_keeps_the_planned_run_and_picks_up_a_new_schedule(
-    postgres: dict[str, Any],
+    shared: dict[str, Any],
 ) -> None:
     hourly, heartbeat = Recorder(), Recorder()
 
@@ -228,14 +230,14 @@ async def test_a_restart_keeps_the_planned_run_and_picks_up_a_new_schedule(
 
         return schedule
 
-    async with scheduler_backend(schedule_with({"hours": 1}, hourly), database=postgres) as first:
+    async with scheduler_backend(schedule_with({"hours": 1}, hourly), database=shared) as first:
         await eventually(lambda: len(hourly.ends) == 1)
         await eventually(lambda: _idle(first, "report"))
         planned = (await task_row(first, "report"))["next_run_start_at"]
 
     # The same schedule again: the run planned an hour ahead stays planned.
     again = Recorder()
-    async with scheduler_backend(schedule_with({"hours": 1}, again), database=postgres) as second:
+    async with scheduler_backend(schedule_with({"hours": 1}, again), database=shared) as second:
         seen = heartbeat.count
         await eventually(lambda: heartbeat.count >= seen + 5)
         assert again.count == 0
@@ -244,14 +246,14 @@ async def test_a_restart_keeps_the_planned_run_and_picks_up_a_new_schedule(
     # A shorter cadence in code: its first run comes after that cadence, not an hour later.
     faster = Recorder()
     async with scheduler_backend(
-        schedule_with({"milliseconds": 300}, faster), database=postgres
+        schedule_with({"milliseconds": 300}, faster), database=shared
     ) as third:
         await eventually(lambda: faster.count >= 1, timeout=3)
         settings = json.loads((await task_row(third, "report"))["settings_json"])
     assert settings["cadence"] == "PT0.3S"
 
 
-async def test_an_expired_lease_of_a_dead_instance_is_taken_over(postgres: dict[str, Any]) -> None:
+async def test_an_expired_lease_of_a_dead_instance_is_taken_over(shared: dict[str, Any]) -> None:
     recorder = Recorder()
 
     async def schedule(scheduler: Any) -> None:
@@ -261,14 +263,19 @@ async def test_an_expired_lease_of_a_dead_instance_is_taken_over(postgres: dict[
 
     # The janitor is slow here: the takeover is the claim's own doing.
     async with scheduler_backend(
-        schedule, database=postgres, factory_options={"janitor_interval": 60}
+        schedule, database=shared, factory_options={"janitor_interval": 60}
     ) as backend:
         # Another instance claimed the task and died: its lease runs out in 400 ms.
+        now, expiry = (
+            ("UTC_TIMESTAMP(6)", "UTC_TIMESTAMP(6) + INTERVAL 400000 MICROSECOND")
+            if shared["client"] == "mysql2"
+            else ("now()", "now() + interval '400 milliseconds'")
+        )
         await execute(
             backend,
             "UPDATE backstage_backend_tasks__tasks SET current_run_ticket = 'dead', "
-            "current_run_started_at = now(), next_run_start_at = now(), "
-            "current_run_expires_at = now() + interval '400 milliseconds' WHERE id = 'orphaned'",
+            f"current_run_started_at = {now}, next_run_start_at = {now}, "
+            f"current_run_expires_at = {expiry} WHERE id = 'orphaned'",
         )
         leased_at = anyio.current_time()
         with pytest.raises(ConflictError, match="Task orphaned is currently running"):
@@ -304,7 +311,7 @@ async def test_the_janitor_frees_expired_leases(database: dict[str, Any]) -> Non
 
 
 async def test_shutdown_cancels_the_run_and_another_instance_takes_the_next_at_once(
-    postgres: dict[str, Any],
+    shared: dict[str, Any],
 ) -> None:
     first, second = Recorder(duration=60), Recorder(duration=60)
 
@@ -316,9 +323,9 @@ async def test_shutdown_cancels_the_run_and_another_instance_takes_the_next_at_o
 
         return schedule
 
-    async with scheduler_backend(schedule_with(first), database=postgres) as a:
+    async with scheduler_backend(schedule_with(first), database=shared) as a:
         await eventually(lambda: first.count == 1)
-        async with scheduler_backend(schedule_with(second), database=postgres) as b:
+        async with scheduler_backend(schedule_with(second), database=shared) as b:
             await a.backend.stop()
             stopped = anyio.current_time()
             assert first.aborted == ["Task was cancelled because the backend is shutting down"]

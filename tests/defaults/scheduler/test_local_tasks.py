@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_local_tasks_run_on_every_instance_without_the_database(
-    postgres: dict[str, Any],
+    shared: dict[str, Any],
 ) -> None:
     first, second = Recorder(), Recorder()
 
@@ -37,8 +37,8 @@ async def test_local_tasks_run_on_every_instance_without_the_database(
 
     # Two instances sharing one database: a global task would run on one of them per interval.
     async with (
-        scheduler_backend(schedule_with(first), database=postgres) as a,
-        scheduler_backend(schedule_with(second), database=postgres),
+        scheduler_backend(schedule_with(first), database=shared) as a,
+        scheduler_backend(schedule_with(second), database=shared),
     ):
         await eventually(lambda: first.count >= 5 and second.count >= 5)
         database = await a.get_service(core_services.database, "tasks")

@@ -118,10 +118,11 @@ def assert_once_per_interval(runs: list[Run]) -> None:
     assert all(-0.3 < deviation < 0.6 for deviation in deviations), deviations
 
 
+@pytest.mark.parametrize("server", ["POSTGRES", "MYSQL_8"], ids=["postgres", "mysql"])
 async def test_three_instances_run_a_global_task_once_per_interval_and_survive_a_kill(
-    tmp_path: Path, test_databases: TestDatabases
+    tmp_path: Path, test_databases: TestDatabases, server: Any
 ) -> None:
-    database = await test_databases.backend_config("POSTGRES")
+    database = await test_databases.backend_config(server)
     site = tmp_path / "site"
     install_fake_distribution(site, "ticker_plugin", TICKER, "ticker = ticker_plugin:features")
     config = {
