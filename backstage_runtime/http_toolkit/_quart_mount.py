@@ -46,9 +46,16 @@ def build_quart_app(
     """A Quart app named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
 
     JSON keeps the order handlers put keys in and writes UTF-8 as is, as Express does (Quart's
-    defaults sort keys and escape non-ASCII).
+    defaults sort keys and escape non-ASCII). Routing is an Express router's: ``/hello``
+    answers ``/hello/`` too and ``/dir/`` answers ``/dir`` (non-strict, no redirect), doubled
+    slashes are not merged into a redirect, and there is no ``/static/<path>`` route (Quart
+    would add one serving the working directory's ``static/`` folder, a route no plugin
+    declared). Matching stays case-sensitive, as Quart's is.
     """
-    app = Quart(name)
+    app = Quart(name, static_folder=None)
+    # Before any blueprint is registered: a rule takes these from the map when it is added.
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     app.json = ExpressJsonProvider(app)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

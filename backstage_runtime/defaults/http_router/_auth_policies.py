@@ -30,12 +30,15 @@ CookieHandler = Callable[[Scope, Callable[[Any], Awaitable[None]]], Awaitable[No
 
 def compile_policy_path(path: str) -> Callable[[str], bool]:
     """A predicate matching request paths that start with ``path`` (path-to-regexp syntax with
-    ``end: false``: ``:name`` matches one segment, ``*name`` the rest, ``{...}`` is optional;
-    case-insensitive). ``/`` and ``*`` match everything.
+    ``end: false``: ``:name`` matches one segment, ``*name`` the rest, ``{...}`` is optional).
+    ``/`` and ``*`` match everything.
+
+    Case-sensitive, unlike path-to-regexp's default: a policy must open exactly the paths the
+    plugin's router serves, and that router (Quart's) tells ``/admin`` from ``/Admin``.
     """
     if path in ("/", "*"):
         return lambda _path: True
-    regex = re.compile(rf"^{_translate(path)}(?:/(?=$))?(?=/|$)", re.IGNORECASE)
+    regex = re.compile(rf"^{_translate(path)}(?:/(?=$))?(?=/|$)")
     return lambda request_path: regex.match(request_path) is not None
 
 

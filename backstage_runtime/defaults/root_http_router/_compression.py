@@ -1,6 +1,6 @@
 """Response compression as Express's ``compression()`` middleware (1.8.1, the version
 ``compression@^1.7.4`` resolves to for ``@backstage/backend-defaults``) applies it with its
-defaults, for gzip and deflate.
+defaults, for br, gzip and deflate.
 
 In ``compression``'s order: a response whose ``Content-Type`` is not compressible, or whose
 ``Cache-Control`` says ``no-transform``, is left alone; every other one gets ``Vary:
@@ -8,17 +8,19 @@ Accept-Encoding``; then it stays uncompressed if its ``Content-Length`` is below
 already has a ``Content-Encoding``, for HEAD, and when the client accepts no supported coding (no
 ``Accept-Encoding`` at all means identity). A compressed response loses its ``Content-Length``.
 
-Differences: Node offers ``br`` first; we have no brotli in the standard library, so a client that
-accepts only ``br`` gets identity, and one accepting ``br`` and gzip gets gzip. A response
-without ``Content-Length`` counts as a stream (``res.write`` in Node) and is compressed whatever
-its size. Each body message is flushed (``Z_SYNC_FLUSH``) so that streams and server-sent events
-are not held back; Node only flushes when the handler calls ``res.flush()``.
+The coding is negotiated as compression's Node with brotli does: ``br``, ``gzip``, ``deflate``,
+``identity`` supported, ``br`` then ``gzip`` preferred among equal qualities (brotli at quality
+4, compression's default).
+
+Differences: a response without ``Content-Length`` counts as a stream (``res.write`` in Node) and
+is compressed whatever its size. Each body message is flushed (``Z_SYNC_FLUSH``, brotli's flush)
+so that streams and server-sent events are not held back; Node only flushes when the handler
+calls ``res.flush()``.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Sequence
 
 import anyio.to_thread
@@ -26,22 +28,21 @@ import anyio.to_thread
 from ...http_toolkit import ASGIApp, Message, Receive, Scope, Send
 from ._accept_encoding import negotiate_encoding
 from ._compressible import compressible
+from ._encoders import Encoder, new_encoder
 
 __all__ = ["THRESHOLD", "CompressionMiddleware", "CompressionSend"]
 
 #: ``compression``'s default threshold: smaller responses of known length are sent as they are.
 THRESHOLD = 1024
 
-_SUPPORTED = ("gzip", "deflate", "identity")
-_PREFERRED = ("gzip",)
-# zlib's window bits: 16 + 15 writes the gzip wrapper, 15 the zlib wrapper that HTTP's
-# ``deflate`` means (Node's createDeflate); level and memory level are zlib's defaults, as Node's.
-_WINDOW_BITS = {"gzip": 31, "deflate": 15}
+# compression's SUPPORTED_ENCODING and PREFERRED_ENCODING where Node has brotli.
+_SUPPORTED = ("br", "gzip", "deflate", "identity")
+_PREFERRED = ("br", "gzip")
 _NO_TRANSFORM = re.compile(r"(?:^|,)\s*?no-transform\s*?(?:,|$)")
 _NO_BODY = frozenset((204, 304))
 
-#: Larger chunks are compressed in a worker thread (zlib releases the GIL) so that the event loop
-#: keeps serving other requests meanwhile; below this the thread hop costs more than it saves.
+#: Larger chunks are compressed in a worker thread (zlib and brotli release the GIL) so that the
+#: event loop keeps serving other requests; below this the thread hop costs more than it saves.
 _OFFLOAD_BYTES = 64 * 1024
 
 
@@ -93,7 +94,7 @@ class CompressionSend:
     ``Content-Length`` bytes arrived, which makes a buffered response one compressed block).
     """
 
-    __slots__ = ("_compressor", "_finished", "_preset", "_remaining", "_scope", "_send")
+    __slots__ = ("_encoder", "_finished", "_preset", "_remaining", "_scope", "_send")
 
     def __init__(
         self, scope: Scope, send: Send, preset_headers: Sequence[tuple[bytes, bytes]] = ()
@@ -101,14 +102,14 @@ class CompressionSend:
         self._scope = scope
         self._send = send
         self._preset = preset_headers
-        self._compressor: zlib._Compress | None = None
+        self._encoder: Encoder | None = None
         self._remaining: int | None = None
         self._finished = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             message = self._start(message)
-        elif message["type"] == "http.response.body" and self._compressor is not None:
+        elif message["type"] == "http.response.body" and self._encoder is not None:
             message = await self._body(message)
         await self._send(message)
 
@@ -151,9 +152,7 @@ class CompressionSend:
         encoding = self._negotiate()
         if encoding is None or encoding == "identity":
             return {**message, "headers": headers}
-        self._compressor = zlib.compressobj(
-            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, _WINDOW_BITS[encoding]
-        )
+        self._encoder = new_encoder(encoding)
         if length is not None and length.strip().isdigit():
             self._remaining = int(length)
         headers = [(name, value) for name, value in headers if name.lower() != b"content-length"]
@@ -177,18 +176,14 @@ class CompressionSend:
             last = last or self._remaining <= 0
         if not body and not last:
             return message  # an empty flush would only add an empty block
-        mode = zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+        encoder = self._encoder
+        assert encoder is not None
         if len(body) >= _OFFLOAD_BYTES:
-            data = await anyio.to_thread.run_sync(self._compress, body, mode)
+            data = await anyio.to_thread.run_sync(encoder.encode, body, last)
         else:
-            data = self._compress(body, mode)
+            data = encoder.encode(body, last)
         self._finished = last
         return {**message, "body": data}
-
-    def _compress(self, body: bytes, mode: int) -> bytes:
-        compressor = self._compressor
-        assert compressor is not None
-        return compressor.compress(body) + compressor.flush(mode)
 
 
 class CompressionMiddleware:

@@ -20,8 +20,10 @@ Headers = list[tuple[bytes, bytes]]
 class CorsPolicy:
     """What to answer for CORS; None fields mean the ``cors`` package's defaults.
 
-    ``origin`` None allows every origin (``*``); otherwise a request origin matching the pattern
-    is reflected and other origins get no ``Access-Control-Allow-Origin``.
+    ``origin`` None allows every origin, a missing ``Origin`` too (``*``, as ``cors`` without an
+    ``origin`` option); otherwise only a request whose ``Origin`` matches the pattern is a CORS
+    request at all: its origin is reflected, and every other request passes through untouched
+    (``cors`` calls ``next()`` without a header when Backstage's origin callback says no).
     """
 
     origin: re.Pattern[str] | None
@@ -33,44 +35,57 @@ class CorsPolicy:
     preflight_continue: bool
     options_success_status: int
 
-    def _origin_headers(self, request_origin: str | None) -> Headers:
+    def allows(self, request_origin: str | None) -> bool:
+        """Whether CORS applies to a request from ``request_origin`` (its ``Origin`` header)."""
         if self.origin is None:
-            return [(b"access-control-allow-origin", b"*")]
-        headers: Headers = []
-        if request_origin is not None and self.origin.match(request_origin):
-            headers.append((b"access-control-allow-origin", request_origin.encode("latin-1")))
-        headers.append((b"vary", b"Origin"))
-        return headers
+            return True
+        return request_origin is not None and self.origin.match(request_origin) is not None
 
-    def _common(self, request_origin: str | None) -> Headers:
-        headers = self._origin_headers(request_origin)
-        if self.credentials:
-            headers.append((b"access-control-allow-credentials", b"true"))
-        return headers
+    def _origin_headers(self, request_origin: str | None) -> tuple[Headers, list[str]]:
+        # The headers, and the Vary fields cors adds with them (one Vary header in the end).
+        if self.origin is None or request_origin is None:
+            return [(b"access-control-allow-origin", b"*")], []
+        return [(b"access-control-allow-origin", request_origin.encode("latin-1"))], ["Origin"]
+
+    def _credentials(self) -> Headers:
+        return [(b"access-control-allow-credentials", b"true")] if self.credentials else []
+
+    def _exposed(self) -> Headers:
+        if not self.exposed_headers:
+            return []
+        return [(b"access-control-expose-headers", self.exposed_headers.encode())]
 
     def response_headers(self, request_origin: str | None) -> Headers:
-        """Headers for an actual (non-preflight) request."""
-        headers = self._common(request_origin)
-        if self.exposed_headers:
-            headers.append((b"access-control-expose-headers", self.exposed_headers.encode()))
-        return headers
+        """Headers for an actual (non-preflight) request from an allowed origin."""
+        headers, vary = self._origin_headers(request_origin)
+        headers += self._credentials()
+        headers += self._exposed()
+        return _with_vary(headers, vary)
 
     def preflight_headers(self, request_origin: str | None, request_headers: str | None) -> Headers:
-        """Headers for an ``OPTIONS`` request (the ``cors`` package treats every one as a
-        preflight)."""
-        headers = self._common(request_origin)
+        """Headers for an ``OPTIONS`` request from an allowed origin (a preflight)."""
+        headers, vary = self._origin_headers(request_origin)
+        headers += self._credentials()
         headers.append((b"access-control-allow-methods", self.methods.encode()))
-        if self.allowed_headers is not None:
-            if self.allowed_headers:
-                headers.append((b"access-control-allow-headers", self.allowed_headers.encode()))
-        elif request_headers:
-            headers.append((b"access-control-allow-headers", request_headers.encode("latin-1")))
-            headers.append((b"vary", b"Access-Control-Request-Headers"))
+        if self.allowed_headers is None:
+            # cors reflects the requested headers, and says so in Vary even when none were
+            # requested: a cache must not reuse this answer for another request's headers.
+            vary.append("Access-Control-Request-Headers")
+            if request_headers:
+                headers.append((b"access-control-allow-headers", request_headers.encode("latin-1")))
+        elif self.allowed_headers:
+            headers.append((b"access-control-allow-headers", self.allowed_headers.encode()))
         if self.max_age is not None:
             headers.append((b"access-control-max-age", str(self.max_age).encode()))
-        if self.exposed_headers:
-            headers.append((b"access-control-expose-headers", self.exposed_headers.encode()))
-        return headers
+        headers += self._exposed()
+        return _with_vary(headers, vary)
+
+
+def _with_vary(headers: Headers, vary: list[str]) -> Headers:
+    # Node keeps one header object, so the fields cors adds end up on one line.
+    if vary:
+        headers.append((b"vary", ", ".join(vary).encode()))
+    return headers
 
 
 def _string_list(config: Config, key: str) -> list[str] | None:

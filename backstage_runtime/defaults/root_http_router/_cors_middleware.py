@@ -17,8 +17,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class CorsMiddleware:
-    """Answers every ``OPTIONS`` request as a preflight (unless ``preflightContinue``), and
-    puts the policy's response headers ahead of the application's on every other response.
+    """The ``cors`` package as Backstage configures it: a request from an origin the policy
+    allows gets the policy's headers ahead of the application's, and an ``OPTIONS`` from one is
+    answered as a preflight (unless ``preflightContinue``). A request without an allowed
+    ``Origin`` passes through untouched, an ``OPTIONS`` too: the plugin's routing and
+    credentials barrier answer it (401 on a guarded route, 404 on an unknown path).
 
     Only in the pipeline when ``backend.cors`` is configured.
     """
@@ -36,6 +39,9 @@ class CorsMiddleware:
             return
         policy = self._policy
         origin = _header(scope, b"origin")
+        if not policy.allows(origin):
+            await self.app(scope, receive, send)
+            return
         if scope["method"] == "OPTIONS" and not policy.preflight_continue:
             headers = policy.preflight_headers(
                 origin, _header(scope, b"access-control-request-headers")

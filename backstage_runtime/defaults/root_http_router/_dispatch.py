@@ -25,7 +25,10 @@ def mounted_scope(scope: Scope, path: str, mount_path: str) -> Scope:
     Starlette's and Quart's convention: ``path`` stays whole and ``root_path`` names the mount.
     The mount point is taken from the request (matching ignores case; Quart's prefix check does
     not). A request for the mount point itself is served as the mount's "/", as Express does.
+    An empty ``mount_path`` (the index mount's fallback) leaves the scope as it is.
     """
+    if not mount_path:
+        return scope
     root_path = scope.get("root_path", "") + path[: len(mount_path)]
     if len(path) == len(mount_path):
         whole = scope["path"] + "/"

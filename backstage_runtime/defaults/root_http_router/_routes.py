@@ -18,7 +18,10 @@ class RouteConflictError(ValueError):
 
 @dataclass(frozen=True)
 class Mount:
-    """A mounted application and the path prefix it owns (as registered, no trailing slash)."""
+    """A mounted application and the path prefix it owns (as registered, no trailing slash;
+    empty for the index mount serving a request outside its own path, which gets the whole
+    path as Express's ``router.use(handler)`` gives it).
+    """
 
     path: str
     app: ASGIApp
@@ -33,7 +36,8 @@ class RouteTable:
 
     Two registered paths may not overlap: ``/api`` and ``/api/catalog`` conflict, while
     ``/api/catalog`` and ``/api/catalog-import`` do not. The handler at the index path also
-    receives every unmatched request whose path does not start with ``/api/``.
+    receives every unmatched request outside ``/api`` (Express's ``use('/api/')`` owns
+    ``/api`` itself too), with its whole path.
     """
 
     def __init__(self, index_path: str | None = DEFAULT_INDEX_PATH) -> None:
@@ -41,6 +45,7 @@ class RouteTable:
             raise RouteConflictError("indexPath may not be empty")
         self._index_path = _normalise(index_path) if index_path is not None else None
         self._by_path: dict[str, Mount] = {}
+        self._index_mount: Mount | None = None
         self._max_segments = 0
 
     def add(self, path: str, app: ASGIApp) -> Mount:
@@ -60,11 +65,15 @@ class RouteTable:
                 )
         mount = Mount(trimmed.rstrip("/"), app)
         self._by_path[key] = mount
+        if key == self._index_path:
+            self._index_mount = Mount("", app)
         self._max_segments = max(self._max_segments, key.count("/"))
         return mount
 
     def match(self, path: str) -> Mount | None:
-        """The mount owning ``path``, the index mount for non-API paths, or None."""
+        """The mount owning ``path``, the index mount (with an empty ``path``) for paths
+        outside ``/api``, or None.
+        """
         lowered = path.lower()
         # Try each segment boundary, shortest first; paths never overlap, so one lookup per
         # boundary finds the only candidate without scanning every mount.
@@ -77,6 +86,6 @@ class RouteTable:
                 return found
             if end == -1:
                 break
-        if self._index_path is not None and not lowered.startswith("/api/"):
-            return self._by_path.get(self._index_path)
-        return None
+        if lowered == "/api" or lowered.startswith("/api/"):
+            return None
+        return self._index_mount

@@ -26,7 +26,9 @@ from backstage_runtime.testing import MockRootLogger, start_test_backend
     [
         ("/public", "/public", True),
         ("/public", "/public/deep/path", True),
-        ("/public", "/PUBLIC/x", True),
+        # Case-sensitive like the routes the barrier guards.
+        ("/public", "/PUBLIC/x", False),
+        ("/public", "/public/", True),
         ("/public", "/publicity", False),
         ("/items/:id", "/items/7", True),
         ("/items/:id", "/items/7/details", True),

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import anyio
+import brotli
 import pytest
 from _support.http import Reply, plugin_with_routes
 from quart import Blueprint, Response
@@ -136,9 +137,12 @@ async def test_large_json_is_gzipped_and_keeps_the_uncompressed_etag() -> None:
         ("deflate", "deflate"),
         ("deflate, gzip", "gzip"),  # equal quality: compression prefers gzip
         ("gzip;q=0.5, deflate", "deflate"),
-        ("*", "gzip"),
-        ("br", None),  # Node would answer br; we have no brotli, identity is acceptable
-        ("br, deflate", "deflate"),
+        ("*", "br"),  # the first preferred coding
+        ("br", "br"),
+        ("br, deflate", "br"),
+        ("gzip, br", "br"),  # equal quality: compression prefers br, then gzip
+        ("br;q=0.5, gzip", "gzip"),
+        ("br;q=0, deflate", "deflate"),
         ("identity", None),
         ("gzip;q=0, deflate;q=0", None),
         (None, None),  # no header: identity, as compression's enforceEncoding default
@@ -158,6 +162,8 @@ async def test_the_coding_is_negotiated_as_compression_does(
         assert reply.headers["Content-Length"] == str(len(BIG_BYTES))
     elif coding == "gzip":
         assert gzip.decompress(reply.body) == BIG_BYTES
+    elif coding == "br":
+        assert brotli.decompress(reply.body) == BIG_BYTES
     else:
         assert zlib.decompress(reply.body) == BIG_BYTES  # HTTP deflate is the zlib format
 
@@ -190,18 +196,34 @@ async def test_what_compression_leaves_alone() -> None:
     assert head.headers["ETag"] == get.headers["ETag"] == expected_etag(BIG_BYTES)
 
 
-async def test_a_stream_is_compressed_and_flushed_chunk_by_chunk() -> None:
+class _BrotliStream:
+    """zlib's decompressobj interface over brotli's streaming decoder."""
+
+    def __init__(self) -> None:
+        self._decoder = brotli.Decompressor()
+
+    def decompress(self, data: bytes) -> bytes:
+        return bytes(self._decoder.process(data))
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._decoder.is_finished())
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+async def test_a_stream_is_compressed_and_flushed_chunk_by_chunk(coding: str) -> None:
     release = anyio.Event()
     async with start_test_backend(features=[plugin_with_routes("z", routes(release))]) as test:
         url = await test.url("/api/z/events")
-        decoder = zlib.decompressobj(wbits=31)
+        decoder: Any = zlib.decompressobj(wbits=31) if coding == "gzip" else _BrotliStream()
         decoded = b""
+        accept = {"Accept-Encoding": coding}
         with anyio.fail_after(10):  # a held-back first event would block here until then
             async with (
                 aiohttp.ClientSession(auto_decompress=False) as session,
-                session.get(url, headers=GZIP, skip_auto_headers=["Accept-Encoding"]) as response,
+                session.get(url, headers=accept, skip_auto_headers=["Accept-Encoding"]) as response,
             ):
-                assert response.headers["Content-Encoding"] == "gzip"
+                assert response.headers["Content-Encoding"] == coding
                 assert response.headers["Content-Type"] == "text/event-stream"
                 assert "ETag" not in response.headers  # a stream, as res.write: no tag
                 while decoded != b"data: first\n\n":
@@ -213,7 +235,7 @@ async def test_a_stream_is_compressed_and_flushed_chunk_by_chunk() -> None:
         decoded += decoder.decompress(rest)
 
     assert decoded == b"data: first\n\ndata: second\n\n"
-    assert decoder.eof  # the gzip member was finished properly
+    assert decoder.eof  # the stream was finished properly
 
 
 async def test_a_stream_without_length_is_compressed_whatever_its_size() -> None:

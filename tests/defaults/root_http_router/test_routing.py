@@ -48,9 +48,12 @@ def test_matching_is_by_whole_segments() -> None:
     assert table.match("/api/catalog") is catalog
     assert table.match("/api/Catalog/entities") is catalog
     assert table.match("/api/catalogue") is None
-    # The index path serves what matched nothing, except under /api/.
-    assert table.match("/catalog/default/component/x") is app
+    # The index path serves what matched nothing, except under /api, with the whole path.
+    fallback = table.match("/catalog/default/component/x")
+    assert fallback is not None
+    assert (fallback.app, fallback.path) == (app.app, "")
     assert table.match("/api/unknown") is None
+    assert table.match("/API") is None
 
 
 async def test_root_level_handlers_of_every_kind() -> None:
