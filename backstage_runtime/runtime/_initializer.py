@@ -19,7 +19,12 @@ from ..api import (
     runtime_services,
 )
 from ..api._features import Registration
-from ..api.errors import BackendStartupError, BackendValidationError, stringify_error
+from ..api.errors import (
+    BackendStartupError,
+    BackendValidationError,
+    ForwardedError,
+    stringify_error,
+)
 from ._assembly import AddedFeature, Assembly
 from ._boot_failure import BootFailurePolicy
 from ._extension_points import ExtensionPointGate, guard_extension_point
@@ -48,6 +53,8 @@ class BackendInitializer:
         self._started_plugins: list[str] = []
         self._stop_called = False
         self._failures: list[tuple[str, BaseException]] = []
+        # Plugins whose start has not finished, for the abort line's "waiting for N others".
+        self._starting: set[str] = set()
         self.result = StartupResult()
 
     @property
@@ -199,6 +206,7 @@ class BackendInitializer:
             self._logger.info(f"Plugin initialization started: {names}")
         for plugin_id in plugin_ids:
             self.result.plugins[plugin_id] = PluginStartup(plugin_id)
+        self._starting.update(plugin_ids)
         # Computed once: every plugin builds the same 'always' services.
         eager = assembly.registry.eager_services("plugin")
         async with anyio.create_task_group() as group:
@@ -228,18 +236,14 @@ class BackendInitializer:
                 try:
                     await self._run_init(services, registration, report, gate)
                 except Exception as error:
-                    allowed = policy.allows_module_failure(plugin_id, module_id)
-                    line = (
-                        f"Module '{module_id}' for plugin '{plugin_id}' startup failed; caused by "
-                        f"{stringify_error(error)}"
-                    )
-                    status.module_failures[module_id] = (line, allowed)
-                    if not allowed:
-                        self._failures.append((line, error))
-                    self._log_failure(line, error, allowed)
+                    self._module_failed(policy, plugin_id, module_id, error)
 
             await module_graph(modules, report.extension_points).walk_parallel(start_module)
             gate.closed = True
+            if not status.started:
+                # As Backstage's initializer does: a module failure that is not permitted is
+                # the end of its plugin's start, so the plugin never runs on half its modules.
+                return
             _plugin, registration = assembly.plugins[plugin_id]
             await self._run_init(services, registration, report, gate)
             ref = core_services.lifecycle
@@ -255,15 +259,52 @@ class BackendInitializer:
             status.allowed = allowed
             if not allowed:
                 self._failures.append((line, error))
-            self._log_failure(line, error, allowed)
+            self._log_failure(
+                f"Plugin '{plugin_id}' threw an error during startup",
+                "this plugin",
+                ForwardedError(f"Plugin '{plugin_id}' startup failed", error),
+                allowed,
+                plugin_id,
+            )
+        finally:
+            self._starting.discard(plugin_id)
 
-    def _log_failure(self, line: str, error: BaseException, allowed: bool) -> None:
+    def _module_failed(
+        self, policy: BootFailurePolicy, plugin_id: str, module_id: str, error: Exception
+    ) -> None:
+        status = self.result.plugins[plugin_id]
+        allowed = policy.allows_module_failure(plugin_id, module_id)
+        context = f"Module '{module_id}' for plugin '{plugin_id}' startup failed"
+        line = f"{context}; caused by {stringify_error(error)}"
+        status.module_failures[module_id] = (line, allowed)
+        if not allowed:
+            self._failures.append((line, error))
+        self._log_failure(
+            f"Module '{module_id}' for plugin '{plugin_id}' threw an error during startup",
+            "this plugin module",
+            ForwardedError(context, error),
+            allowed,
+            plugin_id,
+        )
+
+    def _log_failure(
+        self, what: str, subject: str, error: ForwardedError, allowed: bool, plugin_id: str
+    ) -> None:
+        # The message never repeats the error: the logger appends the error's own text (context
+        # and cause) to it, as winston does for Backstage's ``logger.error(message, error)``.
         if allowed:
             self._logger.error(
-                f"{line}; boot failure is permitted, so startup will continue", error
+                f"{what}, but boot failure is permitted for {subject} so startup will continue.",
+                error,
             )
-        else:
-            self._logger.error(line, error)
+            return
+        others = len(self._starting - {plugin_id})
+        waiting = (
+            f", waiting for {others} other plugins to finish before shutting down the process"
+            if others
+            else ""
+        )
+        self._logger.error(f"{what}{waiting}.", error)
 
     async def _run_init(
         self,
