@@ -71,7 +71,13 @@ class BackendInitializer:
         and :class:`BackendStartupError` when a plugin or module fails and the boot-failure policy
         says abort; everything already started is stopped before either error propagates.
         """
-        assembly = await self._assemble(group)
+        try:
+            assembly = await self._assemble(group)
+        except BaseException:
+            # A loader's dependency may fail after other root services were built.
+            with anyio.CancelScope(shield=True):
+                await self.stop()
+            raise
         registry = assembly.registry
         meta_id = core_services.root_instance_metadata.id
         if registry.provided_factories(meta_id):
@@ -187,8 +193,15 @@ class BackendInitializer:
         return await services.get(core_services.root_config, None)
 
     async def _shutdown_timeout(self, services: ServiceResolver) -> float:
+        # Only a config that was built: stopping must not build it, nor blame the timeout key
+        # for a config that failed to load (start already raised that error).
+        if not services.instantiated_for(core_services.root_config.id, None):
+            return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
         try:
             config = await self._optional_config(services)
+        except Exception:
+            return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+        try:
             if config is not None and config.has("backend.lifecycle.shutdownHookTimeout"):
                 return read_duration_from_config(
                     config, "backend.lifecycle.shutdownHookTimeout"

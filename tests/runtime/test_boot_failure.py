@@ -181,6 +181,7 @@ async def test_plugin_boot_failure_continue_lets_start_succeed() -> None:
     )
     # The error carries the context and the cause; the logger appends its text once.
     assert str(entry.error) == "Plugin 'broken' startup failed; caused by ValueError: init broke"
+    assert entry.error is not None
     assert isinstance(entry.error.__cause__, ValueError)
     assert entry.fields["type"] == "initialization"
 
