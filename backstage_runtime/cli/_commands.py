@@ -133,11 +133,21 @@ def _one_line(text: str) -> str:
 
 
 def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:
-    """Print the service dependency graph of every discovered feature (Mermaid or DOT)."""
+    """Print the service dependency graph of every discovered feature (Mermaid or DOT); 1 when
+    something depends on a service nobody provides (marked in the drawing), else 0.
+    """
     backend = create_backend(config_paths=config_paths, discover=True, serve_http=False)
     graph = anyio.run(backend.inspect_graph)
     sys.stdout.write(graph.to_dot() if output_format == "dot" else graph.to_mermaid())
-    return 0
+    missing = graph.missing
+    for service_id, dependents in missing.items():
+        needed_by = ", ".join(f"'{node}'" for node in dependents)
+        print(
+            f"backstage-runtime: service '{service_id}' is missing: no factory provides it "
+            f"(needed by {needed_by})",
+            file=sys.stderr,
+        )
+    return 1 if missing else 0
 
 
 def run_config(config_paths: Sequence[str] | None, *, show_secrets: bool) -> int:

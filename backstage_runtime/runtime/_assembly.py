@@ -110,7 +110,11 @@ class Assembly:
         return assembly, loaders
 
     async def run_loader(self, item: AddedFeature) -> None:
-        """Run one feature loader and absorb what it returns, nested loaders depth-first."""
+        """Run one feature loader and absorb what it returns, nested loaders depth-first.
+
+        The loader's own failure is recorded as a problem; a dependency that fails to build
+        raises its own error.
+        """
         loader = item.feature
         assert isinstance(loader, BackendFeatureLoader)
         bad_scope = [
@@ -133,8 +137,10 @@ class Assembly:
                 f"feature loader {loader}"
             )
             return
+        # Outside the try: a root service that fails to build (the config's YAML, say) is that
+        # service's error, raised as is, as Backstage does; it is not the loader's failure.
+        deps = {name: await self.services.get(ref, None) for name, ref in loader.deps.items()}
         try:
-            deps = {name: await self.services.get(ref, None) for name, ref in loader.deps.items()}
             items = await _collect(loader.loader(**deps))
         except Exception as error:
             self.problems.append(

@@ -127,16 +127,20 @@ class Backend:
 
         Feature loaders run (and the root services they depend on are built, then cleaned up),
         so entry-point discovery is included. Raises :class:`BackendValidationError` when a
-        loader or ``register`` callback fails.
+        loader or ``register`` callback fails, and a loader dependency's own error (a
+        ``ConfigError``, say) when that service fails to build.
         """
         self._check_startable()
         initializer = BackendInitializer(self._defaults, self._features)
-        async with anyio.create_task_group() as group:
-            try:
-                graph = await initializer.inspect(group)
-            finally:
-                group.cancel_scope.cancel()
-        return graph
+        group_cm = anyio.create_task_group()
+        group = await group_cm.__aenter__()
+        try:
+            return await initializer.inspect(group)
+        finally:
+            # Exited as if nothing failed inside: the error is inspect's own and must reach the
+            # caller unwrapped (a task group would turn it into an ExceptionGroup).
+            group.cancel_scope.cancel()
+            await group_cm.__aexit__(None, None, None)
 
     async def start(self) -> StartupResult:
         """Start the backend in the current asyncio event loop and return once it has started.

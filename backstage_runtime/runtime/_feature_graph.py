@@ -20,12 +20,15 @@ NodeKind = Literal["service", "plugin", "module"]
 @dataclass(frozen=True)
 class GraphNode:
     """A service (``core.rootConfig``), plugin (``plugin:todo``) or module
-    (``module:todo/static``); ``scope`` is set for services.
+    (``module:todo/static``); ``scope`` is set for services, ``missing`` marks a service
+    nobody provides.
     """
 
     id: str
     kind: NodeKind
     scope: str | None = None
+    #: A service something depends on that no factory provides and no default factory serves.
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,17 @@ class FeatureGraph:
         """Add ``node`` unless a node with its id exists."""
         self.nodes.setdefault(node.id, node)
 
+    @property
+    def missing(self) -> dict[str, list[str]]:
+        """Each missing service id with the nodes depending on it, in graph order."""
+        found: dict[str, list[str]] = {
+            node_id: [] for node_id, node in self.nodes.items() if node.missing
+        }
+        for edge in self.edges:
+            if edge.target in found and edge.source not in found[edge.target]:
+                found[edge.target].append(edge.source)
+        return found
+
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart``: services as boxes, plugins as stadiums, modules as
         subroutines, each edge labelled with the dependency name.
@@ -65,6 +79,10 @@ class FeatureGraph:
         for edge in self.edges:
             label = edge.label.replace('"', "#quot;").replace("|", "#124;")
             lines.append(f"    {ids[edge.source]} -->|{label}| {ids[edge.target]}")
+        missing = [ids[node_id] for node_id in self.missing]
+        if missing:
+            lines.append("    classDef missing stroke:#d00,stroke-width:2px,stroke-dasharray:5 5")
+            lines.append(f"    class {','.join(missing)} missing")
         return "\n".join(lines) + "\n"
 
     def to_dot(self) -> str:
@@ -72,9 +90,10 @@ class FeatureGraph:
         shapes = {"service": "box", "plugin": "ellipse", "module": "component"}
         lines = ["digraph backstage {", "    rankdir=LR;"]
         for node_id, node in self.nodes.items():
+            style = ", style=dashed, color=red" if node.missing else ""
             lines.append(
                 f"    {json.dumps(node_id)} [label={json.dumps(_label(node))}, "
-                f"shape={shapes[node.kind]}];"
+                f"shape={shapes[node.kind]}{style}];"
             )
         for edge in self.edges:
             lines.append(
@@ -87,18 +106,19 @@ class FeatureGraph:
 
 def _label(node: GraphNode) -> str:
     if node.kind == "service":
-        return f"{node.id} ({node.scope})"
+        return f"{node.id} ({node.scope}){' (missing)' if node.missing else ''}"
     return node.id.replace(":", " ", 1)
 
 
-def _service_node(ref: ErasedRef) -> GraphNode:
-    return GraphNode(ref.id, "service", ref.scope)
+def _service_node(ref: ErasedRef, *, missing: bool = False) -> GraphNode:
+    return GraphNode(ref.id, "service", ref.scope, missing)
 
 
 async def build_feature_graph(assembly: Assembly) -> FeatureGraph:
     """The graph of an assembled (not started) backend: every provided service with its
     factory's deps, every plugin and module with its init deps, services reached only through
-    a ref's default factory, and the extension points linking modules.
+    a ref's default factory, and the extension points linking modules. A dependency nobody
+    serves is a node marked ``missing``.
     """
     graph = FeatureGraph()
     registry = assembly.registry
@@ -107,7 +127,7 @@ async def build_feature_graph(assembly: Assembly) -> FeatureGraph:
     def depend(source: str, name: str, ref: ErasedRef) -> None:
         if ref.id not in graph.nodes:
             pending.append(ref)
-        graph.add_node(_service_node(ref))
+        graph.add_node(_service_node(ref, missing=not registry.can_resolve(ref)))
         graph.edges.append(GraphEdge(source, ref.id, name))
 
     for sid in registry.provided_ids():

@@ -18,7 +18,12 @@ from ..api import (
     runtime_services,
 )
 from ..api._features import Registration
-from ..api.errors import BackendStartupError, BackendValidationError, stringify_error
+from ..api.errors import (
+    BackendStartupError,
+    BackendValidationError,
+    ForwardedError,
+    stringify_error,
+)
 from ..api.services.lifecycle import (
     DEFAULT_SHUTDOWN_HOOK_TIMEOUT_SECONDS,
     SHUTDOWN_HOOK_TIMEOUT_KEY,
@@ -52,6 +57,8 @@ class BackendInitializer:
         self._started_plugins: list[str] = []
         self._stop_called = False
         self._failures: list[tuple[str, BaseException]] = []
+        # Plugins whose start has not finished, for the abort line's "waiting for N others".
+        self._starting: set[str] = set()
         self.result = StartupResult()
 
     @property
@@ -68,7 +75,13 @@ class BackendInitializer:
         and :class:`BackendStartupError` when a plugin or module fails and the boot-failure policy
         says abort; everything already started is stopped before either error propagates.
         """
-        assembly = await self._assemble(group)
+        try:
+            assembly = await self._assemble(group)
+        except BaseException:
+            # A loader's dependency may fail after other root services were built.
+            with anyio.CancelScope(shield=True):
+                await self.stop()
+            raise
         registry = assembly.registry
         meta_id = core_services.root_instance_metadata.id
         if registry.provided_factories(meta_id):
@@ -186,8 +199,15 @@ class BackendInitializer:
         return await services.get(core_services.root_config, None)
 
     async def _shutdown_timeout(self, services: ServiceResolver) -> float:
+        # Only a config that was built: stopping must not build it, nor blame the timeout key
+        # for a config that failed to load (start already raised that error).
+        if not services.instantiated_for(core_services.root_config.id, None):
+            return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
         try:
             config = await self._optional_config(services)
+        except Exception:
+            return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+        try:
             if config is not None:
                 return read_shutdown_hook_timeout(config)
         except Exception as error:
@@ -203,6 +223,7 @@ class BackendInitializer:
             self._logger.info(f"Plugin initialization started: {names}")
         for plugin_id in plugin_ids:
             self.result.plugins[plugin_id] = PluginStartup(plugin_id)
+        self._starting.update(plugin_ids)
         # Computed once: every plugin builds the same 'always' services.
         eager = assembly.registry.eager_services("plugin")
         async with anyio.create_task_group() as group:
@@ -232,18 +253,14 @@ class BackendInitializer:
                 try:
                     await self._run_init(services, registration, report, gate)
                 except Exception as error:
-                    allowed = policy.allows_module_failure(plugin_id, module_id)
-                    line = (
-                        f"Module '{module_id}' for plugin '{plugin_id}' startup failed; caused by "
-                        f"{stringify_error(error)}"
-                    )
-                    status.module_failures[module_id] = (line, allowed)
-                    if not allowed:
-                        self._failures.append((line, error))
-                    self._log_failure(line, error, allowed)
+                    self._module_failed(policy, plugin_id, module_id, error)
 
             await module_graph(modules, report.extension_points).walk_parallel(start_module)
             gate.closed = True
+            if not status.started:
+                # As Backstage's initializer does: a module failure that is not permitted is
+                # the end of its plugin's start, so the plugin never runs on half its modules.
+                return
             _plugin, registration = assembly.plugins[plugin_id]
             await self._run_init(services, registration, report, gate)
             ref = core_services.lifecycle
@@ -259,15 +276,52 @@ class BackendInitializer:
             status.allowed = allowed
             if not allowed:
                 self._failures.append((line, error))
-            self._log_failure(line, error, allowed)
+            self._log_failure(
+                f"Plugin '{plugin_id}' threw an error during startup",
+                "this plugin",
+                ForwardedError(f"Plugin '{plugin_id}' startup failed", error),
+                allowed,
+                plugin_id,
+            )
+        finally:
+            self._starting.discard(plugin_id)
 
-    def _log_failure(self, line: str, error: BaseException, allowed: bool) -> None:
+    def _module_failed(
+        self, policy: BootFailurePolicy, plugin_id: str, module_id: str, error: Exception
+    ) -> None:
+        status = self.result.plugins[plugin_id]
+        allowed = policy.allows_module_failure(plugin_id, module_id)
+        context = f"Module '{module_id}' for plugin '{plugin_id}' startup failed"
+        line = f"{context}; caused by {stringify_error(error)}"
+        status.module_failures[module_id] = (line, allowed)
+        if not allowed:
+            self._failures.append((line, error))
+        self._log_failure(
+            f"Module '{module_id}' for plugin '{plugin_id}' threw an error during startup",
+            "this plugin module",
+            ForwardedError(context, error),
+            allowed,
+            plugin_id,
+        )
+
+    def _log_failure(
+        self, what: str, subject: str, error: ForwardedError, allowed: bool, plugin_id: str
+    ) -> None:
+        # The message never repeats the error: the logger appends the error's own text (context
+        # and cause) to it, as winston does for Backstage's ``logger.error(message, error)``.
         if allowed:
             self._logger.error(
-                f"{line}; boot failure is permitted, so startup will continue", error
+                f"{what}, but boot failure is permitted for {subject} so startup will continue.",
+                error,
             )
-        else:
-            self._logger.error(line, error)
+            return
+        others = len(self._starting - {plugin_id})
+        waiting = (
+            f", waiting for {others} other plugins to finish before shutting down the process"
+            if others
+            else ""
+        )
+        self._logger.error(f"{what}{waiting}.", error)
 
     async def _run_init(
         self,

@@ -9,7 +9,11 @@ __all__ = ["PluginStartup", "StartupResult"]
 
 @dataclass
 class PluginStartup:
-    """How one plugin's start went; ``failure`` is None on success."""
+    """How one plugin's start went; ``failure`` is None unless the plugin itself failed.
+
+    ``module_failures`` maps a module id to its failure line and whether it was permitted; a
+    module failure that is not permitted stops the plugin before its own init runs.
+    """
 
     plugin_id: str
     failure: str | None = None
@@ -18,8 +22,10 @@ class PluginStartup:
 
     @property
     def started(self) -> bool:
-        """Whether the plugin's init completed."""
-        return self.failure is None
+        """Whether the plugin's init completed (no failure of its own or of a strict module)."""
+        if self.failure is not None:
+            return False
+        return all(allowed for _line, allowed in self.module_failures.values())
 
 
 @dataclass

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 import pytest
 from _support.features import plugin_with_init
 
@@ -17,6 +20,7 @@ from backstage_runtime import (
     create_service_ref,
 )
 from backstage_runtime.api.errors import BackendStartupError
+from backstage_runtime.defaults.root_logger import root_logger_service_factory
 from backstage_runtime.runtime import create_specialized_backend
 from backstage_runtime.testing import MockRootLogger, test_default_service_factories
 
@@ -172,10 +176,13 @@ async def test_plugin_boot_failure_continue_lets_start_succeed() -> None:
         assert backend.startup_result.outcome == "success"
     [entry] = [e for e in logger.entries if e.level == "error"]
     assert entry.message == (
-        "Plugin 'broken' startup failed; caused by ValueError: init broke; boot failure is "
-        "permitted, so startup will continue"
+        "Plugin 'broken' threw an error during startup, but boot failure is permitted for this "
+        "plugin so startup will continue."
     )
-    assert isinstance(entry.error, ValueError)
+    # The error carries the context and the cause; the logger appends its text once.
+    assert str(entry.error) == "Plugin 'broken' startup failed; caused by ValueError: init broke"
+    assert entry.error is not None
+    assert isinstance(entry.error.__cause__, ValueError)
     assert entry.fields["type"] == "initialization"
 
 
@@ -224,9 +231,9 @@ async def test_only_the_exact_string_continue_permits_a_plugin_failure(value: An
         await backend.start()
 
 
-async def test_failing_module_aborts_by_default_but_its_plugin_still_initializes() -> None:
+async def test_failing_module_aborts_by_default_and_its_plugin_never_initializes() -> None:
     events: list[str] = []
-    backend, _logger = backend_with(
+    backend, logger = backend_with(
         plugin_with_init("p", init=lambda: events.append("plugin init")),
         module("p", "bad", failing("module broke"), events),
     )
@@ -238,7 +245,48 @@ async def test_failing_module_aborts_by_default_but_its_plugin_still_initializes
     assert "\n  Module 'bad' for plugin 'p' startup failed; caused by ValueError: module broke" in (
         str(caught.value)
     )
-    assert events == ["module bad", "plugin init"]
+    assert events == ["module bad"]
+    assert not backend.startup_result.plugins["p"].started
+    assert "Plugin 'p' started" not in logger.messages("info")
+    assert logger.messages("error") == [
+        "Module 'bad' for plugin 'p' threw an error during startup."
+    ]
+
+
+async def test_a_failing_module_stops_only_its_own_plugin() -> None:
+    events: list[str] = []
+    backend, logger = backend_with(
+        plugin_with_init("p", init=lambda: events.append("p init")),
+        module("p", "bad", failing("module broke")),
+        plugin_with_init("other", init=lambda: events.append("other init")),
+    )
+    with pytest.raises(BackendStartupError):
+        await backend.start()
+    assert events == ["other init"]
+    assert backend.startup_result.plugins["other"].started
+    assert "Plugin 'other' started" in logger.messages("info")
+
+
+async def test_abort_line_says_how_many_other_plugins_are_still_starting() -> None:
+    release = anyio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    def fail_then_release() -> None:
+        release.set()
+        raise ValueError("broke")
+
+    backend, logger = backend_with(
+        plugin_with_init("slow", init=slow),
+        plugin_with_init("broken", init=fail_then_release),
+    )
+    with pytest.raises(BackendStartupError):
+        await backend.start()
+    assert logger.messages("error") == [
+        "Plugin 'broken' threw an error during startup, waiting for 1 other plugins to finish "
+        "before shutting down the process."
+    ]
 
 
 async def test_module_boot_failure_continue_per_module() -> None:
@@ -260,10 +308,14 @@ async def test_module_boot_failure_continue_per_module() -> None:
         }
         assert backend.startup_result.outcome == "success"
     assert sorted(events) == ["good module", "plugin init"]
-    assert [e.message for e in logger.entries if e.level == "error"] == [
-        "Module 'bad' for plugin 'p' startup failed; caused by ValueError: module broke; boot "
-        "failure is permitted, so startup will continue"
-    ]
+    [entry] = [e for e in logger.entries if e.level == "error"]
+    assert entry.message == (
+        "Module 'bad' for plugin 'p' threw an error during startup, but boot failure is permitted "
+        "for this plugin module so startup will continue."
+    )
+    assert str(entry.error) == (
+        "Module 'bad' for plugin 'p' startup failed; caused by ValueError: module broke"
+    )
 
 
 async def test_module_continue_does_not_cover_other_modules() -> None:
@@ -328,3 +380,25 @@ async def test_failing_eager_root_service_propagates_its_error_and_nothing_start
     assert caught.value is boom
     assert events == []
     assert not backend.started
+
+
+@pytest.mark.parametrize("log_format", ["json", "pretty"])
+async def test_a_startup_failure_line_says_the_error_once(log_format: str) -> None:
+    stream = io.StringIO()
+    backend, _logger = backend_with(
+        plugin_with_init("broken", init=failing("boom")),
+        root_logger_service_factory(stream=stream, env={"LOG_FORMAT": log_format}, colors=False),
+    )
+    with pytest.raises(BackendStartupError):
+        await backend.start()
+    [line] = [
+        line
+        for line in stream.getvalue().splitlines()
+        if "threw an error during startup" in line
+    ]
+    message = json.loads(line)["message"] if log_format == "json" else line
+    assert (
+        "Plugin 'broken' threw an error during startup. "
+        "Plugin 'broken' startup failed; caused by ValueError: boom"
+    ) in message
+    assert message.count("boom") == 1

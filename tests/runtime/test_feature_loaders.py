@@ -17,7 +17,7 @@ from backstage_runtime import (
     create_service_factory,
     create_service_ref,
 )
-from backstage_runtime.api.errors import BackendValidationError
+from backstage_runtime.api.errors import BackendValidationError, ConfigError
 from backstage_runtime.runtime import create_specialized_backend
 
 pytestmark = pytest.mark.anyio
@@ -246,3 +246,48 @@ async def test_custom_description_names_the_loader() -> None:
     assert await problems_of(loader) == [
         "Feature loader the plugin catalogue failed; caused by RuntimeError: nope"
     ]
+
+
+BROKEN: ServiceRef[Any] = create_service_ref(id="svc.broken", scope="root")
+
+
+def broken_dep_backend(events: list[str]) -> Any:
+    """A loader needing VALUE (a generator factory that records its cleanup) then BROKEN."""
+
+    def value() -> Iterator[str]:
+        events.append("value built")
+        yield "v"
+        events.append("value cleaned up")
+
+    def broken() -> str:
+        raise ConfigError('Invalid YAML in config file "x.yaml" at line 3, column 1: oops')
+
+    def load(value: str, broken: str) -> list[Any]:
+        events.append("loader ran")
+        return []
+
+    backend = create_specialized_backend(
+        default_service_factories=[
+            create_service_factory(service=VALUE, factory=value),
+            create_service_factory(service=BROKEN, factory=broken),
+        ]
+    )
+    backend.add(create_backend_feature_loader(deps={"value": VALUE, "broken": BROKEN}, loader=load))
+    return backend
+
+
+async def test_a_dependency_failing_to_build_is_its_own_error_not_the_loaders() -> None:
+    events: list[str] = []
+    backend = broken_dep_backend(events)
+    with pytest.raises(ConfigError, match=r'^Invalid YAML in config file "x.yaml" at line 3'):
+        await backend.start()
+    # The root service built before the failure is cleaned up; the loader never ran.
+    assert events == ["value built", "value cleaned up"]
+
+
+async def test_inspecting_reports_a_failing_dependency_as_its_own_error_and_cleans_up() -> None:
+    events: list[str] = []
+    backend = broken_dep_backend(events)
+    with pytest.raises(ConfigError, match=r"^Invalid YAML"):
+        await backend.inspect_graph()
+    assert events == ["value built", "value cleaned up"]
