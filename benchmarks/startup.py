@@ -26,6 +26,7 @@ from backstage_runtime import (
     create_backend_plugin,
     create_service_factory,
     create_service_ref,
+    runtime_services,
 )
 from backstage_runtime.runtime import create_specialized_backend
 from backstage_runtime.runtime._assembly import AddedFeature, Assembly
@@ -79,8 +80,21 @@ def defaults() -> list[Any]:
     return test_default_service_factories({}, MockRootLogger(level="error"))
 
 
+class _NoBackgroundTasks:
+    """Validation builds nothing, but the graph needs ``runtime.backgroundTasks`` provided, as the
+    initializer provides it when it starts a backend.
+    """
+
+    def start_soon(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("validation starts no background task")
+
+
 async def measure_validation(factories: list[Any], plugins: list[Any]) -> float:
-    added = [AddedFeature(f, f"features[{i}]") for i, f in enumerate([*factories, *plugins])]
+    background = create_service_factory(
+        service=runtime_services.background_tasks, factory=_NoBackgroundTasks
+    )
+    features = [background, *factories, *plugins]
+    added = [AddedFeature(f, f"features[{i}]") for i, f in enumerate(features)]
     began = time.perf_counter()
     assembly, _loaders = Assembly.create(defaults(), added)
     assembly.collect_registrations()
