@@ -11,6 +11,7 @@ import anyio
 import pytest
 from _support.asgi import Recorder, http_scope, nothing
 from _support.polling import eventually
+from quart import Blueprint
 
 from backstage_runtime.defaults.root_http_router._in_flight import (
     InFlightMiddleware,
@@ -18,6 +19,7 @@ from backstage_runtime.defaults.root_http_router._in_flight import (
 )
 from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.http_toolkit import ErrorResponder
+from backstage_runtime.http_toolkit._quart_mount import build_quart_app
 
 pytestmark = pytest.mark.anyio
 
@@ -96,3 +98,39 @@ async def test_what_a_left_behind_handler_sends_after_the_cut_is_dropped() -> No
     await late[0]({"type": "http.response.start", "status": 200, "headers": []})
 
     assert [m["status"] for m in send.messages if "status" in m] == [503]
+
+
+async def test_a_cut_quart_route_is_cancelled_not_left_running() -> None:
+    events: list[str] = []
+    routes = Blueprint("stuck", __name__)
+
+    @routes.get("/stuck")
+    async def stuck() -> str:
+        events.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("cancelled")
+        return "never"  # pragma: no cover
+
+    responder = ErrorResponder(MockRootLogger(), include_stack=False)
+    app = build_quart_app("stuck", [routes], responder, relative_urls=True)
+    requests = InFlightRequests()
+    send = Recorder()
+    scope = {**http_scope("/stuck"), "scheme": "http", "client": ("127.0.0.1", 1)}
+    bodies = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        # The body once, then nothing until the client goes away (it does not, here).
+        if bodies:
+            return bodies.pop()
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(middleware(app, requests), scope, receive, send)
+        await eventually(lambda: events == ["started"])
+        requests.cut("Backend is shutting down")
+
+    await eventually(lambda: events == ["started", "cancelled"])
+    assert send.status == 503
