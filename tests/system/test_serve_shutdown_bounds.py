@@ -95,7 +95,6 @@ async def _stop_with_a_stuck_request(
             serve.send_signal(signal.SIGTERM)
             status = await serve.wait(timeout=4 * hook_timeout + 10)
             elapsed = time.monotonic() - signalled
-            print(f"stop took {elapsed:.2f}s with bound {hook_timeout:g}s, reply {reply}")
     finally:
         await serve.kill()
     return elapsed, status, reply[0] if reply else None, serve
