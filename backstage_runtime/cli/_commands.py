@@ -15,7 +15,7 @@ from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
 from ..defaults.root_http_router import listen_override
-from ..runtime import EntryPointScan, PackageFilter, scan_entry_points
+from ..runtime import Backend, EntryPointScan, PackageFilter, scan_entry_points
 
 __all__ = ["freeze_startup_objects", "run_config", "run_graph", "run_plugins", "run_serve"]
 
@@ -41,26 +41,57 @@ def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int
         overrides = {"backend": {"listen": listen}}
     backend = create_backend(config_paths=config_paths, overrides=overrides, discover=True)
 
-    async def serve() -> None:
+    async def serve() -> int:
+        # The signals are watched from before the start: one that arrives while plugins are
+        # still starting (even one whose init never returns) cancels the start, which stops
+        # whatever had started within the shutdown bounds. Once started, a signal asks for the
+        # ordinary stop instead (cancelling would cut the HTTP server's requests).
+        received: list[signal.Signals] = []
+        started = False
+        stop = anyio.Event()
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with backend:
-                freeze_startup_objects()
-                logger = await backend.get_service(core_services.root_logger)
-                result = backend.startup_result
-                started = [p for p, s in result.plugins.items() if s.started]
-                logger.info(
-                    "Backend started; stop it with SIGINT or SIGTERM",
-                    {"plugins": started, "type": "serve"},
-                )
-                async for received in signals:
-                    logger.info(
-                        f"Received {signal.Signals(received).name}, shutting down",
-                        {"type": "serve"},
-                    )
-                    break
+            async with anyio.create_task_group() as watchers:
+                starting = anyio.CancelScope()
 
-    anyio.run(serve)
-    return 0
+                async def watch() -> None:
+                    async for number in signals:
+                        received.append(signal.Signals(number))
+                        if not backend.started:
+                            starting.cancel()
+                            return
+                        logger = await backend.get_service(core_services.root_logger)
+                        logger.info(
+                            f"Received {received[0].name}, shutting down", {"type": "serve"}
+                        )
+                        stop.set()
+                        return
+
+                watchers.start_soon(watch)
+                with starting:
+                    async with backend:
+                        started = True
+                        await _announce_start(backend)
+                        await stop.wait()
+                watchers.cancel_scope.cancel()
+        if received and not started:
+            print(
+                f"backstage-runtime: startup interrupted by {received[0].name}", file=sys.stderr
+            )
+            return 128 + received[0].value
+        return 0
+
+    return anyio.run(serve)
+
+
+async def _announce_start(backend: Backend) -> None:
+    freeze_startup_objects()
+    logger = await backend.get_service(core_services.root_logger)
+    result = backend.startup_result
+    started = [p for p, s in result.plugins.items() if s.started]
+    logger.info(
+        "Backend started; stop it with SIGINT or SIGTERM",
+        {"plugins": started, "type": "serve"},
+    )
 
 
 def run_plugins(config_paths: Sequence[str] | None) -> int:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..api.errors import BackstageError, NotFoundError
 from ._asgi import ASGIApp, Scope, json_bytes, request_url
 from ._error_responder import ErrorResponder
+from ._quart_cancel import CancellableHTTPConnection
 
 __all__ = ["ExpressJsonProvider", "build_quart_app", "is_blueprint", "mount_handler"]
 
@@ -60,6 +61,8 @@ def build_quart_app(
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     install_error_handler(app, responder, relative_urls=relative_urls)
+    # A request cut at shutdown must not leave its handler running in a task of its own.
+    app.asgi_http_class = CancellableHTTPConnection
     return app
 
 

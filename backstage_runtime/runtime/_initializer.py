@@ -37,6 +37,7 @@ from ._lifecycle_drivers import LifecycleDriverError, as_plugin_driver, as_root_
 from ._resolver import ServiceResolver
 from ._runtime_factories import NullLogger, background_tasks_factory, instance_metadata_factory
 from ._startup_result import PluginStartup, StartupResult
+from ._startup_timeout import read_startup_timeout, startup_timeout_error
 from ._types import ErasedFactory, ErasedRef
 from ._validation import ValidationReport, module_graph, validate
 
@@ -55,10 +56,11 @@ class BackendInitializer:
         self._services: ServiceResolver | None = None
         self._logger: LoggerService = NullLogger()
         self._started_plugins: list[str] = []
+        # Plugins whose start began and has not ended: for the abort line's "waiting for N
+        # others", and left as is when the start is cancelled, to say which ones were stuck.
+        self._starting: set[str] = set()
         self._stop_called = False
         self._failures: list[tuple[str, BaseException]] = []
-        # Plugins whose start has not finished, for the abort line's "waiting for N others".
-        self._starting: set[str] = set()
         self.result = StartupResult()
 
     @property
@@ -104,10 +106,15 @@ class BackendInitializer:
             self._logger = await self._resolve_logger(services)
             for warning in report.warnings:
                 self._logger.warn(warning)
-            for warning in _startup_warnings(await self._optional_config(services)):
+            config = await self._optional_config(services)
+            for warning in _startup_warnings(config):
                 self._logger.warn(warning)
-            policy = BootFailurePolicy.from_config(await self._optional_config(services))
-            await self._start_plugins(assembly, report, policy)
+            policy = BootFailurePolicy.from_config(config)
+            timeout = read_startup_timeout(config)
+            with anyio.move_on_after(timeout) as bound:
+                await self._start_plugins(assembly, report, policy)
+            if bound.cancelled_caught:
+                raise self._timed_out(timeout)
             failures = self._failures
             if failures:
                 raise BackendStartupError([line for line, _ in failures], [e for _, e in failures])
@@ -115,7 +122,13 @@ class BackendInitializer:
             if root_lifecycle is not None:
                 await root_lifecycle.startup()
             self._logger.info("Plugin initialization complete")
-        except BaseException:
+        except BaseException as error:
+            if isinstance(error, anyio.get_cancelled_exc_class()) and self._starting:
+                self._logger.warn(
+                    "Backend startup cancelled while plugins were still starting: "
+                    + ", ".join(f"'{p}'" for p in sorted(self._starting)),
+                    {"plugins": sorted(self._starting)},
+                )
             with anyio.CancelScope(shield=True):
                 await self.stop()
             raise
@@ -228,7 +241,30 @@ class BackendInitializer:
         eager = assembly.registry.eager_services("plugin")
         async with anyio.create_task_group() as group:
             for plugin_id in plugin_ids:
-                group.start_soon(self._start_plugin, assembly, report, policy, eager, plugin_id)
+                group.start_soon(self._start_tracked, assembly, report, policy, eager, plugin_id)
+
+    async def _start_tracked(
+        self,
+        assembly: Assembly,
+        report: ValidationReport,
+        policy: BootFailurePolicy,
+        eager: list[ErasedRef],
+        plugin_id: str,
+    ) -> None:
+        self._starting.add(plugin_id)
+        await self._start_plugin(assembly, report, policy, eager, plugin_id)
+        # Not in a finally: a cancelled start leaves the plugin listed as still starting.
+        self._starting.discard(plugin_id)
+
+    def _timed_out(self, timeout: float | None) -> BackendStartupError:
+        assert timeout is not None
+        stuck = sorted(self._starting)
+        error = startup_timeout_error(stuck, timeout)
+        for plugin_id, line in zip(stuck, error.failures, strict=False):
+            status = self.result.plugins[plugin_id]
+            status.failure = line
+            self._logger.error(line)
+        return error
 
     async def _start_plugin(
         self,
@@ -283,8 +319,6 @@ class BackendInitializer:
                 allowed,
                 plugin_id,
             )
-        finally:
-            self._starting.discard(plugin_id)
 
     def _module_failed(
         self, policy: BootFailurePolicy, plugin_id: str, module_id: str, error: Exception

@@ -239,6 +239,8 @@ def test_backend_packages_exclude_drops_the_module(
     serve = serve_in()
     ready = serve.read_until("TODO list ready")
     assert ready["message"] == "TODO list ready with 0 items"
+    # A signal before the start completes interrupts it (non-zero exit): wait for the end.
+    serve.read_until("Backend started")
     assert serve.stop() == 0
 
 

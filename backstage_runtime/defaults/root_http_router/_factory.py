@@ -30,7 +30,7 @@ from ._cors import read_cors_policy
 from ._router import RootHttpRouter
 from ._routes import DEFAULT_INDEX_PATH, RouteTable
 from ._security_headers import security_headers
-from ._server import HttpServer
+from ._server import CUT_WRITE_SECONDS, HttpServer
 from ._settings import read_health_headers, read_keep_alive_timeout, read_server_shutdown_delay
 from ._tls import read_tls_context
 
@@ -92,9 +92,12 @@ def root_http_router_service_factory(
             async def close() -> None:
                 await running.close(drain_timeout)
 
-            # Before any plugin shuts down: nothing a request needs is gone while it runs.
-            lifecycle.add_before_shutdown_hook(drain, timeout=grace + drain_timeout + 1)
-            lifecycle.add_shutdown_hook(close, timeout=drain_timeout + 1)
+            # Before any plugin shuts down: nothing a request needs is gone while it runs. The
+            # drain and the close share one budget (the close waits what the drain left).
+            lifecycle.add_before_shutdown_hook(
+                drain, timeout=grace + drain_timeout + CUT_WRITE_SECONDS + 1
+            )
+            lifecycle.add_shutdown_hook(close, timeout=drain_timeout + CUT_WRITE_SECONDS + 1)
         return RootHttpRouter(app, routes, errors, server)
 
     return create_service_factory(

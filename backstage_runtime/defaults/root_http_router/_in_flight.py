@@ -1,63 +1,134 @@
-"""Counting requests in progress, so shutdown can wait for every one of them."""
+"""Counting requests in progress, so shutdown can wait for every one of them, and cut the ones
+that outlast the wait with a 503 of their own.
+"""
 
 from __future__ import annotations
 
 import anyio
 
-from ...http_toolkit import ASGIApp, Receive, Scope, Send
+from ...api.errors import ServiceUnavailableError
+from ...http_toolkit import (
+    ASGIApp,
+    ErrorResponder,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    request_url,
+    send_json,
+)
 
 __all__ = ["InFlightMiddleware", "InFlightRequests"]
 
 
 class InFlightRequests:
-    """A counter of requests being served, with a wait for it to reach zero."""
+    """The requests being served, each with its own cancel scope: a wait for none to be left,
+    and :meth:`cut` to cancel the ones still running.
+    """
 
     def __init__(self) -> None:
-        self._count = 0
+        self._running: set[anyio.CancelScope] = set()
         self._idle = anyio.Event()
         self._idle.set()
+        self._cut_reason: str | None = None
 
     @property
     def count(self) -> int:
         """How many requests are being served now."""
-        return self._count
+        return len(self._running)
 
-    def enter(self) -> None:
-        """A request started."""
-        if self._count == 0:
+    @property
+    def cut_reason(self) -> str | None:
+        """Why requests were cut (the 503's message), or None while they may run to the end."""
+        return self._cut_reason
+
+    def enter(self, scope: anyio.CancelScope) -> None:
+        """A request started; ``scope`` cancels it. After :meth:`cut` it is cancelled at once:
+        nothing may start running once the wait is over.
+        """
+        if not self._running:
             self._idle = anyio.Event()
-        self._count += 1
+        self._running.add(scope)
+        if self._cut_reason is not None:
+            scope.cancel()
 
-    def exit(self) -> None:
+    def exit(self, scope: anyio.CancelScope) -> None:
         """A request finished (whatever its outcome)."""
-        self._count -= 1
-        if self._count == 0:
+        self._running.discard(scope)
+        if not self._running:
             self._idle.set()
 
     async def wait_idle(self) -> None:
         """Return once no request is in progress."""
-        while self._count:
+        while self._running:
             await self._idle.wait()
+
+    def cut(self, reason: str) -> int:
+        """Cancel every request still running (and any that starts later); each one not yet
+        answered gets a 503 ``ServiceUnavailableError`` saying ``reason``. Returns how many.
+        """
+        self._cut_reason = reason
+        for scope in self._running:
+            scope.cancel()
+        return len(self._running)
 
 
 class InFlightMiddleware:
     """Counts every HTTP request in ``requests`` while it is served, so that shutdown can wait
-    for the last one.
+    for the last one; a request cut by :meth:`InFlightRequests.cut` before its response started
+    is answered 503 with ``errors``'s body (one that had started can only be closed).
     """
 
-    __slots__ = ("_requests", "app")
+    __slots__ = ("_errors", "_requests", "app")
 
-    def __init__(self, app: ASGIApp, requests: InFlightRequests) -> None:
+    def __init__(self, app: ASGIApp, requests: InFlightRequests, errors: ErrorResponder) -> None:
         self.app = app
         self._requests = requests
+        self._errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request, counted."""
+        """Serve the request, counted and cancellable."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self._requests.enter()
+        requests = self._requests
+        cancel = anyio.CancelScope()
+        guarded = _CutSend(send)
+        requests.enter(cancel)
         try:
-            await self.app(scope, receive, send)
+            with cancel:
+                await self.app(scope, receive, guarded)
+            if cancel.cancel_called and not guarded.started:
+                # Outside the cancelled scope, so the answer itself is not cancelled; still
+                # counted, so the server is not closed before it is written.
+                guarded.cut = True
+                reason = requests.cut_reason or "Backend is shutting down"
+                status, body = self._errors.respond(
+                    ServiceUnavailableError(reason),
+                    method=scope["method"],
+                    url=request_url(scope, relative=False),
+                )
+                await send_json(send, status, body)
         finally:
-            self._requests.exit()
+            guarded.cut = True
+            requests.exit(cancel)
+
+
+class _CutSend:
+    """Notes whether the response started; drops what a handler that outlived its cut still
+    sends (a task it left behind), since the request was already answered or closed.
+    """
+
+    __slots__ = ("_send", "cut", "started")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+        self.cut = False
+
+    async def __call__(self, message: Message) -> None:
+        if self.cut:
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)

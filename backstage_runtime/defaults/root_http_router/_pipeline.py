@@ -51,7 +51,7 @@ def default_pipeline(
         pieces.append(Piece("request_log", request_log))
 
     def counted(app: ASGIApp) -> ASGIApp:
-        return InFlightMiddleware(app, in_flight)
+        return InFlightMiddleware(app, in_flight, errors)
 
     def helmet(app: ASGIApp) -> ASGIApp:
         return SecurityHeadersMiddleware(app, security_headers)

@@ -18,7 +18,11 @@ from ...stdlib_logging import StdlibLoggingBridge
 from . import _strict_http1
 from ._app import RootHttpApp
 
-__all__ = ["HttpServer"]
+__all__ = ["CUT_WRITE_SECONDS", "HttpServer"]
+
+#: How long a cut request may take to write its 503 (and the server its last bytes) before the
+#: server is cancelled outright.
+CUT_WRITE_SECONDS = 1.0
 
 
 class _ServerConfig(_strict_http1.StrictFramingConfig, HypercornConfig):
@@ -64,6 +68,7 @@ class HttpServer:
         self._stop_accepting = anyio.Event()
         self._done = anyio.Event()
         self._cancel_scope: anyio.CancelScope | None = None
+        self._deadline: float | None = None  # when the drain's wait ends (anyio clock)
         self._config = _ServerConfig(tls, allow_h2c=allow_h2c)
         self._config.accesslog = None  # requests are logged by the app, in Backstage's format
         self._config.errorlog = self._hypercorn_logger()
@@ -122,24 +127,42 @@ class HttpServer:
 
     async def drain(self, grace: float, timeout: float) -> None:
         """Wait ``grace`` seconds (still serving), stop accepting, then wait up to ``timeout``
-        seconds for every request in progress to finish.
+        seconds for every request in progress to finish; the ones still running are then cut
+        (answered 503 if their response has not started).
+
+        The ``timeout`` is the whole budget of the drain and :meth:`close` together: a request
+        that never finishes is waited for once, so the stop fits in a known grace period.
         """
         if grace > 0:
             self._logger.info(f"Waiting {grace:g}s before closing the server")
             await anyio.sleep(grace)
         self.stop_accepting()
+        self._deadline = anyio.current_time() + timeout
+        in_flight = self._app.in_flight
         with anyio.move_on_after(timeout):
-            await self._app.in_flight.wait_idle()
-        remaining = self._app.in_flight.count
+            await in_flight.wait_idle()
+        remaining = in_flight.cut(
+            f"Backend is shutting down; the request did not finish within {timeout:g}s"
+        )
         if remaining:
             self._logger.warn(
                 f"{remaining} request(s) still running after {timeout:g}s; shutting down anyway"
             )
+            # The cut requests answer at once; this only bounds a handler that shields itself.
+            with anyio.move_on_after(CUT_WRITE_SECONDS):
+                await in_flight.wait_idle()
 
     async def close(self, timeout: float) -> None:
-        """Stop the server, waiting up to ``timeout`` seconds for it to finish on its own."""
+        """Stop the server, waiting for it to finish on its own until the drain's deadline (or
+        ``timeout`` seconds without a drain; at least :data:`CUT_WRITE_SECONDS`, time for the
+        last responses to be written), then cancel what is left (websockets, say).
+        """
         self.stop_accepting()
-        with anyio.move_on_after(timeout):
+        self._app.in_flight.cut("Backend is shutting down")
+        wait = timeout
+        if self._deadline is not None:
+            wait = self._deadline - anyio.current_time()
+        with anyio.move_on_after(max(wait, CUT_WRITE_SECONDS)):
             await self._done.wait()
         if not self._done.is_set() and self._cancel_scope is not None:
             self._cancel_scope.cancel()

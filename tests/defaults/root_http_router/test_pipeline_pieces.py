@@ -145,7 +145,7 @@ async def test_in_flight_counts_a_request_while_it_runs() -> None:
         seen.append(requests.count)
         await ok_app(scope, receive, send)
 
-    await call(InFlightMiddleware(app, requests), http_scope("/x"))
+    await call(InFlightMiddleware(app, requests, errors()), http_scope("/x"))
 
     assert (seen, requests.count) == ([1], 0)
 
