@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..api.errors import BackstageError, NotFoundError
 from ._asgi import ASGIApp, Scope, json_bytes, request_url
 from ._error_responder import ErrorResponder
+from ._quart_request import BackstageRequest
 
 __all__ = ["ExpressJsonProvider", "build_quart_app", "is_blueprint", "mount_handler"]
 
@@ -46,9 +47,11 @@ def build_quart_app(
     """A Quart app named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
 
     JSON keeps the order handlers put keys in and writes UTF-8 as is, as Express does (Quart's
-    defaults sort keys and escape non-ASCII).
+    defaults sort keys and escape non-ASCII). Request bodies are parsed as JSON strictly
+    (:class:`BackstageRequest`): a malformed one is a 400, never a 500.
     """
     app = Quart(name)
+    app.request_class = BackstageRequest
     app.json = ExpressJsonProvider(app)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
