@@ -15,15 +15,27 @@ from ._asgi import (
     request_url,
     send_json,
 )
+from ._body_limit import (
+    DEFAULT_JSON_BODY_LIMIT,
+    DEFAULT_OTHER_BODY_LIMIT,
+    BodyLimitMiddleware,
+    BodyLimits,
+    PayloadTooLargeError,
+)
 from ._error_responder import ErrorResponder, development_mode
 from ._pipeline import Piece, build_pipeline
 from ._quart_mount import is_blueprint, mount_handler
 from ._request_info import RequestInfo, get_request_info, set_request_info
 
 __all__ = [
+    "DEFAULT_JSON_BODY_LIMIT",
+    "DEFAULT_OTHER_BODY_LIMIT",
     "ASGIApp",
+    "BodyLimitMiddleware",
+    "BodyLimits",
     "ErrorResponder",
     "Message",
+    "PayloadTooLargeError",
     "Piece",
     "Receive",
     "RequestInfo",

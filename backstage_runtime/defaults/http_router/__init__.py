@@ -17,7 +17,9 @@ Usage in a plugin::
 Requests that arrive before the plugin has started wait up to
 ``backend.lifecycle.startupRequestPauseTimeout`` (default 5 s), then get 503. Every route needs
 user or service credentials (``core.httpAuth``) unless an auth policy opens its path; the
-plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public.
+plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public. Request bodies are limited
+while they are read (``backend.bodyLimit``: JSON ``100kb``, others ``16mb``; per plugin under
+``backend.bodyLimit.plugin.<pluginId>``): a larger one is answered 413.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import RootHttpRouterService
 from ...http_toolkit import ErrorResponder, development_mode, send_json
 from ._auth_policies import AuthPolicies, CredentialsBarrier, compile_policy_path
+from ._body_limits import read_body_limits
 from ._lifecycle_gate import LifecycleGate
 from ._router import PluginHttpRouter
 
@@ -119,6 +122,7 @@ def http_router_service_factory() -> ServiceFactory[Any]:
             credentials_barrier=barrier,
             public_keys=auth.list_public_service_keys,
             cookie_endpoint=cookie_endpoint,
+            body_limits=read_body_limits(config, plugin_id),
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router

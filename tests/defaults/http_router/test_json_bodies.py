@@ -45,7 +45,10 @@ def echo_routes() -> Blueprint:
 async def test_malformed_json_is_an_input_error_without_a_traceback(
     body: bytes, words: str
 ) -> None:
-    async with start_test_backend(features=[plugin_with_routes("p", echo_routes())]) as test:
+    # Room for the 200 kB deep body: the parser, not the body limit, must refuse it.
+    config = {"backend": {"bodyLimit": {"json": "1mb"}}}
+    features = [plugin_with_routes("p", echo_routes())]
+    async with start_test_backend(features=features, config=config) as test:
         reply = await request("POST", await test.url("/api/p/echo"), data=body, headers=_JSON)
         entries = list(test.logger.entries)
 
