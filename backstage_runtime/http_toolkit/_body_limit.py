@@ -55,6 +55,11 @@ def is_json_content_type(value: bytes) -> bool:
     )
 
 
+# How much of a refused body is read and dropped so that the client reads the 413; an upload
+# that goes on longer is cut off rather than waited for.
+_DRAIN_BUDGET = 64 * 1024 * 1024
+
+
 class _BodyTooLarge(Exception):
     """Raised from ``receive`` once the body went over its limit and was read to its end."""
 
@@ -66,8 +71,8 @@ class BodyLimitMiddleware:
     are counted as the handler receives them (a chunked body, a ``Content-Length`` that lies):
     past the limit, the rest of the body is read and dropped and ``receive`` raises, which ends
     the handler; the response is then the 413. Like body-parser, the body is read to its end
-    before the 413 is sent, so that the client, still sending, reads the answer rather than a
-    reset connection; nothing of it is kept.
+    before the 413 is sent (up to 64 MB more), so that the client, still sending, reads the
+    answer rather than a reset connection; nothing of it is kept.
     """
 
     __slots__ = ("_errors", "_limits", "app")
@@ -135,11 +140,15 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _drain(receive: Receive) -> None:
-    """Read the rest of the body, dropping it."""
-    while True:
+    """Read the rest of the body, dropping it, up to :data:`_DRAIN_BUDGET` bytes: a body that
+    goes on past that is not waited for (the server then closes the connection after the 413).
+    """
+    left = _DRAIN_BUDGET
+    while left > 0:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
+        left -= len(message.get("body", b""))
 
 
 class _CountedReceive:

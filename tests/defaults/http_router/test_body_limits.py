@@ -198,3 +198,29 @@ async def test_an_invalid_limit_fails_the_plugin_naming_the_key() -> None:
         ):
             pass
     assert "backend.bodyLimit.plugin.p.json" in str(failure.value)
+
+
+async def test_an_endless_body_is_not_drained_forever() -> None:
+    calls = 0
+
+    async def endless() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return {"type": "http.request", "body": b"x" * (1 << 20), "more_body": True}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            await receive()
+
+    middleware: Any = BodyLimitMiddleware(
+        app, BodyLimits(json=1000), ErrorResponder(MockRootLogger(), include_stack=False)
+    )
+    send = Recorder()
+    await middleware(
+        http_scope("/x", method="POST", headers=[(b"content-type", b"application/json")]),
+        endless,
+        send,
+    )
+
+    assert send.status == 413
+    assert 64 <= calls <= 66  # about 64 MB read and dropped, then the answer
