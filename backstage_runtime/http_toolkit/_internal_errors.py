@@ -89,17 +89,23 @@ def _is_unavailable(error: BaseException) -> bool:
 def internal_kind(error: BaseException) -> InternalKind | None:
     """Whether ``error`` must be hidden from the client, and as which kind; None: it may be sent.
 
-    Hidden: an error that is itself a driver, socket or OS error; an error whose response body
-    would carry one as its ``cause``; and a server error (500 and above, or no status) caused by
-    one, since its message is likely built from the cause's. A client error raised on purpose
-    (``NotFoundError`` while handling a ``FileNotFoundError``) keeps its message. The kind is
-    ``unavailable`` when any error in the chain says a dependency could not be reached.
+    Hidden: an error that is itself a driver, socket or OS error; a Backstage error whose
+    response body would carry one as its ``cause``; and any other server error (500 and above,
+    or no status) caused by one, since its message is likely built from the cause's
+    (``RuntimeError(f"query failed: {error}")``). A Backstage error raised on purpose keeps its
+    message whatever was being handled (``NotFoundError`` while handling a
+    ``FileNotFoundError``, ``ServiceUnavailableError("GitHub is unreachable")`` while handling a
+    refused connection): its words are the author's. The kind is ``unavailable`` when any
+    error in the chain says a dependency could not be reached.
     """
-    chain = list(causes(error))
-    if _is_system_error(error) or any(_is_system_error(e) for e in _serialized_causes(error)):
+    if isinstance(error, BackstageError):
+        hidden = any(_is_system_error(e) for e in _serialized_causes(error))
+    elif _is_system_error(error):
         hidden = True
     else:
-        hidden = status_code_for_error(error) >= 500 and any(_is_system_error(e) for e in chain[1:])
+        hidden = status_code_for_error(error) >= 500 and any(
+            _is_system_error(e) for e in list(causes(error))[1:]
+        )
     if not hidden:
         return None
-    return "unavailable" if any(_is_unavailable(e) for e in chain) else "internal"
+    return "unavailable" if any(_is_unavailable(e) for e in causes(error)) else "internal"

@@ -14,7 +14,7 @@ from _support.http import plugin_with_routes, request
 from quart import Blueprint
 
 from backstage_runtime.api import core_services, create_backend_plugin
-from backstage_runtime.api.errors import ForwardedError, NotFoundError
+from backstage_runtime.api.errors import ForwardedError, NotFoundError, ServiceUnavailableError
 from backstage_runtime.defaults.root_logger import MockRootLogger
 from backstage_runtime.http_toolkit import ErrorResponder
 from backstage_runtime.testing import start_test_backend
@@ -83,6 +83,13 @@ def leaky_routes() -> Blueprint:
         except OSError:
             raise NotFoundError("No template named 'web'")  # noqa: B904 - context on purpose
 
+    @routes.get("/unreachable-on-purpose")
+    async def unreachable_on_purpose() -> Any:
+        try:
+            raise refused()
+        except OSError:
+            raise ServiceUnavailableError("GitHub is unreachable")  # noqa: B904 - on purpose
+
     @routes.get("/hidden-context")
     async def hidden_context() -> Any:
         try:
@@ -111,6 +118,7 @@ async def test_errors_caused_by_internals_answer_a_log_id_only() -> None:
             "/not-found",
             "/not-found-while-handling",
             "/hidden-context",
+            "/unreachable-on-purpose",
         )
         entries = list(test.logger.entries)
 
@@ -126,6 +134,8 @@ async def test_errors_caused_by_internals_answer_a_log_id_only() -> None:
     # Client errors raised on purpose keep their words, whatever was being handled.
     assert summary("/not-found") == (404, "NotFoundError", "No template named 'web'")
     assert summary("/not-found-while-handling") == (404, "NotFoundError", "No template named 'web'")
+    unreachable = (503, "ServiceUnavailableError", "GitHub is unreachable")
+    assert summary("/unreachable-on-purpose") == unreachable
     # ``from None`` says the cause is not part of it: the message is the handler's own.
     assert summary("/hidden-context") == (500, "RuntimeError", "boom")
     for path in ("/wrapped-refusal", "/forwarded-refusal", "/role", "/file"):
