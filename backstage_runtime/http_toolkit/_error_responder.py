@@ -52,7 +52,8 @@ class ErrorResponder:
 
     The same failure repeating (an outage fails every request alike) is logged in full once,
     then counted: one entry per ``repeat_interval`` seconds says how often it happened, and the
-    responses in between name the log id of the entry with the details.
+    responses in between name the log id of the entry with the details. ``clock`` (monotonic
+    seconds) replaces ``time.monotonic`` for that interval, for tests.
     """
 
     def __init__(
