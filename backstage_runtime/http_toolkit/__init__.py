@@ -17,6 +17,13 @@ from ._asgi import (
     send_json,
 )
 from ._bearer import bearer_token, header_value, scope_of
+from ._body_limit import (
+    DEFAULT_JSON_BODY_LIMIT,
+    DEFAULT_OTHER_BODY_LIMIT,
+    BodyLimitMiddleware,
+    BodyLimits,
+    PayloadTooLargeError,
+)
 from ._error_responder import ErrorResponder, development_mode
 from ._listen import (
     DEFAULT_PORT,
@@ -30,11 +37,16 @@ from ._quart_mount import is_blueprint, mount_handler
 from ._request_info import RequestInfo, get_request_info, set_request_info
 
 __all__ = [
+    "DEFAULT_JSON_BODY_LIMIT",
+    "DEFAULT_OTHER_BODY_LIMIT",
     "DEFAULT_PORT",
     "ASGIApp",
+    "BodyLimitMiddleware",
+    "BodyLimits",
     "ErrorResponder",
     "ListenOptions",
     "Message",
+    "PayloadTooLargeError",
     "Piece",
     "Receive",
     "RequestInfo",

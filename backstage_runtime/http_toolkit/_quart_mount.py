@@ -15,6 +15,7 @@ from ..api.errors import BackstageError, NotFoundError
 from ._asgi import ASGIApp, Scope, json_bytes, request_url
 from ._error_responder import ErrorResponder
 from ._quart_cancel import CancellableHTTPConnection
+from ._quart_request import BackstageRequest
 
 __all__ = ["ExpressJsonProvider", "build_quart_app", "is_blueprint", "mount_handler"]
 
@@ -51,9 +52,11 @@ def build_quart_app(
     answers ``/hello/`` too and ``/dir/`` answers ``/dir`` (non-strict, no redirect), doubled
     slashes are not merged into a redirect, and there is no ``/static/<path>`` route (Quart
     would add one serving the working directory's ``static/`` folder, a route no plugin
-    declared). Matching stays case-sensitive, as Quart's is.
+    declared). Matching stays case-sensitive, as Quart's is. Request bodies are parsed as JSON
+    strictly (:class:`BackstageRequest`): a malformed one is a 400, never a 500.
     """
     app = Quart(name, static_folder=None)
+    app.request_class = BackstageRequest
     # Before any blueprint is registered: a rule takes these from the map when it is added.
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False

@@ -17,7 +17,9 @@ Usage in a plugin::
 Requests that arrive before the plugin has started wait up to
 ``backend.lifecycle.startupRequestPauseTimeout`` (default 5 s), then get 503. Every route needs
 user or service credentials (``core.httpAuth``) unless an auth policy opens its path; the
-plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public.
+plugin's JWKS (``/.backstage/auth/v1/jwks.json``) is always public. Request bodies are limited
+while they are read (``backend.bodyLimit``: JSON ``100kb``, others ``16mb``; per plugin under
+``backend.bodyLimit.plugin.<pluginId>``): a larger one is answered 413.
 """
 
 from ._auth_policies import AuthPolicies, CredentialsBarrier, compile_policy_path

@@ -20,6 +20,7 @@ from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import HttpRouterService, RootHttpRouterService
 from ...http_toolkit import ErrorResponder, development_mode, send_json
 from ._auth_policies import AuthPolicies
+from ._body_limits import read_body_limits
 from ._lifecycle_gate import LifecycleGate
 from ._router import PluginHttpRouter
 
@@ -92,6 +93,7 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
             credentials_barrier=barrier,
             public_keys=auth.list_public_service_keys,
             cookie_endpoint=cookie_endpoint,
+            body_limits=read_body_limits(config, plugin_id),
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...http_toolkit import ASGIApp, ErrorResponder, Piece
+from ...http_toolkit import ASGIApp, BodyLimitMiddleware, BodyLimits, ErrorResponder, Piece
 from ._auth_policies import AuthPolicies, CookieHandler, CredentialsBarrier, PublicKeys
 from ._cookie_endpoint import CookieEndpoint
 from ._credentials_barrier import CredentialsBarrierMiddleware
@@ -21,13 +21,15 @@ def default_pipeline(
     credentials_barrier: CredentialsBarrier | None = None,
     public_keys: PublicKeys | None = None,
     cookie_handler: CookieHandler | None = None,
+    body_limits: BodyLimits | None = None,
 ) -> list[Piece]:
     """The pieces before a plugin's handlers, outermost first: ``jwks`` (public, before
-    everything), ``lifecycle_gate``, ``credentials_barrier``, ``cookie``.
+    everything), ``lifecycle_gate``, ``credentials_barrier``, ``cookie``, ``body_limit`` (where
+    a Backstage plugin's router has its ``express.json()``).
 
     A piece that would do nothing is left out rather than asked on every request: ``jwks``
     without ``public_keys``, the barrier without ``credentials_barrier`` or with the policies
-    disabled, ``cookie`` without ``cookie_handler``.
+    disabled, ``cookie`` without ``cookie_handler``, ``body_limit`` without ``body_limits``.
     """
     pieces: list[Piece] = []
     if public_keys is not None:
@@ -56,4 +58,11 @@ def default_pipeline(
             return CookieEndpoint(app, handler, errors)
 
         pieces.append(Piece("cookie", cookie))
+    if body_limits is not None:
+        limits = body_limits
+
+        def body_limit(app: ASGIApp) -> ASGIApp:
+            return BodyLimitMiddleware(app, limits, errors)
+
+        pieces.append(Piece("body_limit", body_limit))
     return pieces

@@ -52,6 +52,9 @@ class PluginDispatch:
         if blueprints is not None:
             if self._quart is None:
                 self._quart = build_quart_app(name, [], self._errors, relative_urls=True)
+                # The pipeline's body limit bounds every body; Quart's own 16 MB limit would
+                # refuse a larger configured one, under a name Backstage clients do not know.
+                self._quart.config["MAX_CONTENT_LENGTH"] = None
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
             return

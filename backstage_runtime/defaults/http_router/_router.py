@@ -6,6 +6,7 @@ from typing import Any
 
 from ...api.services.http import AuthPolicyAllow
 from ...http_toolkit import (
+    BodyLimits,
     ErrorResponder,
     Receive,
     Scope,
@@ -25,8 +26,8 @@ __all__ = ["PluginHttpRouter"]
 class PluginHttpRouter:
     """A plugin's router: requests pass the :func:`default_pipeline` (the JWKS endpoint, the
     lifecycle gate, the credentials barrier honouring the plugin's auth policies, the cookie
-    endpoint), then reach the plugin's handlers (:class:`PluginDispatch`); errors become
-    Backstage's error JSON with the URL relative to the plugin mount.
+    endpoint, the body limit), then reach the plugin's handlers (:class:`PluginDispatch`); errors
+    become Backstage's error JSON with the URL relative to the plugin mount.
 
     ``use`` takes Quart blueprints (all served by one Quart app of the plugin's own, so their
     routes combine) and at most one ASGI application; with both, a request that a blueprint
@@ -44,6 +45,7 @@ class PluginHttpRouter:
         credentials_barrier: CredentialsBarrier | None = None,
         public_keys: PublicKeys | None = None,
         cookie_endpoint: CookieHandler | None = None,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         self._plugin_id = plugin_id
         self._policies = policies
@@ -59,6 +61,7 @@ class PluginHttpRouter:
                 credentials_barrier=credentials_barrier,
                 public_keys=public_keys,
                 cookie_handler=cookie_endpoint,
+                body_limits=body_limits,
             ),
             self._dispatch,
         )

@@ -156,9 +156,12 @@ async def test_database_errors_are_replaced_by_a_log_id() -> None:
     assert "users_secret" not in reply.body.decode()
     log_id = error["message"].rsplit("=", 1)[1]
     assert len(log_id) == 20
-    internal = [e for e in entries if e.message == f"Internal error, logId={log_id}"]
+    # Backstage's words, with the id as a field too (its logger.child({ logId })).
+    message = f"Filtered internal error with logId={log_id} from response"
+    internal = [e for e in entries if e.message == message]
     assert len(internal) == 1
     assert isinstance(internal[0].error, DatabaseError)
+    assert internal[0].fields["logId"] == log_id
 
 
 async def test_client_errors_are_not_logged() -> None:
