@@ -126,9 +126,41 @@ def _check_chunk_header(buffer: bytes) -> None:
         raise h11.RemoteProtocolError("Chunk size too large")
 
 
+def _check_trailer(buffer: bytes) -> None:
+    # The trailer section after the last chunk: CRLF line ends only and no obs-fold, as in the
+    # head; h11's line reader would take a bare LF and unfold continuation lines here too.
+    if buffer.startswith(b"\n"):
+        raise h11.RemoteProtocolError("Bare LF in the chunked trailer")
+    if buffer.startswith(b"\r\n"):
+        return  # no trailer fields
+    end = buffer.find(b"\r\n\r\n")
+    section = buffer if end < 0 else buffer[: end + 2]
+    if b"\n" in section.replace(b"\r\n", b""):
+        raise h11.RemoteProtocolError("Bare LF in the chunked trailer")
+    if any(line[:1] in (b" ", b"\t") for line in section.split(b"\r\n")[1:]):
+        raise h11.RemoteProtocolError("Obsolete line folding in the chunked trailer")
+
+
+def _check_chunked_body(reader: object, buffer: bytes) -> None:
+    """Check what h11's chunked reader parses next: a size line (after the CRLF that ends the
+    previous chunk, which h11 discards in the same call) and, after the last chunk, the trailer.
+    """
+    if getattr(reader, "_reading_trailer", False):
+        _check_trailer(buffer)
+        return
+    buffer = buffer[len(getattr(reader, "_bytes_to_discard", b"")) :]
+    _check_chunk_header(buffer)
+    line_end = buffer.find(b"\n")
+    if line_end < 0:
+        return
+    size = buffer[:line_end].split(b";", 1)[0].strip(b"\r \t")
+    if size and not size.strip(b"0"):
+        _check_trailer(buffer[line_end + 1 :])  # the last chunk: its trailer follows at once
+
+
 class _StrictConnection(h11.Connection):
-    """An h11 server connection that checks each request head and chunk size before h11 reads
-    them; a refusal goes through h11's own error path, so Hypercorn answers 400 and closes.
+    """An h11 server connection that checks each request head, chunk size and trailer before h11
+    reads them; a refusal goes through h11's own error path, so Hypercorn answers 400 and closes.
     """
 
     allow_h2c = False
@@ -137,20 +169,20 @@ class _StrictConnection(h11.Connection):
         state = self.their_state
         if state is h11.IDLE:
             check_request_head(self.trailing_data[0], allow_h2_preface=self.allow_h2c)
-        elif state is h11.SEND_BODY and _at_chunk_header(self):
-            _check_chunk_header(self.trailing_data[0])
+        elif state is h11.SEND_BODY:
+            reader = _chunked_reader_between_chunks(self)
+            if reader is not None:
+                _check_chunked_body(reader, self.trailing_data[0])
         return super()._extract_next_receive_event()
 
 
-def _at_chunk_header(connection: h11.Connection) -> bool:
-    # h11 keeps the body reader private; a chunked reader between chunks reads a size line next.
+def _chunked_reader_between_chunks(connection: h11.Connection) -> object | None:
+    # h11 keeps the body reader private; a chunked reader with no chunk bytes left reads a size
+    # line (or the trailer) next.
     reader = getattr(connection, "_reader", None)
-    return (
-        type(reader).__name__ == "ChunkedReader"
-        and getattr(reader, "_bytes_in_chunk", None) == 0
-        and not getattr(reader, "_bytes_to_discard", b"")
-        and not getattr(reader, "_reading_trailer", True)
-    )
+    if type(reader).__name__ == "ChunkedReader" and getattr(reader, "_bytes_in_chunk", 1) == 0:
+        return reader
+    return None
 
 
 class _StrictH11Protocol(H11Protocol):

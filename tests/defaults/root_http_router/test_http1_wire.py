@@ -91,9 +91,19 @@ async def test_content_length_with_transfer_encoding_is_refused_and_nothing_behi
         b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"FFFFFFFFFFFFFFFFFFFF\r\nab\r\n",
         b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n1" + b"0" * 16 + b"3\r\nab\r\n",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\nGET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\nX-T: a\n\r\nGET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\nX-T: a\r\n b\r\n\r\nGET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     ],
     ids=["list-content-length", "two-content-lengths", "signed-content-length", "obs-fold",
-         "bare-lf", "bare-lf-in-one-line", "oversized-chunk", "h2-preface"],
+         "bare-lf", "bare-lf-in-one-line", "oversized-chunk", "h2-preface",
+         "oversized-second-chunk", "trailer-ends-with-bare-lf", "trailer-line-bare-lf",
+         "trailer-obs-fold"],
 )
 async def test_ambiguous_framing_gets_400_and_a_closed_connection(
     server: tuple[str, int], head: bytes
