@@ -12,6 +12,7 @@ from .defaults.auth import auth_service_factory
 from .defaults.cache import cache_service_factory
 from .defaults.database import database_service_factory
 from .defaults.discovery import discovery_service_factory
+from .defaults.events import events_service_factory
 from .defaults.http_auth import http_auth_service_factory
 from .defaults.http_client import http_client_service_factory
 from .defaults.http_router import http_router_service_factory
@@ -75,6 +76,7 @@ def default_service_factories(
         url_reader_service_factory(),
         auditor_service_factory(),
         scheduler_service_factory(),
+        events_service_factory(),
     ]
 
 

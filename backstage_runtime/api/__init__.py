@@ -9,6 +9,7 @@ by :mod:`backstage_runtime`, which is where plugin authors are meant to import t
 
 from ._core_services import core_services
 from ._durations import parse_duration, read_duration_from_config
+from ._events_service_ref import events_service_ref
 from ._factories import ServiceFactory, ServiceInitialization, create_service_factory
 from ._features import (
     BackendFeature,
@@ -71,6 +72,13 @@ from .services.cache import CacheService, CacheTtl
 from .services.config import Config, ConfigSubscription, RootConfigService
 from .services.database import DatabaseMigrations, DatabaseService, is_database_conflict_error
 from .services.discovery import DiscoveryService
+from .services.events import (
+    EventHandler,
+    EventMetadata,
+    EventParams,
+    EventsService,
+    EventsServiceSubscribeOptions,
+)
 from .services.http import (
     AuthPolicyAllow,
     HealthCheckResult,
@@ -213,6 +221,12 @@ __all__ = [
     "DatabaseService",
     "is_database_conflict_error",
     "DiscoveryService",
+    "EventHandler",
+    "EventMetadata",
+    "EventParams",
+    "EventsService",
+    "EventsServiceSubscribeOptions",
+    "events_service_ref",
     "parse_duration",
     "read_duration_from_config",
     "AuthPolicyAllow",

@@ -9,6 +9,7 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 from ._auditor import MockAuditorService, RecordedAuditEvent
 from ._caches import CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
+from ._events import MockEventsService, SubscriberFailure
 from ._mock_auth import (
     MockAuthService,
     MockHttpAuthService,
@@ -27,6 +28,7 @@ __all__ = [
     "MockAuditorService",
     "MockAuthService",
     "MockDatabase",
+    "MockEventsService",
     "MockHttpAuthService",
     "MockPermissionsService",
     "LogRecordEntry",
@@ -36,6 +38,7 @@ __all__ = [
     "MockUrlReader",
     "MockUserInfoService",
     "RecordedAuditEvent",
+    "SubscriberFailure",
     "TestBackend",
     "TestCache",
     "TestCaches",

@@ -10,6 +10,7 @@ from ..defaults.root_config import create_config_from_data
 from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
+from ._events import mock_events
 from ._mock_auth import mock_auth, mock_http_auth, mock_permissions, mock_user_info
 from ._mock_logger import MockRootLogger
 from ._scheduler import mock_scheduler
@@ -75,6 +76,8 @@ class _MockServices:
     permissions = mock_permissions
     #: ``mock_services.scheduler()``: runs each task once at startup, then only when triggered.
     scheduler = mock_scheduler
+    #: ``mock_services.events()``: an in-memory bus recording ``.published``; ``.factory()``.
+    events = mock_events
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

@@ -82,7 +82,8 @@ def test_default_service_factories(
     the real HTTP stack listening on a random loopback port (``backend.listen`` unless the
     config sets it) without per-request log lines, the real database and cache services
     (in-memory SQLite and memory store unless the config says otherwise), and mock auth: a
-    request without ``Authorization`` is ``user:default/mock`` (see ``mock_credentials``).
+    request without ``Authorization`` is ``user:default/mock`` (see ``mock_credentials``), and
+    an in-memory events bus (``mock_services.events``).
     """
     return [
         mock_services.root_config.factory(config),
@@ -107,6 +108,7 @@ def test_default_service_factories(
         url_reader_service_factory(),
         auditor_service_factory(),
         mock_services.scheduler.factory(),
+        mock_services.events.factory(),
     ]
 
 
