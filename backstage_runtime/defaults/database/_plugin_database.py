@@ -37,10 +37,14 @@ class PluginDatabase:
         settings: PluginDatabaseSettings,
         engine: Callable[[], Awaitable[AsyncEngine]],
         logger: LoggerService,
+        *,
+        migration_engine: Callable[[], AsyncEngine] | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._logger = logger
+        # Creates a short-lived engine for migrations (None: they use the plugin's engine).
+        self._migration_engine = migration_engine
 
     @property
     def plugin_id(self) -> str:
@@ -98,10 +102,18 @@ class PluginDatabase:
                 {"versionTable": table},
             )
             return
-        engine = await self.get_client()
+        engine = await self.get_client()  # creates the database or schema first
         target = self._settings.target
         schema = target.schema if isinstance(target, PgSettings) else None
-        applied = await run_migrations(engine, script, version_table=table, schema=schema)
+        if self._migration_engine is None:
+            applied = await run_migrations(engine, script, version_table=table, schema=schema)
+        else:
+            own = self._migration_engine()
+            try:
+                applied = await run_migrations(own, script, version_table=table, schema=schema)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await own.dispose()
         if applied:
             self._logger.info(
                 f"Applied {len(applied)} database migration(s)",
