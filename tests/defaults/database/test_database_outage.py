@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,7 @@ from backstage_runtime.defaults.database import (
 from backstage_runtime.testing import start_test_backend
 
 from ._freezable_proxy import FreezableProxy
+from ._support import database_plugin, table_names
 
 pytestmark = pytest.mark.anyio
 
@@ -183,3 +185,30 @@ async def test_a_raw_engine_statement_on_a_frozen_database_raises_the_503_error(
         proxy.thaw()
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT 3"))).scalar_one() == 3
+
+
+async def test_a_postgres_migration_may_run_longer_than_the_statement_timeout(
+    postgres_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_postgres, "DEFAULT_STATEMENT_TIMEOUT", 0.2)
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "0001_slow.py").write_text(
+        'from alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+        "def upgrade() -> None:\n"
+        '    op.execute("SELECT pg_sleep(0.6)")\n'
+        '    op.execute("CREATE TABLE slow (id INTEGER)")\n'
+    )
+    seen: dict[str, Any] = {}
+    async with start_test_backend(
+        features=[
+            database_service_factory(),
+            database_plugin("slow", migrations=tmp_path, seen=seen),
+        ],
+        config={"backend": {"database": postgres_config}},
+    ):
+        engine = await seen["slow"].get_client()
+        assert "slow" in await table_names(engine)
+        async with engine.connect() as conn:
+            # Requests keep the short timeout.
+            with pytest.raises(DatabaseUnavailableError):
+                await conn.execute(text("SELECT pg_sleep(0.6)"))
