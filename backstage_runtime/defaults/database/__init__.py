@@ -7,6 +7,7 @@ Configured by ``backend.database`` exactly as in Backstage (``client``, ``connec
 in-memory SQLite database.
 """
 
+from ._availability import DatabaseUnavailableError
 from ._factory import database_service_factory
 from ._manager import DatabaseManager, DatabaseShutDownError
 from ._plugin_database import PluginDatabase
@@ -21,6 +22,7 @@ from ._settings import (
 __all__ = [
     "DatabaseManager",
     "DatabaseShutDownError",
+    "DatabaseUnavailableError",
     "MysqlSettings",
     "PgSettings",
     "PluginDatabase",

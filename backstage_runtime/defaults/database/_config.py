@@ -32,11 +32,13 @@ _CLIENTS: Mapping[str, ClientKind] = {
     "mysql2": "mysql",
 }
 _DIVISION_MODES = ("database", "schema")
-# knex's defaults: 60 s to acquire a connection; pg and mysql pools of at most 10 (we open none
-# up front), and SQLite "pools" of exactly one connection.
+# knex's defaults: 60 s to acquire a connection, tarn's 30 s to open one; pg and mysql pools of
+# at most 10 (we open none up front), and SQLite "pools" of exactly one connection.
 _ACQUIRE_TIMEOUT_MS = 60_000.0
+_CREATE_TIMEOUT_MS = 30_000.0
 _DEFAULT_MAX = {"pg": 10, "mysql": 10, "sqlite": 1}
-_POOL_KEYS = frozenset({"min", "max", "acquireTimeoutMillis"})
+_POOL_KEYS = frozenset({"min", "max", "acquireTimeoutMillis", "createTimeoutMillis"})
+_KNEX_KEYS = frozenset({"pool", "acquireConnectionTimeout"})
 
 
 def read_plugin_settings(
@@ -54,7 +56,12 @@ def read_plugin_settings(
             plugin_id=plugin_id,
             client="sqlite",
             target=SqliteSettings(path=None),
-            pool=PoolSettings(min_size=0, max_size=1, acquire_timeout=_ACQUIRE_TIMEOUT_MS / 1000),
+            pool=PoolSettings(
+                min_size=0,
+                max_size=1,
+                acquire_timeout=_ACQUIRE_TIMEOUT_MS / 1000,
+                connect_timeout=_CREATE_TIMEOUT_MS / 1000,
+            ),
             skip_migrations=bool(skip_migrations),
         )
     section = DatabaseSection(config, plugin_id)
@@ -155,13 +162,32 @@ def _read_pool(section: DatabaseSection, kind: ClientKind, *, in_memory: bool) -
                 f"Invalid config at '{found[1]}': pool.min ({min_size}) is larger than "
                 f"pool.max ({max_size})"
             )
-    timeout_ms = _ACQUIRE_TIMEOUT_MS
-    found = section.number("knexConfig.pool.acquireTimeoutMillis")
-    if found is not None:
-        if found[0] <= 0:
-            raise ConfigError(f"Invalid config at '{found[1]}': expected a positive number")
-        timeout_ms = found[0]
-    return PoolSettings(min_size=min_size, max_size=max_size, acquire_timeout=timeout_ms / 1000)
+    # knex takes the smaller of the two acquire timeouts given, 60 s when neither is.
+    given = [
+        _positive(found)
+        for found in (
+            section.number("knexConfig.acquireConnectionTimeout"),
+            section.number("knexConfig.pool.acquireTimeoutMillis"),
+        )
+        if found is not None
+    ]
+    acquire_ms = min(given) if given else _ACQUIRE_TIMEOUT_MS
+    found = section.number("knexConfig.pool.createTimeoutMillis")
+    create_ms = _positive(found) if found is not None else _CREATE_TIMEOUT_MS
+    return PoolSettings(
+        min_size=min_size,
+        max_size=max_size,
+        acquire_timeout=acquire_ms / 1000,
+        # Opening a connection is part of acquiring it: it cannot take longer than that.
+        connect_timeout=min(create_ms, acquire_ms) / 1000,
+    )
+
+
+def _positive(found: tuple[float, str]) -> float:
+    value, key = found
+    if value <= 0:
+        raise ConfigError(f"Invalid config at '{key}': expected a positive number")
+    return value
 
 
 def _whole(found: tuple[float, str], *, minimum: int) -> int:
@@ -181,7 +207,7 @@ def _ignored_knex_keys(section: DatabaseSection) -> tuple[str, ...]:
         # Config readers are not mappings: iterate over keys() explicitly.
         knex_names = knex.keys()
         for name in knex_names:
-            if name != "pool":
+            if name not in _KNEX_KEYS:
                 ignored.append(section.key(f"{relative}.{name}"))
         pool = knex.get_optional_config("pool")
         if pool is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...api import Config, LoggerService
+from ._availability import watch_availability
 from ._config import read_plugin_settings
 from ._mysql import create_mysql_engine
 from ._plugin_database import PluginDatabase
@@ -73,7 +76,9 @@ class DatabaseManager:
         async def engine() -> AsyncEngine:
             return await self._engine(settings)
 
-        return PluginDatabase(settings, engine, plugin_logger)
+        return PluginDatabase(
+            settings, engine, plugin_logger, migration_engine=_migration_engine(settings)
+        )
 
     async def dispose(self) -> None:
         """Close every engine (idempotent); later :meth:`PluginDatabase.get_client` calls fail."""
@@ -119,6 +124,7 @@ class DatabaseManager:
             engine = create_mysql_engine(target, settings.pool)
         else:
             engine = create_sqlite_engine(target, settings.pool)
+        watch_availability(engine, settings.plugin_id)
         try:
             if isinstance(target, PgSettings) and target.ensure_schema:
                 await self._provisioner.ensure_schema(engine, target, settings.plugin_id)
@@ -128,6 +134,20 @@ class DatabaseManager:
                 await engine.dispose()
             raise
         return engine
+
+
+def _migration_engine(settings: PluginDatabaseSettings) -> Callable[[], AsyncEngine] | None:
+    """PostgreSQL migrations run on an engine of their own, without the statement timeout."""
+    target = settings.target
+    if not isinstance(target, PgSettings):
+        return None  # MySQL has no statement timeout; SQLite in memory lives in one connection
+
+    def create() -> AsyncEngine:
+        engine = create_pg_engine(target, settings.pool, for_migrations=True)
+        watch_availability(engine, settings.plugin_id)
+        return engine
+
+    return create
 
 
 def _closed_error(plugin_id: str) -> DatabaseShutDownError:

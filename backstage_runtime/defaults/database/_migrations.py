@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ._locks import advisory_lock_key, alembic_lock
 from ._pg_config import MAX_IDENTIFIER_BYTES
 
-__all__ = ["migration_lock_key", "mysql_migration_lock_name", "run_migrations"]
+__all__ = [
+    "load_migration_scripts",
+    "migration_lock_key",
+    "mysql_migration_lock_name",
+    "run_migrations",
+]
 
 # How long one GET_LOCK call waits before asking again (seconds).
 _MYSQL_LOCK_WAIT_SECONDS = 5
+# Python files of an Alembic folder that are not revisions.
+_NOT_REVISIONS = frozenset({"env.py", "__init__.py"})
 
 
 def migration_lock_key(schema: str | None, version_table: str) -> int:
@@ -46,13 +52,13 @@ def mysql_migration_lock_name(database: str, version_table: str) -> str:
 
 async def run_migrations(
     engine: AsyncEngine,
-    script_location: str | os.PathLike[str],
+    script: ScriptDirectory,
     *,
     version_table: str,
     schema: str | None,
 ) -> list[str]:
-    """Upgrade to the head revision(s) of the scripts in ``script_location``; the revisions
-    applied, in order.
+    """Upgrade to the head revision(s) of ``script`` (from :func:`load_migration_scripts`); the
+    revisions applied, in order.
 
     Only the ``versions`` directory is used: the plugin's ``env.py``, if any, is not run, since
     the connection, version table and schema come from the database service. On PostgreSQL the
@@ -63,7 +69,6 @@ async def run_migrations(
         raise ValueError(
             f"Migration version table name '{version_table}' exceeds {MAX_IDENTIFIER_BYTES} bytes"
         )
-    script = await anyio.to_thread.run_sync(_load_scripts, Path(script_location))
     async with engine.connect() as conn:
         dialect = engine.dialect.name
         if dialect == "postgresql":
@@ -140,14 +145,27 @@ async def _unlock(conn: AsyncConnection, lock: _ServerLock) -> None:
         await conn.invalidate()
 
 
-def _load_scripts(location: Path) -> ScriptDirectory:
-    # In a worker thread: this reads and imports every revision file, which would otherwise
-    # block the event loop while other plugins start.
+def load_migration_scripts(location: Path) -> ScriptDirectory | None:
+    """The Alembic scripts in ``location``; None when it holds no script at all.
+
+    Raises :class:`FileNotFoundError` naming ``location`` when it does not exist, or when it
+    holds Python scripts beside an empty or missing ``versions/`` subfolder: Alembic only runs
+    ``versions/*.py``, so those scripts would silently never be applied. Reads and imports every
+    revision file: call it in a worker thread.
+    """
     if not location.is_dir():
         raise FileNotFoundError(f"Migration script directory '{location}' does not exist")
     script = ScriptDirectory(str(location))
-    script.get_heads()  # loads the revision map now
-    return script
+    if script.get_heads():  # loads the revision map now
+        return script
+    loose = sorted(path.name for path in location.glob("*.py") if path.name not in _NOT_REVISIONS)
+    if loose:
+        raise FileNotFoundError(
+            f"Migration script directory '{location}' has no revisions in "
+            f"'{location / 'versions'}', but holds {', '.join(loose)}: Alembic only runs the "
+            "scripts in the versions/ subfolder, so move them there"
+        )
+    return None
 
 
 def _upgrade(

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from ._availability import PluginPool
 from ._settings import MysqlSettings, PoolSettings
 
 __all__ = [
@@ -54,11 +55,14 @@ def create_mysql_engine(settings: MysqlSettings, pool: PoolSettings) -> AsyncEng
     """
     engine = create_async_engine(
         mysql_url(settings, settings.database),
+        poolclass=PluginPool,
         pool_size=pool.max_size,
         max_overflow=0,
         pool_timeout=pool.acquire_timeout,
         pool_recycle=_RECYCLE_SECONDS,
-        connect_args=_connect_args(settings),
+        # aiomysql has a connect timeout but no read timeout: a statement on a frozen server
+        # waits until the operating system gives the connection up.
+        connect_args={**_connect_args(settings), "connect_timeout": pool.connect_timeout},
     )
     _require_tls(engine, settings)
     return engine

@@ -45,7 +45,7 @@ class _Connection(TypedDict, total=False):
     application_name: str
     ssl: SslSetting
     server_settings: dict[str, str]
-    connect_options: dict[str, float]
+    connect_options: dict[str, float | None]
     #: Keys of the connection object with no asyncpg counterpart (full config keys).
     ignored: list[str]
 
@@ -166,7 +166,7 @@ def _extra_options(value: Mapping[str, object], key: str) -> _Connection:
     """The node-postgres options beyond host/port/user/...: those asyncpg can honour, and the
     rest listed as ignored (warned about when the plugin's database is set up)."""
     server_settings: dict[str, str] = {}
-    connect_options: dict[str, float] = {}
+    connect_options: dict[str, float | None] = {}
     ignored: list[str] = []
     for name, item in value.items():
         if name in _OBJECT_FIELDS or name in ("connectionString", "fallback_application_name"):
@@ -175,8 +175,12 @@ def _extra_options(value: Mapping[str, object], key: str) -> _Connection:
             server_settings[name] = _setting(item, f"{key}.{name}")
         elif name in _CONNECT_TIMEOUTS:
             milliseconds = _milliseconds(item, f"{key}.{name}")
-            if milliseconds > 0:  # 0 is node-postgres's "no timeout": keep asyncpg's default
+            if milliseconds > 0:
                 connect_options[_CONNECT_TIMEOUTS[name]] = milliseconds / 1000
+            elif name == "query_timeout":
+                # node-postgres's "no timeout": statements may then wait forever.
+                connect_options["command_timeout"] = None
+            # connectionTimeoutMillis 0 leaves the pool's connect timeout in force.
         else:
             ignored.append(f"{key}.{name}")
     extra: _Connection = {}

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ...api import LoggerService
 from ...api.services.database import DatabaseMigrations, DatabaseService
-from ._migrations import run_migrations
+from ._migrations import load_migration_scripts, run_migrations
 from ._settings import PgSettings, PluginDatabaseSettings
 
 __all__ = ["PluginDatabase"]
@@ -35,10 +37,14 @@ class PluginDatabase:
         settings: PluginDatabaseSettings,
         engine: Callable[[], Awaitable[AsyncEngine]],
         logger: LoggerService,
+        *,
+        migration_engine: Callable[[], AsyncEngine] | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._logger = logger
+        # Creates a short-lived engine for migrations (None: they use the plugin's engine).
+        self._migration_engine = migration_engine
 
     @property
     def plugin_id(self) -> str:
@@ -77,15 +83,37 @@ class PluginDatabase:
         second set of migrations (a library's tables, say) in the same database. Concurrent
         instances apply each revision once: the run holds an advisory lock on PostgreSQL, a
         ``GET_LOCK`` named lock on MySQL.
+
+        Raises :class:`FileNotFoundError` naming the folder when it is missing, or when it holds
+        scripts but no ``versions/`` revisions (they would never run); a folder with no script
+        at all logs a warning and changes nothing.
         """
         table = version_table or f"{self.plugin_id}_alembic_version"
         if self.skip_migrations:
             self._logger.debug("Skipping database migrations", {"versionTable": table})
             return
-        engine = await self.get_client()
+        location = Path(script_location)
+        script = await anyio.to_thread.run_sync(load_migration_scripts, location)
+        if script is None:
+            # knex's migrate.latest() on an empty folder succeeds doing nothing; say so, since
+            # a wrong path is the likely cause.
+            self._logger.warn(
+                f"No database migrations found in '{location}'; nothing to apply",
+                {"versionTable": table},
+            )
+            return
+        engine = await self.get_client()  # creates the database or schema first
         target = self._settings.target
         schema = target.schema if isinstance(target, PgSettings) else None
-        applied = await run_migrations(engine, script_location, version_table=table, schema=schema)
+        if self._migration_engine is None:
+            applied = await run_migrations(engine, script, version_table=table, schema=schema)
+        else:
+            own = self._migration_engine()
+            try:
+                applied = await run_migrations(own, script, version_table=table, schema=schema)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await own.dispose()
         if applied:
             self._logger.info(
                 f"Applied {len(applied)} database migration(s)",

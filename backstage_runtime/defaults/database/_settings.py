@@ -28,12 +28,17 @@ SslSetting: TypeAlias = bool | str | ssl.SSLContext | None
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """Connection pool bounds, from knex's ``pool.min``/``pool.max``/``acquireTimeoutMillis``."""
+    """Connection pool bounds and timeouts, from knex's ``pool.min``/``pool.max``, the smaller of
+    ``acquireConnectionTimeout`` and ``pool.acquireTimeoutMillis`` (60 s when neither is set),
+    and ``pool.createTimeoutMillis`` (tarn's 30 s by default).
+    """
 
     min_size: int
     max_size: int
     #: Seconds to wait for a free connection before failing.
     acquire_timeout: float
+    #: Seconds a new connection may take to open (never more than ``acquire_timeout``).
+    connect_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,9 @@ class PgSettings:
     ensure_schema: bool
     #: Session settings from the connection object (``statement_timeout``, ``options: -c ...``).
     server_settings: Mapping[str, str] = field(default_factory=dict)
-    #: Further asyncpg ``connect`` keywords (``timeout``, ``command_timeout``), in seconds.
-    connect_options: Mapping[str, float] = field(default_factory=dict)
+    #: Further asyncpg ``connect`` keywords (``timeout``, ``command_timeout``), in seconds;
+    #: ``command_timeout`` None: statements never time out.
+    connect_options: Mapping[str, float | None] = field(default_factory=dict)
     #: Connection-object keys with no asyncpg counterpart (full config keys), to warn about.
     ignored_keys: tuple[str, ...] = ()
 

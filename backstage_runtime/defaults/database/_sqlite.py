@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from ._availability import PluginPool
 from ._settings import PoolSettings, SqliteSettings
 
 __all__ = ["create_sqlite_engine"]
@@ -30,7 +30,7 @@ def create_sqlite_engine(settings: SqliteSettings, pool: PoolSettings) -> AsyncE
         url = URL.create("sqlite+aiosqlite", database=str(settings.path))
     engine = create_async_engine(
         url,
-        poolclass=AsyncAdaptedQueuePool,
+        poolclass=PluginPool,
         pool_size=pool.max_size,
         max_overflow=0,
         pool_timeout=pool.acquire_timeout,

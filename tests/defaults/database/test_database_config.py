@@ -200,6 +200,57 @@ def test_knex_pool_maps_to_the_sqlalchemy_pool_and_plugins_override_it() -> None
     assert resolve(PG).pool.max_size == 10
 
 
+def test_timeouts_default_to_knex_and_tarn_values() -> None:
+    pool = resolve(PG).pool
+    assert (pool.acquire_timeout, pool.connect_timeout) == (60.0, 30.0)
+    assert resolve(None).pool.acquire_timeout == 60.0
+
+
+@pytest.mark.parametrize(
+    ("knex", "acquire", "connect"),
+    [
+        # knex takes the smaller of the two acquire timeouts given.
+        ({"acquireConnectionTimeout": 5000}, 5.0, 5.0),
+        ({"acquireConnectionTimeout": 90000, "pool": {"acquireTimeoutMillis": 2000}}, 2.0, 2.0),
+        ({"acquireConnectionTimeout": 2000, "pool": {"acquireTimeoutMillis": 9000}}, 2.0, 2.0),
+        ({"pool": {"createTimeoutMillis": 4000}}, 60.0, 4.0),
+        # Opening a connection is part of acquiring it: capped by the acquire timeout.
+        ({"acquireConnectionTimeout": 3000, "pool": {"createTimeoutMillis": 4000}}, 3.0, 3.0),
+    ],
+)
+def test_knex_timeouts_map_to_the_pool(
+    knex: dict[str, Any], acquire: float, connect: float
+) -> None:
+    logger = MockRootLogger()
+    pool = resolve({**PG, "knexConfig": knex}, logger=logger).pool
+    assert (pool.acquire_timeout, pool.connect_timeout) == (acquire, connect)
+    assert [entry for entry in logger.entries if entry.level == "warn"] == []
+
+
+def test_a_plugin_overrides_the_acquire_timeout() -> None:
+    database = {
+        **PG,
+        "knexConfig": {"acquireConnectionTimeout": 5000},
+        "plugin": {"catalog": {"knexConfig": {"acquireConnectionTimeout": 1500}}},
+    }
+    assert resolve(database).pool.acquire_timeout == 1.5
+    assert resolve(database, "search").pool.acquire_timeout == 5.0
+
+
+@pytest.mark.parametrize(
+    "key", ["acquireConnectionTimeout", "pool.acquireTimeoutMillis", "pool.createTimeoutMillis"]
+)
+def test_a_timeout_must_be_positive(key: str) -> None:
+    knex: dict[str, Any] = {"pool": {}}
+    if key.startswith("pool."):
+        knex["pool"][key.removeprefix("pool.")] = 0
+    else:
+        knex[key] = -1
+    with pytest.raises(ConfigError) as caught:
+        resolve({**PG, "knexConfig": knex})
+    assert f"'backend.database.knexConfig.{key}'" in str(caught.value)
+
+
 def test_knex_settings_without_a_counterpart_are_named_in_a_warning() -> None:
     logger = MockRootLogger()
     database = {**PG, "knexConfig": {"debug": True, "pool": {"max": 3, "idleTimeoutMillis": 5}}}

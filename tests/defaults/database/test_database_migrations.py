@@ -369,3 +369,38 @@ async def test_a_missing_migration_directory_fails_the_plugin(tmp_path: Path) ->
         ):
             pass
     assert "nowhere" in repr(caught.value.errors)
+
+
+async def test_scripts_outside_a_versions_folder_fail_the_plugin_naming_the_folder(
+    tmp_path: Path,
+) -> None:
+    # The revision file sits where Alembic never looks: at the top instead of in versions/.
+    script = (COUNTER_MIGRATIONS / "versions" / "0001_events.py").read_text()
+    (tmp_path / "0001_events.py").write_text(script)
+    (tmp_path / "env.py").write_text("")
+    with pytest.raises(BackendStartupError) as caught:
+        async with start_test_backend(
+            features=[database_service_factory(), database_plugin("counter", migrations=tmp_path)],
+        ):
+            pass
+    message = str(caught.value.errors[0])
+    assert f"'{tmp_path}'" in message
+    assert "0001_events.py" in message
+    assert "versions/" in message
+
+
+async def test_a_folder_without_scripts_warns_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "versions").mkdir()
+    seen: dict[str, Any] = {}
+    async with start_test_backend(
+        features=[
+            database_service_factory(),
+            database_plugin("counter", migrations=tmp_path, seen=seen),
+        ],
+    ) as backend:
+        assert await table_names(await seen["counter"].get_client()) == set()
+    warnings = [e for e in backend.logger.entries if e.level == "warn"]
+    assert [e.message for e in warnings] == [
+        f"No database migrations found in '{tmp_path}'; nothing to apply"
+    ]
+    assert warnings[0].fields["plugin"] == "counter"

@@ -69,10 +69,11 @@ def test_startup_parameters_and_timeouts_reach_asyncpg() -> None:
     assert target.ignored_keys == ()
 
 
-def test_a_zero_timeout_keeps_the_driver_default() -> None:
-    # 0 is node-postgres's "no timeout".
-    target = pg(resolve({"client": "pg", "connection": {"host": "db", "query_timeout": 0}}))
-    assert dict(target.connect_options) == {}
+def test_a_zero_query_timeout_lifts_the_statement_timeout() -> None:
+    # 0 is node-postgres's "no timeout"; connectionTimeoutMillis 0 leaves the pool's in force.
+    connection = {"host": "db", "query_timeout": 0, "connectionTimeoutMillis": 0}
+    target = pg(resolve({"client": "pg", "connection": connection}))
+    assert dict(target.connect_options) == {"command_timeout": None}
 
 
 def test_options_without_a_counterpart_are_warned_about_not_refused() -> None:

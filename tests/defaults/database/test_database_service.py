@@ -13,7 +13,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from backstage_runtime import core_services, create_backend_plugin
 from backstage_runtime.api.errors import BackendStartupError
 from backstage_runtime.api.services.database import is_database_conflict_error
-from backstage_runtime.defaults.database import DatabaseShutDownError, database_service_factory
+from backstage_runtime.defaults.database import (
+    DatabaseShutDownError,
+    DatabaseUnavailableError,
+    database_service_factory,
+)
 from backstage_runtime.testing import start_test_backend
 
 from ._support import COUNTER_MIGRATIONS, count_events, database_plugin, table_names
@@ -236,9 +240,14 @@ async def test_a_busy_pool_times_out_after_acquire_timeout(
         assert engine.pool.size() == 1
         async with engine.connect() as held:
             await held.execute(text("SELECT 1"))
-            with pytest.raises(PoolTimeoutError):
+            with pytest.raises(DatabaseUnavailableError) as caught:
                 async with engine.connect():
                     pass
+    assert str(caught.value) == (
+        "The database of plugin 'todo' is unavailable: no free connection within 0.05 s "
+        "(all 1 in use)"
+    )
+    assert isinstance(caught.value.__cause__, PoolTimeoutError)
 
 
 async def test_a_waiting_checkout_gets_the_connection_once_released(
