@@ -184,7 +184,8 @@ def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:
 def run_config(config_paths: Sequence[str] | None, *, show_secrets: bool) -> int:
     """Print the resolved configuration as YAML, secret values replaced by ``***``."""
     config = load_config(config_paths)
-    data = config.get()
+    # No file and no APP_CONFIG_*: an empty configuration, not a missing value.
+    data = config.get() if config.keys() else {}
     if not show_secrets:
         data = _redact(data, sorted(set(config.secret_values()), key=len, reverse=True))
     sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

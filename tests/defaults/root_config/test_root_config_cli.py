@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,13 @@ def test_config_command_prints_no_nulls(
     }
     assert "cors" not in printed
     assert "auth" not in printed
+
+
+def test_config_command_prints_an_empty_configuration_without_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no app-config.yaml here
+    for name in [key for key in os.environ if key.startswith("APP_CONFIG_")]:
+        monkeypatch.delenv(name)
+    assert main(["config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == {}
