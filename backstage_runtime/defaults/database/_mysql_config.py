@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ...api.errors import ConfigError
 from ...api.services._json import JsonValue
+from ._connection_fields import read_port, read_text
 from ._section import DatabaseSection
 from ._settings import MysqlSettings
 from ._ssl import read_mysql_ssl
@@ -93,16 +94,17 @@ def _normalize(value: JsonValue | None, key: str) -> _Connection:
             f"expected one of {', '.join(sorted(_OBJECT_FIELDS))}"
         )
     result: _Connection = {}
-    if (host := _text(value, "host", key)) is not None:
+    if (host := read_text(value, "host", key)) is not None:
         result["host"] = host
-    if (user := _text(value, "user", key)) is not None:
+    if (user := read_text(value, "user", key)) is not None:
         result["user"] = user
-    if (password := _text(value, "password", key, empty=True)) is not None:
+    # An empty password is a real MySQL setting (a root without one); other fields are not.
+    if (password := read_text(value, "password", key, empty=True)) is not None:
         result["password"] = password
-    if (database := _text(value, "database", key)) is not None:
+    if (database := read_text(value, "database", key)) is not None:
         result["database"] = database
     if "port" in value:
-        result["port"] = _port(value["port"], f"{key}.port")
+        result["port"] = read_port(value["port"], f"{key}.port")
     if "ssl" in value:
         result["ssl"] = read_mysql_ssl(value["ssl"], f"{key}.ssl")
     return result
@@ -148,21 +150,3 @@ def _parse_url(value: str, key: str) -> _Connection:
     return result
 
 
-def _text(
-    connection: Mapping[str, object], name: str, key: str, *, empty: bool = False
-) -> str | None:
-    # An empty password is a real MySQL setting (a root without one); other fields are not.
-    value = connection.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or (not value and not empty):
-        raise ConfigError(f"Invalid config at '{key}.{name}': expected a non-empty string")
-    return value
-
-
-def _port(value: object, key: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        raise ConfigError(f"Invalid config at '{key}': expected a port number")
-    return value

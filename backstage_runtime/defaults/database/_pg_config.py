@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ...api.errors import ConfigError
 from ...api.services._json import JsonValue
+from ._connection_fields import read_port, read_text
 from ._section import DatabaseSection
 from ._settings import PgSettings, SslSetting
 from ._ssl import SSL_MODES, read_ssl
@@ -133,22 +134,22 @@ def _normalize(value: JsonValue | None, key: str) -> _Connection:
             "token authentication) is not supported by backstage-runtime; use 'default'"
         )
     result: _Connection = {}
-    if (host := _text(value, "host", key)) is not None:
+    if (host := read_text(value, "host", key)) is not None:
         result["host"] = host
-    if (user := _text(value, "user", key)) is not None:
+    if (user := read_text(value, "user", key)) is not None:
         result["user"] = user
-    if (password := _text(value, "password", key)) is not None:
+    if (password := read_text(value, "password", key)) is not None:
         result["password"] = password
-    if (database := _text(value, "database", key)) is not None:
+    if (database := read_text(value, "database", key)) is not None:
         result["database"] = database
-    if (application_name := _text(value, "application_name", key)) is not None:
+    if (application_name := read_text(value, "application_name", key)) is not None:
         result["application_name"] = application_name
     if "port" in value:
-        result["port"] = _port(value["port"], f"{key}.port")
+        result["port"] = read_port(value["port"], f"{key}.port")
     if "ssl" in value:
         result["ssl"] = read_ssl(value["ssl"], f"{key}.ssl")
     if "application_name" not in result and (
-        fallback := _text(value, "fallback_application_name", key)
+        fallback := read_text(value, "fallback_application_name", key)
     ):
         result["application_name"] = fallback
     if "connectionString" in value:
@@ -251,21 +252,6 @@ def _parse_url(value: str, key: str) -> _Connection:
     return result
 
 
-def _text(connection: Mapping[str, object], name: str, key: str) -> str | None:
-    value = connection.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"Invalid config at '{key}.{name}': expected a non-empty string")
-    return value
-
-
-def _port(value: object, key: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        raise ConfigError(f"Invalid config at '{key}': expected a port number")
-    return value
 
 
 def _check_length(name: str, kind: str, key: str) -> None:
