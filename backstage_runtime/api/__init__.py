@@ -7,6 +7,7 @@ so a plugin distribution can import it at module level for free. The same names 
 by :mod:`backstage_runtime`, which is where plugin authors are meant to import them from.
 """
 
+from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._core_services import core_services
 from ._durations import parse_duration, read_duration_from_config
 from ._events_service_ref import events_service_ref
@@ -52,6 +53,14 @@ from .errors import (
     stringify_error,
 )
 from .services._json import JsonObject, JsonPrimitive, JsonValue
+from .services.actions import (
+    ActionAttributes,
+    ActionContext,
+    ActionFunction,
+    ActionsRegistryService,
+    ActionsService,
+    ActionsServiceAction,
+)
 from .services.auditor import AuditorEvent, AuditorService, AuditorSeverity
 from .services.auth import (
     AccessRestrictions,
@@ -146,6 +155,14 @@ from .services.url_reader import (
 )
 
 __all__ = [
+    "ActionAttributes",
+    "ActionContext",
+    "ActionFunction",
+    "ActionsRegistryService",
+    "ActionsService",
+    "ActionsServiceAction",
+    "actions_registry_service_ref",
+    "actions_service_ref",
     # Features: plugins, modules, loaders.
     "BackendFeature",
     "BackendFeatureLoader",

@@ -1,0 +1,115 @@
+"""``core.actionsRegistry`` and ``core.actions``: typed actions a plugin registers, served over
+HTTP and callable from other plugins and backends (Backstage's actions registry and actions
+services, which the MCP actions backend exposes as MCP tools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._json import JsonObject, JsonValue
+from .auth import BackstageCredentials
+from .logger import LoggerService
+
+__all__ = [
+    "ActionAttributes",
+    "ActionContext",
+    "ActionFunction",
+    "ActionsRegistryService",
+    "ActionsService",
+    "ActionsServiceAction",
+]
+
+
+@dataclass(frozen=True)
+class ActionAttributes:
+    """What an action does to the world, as MCP tool annotations describe it.
+
+    On the wire these are ``{"destructive", "idempotent", "readOnly"}``.
+    """
+
+    destructive: bool = False
+    idempotent: bool = False
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action receives: its validated ``input`` (a pydantic model instance when the
+    input schema is a model, else the JSON object), the plugin's ``logger`` and the caller's
+    ``credentials``.
+    """
+
+    input: Any
+    logger: LoggerService = field(repr=False)
+    credentials: BackstageCredentials
+
+
+#: An action: ``async def action(context: ActionContext) -> output`` — the output is a JSON
+#: value or a pydantic model instance (validated against the output schema), or None.
+ActionFunction = Callable[[ActionContext], Awaitable[Any]]
+
+
+class ActionsRegistryService(Protocol):
+    """Registers this plugin's actions; each is served under the plugin's
+    ``/.backstage/actions/v1/actions`` with the id ``<pluginId>:<name>``.
+    """
+
+    def register(
+        self,
+        *,
+        name: str,
+        title: str,
+        description: str,
+        action: ActionFunction,
+        input_schema: type[Any] | Mapping[str, Any] | None = None,
+        output_schema: type[Any] | Mapping[str, Any] | None = None,
+        attributes: ActionAttributes | None = None,
+        visibility_permission: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register an action.
+
+        ``input_schema`` / ``output_schema`` are a pydantic model class or a JSON Schema
+        (draft 7) object; the input is validated before ``action`` runs and its output after.
+        ``visibility_permission`` is a basic permission (``{"type": "basic", "name": ...,
+        "attributes": {...}}``): a caller denied it neither sees nor invokes the action.
+        Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
+        """
+
+
+@dataclass(frozen=True)
+class ActionsServiceAction:
+    """An action as the actions service lists it (the JSON of Node's ``ActionsServiceAction``)."""
+
+    id: str
+    name: str
+    title: str
+    description: str
+    input_schema: JsonObject
+    output_schema: JsonObject
+    attributes: ActionAttributes = ActionAttributes()
+
+
+class ActionsService(Protocol):
+    """Lists and invokes the actions of the plugins named in ``backend.actions.pluginSources``,
+    wherever they run (this backend, another Python backend or a Node one), with the caller's
+    credentials turned into plugin tokens.
+    """
+
+    async def list(self, *, credentials: BackstageCredentials) -> list[ActionsServiceAction]:
+        """Every action the caller may see, after ``backend.actions.filter``."""
+
+    async def invoke(
+        self,
+        *,
+        id: str,
+        input: JsonObject | None = None,
+        credentials: BackstageCredentials,
+    ) -> JsonValue:
+        """Run action ``id`` (``<pluginId>:<name>``) and return its output.
+
+        Raises the Backstage error the serving plugin answered with (``InputError`` for an
+        invalid input, ``NotFoundError`` for an unknown or invisible action, ...).
+        """
