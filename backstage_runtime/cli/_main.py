@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(serve)
     serve.add_argument("--host", help="override backend.listen.host")
     serve.add_argument("--port", type=int, help="override backend.listen.port")
+    serve.add_argument(
+        "--workers",
+        type=_worker_count,
+        metavar="N",
+        help="run N backend processes on one socket (default: backend.workers, else 1)",
+    )
+    serve.add_argument(
+        "--allow-per-process-state",
+        action="store_true",
+        help="run several workers even with in-memory SQLite or the memory cache",
+    )
 
     plugins = commands.add_parser(
         "plugins",
@@ -75,12 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _worker_count(text: str) -> int:
+    try:
+        count = int(text, 10)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (used by the console script)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            return run_serve(args.config, host=args.host, port=args.port)
+            return run_serve(
+                args.config,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                allow_per_process_state=args.allow_per_process_state,
+            )
         if args.command == "plugins":
             return run_plugins(args.config)
         if args.command == "graph":

@@ -27,7 +27,9 @@ from ._body_limit import (
 from ._error_responder import ErrorResponder, development_mode
 from ._listen import (
     DEFAULT_PORT,
+    INHERITED_SOCKET_ENV,
     ListenOptions,
+    inherited_listening_socket,
     listen_override,
     open_listening_socket,
     read_listen_options,
@@ -63,6 +65,8 @@ __all__ = [
     "mount_handler",
     "mount_relative_path",
     "open_listening_socket",
+    "INHERITED_SOCKET_ENV",
+    "inherited_listening_socket",
     "read_listen_options",
     "request_url",
     "scope_of",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..api import Config
@@ -12,6 +14,8 @@ from ..api.errors import ConfigError
 __all__ = [
     "DEFAULT_PORT",
     "ListenOptions",
+    "INHERITED_SOCKET_ENV",
+    "inherited_listening_socket",
     "listen_override",
     "open_listening_socket",
     "read_listen_options",
@@ -91,6 +95,35 @@ def listen_override(config: Config, *, host: str | None, port: int | None) -> ob
             "which has no room for an IPv6 address; use backend.listen: {host, port}"
         )
     return f"{new_host}:{new_port}"
+
+
+#: The environment variable through which ``serve --workers`` hands each worker the file
+#: descriptor of the socket it listens on for all of them.
+INHERITED_SOCKET_ENV = "BACKSTAGE_RUNTIME_LISTEN_FD"
+
+
+def inherited_listening_socket(env: Mapping[str, str] | None = None) -> socket.socket | None:
+    """The listening socket a supervisor handed down in :data:`INHERITED_SOCKET_ENV`, or None.
+
+    Raises :class:`ConfigError` when the variable names no listening TCP socket, rather than
+    quietly opening a second one beside the supervisor's.
+    """
+    value = (os.environ if env is None else env).get(INHERITED_SOCKET_ENV)
+    if value is None:
+        return None
+    try:
+        sock = socket.socket(fileno=int(value))
+    except (ValueError, OSError) as error:
+        raise ConfigError(
+            f"{INHERITED_SOCKET_ENV}={value!r} is not an open socket descriptor: {error}"
+        ) from error
+    if sock.type != socket.SOCK_STREAM or not sock.getsockopt(
+        socket.SOL_SOCKET, socket.SO_ACCEPTCONN
+    ):
+        sock.detach()
+        raise ConfigError(f"{INHERITED_SOCKET_ENV}={value} is not a listening TCP socket")
+    sock.setblocking(False)
+    return sock
 
 
 def open_listening_socket(options: ListenOptions, backlog: int = 1024) -> socket.socket:

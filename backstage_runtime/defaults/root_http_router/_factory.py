@@ -22,6 +22,7 @@ from ...http_toolkit import (
     ErrorResponder,
     ListenOptions,
     development_mode,
+    inherited_listening_socket,
     open_listening_socket,
     read_listen_options,
 )
@@ -133,7 +134,8 @@ def _start_server(
     else:
         options = read_listen_options(config)
     tls = read_tls_context(config, cache_dir=certificate_cache_dir)
-    sock = open_listening_socket(options)
+    # Under `serve --workers` every worker serves the supervisor's one socket.
+    sock = inherited_listening_socket() or open_listening_socket(options)
     server = HttpServer(
         app, sock, tls=tls, logger=logger, keep_alive_timeout=read_keep_alive_timeout(config)
     )

@@ -1,0 +1,237 @@
+"""``serve --workers N``: N full backends in child processes serving one inherited socket.
+
+The supervisor opens the listening socket itself, so every worker accepts from the same queue
+and a worker that dies loses only the connections it had accepted. It starts the workers, waits
+until each says it started (a byte on a pipe, sent after ``Backend started``), replaces one that
+dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import Process
+
+from ..api import LoggerService
+from ..http_toolkit import INHERITED_SOCKET_ENV
+
+__all__ = ["READY_FD_ENV", "WORKER_INDEX_ENV", "WorkerPolicy", "notify_ready", "supervise"]
+
+#: The environment variable holding the pipe a worker writes to once it has started.
+READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"
+#: The environment variable holding a worker's number (1..N), for its logs.
+WORKER_INDEX_ENV = "BACKSTAGE_RUNTIME_WORKER"
+
+
+def notify_ready(env: Mapping[str, str] | None = None) -> None:
+    """Tell the supervisor (if any) that this worker's backend has started."""
+    value = (os.environ if env is None else env).get(READY_FD_ENV)
+    if value is None:
+        return
+    try:
+        descriptor = int(value)
+        os.write(descriptor, b"1")
+        os.close(descriptor)
+    except (ValueError, OSError):
+        # The supervisor is gone or the variable is stray; the worker serves either way.
+        pass
+
+
+@dataclass(frozen=True)
+class WorkerPolicy:
+    """How the supervisor treats dying workers: more than ``max_restarts`` deaths within
+    ``restart_window`` seconds stops everything (a crash loop is not served around), and a
+    stopping worker gets ``stop_timeout`` seconds before SIGKILL.
+    """
+
+    max_restarts: int = 5
+    restart_window: float = 60.0
+    stop_timeout: float = 90.0
+
+
+@dataclass
+class _State:
+    stopping: bool = False
+    failed: str | None = None
+    signal: signal.Signals | None = None
+    ready: int = 0
+    processes: dict[int, Process] = field(default_factory=dict)
+    deaths: deque[float] = field(default_factory=deque)
+
+
+async def _spawn(
+    index: int, command: Sequence[str], sock: socket.socket
+) -> tuple[Process, int]:
+    read_end, write_end = os.pipe()
+    env = {
+        **os.environ,
+        INHERITED_SOCKET_ENV: str(sock.fileno()),
+        READY_FD_ENV: str(write_end),
+        WORKER_INDEX_ENV: str(index),
+    }
+    try:
+        process = await anyio.open_process(
+            list(command),
+            env=env,
+            stdin=None,
+            stdout=None,
+            stderr=None,
+            pass_fds=(sock.fileno(), write_end),
+        )
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        # Only the child keeps the write end: when it exits, the read below sees end-of-file.
+        os.close(write_end)
+    return process, read_end
+
+
+async def _wait_ready(read_end: int) -> bool:
+    try:
+        data = await anyio.to_thread.run_sync(os.read, read_end, 1, abandon_on_cancel=True)
+    finally:
+        os.close(read_end)
+    return bool(data)
+
+
+async def _run_slot(
+    index: int,
+    count: int,
+    command: Sequence[str],
+    sock: socket.socket,
+    state: _State,
+    policy: WorkerPolicy,
+    logger: LoggerService,
+    all_ready: anyio.Event,
+    stop: anyio.Event,
+) -> None:
+    first = True
+    while not state.stopping:
+        process, read_end = await _spawn(index, command, sock)
+        state.processes[index] = process
+        meta = {"worker": index, "pid": process.pid, "type": "supervisor"}
+        ready = await _wait_ready(read_end)
+        if ready and first:
+            state.ready += 1
+            if state.ready == count:
+                all_ready.set()
+        elif ready:
+            logger.info(f"Worker {index} started again", meta)
+        status = await process.wait()
+        if state.stopping:
+            return
+        if first and not ready:
+            # A worker that cannot start once will not start on a second try either (a config
+            # error, a port, a plugin's init): stop rather than loop.
+            state.failed = f"worker {index} exited with status {status} before it started"
+            stop.set()
+            return
+        now = time.monotonic()
+        state.deaths.append(now)
+        while state.deaths and now - state.deaths[0] > policy.restart_window:
+            state.deaths.popleft()
+        if len(state.deaths) > policy.max_restarts:
+            state.failed = (
+                f"{len(state.deaths)} workers died within {policy.restart_window:g}s "
+                f"(the last, worker {index}, with status {status})"
+            )
+            stop.set()
+            return
+        logger.error(f"Worker {index} exited with status {status}; starting a new one", meta)
+        first = False
+
+
+async def _stop_all(state: _State, policy: WorkerPolicy, logger: LoggerService) -> None:
+    for process in list(state.processes.values()):
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+    with anyio.move_on_after(policy.stop_timeout) as scope:
+        for process in list(state.processes.values()):
+            await process.wait()
+    if scope.cancelled_caught:
+        for index, process in state.processes.items():
+            if process.returncode is None:
+                logger.error(
+                    f"Worker {index} did not stop within {policy.stop_timeout:g}s; killing it",
+                    {"worker": index, "pid": process.pid, "type": "supervisor"},
+                )
+                process.kill()
+
+
+async def supervise(
+    command: Sequence[str],
+    count: int,
+    sock: socket.socket,
+    logger: LoggerService,
+    policy: WorkerPolicy | None = None,
+) -> int:
+    """Run ``count`` workers of ``command`` on ``sock`` until SIGINT/SIGTERM; the exit status."""
+    policy = policy or WorkerPolicy()
+    state = _State()
+    stop = anyio.Event()
+    all_ready = anyio.Event()
+    sock.set_inheritable(True)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as slots:
+
+            async def watch_signals() -> None:
+                async for number in signals:
+                    state.signal = signal.Signals(number)
+                    stop.set()
+                    return
+
+            async def announce() -> None:
+                await all_ready.wait()
+                logger.info(
+                    f"All {count} workers started; stop them with SIGINT or SIGTERM",
+                    {"workers": count, "type": "supervisor"},
+                )
+
+            slots.start_soon(watch_signals)
+            slots.start_soon(announce)
+            for index in range(1, count + 1):
+                slots.start_soon(
+                    _run_slot,
+                    index,
+                    count,
+                    command,
+                    sock,
+                    state,
+                    policy,
+                    logger,
+                    all_ready,
+                    stop,
+                )
+            await stop.wait()
+            state.stopping = True
+            if state.signal is not None:
+                logger.info(
+                    f"Received {state.signal.name}, stopping {count} workers",
+                    {"type": "supervisor"},
+                )
+            elif state.failed is not None:
+                logger.error(f"Stopping every worker: {state.failed}", {"type": "supervisor"})
+            # New connections now queue nowhere once the workers close their copies.
+            sock.close()
+            await _stop_all(state, policy, logger)
+            slots.cancel_scope.cancel()
+    for process in state.processes.values():
+        await process.aclose()
+    if state.failed is not None:
+        print(f"backstage-runtime: {state.failed}", file=sys.stderr)
+        return 1
+    if not all_ready.is_set() and state.signal is not None:
+        return 128 + state.signal.value
+    statuses = [process.returncode for process in state.processes.values()]
+    return 0 if all(status == 0 for status in statuses) else 1
