@@ -58,6 +58,13 @@ class ServeProcess:
                 if entry["message"].startswith(message_start):
                     return entry
 
+    async def drain(self) -> None:
+        """Read (and keep) every further line until the process closes its output: a process
+        whose log lines nobody reads blocks on its full stdout pipe and stops serving.
+        """
+        while await self._next_line() is not None:
+            pass
+
     def send_signal(self, sig: signal.Signals) -> None:
         """Send ``sig`` to the process."""
         self.process.send_signal(sig)
