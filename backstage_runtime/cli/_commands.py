@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,85 +12,18 @@ import anyio
 import yaml
 
 from .._create_backend import create_backend
-from ..api import (
-    BackendModule,
-    BackendPlugin,
-    Config,
-    ServiceFactory,
-    core_services,
-    read_shutdown_hook_timeout,
-)
-from ..api.errors import ConfigError
+from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
-from ..defaults.root_http_router import listen_override, read_listen_options
-from ..defaults.root_http_router._settings import read_server_shutdown_delay
-from ..defaults.root_logger import create_root_logger
-from ..http_toolkit import INHERITED_SOCKET_ENV, open_listening_socket
 from ..runtime import Backend, EntryPointScan, PackageFilter, scan_entry_points
-from ._shared_state import per_process_state
-from ._workers import WorkerPolicy, notify_ready, supervise
+from ._workers import notify_ready
 
 __all__ = [
     "freeze_startup_objects",
-    "read_worker_count",
     "run_config",
     "run_graph",
     "run_plugins",
-    "run_serve",
-    "run_workers",
+    "serve_one_backend",
 ]
-
-_WORKERS_KEY = "backend.workers"
-
-
-def read_worker_count(config: Config) -> int:
-    """``backend.workers`` (our key): how many processes ``serve`` runs; default 1."""
-    value = config.get_optional(_WORKERS_KEY)
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"Invalid config at '{_WORKERS_KEY}': expected a whole number >= 1")
-    return value
-
-
-def run_workers(
-    config: Config,
-    config_paths: Sequence[str] | None,
-    *,
-    host: str | None,
-    port: int | None,
-    count: int,
-    allow_per_process_state: bool,
-) -> int:
-    """Supervise ``count`` workers of ``serve`` on one socket opened here.
-
-    Refuses (:class:`ConfigError`) a configuration whose state lives in one process (in-memory
-    SQLite, the memory cache) unless ``allow_per_process_state``: each worker would have its
-    own, and plugin data, tokens and caches would silently differ from request to request.
-    """
-    reasons = per_process_state(config)
-    if reasons and not allow_per_process_state:
-        raise ConfigError(
-            f"Refusing to start {count} workers: their state would silently split, because "
-            + "; ".join(reasons)
-            + ". Configure a shared database (PostgreSQL, MySQL, or SQLite files in "
-            "backend.database.connection.directory) and a shared cache (redis, valkey, "
-            "memcache), or pass --allow-per-process-state"
-        )
-    logger = create_root_logger(config).child({"service": "supervisor"})
-    sock = open_listening_socket(read_listen_options(config))
-    command = [sys.executable, "-m", "backstage_runtime.cli", "serve"]
-    for path in config_paths or ():
-        command += ["--config", path]
-    if host is not None:
-        command += ["--host", host]
-    if port is not None:
-        command += ["--port", str(port)]
-    # A worker's worst-case stop, then some: past it the supervisor kills what is left.
-    stop_timeout = read_server_shutdown_delay(config) + 3 * read_shutdown_hook_timeout(config)
-    policy = WorkerPolicy(stop_timeout=stop_timeout + 10)
-    return anyio.run(supervise, command, count, sock, logger, policy)
-
 
 def freeze_startup_objects() -> None:
     """Move everything alive after startup out of the garbage collector's reach.
@@ -104,37 +36,12 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def run_serve(
-    config_paths: Sequence[str] | None,
-    *,
-    host: str | None,
-    port: int | None,
-    workers: int | None = None,
-    allow_per_process_state: bool = False,
+def serve_one_backend(
+    config_paths: Sequence[str] | None, overrides: dict[str, Any] | None
 ) -> int:
-    """Start every discovered feature and run until SIGINT/SIGTERM; 0 after a clean stop.
-
-    ``workers`` (else ``backend.workers``, else 1) above 1 runs that many backends in child
-    processes on one socket (see :func:`run_workers`).
+    """Start every discovered feature in this process and run until SIGINT/SIGTERM; 0 after a
+    clean stop, 128 + the signal number when a signal interrupted the start.
     """
-    overrides: dict[str, Any] | None = None
-    if host is not None or port is not None:
-        # In the shape the files give backend.listen ("host:port", a port, or {host, port}):
-        # the override is merged over them, and mixing shapes is a config type error.
-        listen = listen_override(load_config(config_paths), host=host, port=port)
-        overrides = {"backend": {"listen": listen}}
-    if INHERITED_SOCKET_ENV not in os.environ:
-        config = load_config(config_paths, overrides=overrides)
-        count = workers if workers is not None else read_worker_count(config)
-        if count > 1:
-            return run_workers(
-                config,
-                config_paths,
-                host=host,
-                port=port,
-                count=count,
-                allow_per_process_state=allow_per_process_state,
-            )
     backend = create_backend(config_paths=config_paths, overrides=overrides, discover=True)
 
     async def serve() -> int:

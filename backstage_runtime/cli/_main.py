@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 from ..api.errors import BackstageError
-from ._commands import run_config, run_graph, run_plugins, run_serve
 
 __all__ = ["build_parser", "main"]
 
@@ -101,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
+            from ._serve import run_serve
+
             return run_serve(
                 args.config,
                 host=args.host,
@@ -108,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 workers=args.workers,
                 allow_per_process_state=args.allow_per_process_state,
             )
+        # The other commands need the runtime; `serve` decides first whether this process will.
+        from ._commands import run_config, run_graph, run_plugins
+
         if args.command == "plugins":
             return run_plugins(args.config)
         if args.command == "graph":
