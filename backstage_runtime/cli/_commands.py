@@ -74,9 +74,7 @@ def run_serve(config_paths: Sequence[str] | None, *, host: str | None, port: int
                         await stop.wait()
                 watchers.cancel_scope.cancel()
         if received and not started:
-            print(
-                f"backstage-runtime: startup interrupted by {received[0].name}", file=sys.stderr
-            )
+            print(f"backstage-runtime: startup interrupted by {received[0].name}", file=sys.stderr)
             return 128 + received[0].value
         return 0
 

@@ -27,10 +27,12 @@ __all__ = [
 class ActionAttributes:
     """What an action does to the world, as MCP tool annotations describe it.
 
-    On the wire these are ``{"destructive", "idempotent", "readOnly"}``.
+    On the wire these are ``{"destructive", "idempotent", "readOnly"}``. The defaults are
+    Node's (and MCP's tool annotation defaults): an action is assumed destructive unless it says
+    otherwise, and neither idempotent nor read-only.
     """
 
-    destructive: bool = False
+    destructive: bool = True
     idempotent: bool = False
     read_only: bool = False
 
