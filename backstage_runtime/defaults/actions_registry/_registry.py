@@ -198,9 +198,7 @@ class ActionsRegistry:
         try:
             parsed = action.input.parse(input)
         except SchemaViolation as violation:
-            raise InputError(
-                f'Invalid input to action "{action.id}": {violation}', violation
-            ) from None
+            raise InputError(f'Invalid input to action "{action.id}": {violation}') from None
         try:
             result = await action.action(
                 ActionContext(input=parsed, logger=self._logger, credentials=credentials)
@@ -208,9 +206,7 @@ class ActionsRegistry:
             try:
                 return action.output.dump(action.output.parse(result))
             except SchemaViolation as violation:
-                raise InputError(
-                    f'Invalid output from action "{action.id}": {violation}', violation
-                ) from None
+                raise InputError(f'Invalid output from action "{action.id}": {violation}') from None
         except Exception as error:
             raise ForwardedError(f'Failed execution of action "{action.id}"', error) from error
 
