@@ -191,7 +191,8 @@ async def test_invalid_input_is_a_400_input_error_naming_the_field() -> None:
     assert wrong_type.json()["request"]["method"] == "POST"
     assert missing.status == 400
     assert "'text' is a required property" in missing.json()["error"]["message"]
-    assert not_json.status == 400 and not_json.json()["error"]["name"] == "InputError"
+    assert not_json.status == 400
+    assert not_json.json()["error"]["name"] == "InputError"
 
 
 async def test_a_denied_or_unknown_action_is_not_found() -> None:
@@ -245,7 +246,7 @@ async def test_a_failing_action_answers_with_its_cause_status_in_error_json() ->
 
 
 async def test_the_alpha_id_is_the_same_registry() -> None:
-    alpha = create_service_ref(id="alpha.core.actionsRegistry")
+    alpha: Any = create_service_ref(id="alpha.core.actionsRegistry")
     seen: list[Any] = []
 
     def register(env: Any) -> None:

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from backstage_runtime.api import ActionAttributes, ActionContext
+from backstage_runtime.api.error_response import serialize_error, status_code_for_error
 from backstage_runtime.api.errors import (
     ConflictError,
     ForwardedError,
@@ -18,7 +19,6 @@ from backstage_runtime.api.errors import (
     NotAllowedError,
     NotFoundError,
 )
-from backstage_runtime.api.error_response import serialize_error, status_code_for_error
 from backstage_runtime.api.services.auth import (
     BackstageCredentials,
     BackstageServicePrincipal,
@@ -71,7 +71,7 @@ def test_an_action_is_listed_under_plugin_id_colon_name_with_node_default_attrib
     actions = registry()
     actions.register(name="greet", title="Greet", description="Says hello", action=greet_json)
     [entry] = actions.actions.values()
-    body = entry.to_json()
+    body: Any = entry.to_json()
     assert body["id"] == "greeter:greet"
     assert (body["name"], body["title"], body["description"]) == ("greet", "Greet", "Says hello")
     assert body["attributes"] == {"destructive": True, "idempotent": False, "readOnly": False}
@@ -90,12 +90,13 @@ def test_the_same_name_in_two_plugins_is_two_actions() -> None:
     first, second = registry("one"), registry("two")
     first.register(name="greet", title="t", description="d", action=greet_json)
     second.register(name="greet", title="t", description="d", action=greet_json)
-    assert list(first.actions) == ["one:greet"] and list(second.actions) == ["two:greet"]
+    assert list(first.actions) == ["one:greet"]
+    assert list(second.actions) == ["two:greet"]
 
 
 def test_a_bad_schema_or_permission_is_refused_at_registration_naming_the_action() -> None:
     actions = registry()
-    with pytest.raises(ValueError, match="input schema of action 'greeter:a'.*'strin'"):
+    with pytest.raises(ValueError, match=r"input schema of action 'greeter:a'.*'strin'"):
         actions.register(
             name="a",
             title="t",
@@ -134,7 +135,7 @@ async def test_a_pydantic_model_is_listed_as_its_json_schema_and_validates() -> 
         input_schema=Greeting,
         output_schema=Greeted,
     )
-    listed = actions.actions["greeter:greet"].to_json()["schema"]
+    listed: Any = actions.actions["greeter:greet"].to_json()["schema"]
     assert listed["input"] == Greeting.model_json_schema()
     assert listed["output"] == Greeted.model_json_schema()
     output = await actions.invoke("greeter:greet", {"name": "ada", "times": 2}, SERVICE)
