@@ -2,8 +2,9 @@
 
 A Node or Python backend answers ``{"error": {"name", "message", ...}, "response":
 {"statusCode"}}``; the caller gets the error class of that name (``NotFoundError``, ...) with the
-remote message, so ``except NotFoundError`` works across backends. A body that is not error JSON
-becomes a :class:`ResponseError` with the status.
+remote message (which already ends with the remote causes, ``...; caused by ...``), so
+``except NotFoundError`` works across backends. A body that is not error JSON, or names an error
+this side does not know, becomes a :class:`ResponseError` carrying the status and the body.
 """
 
 from __future__ import annotations
@@ -39,10 +40,7 @@ _BY_NAME: dict[str, type[BackstageError]] = {
 
 
 def error_from_response(status: int, reason: str | None, text: str) -> BackstageError:
-    """The error for a response of ``status`` whose body is ``text``.
-
-    The rebuilt error's cause is a :class:`ResponseError` holding the status and the raw body.
-    """
+    """The error for a response of ``status`` whose body is ``text``."""
     response = ResponseError(
         f"Request failed with {status} {reason or ''}".strip(), status_code=status, body=text
     )
@@ -59,4 +57,4 @@ def error_from_response(status: int, reason: str | None, text: str) -> Backstage
     cls = _BY_NAME.get(name) if isinstance(name, str) else None
     if cls is None:
         return ResponseError(message, status_code=status, body=text)
-    return cls(message, response)
+    return cls(message)
