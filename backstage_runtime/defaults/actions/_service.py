@@ -20,6 +20,7 @@ from ...api.services.auth import AuthService, BackstageCredentials
 from ...api.services.logger import LoggerService
 from ...api.services.permissions import PermissionsService
 from ._filter import read_action_filter
+from ._overrides import apply_overrides
 from ._remote_errors import error_from_response
 
 __all__ = ["DefaultActionsService", "parse_action"]
@@ -155,15 +156,16 @@ class DefaultActionsService:
         return [action for action, _ in entries if action.id not in denied]
 
     async def list(self, *, credentials: BackstageCredentials) -> list[ActionsServiceAction]:
-        """Every action of every plugin source that passes ``backend.actions.filter`` and whose
-        visibility permission the caller holds; a failing source is logged and skipped.
+        """Every action of every plugin source that passes ``backend.actions.filter``, with
+        ``backend.actions.overrides`` applied, whose visibility permission the caller holds; a
+        failing source is logged and skipped.
         """
         sources = self._config.get_optional_string_array("backend.actions.pluginSources") or []
         listings = await asyncio.gather(*(self._source(source, credentials) for source in sources))
         action_filter = read_action_filter(self._config)
         entries = [entry for listing in listings for entry in listing]
         kept = [entry for entry in entries if action_filter.allows(entry[0])]
-        return await self._permitted(kept, credentials)
+        return await self._permitted(apply_overrides(kept, self._config), credentials)
 
     async def invoke(
         self,

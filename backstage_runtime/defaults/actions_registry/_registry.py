@@ -4,6 +4,7 @@ and the HTTP routes (``/.backstage/actions/v1/actions``) the actions service cal
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -200,9 +201,12 @@ class ActionsRegistry:
         except SchemaViolation as violation:
             raise InputError(f'Invalid input to action "{action.id}": {violation}') from None
         try:
-            result = await action.action(
+            result = action.action(
                 ActionContext(input=parsed, logger=self._logger, credentials=credentials)
             )
+            if inspect.isawaitable(result):
+                # A plain function is taken too: plugin authors write both.
+                result = await result
             try:
                 return action.output.dump(action.output.parse(result))
             except SchemaViolation as violation:

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _support.http import request
 from quart import Blueprint
 
 from backstage_runtime.api import (
@@ -19,6 +20,7 @@ from backstage_runtime.api import (
     actions_service_ref,
     core_services,
     create_backend_plugin,
+    create_service_factory,
 )
 from backstage_runtime.api.errors import (
     AuthenticationError,
@@ -225,3 +227,96 @@ async def test_invoke_returns_the_output_and_raises_the_remote_error() -> None:
             )
 
     assert output == {"loud": "HI"}
+
+
+class DenyNamed:
+    """Denies the permissions named ``denied``; allows the rest."""
+
+    def __init__(self, *denied: str) -> None:
+        self.denied = set(denied)
+
+    async def authorize(self, requests: Any, **kwargs: Any) -> list[Any]:
+        return [
+            {"result": "DENY" if r["permission"]["name"] in self.denied else "ALLOW"}
+            for r in requests
+        ]
+
+    async def authorize_conditional(self, requests: Any, **kwargs: Any) -> list[Any]:
+        return await self.authorize(requests, **kwargs)
+
+
+async def test_overrides_retitle_and_a_configured_permission_hides() -> None:
+    permissions = create_service_factory(
+        service=core_services.permissions, factory=lambda: DenyNamed("forget.use")
+    )
+    overrides = {
+        "greeter:shout": {
+            "title": "Yell",
+            "description": "Yells back",
+            "schema": {"input": {"title": "What to yell"}, "output": {"description": "Loud"}},
+        },
+        "greeter:forget": {"visibilityPermission": {"name": "forget.use"}},
+    }
+    features = [greeter(), garbage(), consumer(), permissions]
+    async with start_test_backend(features=features, config=config(overrides=overrides)) as backend:
+        actions = await backend.get_service(actions_service_ref, "consumer")
+        listed = await actions.list(credentials=CALLER)
+
+    [shout_action] = listed
+    assert (shout_action.title, shout_action.description) == ("Yell", "Yells back")
+    assert shout_action.input_schema["title"] == "What to yell"
+    assert shout_action.input_schema["required"] == ["text"]
+    assert shout_action.output_schema["description"] == "Loud"
+
+
+async def test_an_action_failure_crosses_the_wire_with_its_name() -> None:
+    async def missing(context: ActionContext) -> Any:
+        raise NotFoundError("no entity component:default/x")
+
+    def sync_action(context: ActionContext) -> Any:
+        return {"sync": True}
+
+    def register(env: Any) -> None:
+        def init(actions: Any) -> None:
+            actions.register(name="missing", title="t", description="d", action=missing)
+            actions.register(name="sync", title="t", description="d", action=sync_action)
+
+        env.register_init(deps={"actions": actions_registry_service_ref}, init=init)
+
+    plugin = create_backend_plugin(plugin_id="greeter", register=register)
+    async with start_test_backend(features=[plugin, consumer()], config=config()) as backend:
+        actions = await backend.get_service(actions_service_ref, "consumer")
+        with pytest.raises(NotFoundError) as caught:
+            await actions.invoke(id="greeter:missing", credentials=CALLER)
+        synced = await actions.invoke(id="greeter:sync", credentials=CALLER)
+
+    assert str(caught.value) == (
+        'Failed execution of action "greeter:missing"; caused by NotFoundError: '
+        "no entity component:default/x"
+    )
+    assert synced == {"sync": True}
+
+
+async def test_hostile_invocations_get_clear_errors() -> None:
+    async with start_test_backend(features=[greeter()]) as backend:
+        base = await backend.url("/api/greeter/.backstage/actions/v1/actions")
+        headers = mock_credentials.service.headers("plugin:x")
+        not_an_object = await request(
+            "POST", f"{base}/greeter:shout/invoke", headers=headers, json=["text"]
+        )
+        deep = await request(
+            "POST",
+            f"{base}/greeter:shout/invoke",
+            headers={**headers, "Content-Type": "application/json"},
+            data=b"[" * 100_000,
+        )
+        odd_id = await request("POST", f"{base}/greeter%3Ashout%2F..%2Fx/invoke", headers=headers)
+        wrong_method = await request("GET", f"{base}/greeter:shout/invoke", headers=headers)
+
+    assert not_an_object.status == 400
+    assert "is not of type 'object'" in not_an_object.json()["error"]["message"]
+    assert deep.status in (400, 413)
+    assert deep.json()["error"]["name"] in ("InputError", "PayloadTooLargeError")
+    assert odd_id.status == 404
+    assert odd_id.json()["error"]["message"] == 'Action "greeter:shout/../x" not found'
+    assert wrong_method.status == 405
