@@ -9,8 +9,14 @@ from typing import Any
 
 import pydantic
 import pytest
+from _support.http import request
 
-from backstage_runtime.api import ActionAttributes, ActionContext
+from backstage_runtime.api import (
+    ActionAttributes,
+    ActionContext,
+    actions_registry_service_ref,
+    create_backend_plugin,
+)
 from backstage_runtime.api.error_response import serialize_error, status_code_for_error
 from backstage_runtime.api.errors import (
     ConflictError,
@@ -25,7 +31,12 @@ from backstage_runtime.api.services.auth import (
     BackstageUserPrincipal,
 )
 from backstage_runtime.defaults.actions_registry import ActionsRegistry
-from backstage_runtime.testing import MockRootLogger, mock_credentials, mock_services
+from backstage_runtime.testing import (
+    MockRootLogger,
+    mock_credentials,
+    mock_services,
+    start_test_backend,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -278,3 +289,34 @@ def test_pydantic_is_not_imported_by_a_registry_that_uses_json_schema() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+async def test_a_mock_registry_installed_in_a_test_backend_records_each_plugins_actions() -> None:
+    mock = mock_services.actions_registry()
+
+    def register(env: Any) -> None:
+        def init(actions: Any) -> None:
+            actions.register(
+                name="greet",
+                title="t",
+                description="d",
+                action=greet_json,
+                input_schema=GREETING_SCHEMA,
+            )
+
+        env.register_init(deps={"actions": actions_registry_service_ref}, init=init)
+
+    plugin = create_backend_plugin(plugin_id="greeter", register=register)
+    async with start_test_backend(features=[plugin, mock.factory()]) as backend:
+        url = await backend.url("/api/greeter/.backstage/actions/v1/actions")
+        reply_status = (
+            await request("GET", url, headers=mock_credentials.service.headers())
+        ).status
+
+    assert list(mock.actions) == ["greeter:greet"]
+    assert await mock.invoke("greeter:greet", {"name": "x"}, credentials=SERVICE) == {
+        "message": "hello x",
+        "who": "service",
+    }
+    # The mock mounts no routes.
+    assert reply_status == 404
