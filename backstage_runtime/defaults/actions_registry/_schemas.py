@@ -47,6 +47,16 @@ class ActionSchema:
     dump: Callable[[Any], JsonValue]
 
 
+def _plain(value: Any) -> Any:
+    """A pydantic model instance as its JSON data (an action may return one whatever its output
+    schema); anything else unchanged.
+    """
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return dump(mode="json")
+    return value
+
+
 def _is_model_class(schema: object) -> bool:
     # Duck-typed so that pydantic is not imported to find out.
     return isinstance(schema, type) and all(
@@ -89,6 +99,7 @@ def _json_schema(schema: Mapping[str, Any], label: str) -> ActionSchema:
     validator = cls(document)
 
     def parse(value: Any) -> Any:
+        value = _plain(value)
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             path = ".".join(str(part) for part in error.absolute_path)
@@ -111,9 +122,7 @@ def compile_schema(schema: type[Any] | Mapping[str, Any] | None, *, label: str) 
     """
     if schema is None:
         return ActionSchema(
-            json_schema=dict(_EMPTY_OBJECT_SCHEMA),
-            parse=lambda value: value,
-            dump=lambda value: value,
+            json_schema=dict(_EMPTY_OBJECT_SCHEMA), parse=_plain, dump=lambda value: value
         )
     if _is_model_class(schema):
         assert isinstance(schema, type)

@@ -320,3 +320,20 @@ async def test_a_mock_registry_installed_in_a_test_backend_records_each_plugins_
     }
     # The mock mounts no routes.
     assert reply_status == 404
+
+
+async def test_a_model_returned_under_a_json_schema_or_no_schema_is_sent_as_json() -> None:
+    async def model_out(context: ActionContext) -> Greeted:
+        return Greeted(message="hi")
+
+    actions = registry()
+    actions.register(
+        name="typed",
+        title="t",
+        description="d",
+        action=model_out,
+        output_schema={"type": "object", "required": ["message"]},
+    )
+    actions.register(name="loose", title="t", description="d", action=model_out)
+    assert await actions.invoke("greeter:typed", {}, SERVICE) == {"message": "hi"}
+    assert await actions.invoke("greeter:loose", {}, SERVICE) == {"message": "hi"}
