@@ -50,7 +50,8 @@ class ActionContext:
 
 
 #: An action: ``async def action(context: ActionContext) -> output`` — the output is a JSON
-#: value or a pydantic model instance (validated against the output schema), or None.
+#: value or a pydantic model instance (validated against the output schema), or None. The
+#: default registry also accepts a plain (non-async) function.
 ActionFunction = Callable[[ActionContext], Awaitable[Any]]
 
 
@@ -76,7 +77,8 @@ class ActionsRegistryService(Protocol):
         ``input_schema`` / ``output_schema`` are a pydantic model class or a JSON Schema
         (draft 7) object; the input is validated before ``action`` runs and its output after.
         ``visibility_permission`` is a basic permission (``{"type": "basic", "name": ...,
-        "attributes": {...}}``): a caller denied it neither sees nor invokes the action.
+        "attributes": {...}}``): a caller denied it neither sees nor invokes the action (invoking
+        it answers 404, as for an unknown action).
         Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
         """
 

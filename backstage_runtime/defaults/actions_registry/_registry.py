@@ -226,7 +226,9 @@ class ActionsRegistry:
         if self._http_auth is None:
             raise RuntimeError("The actions routes need the plugin's http auth service")
         http_auth = self._http_auth
-        routes = Blueprint(f"{self._plugin_id}_actions", __name__)
+        # Each plugin has a Quart app of its own, so a fixed name cannot clash (and a plugin id
+        # with a dot would not be a valid blueprint name).
+        routes = Blueprint("backstage_actions", __name__)
         registry = self
 
         @routes.get("/.backstage/actions/v1/actions")
