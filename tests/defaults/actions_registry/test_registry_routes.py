@@ -266,3 +266,33 @@ async def test_the_alpha_id_is_the_same_registry() -> None:
 
     assert seen[0] is seen[1]
     assert [action["id"] for action in listing.json()["actions"]] == ["both:hi"]
+
+
+class DeadPermissionBackend:
+    """A permissions service whose permission backend cannot be reached."""
+
+    async def authorize(self, requests: Sequence[Any], **kwargs: Any) -> list[Any]:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 7007)")
+
+    async def authorize_conditional(self, requests: Sequence[Any], **kwargs: Any) -> list[Any]:
+        return await self.authorize(requests, **kwargs)
+
+
+async def test_a_dead_permission_backend_is_a_503_not_a_leak_of_hidden_actions() -> None:
+    dead = create_service_factory(
+        service=core_services.permissions, factory=lambda: DeadPermissionBackend()
+    )
+    async with start_test_backend(features=[greeter(), dead]) as backend:
+        base = await backend.url("/api/greeter/.backstage/actions/v1/actions")
+        listing = await request("GET", base, headers=SERVICE)
+        guarded = await request("POST", f"{base}/greeter:secret/invoke", headers=SERVICE)
+        open_one = await request(
+            "POST", f"{base}/greeter:echo/invoke", headers=SERVICE, json={"text": "a"}
+        )
+
+    assert listing.status == 503
+    assert listing.json()["error"]["name"] == "ServiceUnavailableError"
+    assert "127.0.0.1" not in listing.body.decode()
+    assert guarded.status == 503
+    # An action without a visibility permission needs no permission backend.
+    assert (open_one.status, open_one.json()) == (200, {"output": {"echo": "a"}})
