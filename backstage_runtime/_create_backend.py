@@ -7,6 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .api import ServiceFactory
+from .defaults.actions import actions_service_factory, alpha_actions_service_factory
+from .defaults.actions_registry import (
+    actions_registry_service_factory,
+    alpha_actions_registry_service_factory,
+)
 from .defaults.auditor import auditor_service_factory
 from .defaults.auth import auth_service_factory
 from .defaults.cache import cache_service_factory
@@ -77,6 +82,10 @@ def default_service_factories(
         auditor_service_factory(),
         scheduler_service_factory(),
         events_service_factory(),
+        actions_registry_service_factory(),
+        alpha_actions_registry_service_factory(),
+        actions_service_factory(),
+        alpha_actions_service_factory(),
     ]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._refs import ServiceRef, create_service_ref
+from .services.actions import ActionsRegistryService, ActionsService
 from .services.auditor import AuditorService
 from .services.auth import AuthService, HttpAuthService, UserInfoService
 from .services.cache import CacheService
@@ -71,6 +73,10 @@ class _CoreServices:
     root_instance_metadata: Final[ServiceRef[RootInstanceMetadataService]] = create_service_ref(
         id="core.rootInstanceMetadata", scope="root"
     )
+    #: Backstage's ``coreServices.actionsRegistry`` (also ``actions_registry_service_ref``).
+    actions_registry: Final[ServiceRef[ActionsRegistryService]] = actions_registry_service_ref
+    #: Backstage's ``coreServices.actions`` (the same ref as ``actions_service_ref``).
+    actions: Final[ServiceRef[ActionsService]] = actions_service_ref
 
     def all(self) -> tuple[ServiceRef[Any], ...]:
         """Every core ref, in the order above."""

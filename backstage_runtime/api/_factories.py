@@ -24,9 +24,7 @@ ServiceInitialization = Literal["always", "lazy"]
 #: What a factory for a ``ServiceRef[T]`` may be: a function (sync or ``async``) returning the
 #: ``T``, or a generator (sync or async) yielding it once, whose code after ``yield`` runs at
 #: shutdown. Its arguments are the deps as keyword arguments, so the type checker sees ``...``.
-ServiceFactoryFunction: TypeAlias = Callable[
-    ..., T | Awaitable[T] | AsyncIterator[T] | Iterator[T]
-]
+ServiceFactoryFunction: TypeAlias = Callable[..., T | Awaitable[T] | AsyncIterator[T] | Iterator[T]]
 
 
 @dataclass(frozen=True, eq=False)

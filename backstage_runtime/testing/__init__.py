@@ -6,6 +6,7 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
         service = await test.get_service(my_ref, "my-plugin")
 """
 
+from ._actions import MockActionsRegistry, MockActionsService
 from ._auditor import MockAuditorService, RecordedAuditEvent
 from ._caches import CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
@@ -25,6 +26,8 @@ from ._url_reader import MockUrlReader
 
 __all__ = [
     "CacheStoreId",
+    "MockActionsRegistry",
+    "MockActionsService",
     "MockAuditorService",
     "MockAuthService",
     "MockDatabase",

@@ -356,9 +356,7 @@ class _MockUserInfoHelper:
         """A user info service answering ``ownership`` for every user."""
         return MockUserInfoService(ownership)
 
-    def factory(
-        self, ownership: Sequence[str] | None = None
-    ) -> ServiceFactory[UserInfoService]:
+    def factory(self, ownership: Sequence[str] | None = None) -> ServiceFactory[UserInfoService]:
         """A ``core.userInfo`` factory serving :class:`MockUserInfoService`."""
         instance = MockUserInfoService(ownership)
         return create_service_factory(service=core_services.user_info, factory=lambda: instance)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..api import ServiceFactory, core_services, create_service_factory
 from ..defaults.root_config import create_config_from_data
+from ._actions import mock_actions, mock_actions_registry
 from ._auditor import mock_auditor
 from ._caches import mock_cache
 from ._databases import mock_database
@@ -78,6 +79,10 @@ class _MockServices:
     scheduler = mock_scheduler
     #: ``mock_services.events()``: an in-memory bus recording ``.published``; ``.factory()``.
     events = mock_events
+    #: ``mock_services.actions_registry()``: registers and invokes actions in process.
+    actions_registry = mock_actions_registry
+    #: ``mock_services.actions(registry)``: lists and invokes a mock registry's actions.
+    actions = mock_actions
 
 
 #: Mock core services: ``mock_services.root_config(data)``, ``mock_services.root_logger()``, ...

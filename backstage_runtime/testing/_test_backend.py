@@ -15,6 +15,11 @@ from ..api import (
     core_services,
     create_backend_plugin,
 )
+from ..defaults.actions import actions_service_factory, alpha_actions_service_factory
+from ..defaults.actions_registry import (
+    actions_registry_service_factory,
+    alpha_actions_registry_service_factory,
+)
 from ..defaults.auditor import auditor_service_factory
 from ..defaults.cache import cache_service_factory
 from ..defaults.database import database_service_factory
@@ -109,6 +114,11 @@ def test_default_service_factories(
         auditor_service_factory(),
         mock_services.scheduler.factory(),
         mock_services.events.factory(),
+        # As Node's test backend: the real actions services (its mocks' factories are these).
+        actions_registry_service_factory(),
+        alpha_actions_registry_service_factory(),
+        actions_service_factory(),
+        alpha_actions_service_factory(),
     ]
 
 

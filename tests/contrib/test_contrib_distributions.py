@@ -33,16 +33,32 @@ def installed_contrib(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
     """The environment variables under which the contrib distributions are installed."""
     site = tmp_path_factory.mktemp("contrib-site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), *map(str, CONTRIB)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            *map(str, CONTRIB),
+        ],
         check=True,
     )
     return {"PYTHONPATH": str(site)}
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(CLI), *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+        [str(CLI), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, **(env or {})},
     )
 
@@ -58,8 +74,12 @@ class ServeProcess:
 
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [str(CLI), "serve"], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env={**os.environ, **env, "LOG_FORMAT": "json"},
+            [str(CLI), "serve"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **env, "LOG_FORMAT": "json"},
         )
         self.lines: list[dict[str, Any]] = []
 
@@ -108,23 +128,35 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
     plugin = next(line for line in lines if line.startswith("plugin"))
     module = next(line for line in lines if line.startswith("module"))
     assert plugin.split() == [
-        "plugin", "todo", "backstage-plugin-todo-backend", "todo", "=",
-        "backstage_plugin_todo_backend:todo_plugin", "loaded",
+        "plugin",
+        "todo",
+        "backstage-plugin-todo-backend",
+        "todo",
+        "=",
+        "backstage_plugin_todo_backend:todo_plugin",
+        "loaded",
     ]
-    assert module.split()[:3] == ["module", "todo/static", "backstage-plugin-todo-backend-module-static"]
+    assert module.split()[:3] == [
+        "module",
+        "todo/static",
+        "backstage-plugin-todo-backend-module-static",
+    ]
     assert module.split()[-1] == "loaded"
 
 
 def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigterm(
     installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         backend:
           listen: {host: 127.0.0.1, port: 0}
         todo:
           static:
             items: [Write docs, Ship it]
-    """)
+    """,
+    )
     serve = serve_in()
     ready = serve.read_until("TODO list ready")
     assert ready["message"] == "TODO list ready with 2 items"
@@ -152,30 +184,38 @@ def fetch(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
 def test_serve_answers_the_todo_routes_and_health_over_http(
     installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         backend:
           baseUrl: http://localhost:7007
           listen: {host: 127.0.0.1, port: 0}
         todo:
           static:
             items: [Write docs]
-    """)
+    """,
+    )
     serve = serve_in()
     port = serve.read_until("Listening on")["port"]
     serve.read_until("Backend started")
     base = f"http://127.0.0.1:{port}"
 
     assert fetch(f"{base}/api/todo/items") == (
-        200, {"items": [{"id": 0, "title": "Write docs", "source": "static"}]},
+        200,
+        {"items": [{"id": 0, "title": "Write docs", "source": "static"}]},
     )
     assert fetch(f"{base}/api/todo/items", "POST", {"title": "Ship it"}) == (
-        201, {"id": 1, "title": "Ship it", "source": "api"},
+        201,
+        {"id": 1, "title": "Ship it", "source": "api"},
     )
-    assert fetch(f"{base}/api/todo/items/7") == (404, {
-        "error": {"name": "NotFoundError", "message": "No TODO item with id 7"},
-        "request": {"method": "GET", "url": "/items/7"},
-        "response": {"statusCode": 404},
-    })
+    assert fetch(f"{base}/api/todo/items/7") == (
+        404,
+        {
+            "error": {"name": "NotFoundError", "message": "No TODO item with id 7"},
+            "request": {"method": "GET", "url": "/items/7"},
+            "response": {"statusCode": 404},
+        },
+    )
     assert fetch(f"{base}/api/todo/items", "POST", {"name": "x"})[1]["error"]["name"] == (
         "InputError"
     )
@@ -218,7 +258,9 @@ def test_graph_prints_the_plugin_its_module_and_their_services(
 def test_backend_packages_exclude_drops_the_module(
     installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
 ) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         backend:
           listen: {host: 127.0.0.1, port: 0}
           packages:
@@ -226,11 +268,13 @@ def test_backend_packages_exclude_drops_the_module(
         todo:
           static:
             items: [Write docs]
-    """)
+    """,
+    )
     listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     # Excluded entries are never imported, so only their distribution and entry are known.
     module = next(
-        line for line in listed.stdout.splitlines()
+        line
+        for line in listed.stdout.splitlines()
         if "backstage-plugin-todo-backend-module-static" in line
     )
     assert module.split()[:2] == ["-", "-"]
@@ -247,11 +291,14 @@ def test_backend_packages_exclude_drops_the_module(
 def test_backend_packages_include_limits_discovery_to_the_named_entries(
     installed_contrib: dict[str, str], tmp_path: Path
 ) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         backend:
           packages:
             include: [todo-static]
-    """)
+    """,
+    )
     listed = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
     excluded = next(line for line in listed.stdout.splitlines() if "todo = " in line)
@@ -264,7 +311,9 @@ def test_a_broken_entry_point_is_reported_with_its_distribution_and_entry(tmp_pa
     site = tmp_path / "site"
     dist_info = site / "broken_plugin-1.0.dist-info"
     dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n"
+    )
     (dist_info / "entry_points.txt").write_text(
         "[backstage_runtime.features]\nbroken = no_such_module_here:plugin\n"
     )
@@ -305,10 +354,13 @@ def test_serve_help_describes_the_options(tmp_path: Path) -> None:
 
 
 def test_a_bad_config_file_fails_serve_with_the_file_and_line(tmp_path: Path) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         backend:
           baseUrl: [unclosed
-    """)
+    """,
+    )
     result = run_cli("serve", cwd=tmp_path)
     assert result.returncode == 1
     assert "app-config.yaml" in result.stderr
@@ -333,4 +385,4 @@ def test_graph_reports_a_config_error_in_one_line_without_a_traceback(tmp_path: 
     assert "Traceback" not in result.stderr
     assert "ExceptionGroup" not in result.stderr
     assert result.stderr.startswith("backstage-runtime: ")
-    assert 'Invalid YAML in config file' in result.stderr
+    assert "Invalid YAML in config file" in result.stderr

@@ -21,7 +21,8 @@ async def test_expose_services_gives_a_container_the_running_backends_instances(
     backend = create_backend(config={"app": {"title": "Portal"}}, serve_http=False)
     async with backend:
         container = await expose_services(
-            backend, {"config": core_services.root_config, "logger": core_services.logger},
+            backend,
+            {"config": core_services.root_config, "logger": core_services.logger},
             plugin_id="catalog",
         )
         assert container.config().get_string("app.title") == "Portal"

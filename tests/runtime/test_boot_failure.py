@@ -392,9 +392,7 @@ async def test_a_startup_failure_line_says_the_error_once(log_format: str) -> No
     with pytest.raises(BackendStartupError):
         await backend.start()
     [line] = [
-        line
-        for line in stream.getvalue().splitlines()
-        if "threw an error during startup" in line
+        line for line in stream.getvalue().splitlines() if "threw an error during startup" in line
     ]
     message = json.loads(line)["message"] if log_format == "json" else line
     assert (

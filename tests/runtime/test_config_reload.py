@@ -27,4 +27,3 @@ async def test_changed_config_file_reaches_subscribers_of_a_running_backend(tmp_
         with anyio.fail_after(10):
             await changed.wait()
         assert config.get_string("app.title") == "After"
-

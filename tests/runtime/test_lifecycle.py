@@ -15,7 +15,10 @@ from backstage_runtime.testing import start_test_backend
 
 pytestmark = pytest.mark.anyio
 
-LIFECYCLES: dict[str, ServiceRef[Any]] = {"lifecycle": core_services.lifecycle, "root": core_services.root_lifecycle}
+LIFECYCLES: dict[str, ServiceRef[Any]] = {
+    "lifecycle": core_services.lifecycle,
+    "root": core_services.root_lifecycle,
+}
 
 
 def recorder(events: list[str], name: str) -> Callable[[], None]:

@@ -92,7 +92,9 @@ async def test_a_cancelled_start_logs_the_plugins_still_starting() -> None:
         entered.set()
         await anyio.sleep_forever()
 
-    backend, logger = backend_with(plugin_with_init("hanging", init=hang), plugin_with_init("quick"))
+    backend, logger = backend_with(
+        plugin_with_init("hanging", init=hang), plugin_with_init("quick")
+    )
 
     async with anyio.create_task_group() as group:
 

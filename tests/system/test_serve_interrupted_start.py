@@ -55,7 +55,9 @@ def _install(tmp_path: Path, extra_config: str = "") -> dict[str, str]:
     install_fake_distribution(
         site, "hanging_plugin", HANGING_PLUGIN, "hanging = hanging_plugin:hanging_plugin"
     )
-    install_fake_distribution(site, "quick_plugin", QUICK_PLUGIN, "quick = quick_plugin:quick_plugin")
+    install_fake_distribution(
+        site, "quick_plugin", QUICK_PLUGIN, "quick = quick_plugin:quick_plugin"
+    )
     (tmp_path / "app-config.yaml").write_text(
         textwrap.dedent(
             f"""
@@ -117,4 +119,4 @@ async def test_the_startup_timeout_fails_the_start_naming_the_plugin_still_start
         "within backend.startup.timeout (1.5s)\n"
     ) in stderr
     assert "'quick'" not in stderr
-    assert b'"Plugin \'quick\' started"' in process.stdout
+    assert b"\"Plugin 'quick' started\"" in process.stdout

@@ -65,7 +65,9 @@ async def _stop_with_a_stuck_request(
     signal to the exit, the exit status, the held request's reply and the process.
     """
     site = tmp_path / "site"
-    install_fake_distribution(site, "stuck_plugin", STUCK_PLUGIN, "stuck = stuck_plugin:stuck_plugin")
+    install_fake_distribution(
+        site, "stuck_plugin", STUCK_PLUGIN, "stuck = stuck_plugin:stuck_plugin"
+    )
     (tmp_path / "app-config.yaml").write_text(
         textwrap.dedent(
             f"""

@@ -110,7 +110,10 @@ async def test_mock_services_cover_the_auth_family() -> None:
 async def test_headers_go_straight_into_aiohttp() -> None:
     import aiohttp
 
-    async with start_test_backend(features=[guarded_plugin()]) as test, aiohttp.ClientSession() as session:
+    async with (
+        start_test_backend(features=[guarded_plugin()]) as test,
+        aiohttp.ClientSession() as session,
+    ):
         async with session.get(
             await test.url("/api/guarded/me"),
             headers=mock_credentials.user.headers("user:default/ada"),

@@ -27,10 +27,12 @@ __all__ = [
 class ActionAttributes:
     """What an action does to the world, as MCP tool annotations describe it.
 
-    On the wire these are ``{"destructive", "idempotent", "readOnly"}``.
+    On the wire these are ``{"destructive", "idempotent", "readOnly"}``. The defaults are
+    Node's (and MCP's tool annotation defaults): an action is assumed destructive unless it says
+    otherwise, and neither idempotent nor read-only.
     """
 
-    destructive: bool = False
+    destructive: bool = True
     idempotent: bool = False
     read_only: bool = False
 
@@ -48,7 +50,8 @@ class ActionContext:
 
 
 #: An action: ``async def action(context: ActionContext) -> output`` — the output is a JSON
-#: value or a pydantic model instance (validated against the output schema), or None.
+#: value or a pydantic model instance (validated against the output schema), or None. The
+#: default registry also accepts a plain (non-async) function.
 ActionFunction = Callable[[ActionContext], Awaitable[Any]]
 
 
@@ -74,7 +77,8 @@ class ActionsRegistryService(Protocol):
         ``input_schema`` / ``output_schema`` are a pydantic model class or a JSON Schema
         (draft 7) object; the input is validated before ``action`` runs and its output after.
         ``visibility_permission`` is a basic permission (``{"type": "basic", "name": ...,
-        "attributes": {...}}``): a caller denied it neither sees nor invokes the action.
+        "attributes": {...}}``): a caller denied it neither sees nor invokes the action (invoking
+        it answers 404, as for an unknown action).
         Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
         """
 

@@ -148,5 +148,3 @@ def _parse_url(value: str, key: str) -> _Connection:
         elif name != "debug":  # mysql2's protocol dump: aiomysql has no counterpart
             raise invalid(f"unsupported parameter '{name}' (supported: ssl)")
     return result
-
-

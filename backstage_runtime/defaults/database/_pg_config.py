@@ -252,8 +252,6 @@ def _parse_url(value: str, key: str) -> _Connection:
     return result
 
 
-
-
 def _check_length(name: str, kind: str, key: str) -> None:
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:
         raise ConfigError(

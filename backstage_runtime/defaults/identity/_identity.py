@@ -16,6 +16,7 @@ from ...jose import JwksClient, unverified_header
 
 __all__ = ["DefaultIdentityService"]
 
+
 class DefaultIdentityService:
     """Verifies the request's bearer token as a user token issued by the auth backend."""
 

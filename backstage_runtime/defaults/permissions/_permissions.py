@@ -15,6 +15,7 @@ from ...api.services.auth import AuthService, BackstageCredentials, BackstageSer
 
 __all__ = ["DefaultPermissionsService"]
 
+
 def _local_decision(principal: BackstageServicePrincipal, permission: Any) -> str:
     restrictions = principal.access_restrictions
     if restrictions is None:

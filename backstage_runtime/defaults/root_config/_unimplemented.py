@@ -24,7 +24,6 @@ __all__ = ["UNIMPLEMENTED_KEYS", "unimplemented_key_warnings"]
 
 #: Each key, and what Backstage does with it (the warning quotes it).
 UNIMPLEMENTED_KEYS: Final[tuple[tuple[str, str], ...]] = (
-    ("backend.actions", "configures the actions registry (filter, pluginSources)"),
     ("backend.database.keepalive", "pings each plugin database every minute"),
     ("backend.logger.redactAllowlist", "lists values the logger does not redact"),
     ("backend.metrics", "configures OpenTelemetry metrics per plugin"),

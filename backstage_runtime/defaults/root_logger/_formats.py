@@ -39,9 +39,7 @@ def _json_default(value: Any) -> Any:
 
 # One encoder for every line: json.dumps with non-default options builds a new encoder per call,
 # which was the largest single cost of a request log line.
-_ENCODER: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=_json_default
-)
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 def to_json(value: Any) -> str:

@@ -37,7 +37,9 @@ def permission_backend(calls: list[dict[str, Any]], status: int = 200) -> Any:
     return plugin_with_routes("permission", routes)
 
 
-READ: dict[str, Any] = {"permission": {"type": "basic", "name": "catalog.read", "attributes": {"action": "read"}}}
+READ: dict[str, Any] = {
+    "permission": {"type": "basic", "name": "catalog.read", "attributes": {"action": "read"}}
+}
 DENIED: dict[str, Any] = {
     "permission": {"type": "basic", "name": "deny.delete", "attributes": {"action": "delete"}}
 }
@@ -172,7 +174,11 @@ def batched_permission_backend(calls: list[dict[str, Any]]) -> Any:
 
 async def test_batched_requests_send_one_item_per_permission() -> None:
     calls: list[dict[str, Any]] = []
-    read_entity: dict[str, Any] = {"type": "resource", "name": "catalog.entity.read", "resourceType": "entity"}
+    read_entity: dict[str, Any] = {
+        "type": "resource",
+        "name": "catalog.entity.read",
+        "resourceType": "entity",
+    }
     requests: list[dict[str, Any]] = [
         {"permission": read_entity, "resourceRef": "component:default/a"},
         READ,

@@ -71,8 +71,7 @@ async def test_endpoints_exact_ids_beat_wildcards_and_later_entries_win() -> Non
     )
     assert await subject.get_base_url("catalog") == "http://catalog.internal/api/catalog"
     assert (
-        await subject.get_external_base_url("catalog")
-        == "https://catalog.example.com/api/catalog"
+        await subject.get_external_base_url("catalog") == "https://catalog.example.com/api/catalog"
     )
     assert await subject.get_base_url("scaffolder") == "http://all/api/scaffolder"
     assert await subject.get_base_url("a b") == "http://all/api/a%20b"

@@ -126,7 +126,9 @@ async def test_readiness_turns_503_when_shutdown_begins() -> None:
 
 
 async def test_health_headers_from_config() -> None:
-    config = {"backend": {"health": {"headers": {"X-Instance": "blue", "Cache-Control": "no-store"}}}}
+    config = {
+        "backend": {"health": {"headers": {"X-Instance": "blue", "Cache-Control": "no-store"}}}
+    }
     backend = backend_with(plugin_with_routes("p", hello()), config)
     await backend.start()
     try:

@@ -65,14 +65,21 @@ def test_every_listed_key_is_detected(key: str) -> None:
 @pytest.mark.anyio
 async def test_a_starting_backend_logs_each_warning_once() -> None:
     logger = MockRootLogger()
-    config = {"backend": {"metrics": {"plugin": {"x": {}}}, "actions": {"pluginSources": ["a"]}}}
+    config = {
+        "backend": {
+            "metrics": {"plugin": {"x": {}}},
+            "tracing": {"enabled": True},
+            # Implemented: no warning.
+            "actions": {"pluginSources": ["a"], "overrides": {"a:b": {"title": "B"}}},
+        }
+    }
     backend = create_specialized_backend(
         default_service_factories=test_default_service_factories(config, logger)
     )
     async with backend:
         pass
     unimplemented = [m for m in logger.messages("warn") if "is not implemented" in m]
-    assert [m.split("'")[1] for m in unimplemented] == ["backend.actions", "backend.metrics"]
+    assert [m.split("'")[1] for m in unimplemented] == ["backend.metrics", "backend.tracing"]
 
 
 @pytest.mark.anyio

@@ -100,10 +100,20 @@ async def test_content_length_with_transfer_encoding_is_refused_and_nothing_behi
         b"POST /api/echo/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"0\r\nX-T: a\r\n b\r\n\r\nGET " + LIVENESS + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     ],
-    ids=["list-content-length", "two-content-lengths", "signed-content-length", "obs-fold",
-         "bare-lf", "bare-lf-in-one-line", "oversized-chunk", "h2-preface",
-         "oversized-second-chunk", "trailer-ends-with-bare-lf", "trailer-line-bare-lf",
-         "trailer-obs-fold"],
+    ids=[
+        "list-content-length",
+        "two-content-lengths",
+        "signed-content-length",
+        "obs-fold",
+        "bare-lf",
+        "bare-lf-in-one-line",
+        "oversized-chunk",
+        "h2-preface",
+        "oversized-second-chunk",
+        "trailer-ends-with-bare-lf",
+        "trailer-line-bare-lf",
+        "trailer-obs-fold",
+    ],
 )
 async def test_ambiguous_framing_gets_400_and_a_closed_connection(
     server: tuple[str, int], head: bytes
@@ -179,7 +189,10 @@ async def test_keep_alive_is_announced_as_node_does_unless_the_connection_closes
     http10 = await anyio.to_thread.run_sync(
         response_head, server, b"GET " + LIVENESS + b" HTTP/1.0\r\n\r\n"
     )
-    assert [line.lower() for line in kept[-2:]] == [b"connection: keep-alive", b"keep-alive: timeout=5"]
+    assert [line.lower() for line in kept[-2:]] == [
+        b"connection: keep-alive",
+        b"keep-alive: timeout=5",
+    ]
     assert b"connection: close" in [line.lower() for line in closing]
     assert not any(line.lower().startswith(b"keep-alive") for line in closing)
     assert b"connection: close" in [line.lower() for line in http10]

@@ -1,0 +1,249 @@
+"""One plugin's actions: registration, the listing a caller may see, invocation with validation,
+and the HTTP routes (``/.backstage/actions/v1/actions``) the actions service calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from quart import Blueprint, request
+
+from ...api.errors import ConflictError, ForwardedError, InputError, NotAllowedError, NotFoundError
+from ...api.services._json import JsonObject, JsonValue
+from ...api.services.actions import ActionAttributes, ActionContext, ActionFunction
+from ...api.services.auth import (
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstageUserPrincipal,
+    HttpAuthService,
+)
+from ...api.services.logger import LoggerService
+from ...api.services.permissions import PermissionsService
+from ._schemas import ActionSchema, SchemaViolation, compile_schema
+
+__all__ = ["ActionsRegistry", "RegisteredAction", "attributes_json"]
+
+
+def attributes_json(attributes: ActionAttributes) -> JsonObject:
+    """``{"destructive", "idempotent", "readOnly"}`` as Node lists them."""
+    return {
+        "destructive": attributes.destructive,
+        "idempotent": attributes.idempotent,
+        "readOnly": attributes.read_only,
+    }
+
+
+def _basic_permission(permission: Mapping[str, Any] | None, action_id: str) -> JsonObject | None:
+    if permission is None:
+        return None
+    name = permission.get("name")
+    kind = permission.get("type", "basic")
+    if not isinstance(name, str) or not name or kind != "basic":
+        raise ValueError(
+            f"The visibility_permission of action '{action_id}' must be a basic permission "
+            f"({{'type': 'basic', 'name': ..., 'attributes': {{...}}}}), got {dict(permission)!r}"
+        )
+    attributes = permission.get("attributes") or {}
+    return {"type": "basic", "name": name, "attributes": dict(attributes)}
+
+
+@dataclass(frozen=True)
+class RegisteredAction:
+    """An action as registered: its id ``<pluginId>:<name>``, texts, schemas and function."""
+
+    id: str
+    name: str
+    title: str
+    description: str
+    action: ActionFunction
+    input: ActionSchema
+    output: ActionSchema
+    attributes: ActionAttributes
+    visibility_permission: JsonObject | None
+
+    def to_json(self) -> JsonObject:
+        """The entry of ``GET /.backstage/actions/v1/actions``."""
+        body: JsonObject = {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "attributes": attributes_json(self.attributes),
+            "schema": {"input": self.input.json_schema, "output": self.output.json_schema},
+        }
+        if self.visibility_permission is not None:
+            # Node's actions service filters on it too; it needs no more than name and attributes.
+            body["visibilityPermission"] = {
+                "name": self.visibility_permission["name"],
+                "attributes": self.visibility_permission["attributes"],
+            }
+        return body
+
+
+class ActionsRegistry:
+    """Backstage's ``DefaultActionsRegistryService`` for one plugin.
+
+    Callers must be services, or users acting through a service (a plugin token on behalf of
+    the user); a direct user or anonymous caller is refused, as in Node.
+    """
+
+    def __init__(
+        self,
+        plugin_id: str,
+        *,
+        logger: LoggerService,
+        http_auth: HttpAuthService | None = None,
+        permissions: PermissionsService | None = None,
+    ) -> None:
+        self._plugin_id = plugin_id
+        self._logger = logger
+        self._http_auth = http_auth
+        self._permissions = permissions
+        self._actions: dict[str, RegisteredAction] = {}
+
+    @property
+    def plugin_id(self) -> str:
+        """The plugin whose actions these are."""
+        return self._plugin_id
+
+    @property
+    def actions(self) -> Mapping[str, RegisteredAction]:
+        """Every registered action by id."""
+        return dict(self._actions)
+
+    def register(
+        self,
+        *,
+        name: str,
+        title: str,
+        description: str,
+        action: ActionFunction,
+        input_schema: type[Any] | Mapping[str, Any] | None = None,
+        output_schema: type[Any] | Mapping[str, Any] | None = None,
+        attributes: ActionAttributes | None = None,
+        visibility_permission: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register ``name`` as ``<pluginId>:<name>``; see
+        :meth:`~backstage_runtime.api.ActionsRegistryService.register`.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"An action of plugin '{self._plugin_id}' needs a non-empty name")
+        action_id = f"{self._plugin_id}:{name}"
+        if action_id in self._actions:
+            raise ConflictError(f'Action with id "{action_id}" is already registered')
+        if not callable(action):
+            raise ValueError(f"The action function of '{action_id}' is not callable")
+        self._actions[action_id] = RegisteredAction(
+            id=action_id,
+            name=name,
+            title=title,
+            description=description,
+            action=action,
+            input=compile_schema(input_schema, label=f"input schema of action '{action_id}'"),
+            output=compile_schema(output_schema, label=f"output schema of action '{action_id}'"),
+            attributes=attributes if attributes is not None else ActionAttributes(),
+            visibility_permission=_basic_permission(visibility_permission, action_id),
+        )
+
+    async def _visible(
+        self, actions: list[RegisteredAction], credentials: BackstageCredentials
+    ) -> list[RegisteredAction]:
+        guarded = [action for action in actions if action.visibility_permission is not None]
+        if not guarded or self._permissions is None:
+            return actions
+        decisions = await self._permissions.authorize(
+            [{"permission": action.visibility_permission} for action in guarded],
+            credentials=credentials,
+        )
+        denied = {
+            action.id
+            for action, decision in zip(guarded, decisions, strict=True)
+            if decision.get("result") != "ALLOW"
+        }
+        return [action for action in actions if action.id not in denied]
+
+    async def list(self, credentials: BackstageCredentials) -> list[RegisteredAction]:
+        """The actions ``credentials`` may see (their visibility permission allowed)."""
+        return await self._visible(list(self._actions.values()), credentials)
+
+    @staticmethod
+    def check_caller(credentials: BackstageCredentials) -> None:
+        """Refuse a direct user and an anonymous caller (``NotAllowedError``), as Node does."""
+        principal = credentials.principal
+        if isinstance(principal, BackstageUserPrincipal) and principal.actor is None:
+            raise NotAllowedError("Actions must be invoked by a service, not a user")
+        if isinstance(principal, BackstageNonePrincipal):
+            raise NotAllowedError("Actions must be invoked by a service, not an anonymous request")
+
+    async def find(self, action_id: str, credentials: BackstageCredentials) -> RegisteredAction:
+        """The action ``action_id`` if ``credentials`` may see it; ``NotFoundError`` otherwise
+        (an action the caller may not see answers exactly as one that does not exist).
+        """
+        action = self._actions.get(action_id)
+        if action is None or not await self._visible([action], credentials):
+            raise NotFoundError(f'Action "{action_id}" not found')
+        return action
+
+    async def run(
+        self, action: RegisteredAction, input: Any, credentials: BackstageCredentials
+    ) -> JsonValue:
+        """Validate ``input``, run the action, validate and return its output (JSON).
+
+        An invalid input is an :class:`InputError` naming the field; a failure of the action,
+        or an invalid output, is a :class:`ForwardedError` keeping the cause's name and so its
+        HTTP status, as Node wraps them.
+        """
+        try:
+            parsed = action.input.parse(input)
+        except SchemaViolation as violation:
+            raise InputError(f'Invalid input to action "{action.id}": {violation}') from None
+        try:
+            result = action.action(
+                ActionContext(input=parsed, logger=self._logger, credentials=credentials)
+            )
+            if inspect.isawaitable(result):
+                # A plain function is taken too: plugin authors write both.
+                result = await result
+            try:
+                return action.output.dump(action.output.parse(result))
+            except SchemaViolation as violation:
+                raise InputError(f'Invalid output from action "{action.id}": {violation}') from None
+        except Exception as error:
+            raise ForwardedError(f'Failed execution of action "{action.id}"', error) from error
+
+    async def invoke(
+        self, action_id: str, input: Any, credentials: BackstageCredentials
+    ) -> JsonValue:
+        """Check the caller, find the action and run it (what the invoke route does)."""
+        self.check_caller(credentials)
+        return await self.run(await self.find(action_id, credentials), input, credentials)
+
+    def routes(self) -> Blueprint:
+        """``GET /.backstage/actions/v1/actions`` and ``POST …/actions/<actionId>/invoke``."""
+        if self._http_auth is None:
+            raise RuntimeError("The actions routes need the plugin's http auth service")
+        http_auth = self._http_auth
+        # Each plugin has a Quart app of its own, so a fixed name cannot clash (and a plugin id
+        # with a dot would not be a valid blueprint name).
+        routes = Blueprint("backstage_actions", __name__)
+        registry = self
+
+        @routes.get("/.backstage/actions/v1/actions")
+        async def list_actions() -> Any:
+            credentials = await http_auth.credentials(request)
+            return {"actions": [action.to_json() for action in await registry.list(credentials)]}
+
+        @routes.post("/.backstage/actions/v1/actions/<path:action_id>/invoke")
+        async def invoke_action(action_id: str) -> Any:
+            credentials = await http_auth.credentials(request)
+            registry.check_caller(credentials)
+            action = await registry.find(action_id, credentials)
+            # express.json(): an empty or non-JSON body is an empty object.
+            data = await request.get_data(as_text=False)
+            body = await request.get_json() if data.strip() else None
+            return {"output": await registry.run(action, {} if body is None else body, credentials)}
+
+        return routes
