@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext, MigrationInfo
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ._locks import advisory_lock_key, alembic_lock
 from ._pg_config import MAX_IDENTIFIER_BYTES
+
+if TYPE_CHECKING:
+    # Alembic (with Mako and Pygments behind it, ~165 ms) is imported where migrations run, so
+    # a backend whose plugins never migrate never loads it.
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "load_migration_scripts",
@@ -155,6 +157,8 @@ def load_migration_scripts(location: Path) -> ScriptDirectory | None:
     """
     if not location.is_dir():
         raise FileNotFoundError(f"Migration script directory '{location}' does not exist")
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(location))
     if script.get_heads():  # loads the revision map now
         return script
@@ -171,6 +175,9 @@ def load_migration_scripts(location: Path) -> ScriptDirectory | None:
 def _upgrade(
     connection: Connection, script: ScriptDirectory, version_table: str, schema: str | None
 ) -> list[str]:
+    from alembic.config import Config as AlembicConfig
+    from alembic.runtime.environment import EnvironmentContext
+
     applied: list[str] = []
 
     def upgrade(revision: Any, _context: Any) -> Any:
