@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -50,7 +50,7 @@ class DefaultPermissionsService:
 
     async def authorize(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -62,7 +62,7 @@ class DefaultPermissionsService:
 
     async def authorize_conditional(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -83,7 +83,7 @@ class DefaultPermissionsService:
 
     async def _decide(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         credentials: BackstageCredentials,
         conditional: bool,
     ) -> list[JsonObject]:
@@ -109,7 +109,7 @@ class DefaultPermissionsService:
         return decisions
 
     async def _decide_batched(
-        self, requests: Sequence[JsonObject], credentials: BackstageCredentials
+        self, requests: Sequence[Mapping[str, Any]], credentials: BackstageCredentials
     ) -> list[JsonObject]:
         # permission.EXPERIMENTAL_enableBatchedRequests: one item per permission name, resource
         # refs sent as a list and answered with a list of results in the same order.

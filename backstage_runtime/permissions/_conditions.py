@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...api.errors import InputError
-from ...api.services.permissions import PermissionRule
+from ..api.errors import InputError
+from ..api.services.permissions import PermissionRule
 
-__all__ = ["evaluate", "validate_conditions"]
+__all__ = ["apply_conditions", "evaluate", "validate_conditions"]
 
 
 def validate_conditions(conditions: Any, rules: Mapping[str, PermissionRule], where: str) -> None:
@@ -50,3 +50,15 @@ def evaluate(
         return not evaluate(conditions["not"], rules, resource)
     rule = rules[conditions["rule"]]
     return bool(rule.apply(resource, conditions.get("params") or {}))
+
+
+def apply_conditions(
+    conditions: Mapping[str, Any], resource: Any, *, rules: Sequence[PermissionRule]
+) -> bool:
+    """Whether a loaded ``resource`` meets a conditional decision's ``conditions``, using
+    ``rules`` (what ``apply-conditions`` does per resource, for a plugin holding the decision
+    itself). Raises :class:`InputError` for malformed conditions or an unknown rule.
+    """
+    by_name = {rule.name: rule for rule in rules}
+    validate_conditions(conditions, by_name, "conditions")
+    return evaluate(conditions, by_name, resource)
