@@ -17,6 +17,14 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
+from ._mock_directory import (
+    MockDirectory,
+    MockDirectoryContent,
+    MockDirectoryContentCallback,
+    MockDirectoryContentCallbackContext,
+    MockDirectoryReadContent,
+    create_mock_directory,
+)
 from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import mock_services
 from ._scheduler import MockSchedulerService
@@ -28,6 +36,11 @@ __all__ = [
     "MockAuditorService",
     "MockAuthService",
     "MockDatabase",
+    "MockDirectory",
+    "MockDirectoryContent",
+    "MockDirectoryContentCallback",
+    "MockDirectoryContentCallbackContext",
+    "MockDirectoryReadContent",
     "MockEventsService",
     "MockHttpAuthService",
     "MockPermissionsService",
@@ -44,6 +57,7 @@ __all__ = [
     "TestCaches",
     "TestDatabaseId",
     "TestDatabases",
+    "create_mock_directory",
     "mock_credentials",
     "mock_services",
     "start_test_backend",
