@@ -25,6 +25,7 @@ from ._mock_directory import (
     MockDirectoryReadContent,
     create_mock_directory,
 )
+from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_mock_http
 from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import mock_services
 from ._scheduler import MockSchedulerService
@@ -32,6 +33,7 @@ from ._test_backend import TestBackend, start_test_backend, test_default_service
 from ._url_reader import MockUrlReader
 
 __all__ = [
+    "LOOPBACK_PASSTHROUGH",
     "CacheStoreId",
     "MockAuditorService",
     "MockAuthService",
@@ -42,6 +44,7 @@ __all__ = [
     "MockDirectoryContentCallbackContext",
     "MockDirectoryReadContent",
     "MockEventsService",
+    "MockHttp",
     "MockHttpAuthService",
     "MockPermissionsService",
     "LogRecordEntry",
@@ -51,6 +54,7 @@ __all__ = [
     "MockUrlReader",
     "MockUserInfoService",
     "RecordedAuditEvent",
+    "RecordedRequest",
     "SubscriberFailure",
     "TestBackend",
     "TestCache",
@@ -58,6 +62,7 @@ __all__ = [
     "TestDatabaseId",
     "TestDatabases",
     "create_mock_directory",
+    "create_mock_http",
     "mock_credentials",
     "mock_services",
     "start_test_backend",
