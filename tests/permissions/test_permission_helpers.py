@@ -326,3 +326,34 @@ async def test_created_permissions_go_into_core_permissions_requests() -> None:
     ):
         pass
     assert seen == [{"result": AuthorizeResult.DENY}, {"result": AuthorizeResult.DENY}]
+
+
+def _nested(depth: int) -> Any:
+    criteria: Any = IS_OWNER_ADA
+    for _ in range(depth):
+        criteria = {"not": criteria}
+    return criteria
+
+
+def test_deeply_nested_criteria_are_refused_as_input() -> None:
+    assert apply_conditions(_nested(64), ITEMS["todo-item:1"], rules=[IS_OWNER])
+    with pytest.raises(InputError, match="criteria nest deeper than 64 levels"):
+        apply_conditions(_nested(65), ITEMS["todo-item:1"], rules=[IS_OWNER])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("depth", [65, 5000])
+async def test_hostile_apply_conditions_bodies_get_400(depth: int) -> None:
+    service = {"Authorization": mock_credentials.service.header("plugin:permission")}
+    # Built as text: json.dumps itself cannot nest this deep.
+    conditions = '{"not":' * depth + json.dumps(IS_OWNER_ADA) + "}" * depth
+    item = '"id": "x", "resourceRef": "todo-item:1", "resourceType": "todo-item"'
+    body = '{"items": [{' + item + ', "conditions": ' + conditions + "}]}"
+    async with start_test_backend(features=[_plugin_with_own_router()]) as test:
+        reply = await request(
+            "POST",
+            await test.url("/api/todo/.well-known/backstage/permissions/apply-conditions"),
+            data=body,
+            headers={**service, "Content-Type": "application/json"},
+        )
+    assert (reply.status, reply.json()["error"]["name"]) == (400, "InputError")
