@@ -33,9 +33,11 @@ from ._exports import (
     ConditionExports,
     ConditionFactory,
     CreatePermissionRule,
+    PermissionResourceRef,
     create_condition_exports,
     create_condition_factory,
     create_conditional_decision,
+    create_permission_resource_ref,
     make_create_permission_rule,
 )
 from ._permission import (
@@ -88,6 +90,7 @@ __all__ = [
     "PermissionCondition",
     "PermissionCriteria",
     "PermissionIntegrationRouter",
+    "PermissionResourceRef",
     "PermissionResourceType",
     "PermissionRule",
     "PolicyDecision",
@@ -101,6 +104,7 @@ __all__ = [
     "create_conditional_decision",
     "create_permission",
     "create_permission_integration_router",
+    "create_permission_resource_ref",
     "create_permission_rule",
     "is_and_criteria",
     "is_create_permission",

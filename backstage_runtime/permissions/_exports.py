@@ -19,11 +19,36 @@ __all__ = [
     "ConditionExports",
     "ConditionFactory",
     "CreatePermissionRule",
+    "PermissionResourceRef",
     "create_condition_exports",
     "create_condition_factory",
     "create_conditional_decision",
+    "create_permission_resource_ref",
     "make_create_permission_rule",
 ]
+
+
+@dataclass(frozen=True)
+class PermissionResourceRef:
+    """Backstage's ``PermissionResourceRef``: names a resource type and the plugin that owns
+    it, so that condition exports and rules cannot disagree on either.
+    """
+
+    plugin_id: str
+    resource_type: str
+
+
+def create_permission_resource_ref(*, plugin_id: str, resource_type: str) -> PermissionResourceRef:
+    """Backstage's ``createPermissionResourceRef().with({pluginId, resourceType})``.
+
+    Raises :class:`ValueError` for a resource type that is not ``<pluginId>-<name>`` (what
+    ``core.permissionsRegistry`` requires).
+    """
+    if not resource_type.startswith(f"{plugin_id}-"):
+        raise ValueError(
+            f"Resource type '{resource_type}' must start with its plugin id: '{plugin_id}-...'"
+        )
+    return PermissionResourceRef(plugin_id=plugin_id, resource_type=resource_type)
 
 
 class ConditionFactory(Protocol):
@@ -100,9 +125,10 @@ class ConditionExports:
 
 def create_condition_exports(
     *,
-    plugin_id: str,
-    resource_type: str,
     rules: Mapping[str, PermissionRule] | Sequence[PermissionRule],
+    plugin_id: str | None = None,
+    resource_type: str | None = None,
+    resource_ref: PermissionResourceRef | None = None,
 ) -> ConditionExports:
     """Backstage's ``createConditionExports`` (permission-node's, whose
     ``createConditionalDecision`` takes the permission first)::
@@ -115,9 +141,15 @@ def create_condition_exports(
         )
 
     ``rules`` is a mapping (its keys name the condition factories, as Backstage's record does)
-    or a sequence (keyed by rule name). Raises :class:`ValueError` for a rule of another
-    resource type.
+    or a sequence (keyed by rule name). ``resource_ref=`` gives plugin and resource type in one
+    (Backstage's newer form). Raises :class:`ValueError` for a rule of another resource type.
     """
+    if resource_ref is not None:
+        plugin_id, resource_type = resource_ref.plugin_id, resource_ref.resource_type
+    if plugin_id is None or resource_type is None:
+        raise TypeError(
+            "create_condition_exports() needs resource_ref= or plugin_id= and resource_type="
+        )
     named = dict(rules) if isinstance(rules, Mapping) else {rule.name: rule for rule in rules}
     for key, rule in named.items():
         if rule.resource_type != resource_type:
@@ -147,10 +179,17 @@ class CreatePermissionRule(Protocol):
         """Create one rule for the bound resource type."""
 
 
-def make_create_permission_rule(*, resource_type: str) -> CreatePermissionRule:
+def make_create_permission_rule(
+    *, resource_type: str | None = None, resource_ref: PermissionResourceRef | None = None
+) -> CreatePermissionRule:
     """Backstage's ``makeCreatePermissionRule``: a ``create_permission_rule`` for one resource
-    type, so that a plugin's rules cannot name another one by mistake.
+    type (or ``resource_ref``), so that a plugin's rules cannot name another one by mistake.
     """
+    if resource_ref is not None:
+        resource_type = resource_ref.resource_type
+    if resource_type is None:
+        raise TypeError("make_create_permission_rule() needs resource_type= or resource_ref=")
+    bound: str = resource_type
 
     def create(
         *,
@@ -163,7 +202,7 @@ def make_create_permission_rule(*, resource_type: str) -> CreatePermissionRule:
         return create_permission_rule(
             name=name,
             description=description,
-            resource_type=resource_type,
+            resource_type=bound,
             apply=apply,
             params_schema=params_schema,
             to_query=to_query,

@@ -25,6 +25,7 @@ from backstage_runtime.permissions import (
     create_conditional_decision,
     create_permission,
     create_permission_integration_router,
+    create_permission_resource_ref,
     create_permission_rule,
     is_and_criteria,
     is_create_permission,
@@ -357,3 +358,18 @@ async def test_hostile_apply_conditions_bodies_get_400(depth: int) -> None:
             headers={**service, "Content-Type": "application/json"},
         )
     assert (reply.status, reply.json()["error"]["name"]) == (400, "InputError")
+
+
+def test_a_resource_ref_names_plugin_and_type_once() -> None:
+    ref = create_permission_resource_ref(plugin_id="todo", resource_type="todo-item")
+    rule = make_create_permission_rule(resource_ref=ref)(
+        name="IS_DONE", description="Done", apply=lambda item, params: bool(item.get("done"))
+    )
+    assert rule.resource_type == "todo-item"
+    exports = create_condition_exports(resource_ref=ref, rules=[rule])
+    decision = exports.create_conditional_decision(READ, exports.conditions["IS_DONE"]())
+    assert (decision["pluginId"], decision["resourceType"]) == ("todo", "todo-item")
+    with pytest.raises(ValueError, match=re.escape("must start with its plugin id: 'todo-...'")):
+        create_permission_resource_ref(plugin_id="todo", resource_type="catalog-entity")
+    with pytest.raises(TypeError, match="needs resource_ref= or plugin_id= and resource_type="):
+        create_condition_exports(rules=[rule], plugin_id="todo")
