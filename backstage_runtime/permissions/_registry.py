@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from quart import Blueprint, request
+from typing import TYPE_CHECKING, Any
 
 from ..api.errors import InputError, NotAllowedError, NotImplementedYetError
 from ..api.services._json import JsonObject, JsonValue
 from ..api.services.auth import BackstageServicePrincipal, BackstageUserPrincipal, HttpAuthService
 from ..api.services.permissions import GetResources, PermissionRule
 from ._conditions import evaluate, validate_conditions
+
+if TYPE_CHECKING:
+    from quart import Blueprint
 
 __all__ = [
     "PermissionIntegrationRouter",
@@ -163,6 +164,10 @@ class PermissionIntegrationRouter:
 
     def routes(self) -> Blueprint:
         """The integration endpoints under ``/.well-known/backstage/permissions``."""
+        # Imported here: permissions, rules and decisions are declared without the HTTP stack
+        # (as Backstage's permission-common has no Express), only serving them needs it.
+        from quart import Blueprint, request
+
         routes = Blueprint(f"{self._plugin_id}_permissions_integration", __name__)
         registry = self
 
