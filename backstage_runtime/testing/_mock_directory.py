@@ -66,6 +66,13 @@ class MockDirectory:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        self._restore_tmpdir: list[str | None] = []
+
+    def _mock_tmpdir(self) -> None:
+        if tempfile.tempdir is not None and Path(tempfile.tempdir).name.startswith(_PREFIX):
+            raise RuntimeError("Cannot mock the temporary directory when it is already mocked")
+        self._restore_tmpdir.append(tempfile.tempdir)
+        tempfile.tempdir = str(self._root)
 
     @property
     def path(self) -> Path:
@@ -163,7 +170,11 @@ class MockDirectory:
         self.set_content({})
 
     def remove(self) -> None:
-        """Remove the directory and everything in it (nothing happens if it is gone)."""
+        """Remove the directory and everything in it (nothing happens if it is gone); undo
+        ``mock_tmpdir``.
+        """
+        if self._restore_tmpdir and tempfile.tempdir == str(self._root):
+            tempfile.tempdir = self._restore_tmpdir.pop()
         shutil.rmtree(self._root, ignore_errors=True)
 
     def __enter__(self) -> MockDirectory:
@@ -178,7 +189,12 @@ class MockDirectory:
         self.remove()
 
 
-def create_mock_directory(*, content: MockDirectoryContent | None = None) -> MockDirectory:
+_PREFIX = "backstage-tmp-test-dir-"
+
+
+def create_mock_directory(
+    *, content: MockDirectoryContent | None = None, mock_tmpdir: bool = False
+) -> MockDirectory:
     """Backstage's ``createMockDirectory``: a new temporary directory, optionally filled::
 
         with create_mock_directory(content={"app-config.yaml": "backend: {}"}) as mock_dir:
@@ -186,9 +202,17 @@ def create_mock_directory(*, content: MockDirectoryContent | None = None) -> Moc
 
     In pytest, the ``mock_directory`` fixture gives one removed after the test. Otherwise it is
     removed on ``with`` exit, by :meth:`MockDirectory.remove`, or when the interpreter exits.
+    ``mock_tmpdir=True`` (Backstage's ``mockOsTmpDir``) makes it :func:`tempfile.gettempdir`
+    until it is removed; :class:`RuntimeError` if another mock directory already is.
     """
-    root = Path(tempfile.mkdtemp(prefix="backstage-tmp-test-dir-")).resolve()
+    root = Path(tempfile.mkdtemp(prefix=_PREFIX)).resolve()
     directory = MockDirectory(root)
+    if mock_tmpdir:
+        try:
+            directory._mock_tmpdir()
+        except RuntimeError:
+            directory.remove()
+            raise
     # The last resort for directories nobody removed (module-level ones, crashed tests).
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     if content is not None:

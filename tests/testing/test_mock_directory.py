@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,15 @@ def test_a_forgotten_directory_is_removed_at_interpreter_exit() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert not Path(completed.stdout.strip()).exists()
+
+
+def test_mock_tmpdir_points_tempfile_at_the_directory_until_removed() -> None:
+    before = tempfile.gettempdir()
+    with create_mock_directory(mock_tmpdir=True) as directory:
+        assert tempfile.gettempdir() == str(directory.path)
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            assert Path(handle.name).parent == directory.path
+        with pytest.raises(RuntimeError, match="already mocked"):
+            create_mock_directory(mock_tmpdir=True)
+        assert [p.name for p in directory.path.iterdir()] == [Path(handle.name).name]
+    assert tempfile.gettempdir() == before
