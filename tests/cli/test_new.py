@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -9,8 +10,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from _support.http import request
 
 from backstage_runtime.cli import main
+from backstage_runtime.testing import TestDatabaseId, TestDatabases, start_test_backend
 
 CLI = Path(sys.executable).with_name("backstage-runtime")
 RUFF = Path(sys.executable).with_name("ruff")
@@ -178,3 +181,27 @@ def test_the_default_directory_is_named_after_the_ids(
     assert (tmp_path / "demo" / "backstage_plugin_demo_backend" / "_plugin.py").is_file()
     module = tmp_path / "demo-backend-module-github"
     assert (module / "backstage_plugin_demo_backend_module_github" / "_module.py").is_file()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("database_id", ["SQLITE_3", "POSTGRES", "MYSQL_8"])
+async def test_the_generated_plugin_migrates_and_serves_on_every_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    test_databases: TestDatabases,
+    database_id: TestDatabaseId,
+) -> None:
+    assert main(["new", "plugin", "scaffold-db", "--dir", str(tmp_path / "out")]) == 0
+    monkeypatch.syspath_prepend(str(tmp_path / "out"))
+    package = "backstage_plugin_scaffold_db_backend"
+    monkeypatch.delitem(sys.modules, package, raising=False)
+    plugin = importlib.import_module(package).scaffold_db_plugin
+    try:
+        config = {"backend": {"database": await test_databases.backend_config(database_id)}}
+        async with start_test_backend(features=[plugin], config=config) as test:
+            reply = await request("GET", await test.url("/api/scaffold-db/items"))
+    finally:
+        for name in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+            del sys.modules[name]
+    assert reply.status == 200
+    assert reply.json() == {"items": [{"id": 1, "title": "Hello from scaffold-db"}]}
