@@ -59,6 +59,8 @@ def test_the_import_contracts_hold() -> None:
         ("defaults/discovery/_host_discovery.py", "from ...runtime import Backend", "Layers"),
         # A toolkit reaching up into a service.
         ("jose/_unverified.py", "from ..defaults import auth", "Layers"),
+        # The plugin-facing permission helpers reaching up into the default services.
+        ("permissions/_types.py", "from ..defaults import permissions_registry", "Layers"),
         # The container depending on the HTTP server stack.
         ("runtime/__init__.py", "import quart", "api and runtime"),
         # Anything importing the package root (and so, through it, every layer).

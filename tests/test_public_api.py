@@ -50,7 +50,14 @@ def _loaded_after(code: str) -> dict[str, list[str]]:
     return marks
 
 
-@pytest.mark.parametrize("statement", ["import backstage_runtime.api", "import backstage_runtime"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import backstage_runtime.api",
+        "import backstage_runtime",
+        "import backstage_runtime.permissions",
+    ],
+)
 def test_importing_the_api_loads_no_implementation(statement: str) -> None:
     marks = _loaded_after(f"{statement}\nmark('after')")
     assert marks["after"] == []

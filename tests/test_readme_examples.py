@@ -21,7 +21,7 @@ from backstage_runtime.testing import start_test_backend
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 #: The modules of ours an example may import; everything else of ours is private.
-PUBLIC_MODULES = {"backstage_runtime", "backstage_runtime.testing"}
+PUBLIC_MODULES = {"backstage_runtime", "backstage_runtime.testing", "backstage_runtime.permissions"}
 
 _BLOCK = re.compile(
     r"(?P<marker><!-- readme-example: fragment\b[^>]*-->\s*\n)?```python\n(?P<code>.*?)\n```",
@@ -85,7 +85,7 @@ def test_examples_import_only_the_public_modules(example: Example) -> None:
             if module.split(".")[0] == "backstage_runtime":
                 assert module in PUBLIC_MODULES, (
                     f"{example.filename} imports {module}; examples import from "
-                    "backstage_runtime or backstage_runtime.testing only"
+                    "backstage_runtime, backstage_runtime.testing or backstage_runtime.permissions only"
                 )
 
 

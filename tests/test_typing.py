@@ -135,7 +135,47 @@ def register(env: PluginRegistrationPoints) -> None:
     env.register_init(deps={"sources": sources}, init=lambda sources: None)  # E: dict-item
 """
 
-SNIPPETS = {"services.py": SERVICES, "mistakes.py": MISTAKES}
+# Permission helpers: Backstage's JSON shapes as TypedDicts that the services accept as they are.
+PERMISSIONS = """
+from typing import assert_type
+
+from backstage_runtime.api import PermissionsRegistryService, PermissionsService
+from backstage_runtime.permissions import (
+    AuthorizeResult,
+    BasicPermission,
+    ConditionalPolicyDecision,
+    PermissionCondition,
+    ResourcePermission,
+    any_of,
+    create_condition_exports,
+    create_permission,
+    create_permission_rule,
+)
+
+read = create_permission(name="a.read", attributes={"action": "read"}, resource_type="a-item")
+assert_type(read, ResourcePermission)
+create = create_permission(name="a.create", attributes={"action": "create"})
+assert_type(create, BasicPermission)
+create_permission(name="a.x", attributes={"action": "destroy"})  # E: call-overload
+rule = create_permission_rule(
+    name="R", description="", resource_type="a-item", apply=lambda item, params: True
+)
+exports = create_condition_exports(plugin_id="a", resource_type="a-item", rules={"r": rule})
+condition = exports.conditions["r"]({"owner": "ada"})
+assert_type(condition, PermissionCondition)
+decision = exports.create_conditional_decision(read, any_of(condition))
+assert_type(decision, ConditionalPolicyDecision)
+exports.create_conditional_decision(create, condition)  # E: arg-type
+
+
+async def use(permissions: PermissionsService, registry: PermissionsRegistryService) -> bool:
+    registry.add_permissions([read, create])
+    registry.add_resource_type(resource_type="a-item", permissions=[read], rules=[rule])
+    answers = await permissions.authorize([{"permission": read, "resourceRef": "a-item:1"}])
+    return answers[0]["result"] == AuthorizeResult.ALLOW
+"""
+
+SNIPPETS = {"services.py": SERVICES, "mistakes.py": MISTAKES, "permissions.py": PERMISSIONS}
 
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$", re.M)
 _EXPECTED = re.compile(r"# E: (?P<codes>[a-z-]+(?:, [a-z-]+)*)$")

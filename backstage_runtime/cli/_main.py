@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..api.errors import BackstageError
+from ._scaffold import module_scaffold, plugin_scaffold, write_scaffold
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run_new"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument(
         "--show-secrets", action="store_true", help="print secret values instead of ***"
     )
+
+    new = commands.add_parser(
+        "new",
+        help="create a plugin or module distribution to start from",
+        description=(
+            "Write a new distribution: pyproject.toml with its entry point, the package, a "
+            "migrations folder, a passing pytest test and a README."
+        ),
+    )
+    kinds = new.add_subparsers(dest="kind", required=True, metavar="KIND")
+    new_plugin = kinds.add_parser(
+        "plugin", help="a backend plugin with one route and a database table"
+    )
+    new_plugin.add_argument("plugin_id", metavar="PLUGIN_ID", help="e.g. my-plugin")
+    new_module = kinds.add_parser(
+        "module", help="a module that extends a plugin through its extension point"
+    )
+    new_module.add_argument("plugin_id", metavar="PLUGIN_ID", help="the plugin it extends")
+    new_module.add_argument("module_id", metavar="MODULE_ID", help="e.g. github")
+    for sub in (new_plugin, new_module):
+        sub.add_argument(
+            "--dir",
+            metavar="PATH",
+            help="where to write it (default: ./<plugin-id> or ./<plugin-id>-backend-module-<id>)",
+        )
     return parser
 
 
@@ -93,6 +120,19 @@ def _worker_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return count
+
+
+def run_new(args: argparse.Namespace) -> int:
+    """``new plugin`` / ``new module``: write the distribution and say what to do next."""
+    if args.kind == "plugin":
+        scaffold = plugin_scaffold(args.plugin_id)
+    else:
+        scaffold = module_scaffold(args.plugin_id, args.module_id)
+    target = Path(args.dir) if args.dir else Path(scaffold.directory_name)
+    written = write_scaffold(scaffold, target)
+    print(f"Created {scaffold.values['dist']} in {target}/ ({len(written)} files). Next:")
+    print(f"  pip install -e '{target}[test]' && pytest {target}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 workers=args.workers,
                 allow_per_process_state=args.allow_per_process_state,
             )
+        if args.command == "new":
+            return run_new(args)
         # The other commands need the runtime; `serve` decides first whether this process will.
         from ._commands import run_config, run_graph, run_plugins
 

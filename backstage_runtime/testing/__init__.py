@@ -18,6 +18,15 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
+from ._mock_directory import (
+    MockDirectory,
+    MockDirectoryContent,
+    MockDirectoryContentCallback,
+    MockDirectoryContentCallbackContext,
+    MockDirectoryReadContent,
+    create_mock_directory,
+)
+from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_mock_http
 from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import mock_services
 from ._scheduler import MockSchedulerService
@@ -25,13 +34,20 @@ from ._test_backend import TestBackend, start_test_backend, test_default_service
 from ._url_reader import MockUrlReader
 
 __all__ = [
+    "LOOPBACK_PASSTHROUGH",
     "CacheStoreId",
     "MockActionsRegistry",
     "MockActionsService",
     "MockAuditorService",
     "MockAuthService",
     "MockDatabase",
+    "MockDirectory",
+    "MockDirectoryContent",
+    "MockDirectoryContentCallback",
+    "MockDirectoryContentCallbackContext",
+    "MockDirectoryReadContent",
     "MockEventsService",
+    "MockHttp",
     "MockHttpAuthService",
     "MockPermissionsService",
     "LogRecordEntry",
@@ -41,12 +57,15 @@ __all__ = [
     "MockUrlReader",
     "MockUserInfoService",
     "RecordedAuditEvent",
+    "RecordedRequest",
     "SubscriberFailure",
     "TestBackend",
     "TestCache",
     "TestCaches",
     "TestDatabaseId",
     "TestDatabases",
+    "create_mock_directory",
+    "create_mock_http",
     "mock_credentials",
     "mock_services",
     "start_test_backend",

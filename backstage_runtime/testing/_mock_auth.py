@@ -7,7 +7,7 @@ As in Backstage's test utilities, a request without an ``Authorization`` header 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ..api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
@@ -312,7 +312,7 @@ class MockPermissionsService:
 
     async def authorize(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -322,7 +322,7 @@ class MockPermissionsService:
 
     async def authorize_conditional(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,

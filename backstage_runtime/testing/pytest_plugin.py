@@ -7,13 +7,17 @@ Fixtures for plugin tests (async tests need anyio's pytest plugin, ``@pytest.mar
   when the test ends.
 - ``test_databases``: a :class:`~backstage_runtime.testing.TestDatabases` whose databases are
   dropped when the test ends (``await test_databases.init("POSTGRES")``).
+- ``mock_directory``: a :class:`~backstage_runtime.testing.MockDirectory`, empty, removed
+  when the test ends (``mock_directory.set_content({"a.txt": "hello"})``).
+- ``mock_http``: a :class:`~backstage_runtime.testing.MockHttp` answering the test's outgoing
+  aiohttp requests (needs the ``test-utils`` extra); requests to 127.0.0.1 still go through.
 - ``test_cache``: the test runs once per cache store this machine offers (memory, Redis), each
   in a namespace of its own that is removed afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -21,9 +25,11 @@ import pytest
 
 from ._caches import TestCache, TestCaches
 from ._databases import TestDatabases
+from ._mock_directory import MockDirectory, create_mock_directory
+from ._mock_http import MockHttp, create_mock_http
 from ._test_backend import TestBackend, start_test_backend
 
-__all__ = ["test_backend_factory", "test_cache", "test_databases"]
+__all__ = ["mock_directory", "mock_http", "test_backend_factory", "test_cache", "test_databases"]
 
 
 @pytest.fixture
@@ -49,3 +55,19 @@ async def test_cache(request: pytest.FixtureRequest) -> AsyncIterator[TestCache]
     """The test once per cache store (a missing Redis skips locally and fails on CI)."""
     async with TestCaches() as caches:
         yield await caches.init(request.param)
+
+
+@pytest.fixture
+def mock_directory() -> Iterator[MockDirectory]:
+    """An empty temporary directory (Backstage's ``createMockDirectory``), removed afterwards."""
+    with create_mock_directory() as directory:
+        yield directory
+
+
+@pytest.fixture
+def mock_http() -> Iterator[MockHttp]:
+    """Outgoing aiohttp requests answered by the test's mocks (Backstage's msw test hooks);
+    an unmocked request fails, and every mock is gone after the test.
+    """
+    with create_mock_http() as mocker:
+        yield mocker

@@ -26,7 +26,7 @@ class PermissionsService(Protocol):
 
     async def authorize(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -37,7 +37,7 @@ class PermissionsService(Protocol):
 
     async def authorize_conditional(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -123,7 +123,7 @@ class PermissionsRegistryService(Protocol):
     ``/.well-known/backstage/permissions/metadata`` and used by ``.../apply-conditions``.
     """
 
-    def add_permissions(self, permissions: Sequence[JsonObject]) -> None:
+    def add_permissions(self, permissions: Sequence[Mapping[str, Any]]) -> None:
         """Declare permissions served on the plugin's permission metadata endpoint."""
 
     def add_permission_rules(self, rules: Sequence[PermissionRule]) -> None:
@@ -133,7 +133,7 @@ class PermissionsRegistryService(Protocol):
         self,
         *,
         resource_type: str,
-        permissions: Sequence[JsonObject] = (),
+        permissions: Sequence[Mapping[str, Any]] = (),
         rules: Sequence[PermissionRule] = (),
         get_resources: GetResources | None = None,
     ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -51,7 +51,7 @@ class DefaultPermissionsService:
 
     async def authorize(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -63,7 +63,7 @@ class DefaultPermissionsService:
 
     async def authorize_conditional(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         *,
         credentials: BackstageCredentials | None = None,
         token: str | None = None,
@@ -84,7 +84,7 @@ class DefaultPermissionsService:
 
     async def _decide(
         self,
-        requests: Sequence[JsonObject],
+        requests: Sequence[Mapping[str, Any]],
         credentials: BackstageCredentials,
         conditional: bool,
     ) -> list[JsonObject]:
@@ -110,7 +110,7 @@ class DefaultPermissionsService:
         return decisions
 
     async def _decide_batched(
-        self, requests: Sequence[JsonObject], credentials: BackstageCredentials
+        self, requests: Sequence[Mapping[str, Any]], credentials: BackstageCredentials
     ) -> list[JsonObject]:
         # permission.EXPERIMENTAL_enableBatchedRequests: one item per permission name, resource
         # refs sent as a list and answered with a list of results in the same order.

@@ -16,8 +16,8 @@ The permission backend reads ``/.well-known/backstage/permissions/metadata`` and
 ``/.well-known/backstage/permissions/apply-conditions`` on the plugin.
 """
 
+from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
 from ._factory import permissions_registry_service_factory
-from ._registry import PermissionsRegistry
 
 __all__ = [
     "PermissionsRegistry",

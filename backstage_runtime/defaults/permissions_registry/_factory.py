@@ -12,7 +12,7 @@ from ...api import (
 )
 from ...api.services.auth import HttpAuthService
 from ...api.services.permissions import PermissionsRegistryService
-from ._registry import PermissionsRegistry
+from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
 
 __all__ = ["permissions_registry_service_factory"]
 

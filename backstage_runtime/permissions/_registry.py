@@ -4,19 +4,24 @@ endpoints the permission backend calls.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint, request
-
-from ...api.errors import InputError, NotAllowedError, NotImplementedYetError
-from ...api.services._json import JsonObject, JsonValue
-from ...api.services.auth import BackstageServicePrincipal, BackstageUserPrincipal, HttpAuthService
-from ...api.services.permissions import GetResources, PermissionRule
+from ..api.errors import InputError, NotAllowedError, NotImplementedYetError
+from ..api.services._json import JsonObject, JsonValue
+from ..api.services.auth import BackstageServicePrincipal, BackstageUserPrincipal, HttpAuthService
+from ..api.services.permissions import GetResources, PermissionRule
 from ._conditions import evaluate, validate_conditions
 
-__all__ = ["PermissionsRegistry"]
+if TYPE_CHECKING:
+    from quart import Blueprint
+
+__all__ = [
+    "PermissionIntegrationRouter",
+    "PermissionResourceType",
+    "create_permission_integration_router",
+]
 
 
 @dataclass
@@ -25,9 +30,10 @@ class _ResourceType:
     get_resources: GetResources | None = None
 
 
-class PermissionsRegistry:
-    """Backstage's ``permissionsRegistry`` for one plugin. Everything must be added before the
-    plugin has started.
+class PermissionIntegrationRouter:
+    """The permission integration of one plugin: what ``core.permissionsRegistry`` gives every
+    plugin, and what :func:`create_permission_integration_router` builds for a blueprint of
+    one's own. Once :meth:`mark_started` ran, additions are refused.
     """
 
     def __init__(self, plugin_id: str, http_auth: HttpAuthService) -> None:
@@ -53,7 +59,7 @@ class PermissionsRegistry:
                 f"plugin '{self._plugin_id}'"
             )
 
-    def add_permissions(self, permissions: Sequence[JsonObject]) -> None:
+    def add_permissions(self, permissions: Sequence[Mapping[str, Any]]) -> None:
         """Declare permissions (Backstage permission objects with at least ``name``, ``type``)."""
         self._check_open("permissions")
         for permission in permissions:
@@ -63,7 +69,7 @@ class PermissionsRegistry:
             resource_type = permission.get("resourceType")
             if isinstance(resource_type, str):
                 self._check_resource_type(resource_type)
-            self._permissions[name] = dict(permission)
+            self._permissions[name] = dict(permission)  # a copy: the caller's stays theirs
 
     def add_permission_rules(self, rules: Sequence[PermissionRule]) -> None:
         """Declare rules; each names a resource type of this plugin; names are unique per type."""
@@ -82,7 +88,7 @@ class PermissionsRegistry:
         self,
         *,
         resource_type: str,
-        permissions: Sequence[JsonObject] = (),
+        permissions: Sequence[Mapping[str, Any]] = (),
         rules: Sequence[PermissionRule] = (),
         get_resources: GetResources | None = None,
     ) -> None:
@@ -158,6 +164,10 @@ class PermissionsRegistry:
 
     def routes(self) -> Blueprint:
         """The integration endpoints under ``/.well-known/backstage/permissions``."""
+        # Imported here: permissions, rules and decisions are declared without the HTTP stack
+        # (as Backstage's permission-common has no Express), only serving them needs it.
+        from quart import Blueprint, request
+
         routes = Blueprint(f"{self._plugin_id}_permissions_integration", __name__)
         registry = self
 
@@ -177,3 +187,47 @@ class PermissionsRegistry:
             return await registry.apply_conditions(await request.get_json(silent=True))
 
         return routes
+
+
+@dataclass(frozen=True)
+class PermissionResourceType:
+    """One resource type for :func:`create_permission_integration_router` (Backstage's
+    ``resources`` entries).
+    """
+
+    resource_type: str
+    permissions: Sequence[Mapping[str, Any]] = ()
+    rules: Sequence[PermissionRule] = ()
+    get_resources: GetResources | None = None
+
+
+def create_permission_integration_router(
+    *,
+    plugin_id: str,
+    http_auth: HttpAuthService,
+    permissions: Sequence[Mapping[str, Any]] = (),
+    resources: Sequence[PermissionResourceType] = (),
+) -> PermissionIntegrationRouter:
+    """Backstage's ``createPermissionIntegrationRouter``: the two endpoints the permission
+    backend calls on a plugin, for a plugin that mounts them itself::
+
+        router = create_permission_integration_router(
+            plugin_id="todo", http_auth=http_auth, permissions=[TODO_CREATE],
+            resources=[PermissionResourceType("todo-item", [TODO_READ], [IS_OWNER], load)],
+        )
+        http_router.use(router.routes())
+
+    Plugins on the default services need not call this: ``core.permissionsRegistry`` serves
+    the same endpoints (this is its implementation). ``http_auth`` authenticates callers of
+    ``apply-conditions`` (services, or users through a service).
+    """
+    router = PermissionIntegrationRouter(plugin_id, http_auth)
+    router.add_permissions(permissions)
+    for resource in resources:
+        router.add_resource_type(
+            resource_type=resource.resource_type,
+            permissions=resource.permissions,
+            rules=resource.rules,
+            get_resources=resource.get_resources,
+        )
+    return router
