@@ -8,6 +8,7 @@ lifecycle gate or the credentials barrier, is rendered by these functions, so a 
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import traceback
 from typing import Any
@@ -51,8 +52,11 @@ _INTERNAL_MODULE_PREFIXES = ("sqlalchemy.", "asyncpg.", "aiosqlite.", "sqlite3",
 def _status_attribute(error: BaseException) -> int | None:
     for attribute in ("status_code", "statusCode", "status", "code"):
         value = getattr(error, attribute, None)
-        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        # The first number decides: aiohttp's ClientResponseError has `status`, and reading its
+        # deprecated `code` alias as well would warn.
+        return value if 100 <= value <= 599 else None
     return None
 
 
@@ -112,7 +116,9 @@ def serialize_error(error: BaseException, *, include_stack: bool = False) -> dic
     cause = error.cause if isinstance(error, BackstageError) else None
     if cause is not None:
         body["cause"] = serialize_error(cause, include_stack=include_stack)
-    code = getattr(error, "code", None)
+    # Looked up without running properties: aiohttp's deprecated `code` would warn, and a
+    # computed value is not the error code Backstage means (a string set on the error).
+    code = inspect.getattr_static(error, "code", None)
     if isinstance(code, str):
         body["code"] = code
     if include_stack:
