@@ -8,6 +8,11 @@ from typing import Any
 from quart import Blueprint, request
 
 from backstage_runtime import (
+    ActionAttributes,
+    ActionContext,
+    ActionsRegistryService,
+    EventParams,
+    EventsService,
     HttpRouterService,
     InputError,
     LifecycleService,
@@ -16,9 +21,25 @@ from backstage_runtime import (
     PluginRegistrationPoints,
     core_services,
     create_backend_plugin,
+    events_service_ref,
 )
 
 from ._extension_point import TodoItem, todo_sources_extension_point
+
+#: The topic the plugin publishes each item added through its API or its action to.
+ITEM_CREATED_TOPIC = "todo.item.created"
+#: The topic other plugins publish ``{"title": ...}`` to, to add an item.
+ITEM_REQUESTED_TOPIC = "todo.item.requested"
+
+_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "source": {"type": "string"},
+    },
+    "required": ["id", "title", "source"],
+}
 
 
 class TodoList:
@@ -26,6 +47,12 @@ class TodoList:
 
     def __init__(self) -> None:
         self.items: list[TodoItem] = []
+
+    def add(self, title: str, source: str) -> tuple[int, TodoItem]:
+        """Append one item; its id is its position."""
+        item = TodoItem(title=title, source=source)
+        self.items.append(item)
+        return len(self.items) - 1, item
 
     def add_source(self, name: str, titles: Sequence[str]) -> None:
         """Add the items of the source ``name``; a source may only be added once."""
@@ -38,7 +65,7 @@ def _item_json(index: int, item: TodoItem) -> dict[str, Any]:
     return {"id": index, "title": item.title, "source": item.source}
 
 
-def create_routes(todos: TodoList) -> Blueprint:
+def create_routes(todos: TodoList, events: EventsService | None = None) -> Blueprint:
     """The plugin's HTTP API, served under ``/api/todo``."""
     routes = Blueprint("todo", __name__)
 
@@ -58,9 +85,10 @@ def create_routes(todos: TodoList) -> Blueprint:
         title = body.get("title") if isinstance(body, dict) else None
         if not isinstance(title, str) or not title.strip():
             raise InputError("Expected a JSON body with a non-empty string 'title'")
-        todos.items.append(TodoItem(title=title.strip(), source="api"))
-        index = len(todos.items) - 1
-        return _item_json(index, todos.items[index]), 201
+        index, item = todos.add(title.strip(), "api")
+        if events is not None:
+            await events.publish(topic=ITEM_CREATED_TOPIC, event_payload=_item_json(index, item))
+        return _item_json(index, item), 201
 
     return routes
 
@@ -70,9 +98,26 @@ def _register(env: PluginRegistrationPoints) -> None:
     env.register_extension_point(todo_sources_extension_point, todos)
 
     async def init(
-        *, logger: LoggerService, lifecycle: LifecycleService, http: HttpRouterService
+        *,
+        logger: LoggerService,
+        lifecycle: LifecycleService,
+        http: HttpRouterService,
+        events: EventsService,
+        actions: ActionsRegistryService,
     ) -> None:
-        http.use(create_routes(todos))
+        http.use(create_routes(todos, events))
+        _register_actions(actions, todos, events)
+
+        async def on_requested(event: EventParams) -> None:
+            payload = event.event_payload
+            title = payload.get("title") if isinstance(payload, dict) else None
+            if not isinstance(title, str) or not title.strip():
+                logger.warn("Ignored a TODO request without a title", {"topic": event.topic})
+                return
+            index, item = todos.add(title.strip(), "events")
+            await events.publish(topic=ITEM_CREATED_TOPIC, event_payload=_item_json(index, item))
+
+        await events.subscribe(id="requests", topics=[ITEM_REQUESTED_TOPIC], on_event=on_requested)
         # The example API is public; without a policy every route needs credentials.
         http.add_auth_policy(path="/items", allow="unauthenticated")
         sources = sorted({item.source for item in todos.items})
@@ -87,8 +132,50 @@ def _register(env: PluginRegistrationPoints) -> None:
             "logger": core_services.logger,
             "lifecycle": core_services.lifecycle,
             "http": core_services.http_router,
+            "events": events_service_ref,
+            "actions": core_services.actions_registry,
         },
         init=init,
+    )
+
+
+def _register_actions(
+    actions: ActionsRegistryService, todos: TodoList, events: EventsService
+) -> None:
+    async def create_item(context: ActionContext) -> dict[str, Any]:
+        index, item = todos.add(context.input["title"].strip(), "actions")
+        await events.publish(topic=ITEM_CREATED_TOPIC, event_payload=_item_json(index, item))
+        return _item_json(index, item)
+
+    async def list_items(context: ActionContext) -> dict[str, Any]:
+        return {"items": [_item_json(i, item) for i, item in enumerate(todos.items)]}
+
+    actions.register(
+        name="create-item",
+        title="Create a TODO item",
+        description="Adds an item to the TODO list and returns it with its id.",
+        input_schema={
+            "type": "object",
+            "properties": {"title": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+            "required": ["title"],
+            "additionalProperties": False,
+        },
+        output_schema=_ITEM_SCHEMA,
+        attributes=ActionAttributes(destructive=False, idempotent=False, read_only=False),
+        action=create_item,
+    )
+    actions.register(
+        name="list-items",
+        title="List TODO items",
+        description="Every item of the TODO list, in the order they were added.",
+        input_schema={"type": "object", "properties": {}, "additionalProperties": False},
+        output_schema={
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": _ITEM_SCHEMA}},
+            "required": ["items"],
+        },
+        attributes=ActionAttributes(destructive=False, idempotent=True, read_only=True),
+        action=list_items,
     )
 
 
