@@ -4,6 +4,8 @@ publish forwarding, long-poll subscriptions, 404 fallback, backoff, malformed an
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +14,7 @@ import anyio
 import pytest
 from _support.polling import eventually
 
-from backstage_runtime import EventParams, EventsService, events_service_ref
+from backstage_runtime import EventParams, EventsService, create_backend, events_service_ref
 from backstage_runtime.api.errors import ResponseError
 from backstage_runtime.defaults.events import events_service_factory
 from backstage_runtime.testing import TestBackend, start_test_backend
@@ -322,3 +324,37 @@ async def test_in_auto_a_backend_without_the_events_plugin_answers_404_and_event
         "Event publish request failed with status 404, events backend not found. Future "
         "events will not be persisted.",
     ]
+
+
+def _jwt_claims(authorization: str) -> dict[str, Any]:
+    payload = authorization.removeprefix("Bearer ").split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+async def test_a_real_backend_sends_plugin_tokens_for_events_and_stays_local_without_the_plugin() -> (
+    None
+):
+    """create_backend with its real auth: the bus gets JWTs issued by each plugin for the
+    ``events`` plugin; without a bus configured the backend answers itself 404 and stays local."""
+    received: list[EventParams] = []
+    plugins = [plugin_with_events("sub", collector(received, ["t"])), plugin_with_events("pub")]
+    listen = {"backend": {"listen": {"port": 0}, "baseUrl": "http://127.0.0.1"}}
+    async with serve_fake_bus() as bus:
+        backend = create_backend(
+            features=plugins, config_paths=[], config={**listen, **bus.discovery_config()}
+        )
+        async with backend:
+            await bus.wait_for(lambda: bus.open_polls == 1)
+            publisher = await backend.get_service(events_service_ref, "pub")
+            await publisher.publish(topic="t", event_payload="x")
+    claims = [_jwt_claims(r.headers["authorization"]) for r in bus.requests]
+    assert {(c["sub"], c["aud"]) for c in claims} == {("sub", "events"), ("pub", "events")}
+    assert [e.event_payload for e in received] == ["x"]
+
+    received.clear()
+    alone = create_backend(features=plugins, config_paths=[], config=listen)
+    async with alone:
+        publisher = await alone.get_service(events_service_ref, "pub")
+        await publisher.publish(topic="t", event_payload="y")
+        await publisher.publish(topic="t", event_payload="z")
+    assert [e.event_payload for e in received] == ["y", "z"]
