@@ -112,5 +112,11 @@ class PluginEventsService:
         self._closing = True
         for scope in list(self._polls):
             scope.cancel()
-        await self._polling.wait_idle()
-        await self.in_flight.wait_idle()
+        try:
+            await self._polling.wait_idle()
+            await self.in_flight.wait_idle()
+        finally:
+            # Only left running when this hook was cancelled at its timeout: a handler that
+            # never returns must not hold the backend's stop for good.
+            if self._remote is not None:
+                self._remote.abandon_deliveries()

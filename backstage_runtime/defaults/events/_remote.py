@@ -87,6 +87,9 @@ class RemoteBus:
         self._mode = mode
         self._logger = logger
         self._sleep = sleep
+        # The deliveries of events read from the bus, shielded from the poll's cancellation;
+        # :meth:`abandon_deliveries` cancels them when the shutdown cannot wait any longer.
+        self._deliveries: set[anyio.CancelScope] = set()
 
     async def _token(self, client: EventBusClient) -> str:
         return await client.token()
@@ -214,8 +217,10 @@ class RemoteBus:
         # Events read from the bus are gone from it: a shutdown waits for their delivery
         # (the plugin's shutdown waits on in_flight) instead of cancelling it.
         in_flight.enter()
+        scope = anyio.CancelScope(shield=True)
+        self._deliveries.add(scope)
         try:
-            with anyio.CancelScope(shield=True):
+            with scope:
                 for event in events:
                     try:
                         result = on_event(event)
@@ -228,4 +233,10 @@ class RemoteBus:
                             error,
                         )
         finally:
+            self._deliveries.discard(scope)
             in_flight.exit()
+
+    def abandon_deliveries(self) -> None:
+        """Cancel the deliveries still running (the plugin's shutdown hook timed out)."""
+        for scope in list(self._deliveries):
+            scope.cancel()

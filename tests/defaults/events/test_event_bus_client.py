@@ -358,3 +358,30 @@ async def test_a_real_backend_sends_plugin_tokens_for_events_and_stays_local_wit
         await publisher.publish(topic="t", event_payload="y")
         await publisher.publish(topic="t", event_payload="z")
     assert [e.event_payload for e in received] == ["y", "z"]
+
+
+async def test_a_handler_that_never_returns_is_abandoned_at_the_shutdown_hook_timeout() -> None:
+    started = anyio.Event()
+
+    async def subscribe(events: EventsService) -> None:
+        async def stuck(event: EventParams) -> None:
+            started.set()
+            await anyio.Event().wait()
+
+        await events.subscribe(id="s", topics=["t"], on_event=stuck)
+
+    async with serve_fake_bus() as bus:
+        config: dict[str, Any] = {
+            **bus.discovery_config(),
+            "backend": {"lifecycle": {"shutdownHookTimeout": {"milliseconds": 200}}},
+        }
+        features = [plugin_with_events("sub", subscribe), events_service_factory()]
+        # The guard: a delivery shielded for good would hold the stop forever.
+        with anyio.fail_after(15):
+            async with start_test_backend(features=features, config=config) as test:
+                await bus.wait_for(lambda: bus.open_polls == 1)
+                bus.publish("t", "forever")
+                await started.wait()
+            await bus.wait_for(lambda: bus.open_polls == 0)
+    errors = [e.message for e in test.logger.entries if e.level == "error"]
+    assert errors == ["Shutdown hook timed out after 0.2s"]
