@@ -1,4 +1,5 @@
-"""Default ``events.service``: an in-process event bus, as Backstage's ``DefaultEventsService``.
+"""Default ``events.service``: an in-process event bus, as Backstage's ``DefaultEventsService``,
+plus the events backend's bus between backend instances (``events.useEventBus``).
 
 Usage in a plugin's init::
 
@@ -7,14 +8,23 @@ Usage in a plugin's init::
 """
 
 from ._bus import LocalEventBus
-from ._events import EVENT_BUS_KEY, EventBusMode, PluginEventsService, read_event_bus_mode
+from ._bus_client import EVENTS_NOTIFY_TIMEOUT_HEADER, EventBusClient
+from ._events import PluginEventsService
 from ._factory import events_service_factory
+from ._mode import EVENT_BUS_KEY, EventBusMode, read_event_bus_mode
+from ._remote import POLL_BACKOFF_FACTOR, POLL_BACKOFF_MAX, POLL_BACKOFF_START, RemoteBus
 
 __all__ = [
+    "EVENTS_NOTIFY_TIMEOUT_HEADER",
     "EVENT_BUS_KEY",
+    "POLL_BACKOFF_FACTOR",
+    "POLL_BACKOFF_MAX",
+    "POLL_BACKOFF_START",
+    "EventBusClient",
     "EventBusMode",
     "LocalEventBus",
     "PluginEventsService",
+    "RemoteBus",
     "events_service_factory",
     "read_event_bus_mode",
 ]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+import anyio
+
 from ...api import (
+    BackgroundTasksService,
     Config,
+    DiscoveryService,
     LifecycleService,
     LoggerService,
     PluginMetadataService,
@@ -13,20 +18,37 @@ from ...api import (
     ServiceFactory,
     core_services,
     create_service_factory,
+    runtime_services,
 )
 from ...api._events_service_ref import events_service_ref
+from ...api.services.auth import AuthService
 from ...api.services.events import EventsService
 from ._bus import LocalEventBus
-from ._events import PluginEventsService, bus_mode_warning, read_event_bus_mode
+from ._bus_client import EventBusClient
+from ._events import PluginEventsService
+from ._mode import EventBusMode, read_event_bus_mode
+from ._remote import RemoteBus, Sleep
 
 __all__ = ["events_service_factory"]
 
 
-def events_service_factory() -> ServiceFactory[EventsService]:
-    """The default ``events.service`` factory: one in-process bus per backend.
+class _EventsRoot:
+    """What every plugin's events service of one backend shares: the bus and the mode."""
+
+    def __init__(self, bus: LocalEventBus, mode: EventBusMode) -> None:
+        self.bus = bus
+        self.mode = mode
+
+
+def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[EventsService]:
+    """The default ``events.service`` factory: one in-process bus per backend, plus the events
+    backend between instances as ``events.useEventBus`` (``never``/``always``/``auto``, default
+    ``auto``) says.
 
     Publishing is refused from the backend's first shutdown step (the root before-shutdown
-    hooks); each plugin's shutdown then waits for the deliveries still running.
+    hooks); each plugin's shutdown then stops its polls and waits for the deliveries still
+    running. ``sleep`` waits out the poll backoff (default :func:`anyio.sleep`; tests pass
+    one that records the delays).
     """
 
     def create_root_context(
@@ -35,22 +57,36 @@ def events_service_factory() -> ServiceFactory[EventsService]:
         root_config: Config,
         root_lifecycle: RootLifecycleService,
         **_root_deps: Any,
-    ) -> LocalEventBus:
-        warning = bus_mode_warning(read_event_bus_mode(root_config))
-        if warning is not None:
-            root_logger.warn(warning)
+    ) -> _EventsRoot:
+        mode = read_event_bus_mode(root_config) or "auto"
         bus = LocalEventBus(root_logger)
         root_lifecycle.add_before_shutdown_hook(bus.close)
-        return bus
+        return _EventsRoot(bus, mode)
 
     def factory(
-        bus: LocalEventBus,
+        root: _EventsRoot,
         *,
         plugin_metadata: PluginMetadataService,
         lifecycle: LifecycleService,
+        logger: LoggerService,
+        discovery: DiscoveryService,
+        auth: AuthService,
+        http_client: aiohttp.ClientSession,
+        background_tasks: BackgroundTasksService,
         **_root_deps: Any,
     ) -> PluginEventsService:
-        service = PluginEventsService(plugin_id=plugin_metadata.get_id(), bus=bus)
+        remote = None
+        if root.mode != "never":
+            client = EventBusClient(session=http_client, discovery=discovery, auth=auth)
+            remote = RemoteBus(
+                client=client, mode=root.mode, logger=logger, sleep=sleep or anyio.sleep
+            )
+        service = PluginEventsService(
+            plugin_id=plugin_metadata.get_id(),
+            bus=root.bus,
+            remote=remote,
+            background_tasks=background_tasks,
+        )
         lifecycle.add_shutdown_hook(service.shutdown)
         return service
 
@@ -62,10 +98,12 @@ def events_service_factory() -> ServiceFactory[EventsService]:
             "root_lifecycle": core_services.root_lifecycle,
             "plugin_metadata": core_services.plugin_metadata,
             "lifecycle": core_services.lifecycle,
+            "logger": core_services.logger,
+            "discovery": core_services.discovery,
+            "auth": core_services.auth,
+            "http_client": runtime_services.http_client,
+            "background_tasks": runtime_services.background_tasks,
         },
         create_root_context=create_root_context,
         factory=factory,
-        # Built at every plugin's start, so a bad events.useEventBus stops the start, and its
-        # warning shows at start rather than at the first publish.
-        initialization="always",
     )

@@ -16,6 +16,10 @@ from backstage_runtime.testing import start_test_backend
 
 pytestmark = pytest.mark.anyio
 
+#: The in-process bus alone (the events backend between instances is tested with a fake one
+#: in test_event_bus_client.py).
+LOCAL = {"events": {"useEventBus": "never"}}
+
 
 def plugin_with_events(plugin_id: str, init: Any = None) -> Any:
     """A plugin whose init (when given) receives its events service."""
@@ -49,7 +53,7 @@ async def test_an_event_published_by_one_plugin_reaches_the_subscribers_of_anoth
         plugin_with_events("b", subscribe),
         events_service_factory(),
     ]
-    async with start_test_backend(features=features) as test:
+    async with start_test_backend(features=features, config=LOCAL) as test:
         events_a = await test.get_service(events_service_ref, "a")
         await events_a.publish(topic="t1", event_payload={"n": 1}, metadata={"h": "v"})
         await events_a.publish(topic="other", event_payload={"n": 2})
@@ -77,7 +81,7 @@ async def test_a_failing_subscriber_is_logged_by_its_prefixed_id_and_the_others_
         await events.subscribe(id="working", topics=["entity"], on_event=working)
 
     features = [plugin_with_events("search", subscribe), events_service_factory()]
-    async with start_test_backend(features=features) as test:
+    async with start_test_backend(features=features, config=LOCAL) as test:
         events = await test.get_service(events_service_ref, "search")
         await events.publish(topic="entity", event_payload={})
         warnings = [e for e in test.logger.entries if e.level == "warn"]
@@ -99,10 +103,10 @@ async def test_every_plugin_of_a_backend_shares_one_bus_and_backends_do_not() ->
 
     async with (
         start_test_backend(
-            features=[plugin_with_events("sub", subscribe), events_service_factory()]
+            features=[plugin_with_events("sub", subscribe), events_service_factory()], config=LOCAL
         ) as first,
         start_test_backend(
-            features=[plugin_with_events("pub"), events_service_factory()]
+            features=[plugin_with_events("pub"), events_service_factory()], config=LOCAL
         ) as second,
     ):
         await (await second.get_service(events_service_ref, "pub")).publish(
@@ -117,7 +121,7 @@ async def test_every_plugin_of_a_backend_shares_one_bus_and_backends_do_not() ->
 
 async def test_topics_as_a_bare_string_are_refused_naming_the_subscriber() -> None:
     features = [plugin_with_events("p"), events_service_factory()]
-    async with start_test_backend(features=features) as test:
+    async with start_test_backend(features=features, config=LOCAL) as test:
         events = await test.get_service(events_service_ref, "p")
         with pytest.raises(TypeError, match=r"'p\.s' must pass topics as a list"):
             await events.subscribe(id="s", topics="topic", on_event=lambda event: None)
@@ -141,7 +145,7 @@ async def test_shutdown_refuses_new_events_and_waits_for_the_deliveries_in_fligh
         plugin_with_events("sub", subscribe),
         events_service_factory(),
     ]
-    async with start_test_backend(features=features) as test:
+    async with start_test_backend(features=features, config=LOCAL) as test:
         publisher = await test.get_service(events_service_ref, "pub")
 
         async def stop() -> None:
@@ -162,27 +166,6 @@ async def test_shutdown_refuses_new_events_and_waits_for_the_deliveries_in_fligh
                 release.set()
 
     assert order == ["delivered", "stopped"]
-
-
-@pytest.mark.parametrize("mode", ["auto", "always"])
-async def test_a_cross_instance_bus_mode_warns_once_at_start_that_it_is_not_implemented(
-    mode: str,
-) -> None:
-    features = [plugin_with_events("a"), plugin_with_events("b"), events_service_factory()]
-    config = {"events": {"useEventBus": mode}}
-    async with start_test_backend(features=features, config=config) as test:
-        warnings = [e.message for e in test.logger.entries if "events.useEventBus" in e.message]
-
-    assert len(warnings) == 1
-    assert f"is '{mode}'" in warnings[0]
-    assert "not implement the event bus between backend instances" in warnings[0]
-
-
-async def test_never_or_unset_bus_mode_is_silent() -> None:
-    for config in ({"events": {"useEventBus": "never"}}, {}):
-        features = [plugin_with_events("a"), events_service_factory()]
-        async with start_test_backend(features=features, config=config) as test:
-            assert not [e for e in test.logger.entries if "useEventBus" in e.message]
 
 
 async def test_an_invalid_bus_mode_stops_the_start_naming_the_key() -> None:
