@@ -221,7 +221,13 @@ def test_serve_answers_the_todo_routes_and_health_over_http(
     )
     assert fetch(f"{base}/.backstage/health/v1/readiness") == (200, {"status": "ok"})
     assert serve.stop() == 0
-    requests = [line for line in serve.lines if line.get("type") == "incomingRequest"]
+    # The todo plugin's events service also asks this backend for an events bus (404: there is
+    # none, so it stays local); those are its requests, not the test's.
+    requests = [
+        line
+        for line in serve.lines
+        if line.get("type") == "incomingRequest" and not line["url"].startswith("/api/events/")
+    ]
     assert [(r["method"], r["url"], r["status"]) for r in requests] == [
         ("GET", "/api/todo/items", 200),
         ("POST", "/api/todo/items", 201),
