@@ -28,8 +28,8 @@ from ..api.services.auth import (
     UserInfoService,
 )
 from ..api.services.permissions import PermissionsService
-from ..defaults.http_auth import DefaultHttpAuthService
-from ..http_toolkit import bearer_token
+from ..defaults.http_auth import COOKIE_NAME, DefaultHttpAuthService
+from ..http_toolkit import bearer_token, header_value
 
 __all__ = [
     "MockAuthService",
@@ -60,16 +60,40 @@ def _with_payload(base: str, payload: dict[str, Any]) -> str:
     return f"{base}:{json.dumps(payload, separators=(',', ':'))}"
 
 
+def _check_user_ref(ref: str) -> str:
+    # Backstage's mocks refuse what no real token could carry, so a typo fails at once.
+    kind, _, rest = ref.partition(":")
+    namespace, _, name = rest.partition("/")
+    if not (kind and namespace and name):
+        raise TypeError(
+            f"Invalid user entity reference '{ref}', expected <kind>:<namespace>/<name>"
+        )
+    return ref
+
+
 class _User:
-    def __call__(self, user_entity_ref: str = DEFAULT_USER) -> BackstageCredentials:
-        """User credentials."""
+    def __call__(
+        self, user_entity_ref: str = DEFAULT_USER, *, actor: str | None = None
+    ) -> BackstageCredentials:
+        """User credentials; ``actor`` is the subject of a service acting for the user."""
         return BackstageCredentials(
-            principal=BackstageUserPrincipal(user_entity_ref), token=self.token(user_entity_ref)
+            principal=BackstageUserPrincipal(
+                _check_user_ref(user_entity_ref),
+                None if actor is None else BackstageServicePrincipal(actor),
+            ),
+            token=self.token(user_entity_ref, actor=actor),
         )
 
-    def token(self, user_entity_ref: str | None = None) -> str:
-        """A mock user token the mock auth service accepts."""
-        return _USER if user_entity_ref is None else _with_payload(_USER, {"sub": user_entity_ref})
+    def token(self, user_entity_ref: str | None = None, *, actor: str | None = None) -> str:
+        """A mock user token the mock auth service accepts (``actor``: a service acting for
+        the user).
+        """
+        if user_entity_ref is None and actor is None:
+            return _USER
+        payload: dict[str, Any] = {"sub": _check_user_ref(user_entity_ref or DEFAULT_USER)}
+        if actor is not None:
+            payload["actor"] = {"subject": actor}
+        return _with_payload(_USER, payload)
 
     def header(self, user_entity_ref: str | None = None) -> str:
         """The ``Authorization`` header *value*: ``Bearer <mock user token>``."""
@@ -88,16 +112,48 @@ class _User:
         return f"Bearer {self.invalid_token()}"
 
 
-class _LimitedUser(_User):
+class _LimitedUser:
+    def __call__(self, user_entity_ref: str = DEFAULT_USER) -> BackstageCredentials:
+        """User credentials, as a limited token authenticates to (Backstage's
+        ``limitedUser()`` is ``user()``).
+        """
+        return _User()(user_entity_ref)
+
     def token(self, user_entity_ref: str | None = None) -> str:
         """A mock limited user token."""
         if user_entity_ref is None:
             return _LIMITED
-        return _with_payload(_LIMITED, {"sub": user_entity_ref})
+        return _with_payload(_LIMITED, {"sub": _check_user_ref(user_entity_ref)})
+
+    def header(self, user_entity_ref: str | None = None) -> str:
+        """The ``Authorization`` header *value*: ``Bearer <mock limited user token>``."""
+        return f"Bearer {self.token(user_entity_ref)}"
+
+    def headers(self, user_entity_ref: str | None = None) -> dict[str, str]:
+        """``{"Authorization": header()}``, to pass as ``headers=`` to aiohttp or httpx."""
+        return {"Authorization": self.header(user_entity_ref)}
 
     def invalid_token(self) -> str:
         """A limited user token that fails authentication."""
         return "mock-invalid-limited-user-token"
+
+    def cookie(self, user_entity_ref: str | None = None) -> str:
+        """A ``Cookie`` header *value* carrying a limited user token, as Backstage's frontend
+        sends it to routes that allow limited access.
+        """
+        return f"{COOKIE_NAME}={self.token(user_entity_ref)}"
+
+    def invalid_cookie(self) -> str:
+        """A ``Cookie`` header value with an invalid limited user token."""
+        return f"{COOKIE_NAME}={self.invalid_token()}"
+
+    def invalid_header(self) -> str:
+        """``Bearer`` with an invalid limited user token."""
+        return f"Bearer {self.invalid_token()}"
+
+    def cookie_headers(self, user_entity_ref: str | None = None) -> dict[str, str]:
+        """``{"Cookie": cookie()}``, to pass as ``headers=`` to aiohttp or httpx."""
+        return {"Cookie": self.cookie(user_entity_ref)}
 
 
 class _Service:
@@ -110,17 +166,50 @@ class _Service:
             token=self.token(subject),
         )
 
-    def token(self, subject: str | None = None) -> str:
-        """A mock service token."""
-        return _SERVICE if subject is None else _with_payload(_SERVICE, {"sub": subject})
+    def token(
+        self,
+        subject: str | None = None,
+        *,
+        target_plugin_id: str | None = None,
+        on_behalf_of: BackstageCredentials | None = None,
+    ) -> str:
+        """A mock service token: from ``subject`` (or the service ``on_behalf_of`` names), on
+        behalf of the user ``on_behalf_of`` names, for ``target_plugin_id`` only when given (the
+        mock auth service of another plugin refuses it, as a real plugin token's audience).
+        """
+        payload: dict[str, Any] = {}
+        principal = None if on_behalf_of is None else on_behalf_of.principal
+        if subject is not None:
+            payload["sub"] = subject
+        elif isinstance(principal, BackstageServicePrincipal):
+            payload["sub"] = principal.subject
+        if isinstance(principal, BackstageUserPrincipal):
+            payload["obo"] = principal.user_entity_ref
+        if target_plugin_id is not None:
+            payload["target"] = target_plugin_id
+        return _with_payload(_SERVICE, payload) if payload else _SERVICE
 
-    def header(self, subject: str | None = None) -> str:
+    def header(
+        self,
+        subject: str | None = None,
+        *,
+        target_plugin_id: str | None = None,
+        on_behalf_of: BackstageCredentials | None = None,
+    ) -> str:
         """The ``Authorization`` header *value*: ``Bearer <mock service token>``."""
-        return f"Bearer {self.token(subject)}"
+        token = self.token(subject, target_plugin_id=target_plugin_id, on_behalf_of=on_behalf_of)
+        return f"Bearer {token}"
 
-    def headers(self, subject: str | None = None) -> dict[str, str]:
+    def headers(
+        self,
+        subject: str | None = None,
+        *,
+        target_plugin_id: str | None = None,
+        on_behalf_of: BackstageCredentials | None = None,
+    ) -> dict[str, str]:
         """``{"Authorization": header()}``, to pass as ``headers=`` to aiohttp or httpx."""
-        return {"Authorization": self.header(subject)}
+        header = self.header(subject, target_plugin_id=target_plugin_id, on_behalf_of=on_behalf_of)
+        return {"Authorization": header}
 
     def invalid_token(self) -> str:
         """A service token that fails authentication."""
@@ -188,7 +277,11 @@ class MockAuthService:
             raise AuthenticationError("Invalid token")
         user = _parse(token, _USER)
         if user is not None:
-            return mock_credentials.user(user.get("sub", DEFAULT_USER))
+            actor = user.get("actor")
+            subject = actor.get("subject") if isinstance(actor, dict) else None
+            return mock_credentials.user(
+                user.get("sub", DEFAULT_USER), actor=subject if isinstance(subject, str) else None
+            )
         limited = _parse(token, _LIMITED)
         if limited is not None:
             if not allow_limited_access:
@@ -198,7 +291,12 @@ class MockAuthService:
         if service is not None:
             target = service.get("target")
             if target is not None and target != self._plugin_id:
-                raise AuthenticationError("Invalid mock token target plugin ID")
+                raise AuthenticationError(
+                    f"Invalid mock token target plugin ID, got '{target}' but expected "
+                    f"'{self._plugin_id}'"
+                )
+            if isinstance(service.get("obo"), str):
+                return mock_credentials.user(service["obo"])
             return mock_credentials.service(service.get("sub", DEFAULT_SERVICE))
         raise AuthenticationError("Unknown mock token")
 
@@ -251,6 +349,8 @@ class MockHttpAuthService(DefaultHttpAuthService):
 
     async def _extract(self, scope: Any, allow_limited_access: bool) -> BackstageCredentials:
         if bearer_token(scope) is None:
+            if allow_limited_access and header_value(scope, b"cookie") is not None:
+                return await super()._extract(scope, allow_limited_access)
             return mock_credentials.user()
         if bearer_token(scope) == _NONE:
             return mock_credentials.none()

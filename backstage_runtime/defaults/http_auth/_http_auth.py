@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate
-from http.cookies import CookieError, SimpleCookie
+from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ...api import DiscoveryService
 from ...api.errors import AuthenticationError, NotAllowedError
@@ -26,15 +27,25 @@ COOKIE_NAME = "backstage-auth"
 
 
 def _cookie_token(scope: Mapping[str, Any]) -> str | None:
+    # Read as Express's cookie parser reads it (split on ';' then the first '=', surrounding
+    # quotes dropped, %-escapes decoded), not with SimpleCookie, which gives up on a whole
+    # header over one value it finds unusual (a quote, a comma) that browsers and Node accept.
     header = header_value(scope, b"cookie")
     if not header:
         return None
-    try:
-        cookie = SimpleCookie(header)
-    except CookieError:
-        return None
-    morsel = cookie.get(COOKIE_NAME)
-    return morsel.value if morsel is not None and morsel.value else None
+    for pair in header.split(";"):
+        name, separator, value = pair.partition("=")
+        if not separator or name.strip() != COOKIE_NAME:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if "%" in value:
+            # As decodeURIComponent failing in Node's parser: the raw value is kept.
+            with contextlib.suppress(UnicodeDecodeError):
+                value = unquote(value, errors="strict")
+        return value or None
+    return None
 
 
 _KEEP_COOKIE_SECONDS = 5 * 60

@@ -52,3 +52,23 @@ async def test_the_cookie_is_issued_refreshed_honoured_and_cleared() -> None:
     assert service.status == 401
     assert cleared.status == 204
     assert "backstage-auth=;" in cleared.headers["Set-Cookie"].replace('""', "")
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("backstage-auth=abc.def.ghi", "abc.def.ghi"),
+        ('theme="dark,blue"; backstage-auth=abc', "abc"),  # SimpleCookie gave up on the header
+        ('backstage-auth="quoted"', "quoted"),
+        ("a=1;backstage-auth=x%2Fy", "x/y"),
+        ("backstage-auth=%E0%A4%A", "%E0%A4%A"),  # an undecodable escape is kept as it is
+        ("other=1", None),
+        ("backstage-auth=", None),
+        ("backstage-auth", None),
+    ],
+)
+def test_the_user_cookie_is_read_as_express_reads_cookies(header: str, token: str | None) -> None:
+    from backstage_runtime.defaults.http_auth._http_auth import _cookie_token
+
+    scope = {"type": "http", "headers": [(b"cookie", header.encode("latin-1"))]}
+    assert _cookie_token(scope) == token
