@@ -29,6 +29,10 @@ from .defaults.root_config import root_config_service_factory
 from .defaults.root_health import root_health_service_factory
 from .defaults.root_http_router import root_http_router_service_factory
 from .defaults.root_logger import root_logger_service_factory
+from .defaults.root_system_metadata import (
+    alpha_root_system_metadata_service_factory,
+    root_system_metadata_service_factory,
+)
 from .defaults.scheduler import scheduler_service_factory
 from .defaults.url_reader import url_reader_service_factory
 from .defaults.user_info import user_info_service_factory
@@ -66,6 +70,8 @@ def default_service_factories(
         root_lifecycle_service_factory(),
         root_health_service_factory(),
         root_http_router_service_factory(serve=serve_http),
+        root_system_metadata_service_factory(),
+        alpha_root_system_metadata_service_factory(),
         http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),

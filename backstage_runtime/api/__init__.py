@@ -112,6 +112,8 @@ from .services.metadata import (
     InstalledPlugin,
     PluginMetadataService,
     RootInstanceMetadataService,
+    RootSystemMetadataService,
+    SystemPluginInfo,
 )
 from .services.permissions import (
     ConditionTransformer,
@@ -269,6 +271,7 @@ __all__ = [
     "InstalledPlugin",
     "PluginMetadataService",
     "RootInstanceMetadataService",
+    "RootSystemMetadataService",
     "ConditionTransformer",
     "GetResources",
     "PermissionRule",
@@ -281,6 +284,7 @@ __all__ = [
     "SchedulerServiceTaskFunction",
     "SchedulerServiceTaskRunner",
     "SchedulerServiceTaskScheduleDefinition",
+    "SystemPluginInfo",
     "TaskAbortSignal",
     "TaskDuration",
     "TaskFrequency",

@@ -17,7 +17,11 @@ from .services.http import HttpRouterService, RootHealthService, RootHttpRouterS
 from .services.identity import IdentityService
 from .services.lifecycle import LifecycleService, RootLifecycleService
 from .services.logger import LoggerService, RootLoggerService
-from .services.metadata import PluginMetadataService, RootInstanceMetadataService
+from .services.metadata import (
+    PluginMetadataService,
+    RootInstanceMetadataService,
+    RootSystemMetadataService,
+)
 from .services.permissions import PermissionsRegistryService, PermissionsService
 from .services.scheduler import SchedulerService
 from .services.url_reader import UrlReaderService
@@ -29,7 +33,8 @@ class _CoreServices:
     """The refs of Backstage's core services, with Backstage's ids (``core.<camelCaseName>``).
 
     Root-scoped: ``root_config``, ``root_logger``, ``root_lifecycle``, ``root_http_router``,
-    ``root_health``, ``root_instance_metadata``. Every other ref is plugin-scoped.
+    ``root_health``, ``root_instance_metadata``, ``root_system_metadata``. Every other ref is
+    plugin-scoped.
     """
 
     __slots__ = ()
@@ -72,6 +77,11 @@ class _CoreServices:
     )
     root_instance_metadata: Final[ServiceRef[RootInstanceMetadataService]] = create_service_ref(
         id="core.rootInstanceMetadata", scope="root"
+    )
+    #: Backstage's ``coreServices.rootSystemMetadata`` (alpha; ``alpha.core.rootSystemMetadata``
+    #: names the same service).
+    root_system_metadata: Final[ServiceRef[RootSystemMetadataService]] = create_service_ref(
+        id="core.rootSystemMetadata", scope="root"
     )
     #: Backstage's ``coreServices.actionsRegistry`` (also ``actions_registry_service_ref``).
     actions_registry: Final[ServiceRef[ActionsRegistryService]] = actions_registry_service_ref

@@ -32,6 +32,10 @@ from ..defaults.permissions import permissions_service_factory
 from ..defaults.permissions_registry import permissions_registry_service_factory
 from ..defaults.root_health import root_health_service_factory
 from ..defaults.root_http_router import ListenOptions, root_http_router_service_factory
+from ..defaults.root_system_metadata import (
+    alpha_root_system_metadata_service_factory,
+    root_system_metadata_service_factory,
+)
 from ..defaults.url_reader import url_reader_service_factory
 from ..defaults.user_info import user_info_service_factory
 from ..runtime import Backend, create_specialized_backend
@@ -98,6 +102,8 @@ def test_default_service_factories(
         root_http_router_service_factory(
             log_requests=False, default_listen=ListenOptions("127.0.0.1", 0)
         ),
+        root_system_metadata_service_factory(),
+        alpha_root_system_metadata_service_factory(),
         http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),

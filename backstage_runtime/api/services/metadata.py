@@ -1,4 +1,4 @@
-"""``core.pluginMetadata`` and ``core.rootInstanceMetadata``."""
+"""``core.pluginMetadata``, ``core.rootInstanceMetadata`` and ``core.rootSystemMetadata``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ __all__ = [
     "InstalledPlugin",
     "PluginMetadataService",
     "RootInstanceMetadataService",
+    "RootSystemMetadataService",
+    "SystemPluginInfo",
 ]
 
 
@@ -40,3 +42,22 @@ class RootInstanceMetadataService(Protocol):
 
     async def get_installed_plugins(self) -> tuple[InstalledPlugin, ...]:
         """The installed plugins in registration order, each with its modules."""
+
+
+@dataclass(frozen=True)
+class SystemPluginInfo:
+    """A plugin somewhere in the deployment (``RootSystemMetadataServicePluginInfo``)."""
+
+    plugin_id: str
+
+
+class RootSystemMetadataService(Protocol):
+    """What the whole deployment runs, as far as this instance knows (Backstage's alpha
+    ``RootSystemMetadataService``): the plugins named in ``discovery.endpoints`` and the ones
+    installed here.
+    """
+
+    async def get_installed_plugins(self) -> tuple[SystemPluginInfo, ...]:
+        """Every plugin id of ``discovery.endpoints[].plugins`` in config order (a literal ``*``
+        included), then this instance's plugins; like Backstage, duplicates are kept.
+        """
