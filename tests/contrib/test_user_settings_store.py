@@ -20,7 +20,7 @@ from backstage_plugin_user_settings_backend import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backstage_runtime import NotFoundError
+from backstage_runtime import JsonValue, NotFoundError
 from backstage_runtime.defaults.database import DatabaseManager
 from backstage_runtime.testing import TestDatabaseId, TestDatabases, mock_services
 
@@ -154,3 +154,39 @@ async def test_delete_should_return_the_setting(store: Store) -> None:
     assert await store.query() == [
         {"user_entity_ref": "user-2", "bucket": "bucket-c", "key": "key-c", "value": '"value-c"'}
     ]
+
+
+# -- beyond Backstage's cases: what a database shared with a Node backend relies on ----------
+
+
+async def test_the_migration_creates_backstages_table(store: Store) -> None:
+    def describe(connection: Any) -> tuple[list[tuple[str, Any, bool]], list[str]]:
+        inspector = sa.inspect(connection)
+        columns = [
+            (column["name"], getattr(column["type"], "length", None), column["nullable"])
+            for column in inspector.get_columns("user_settings")
+        ]
+        return columns, inspector.get_pk_constraint("user_settings")["constrained_columns"]
+
+    async with store.knex.connect() as connection:
+        columns, primary_key = await connection.run_sync(describe)
+
+    # report.sql.md of the Node plugin: three varchar(255) and the value as text, all NOT NULL.
+    assert columns == [
+        ("user_entity_ref", 255, False),
+        ("bucket", 255, False),
+        ("key", 255, False),
+        ("value", None, False),
+    ]
+    assert primary_key == ["user_entity_ref", "bucket", "key"]
+
+
+async def test_values_are_stored_as_json_stringify_writes_them(store: Store) -> None:
+    value: JsonValue = {"b": [1, 2.5, None, True], "a": "ünïcode ✓"}
+    await store.storage.set(user_entity_ref="user-1", bucket="bucket-a", key="key-a", value=value)
+
+    rows = await store.query()
+
+    assert rows[0]["value"] == '{"b":[1,2.5,null,true],"a":"ünïcode ✓"}'
+    setting = await store.storage.get(user_entity_ref="user-1", bucket="bucket-a", key="key-a")
+    assert setting.value == value
