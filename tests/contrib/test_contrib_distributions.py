@@ -1,6 +1,6 @@
-"""The contrib/ plugin and module, installed as separate distributions, are discovered and run.
+"""The contrib/ plugins and module, installed as separate distributions, are discovered and run.
 
-These tests install the two distributions into a temporary folder (pip ``--target``, no build
+These tests install the three distributions into a temporary folder (pip ``--target``, no build
 isolation) put on ``PYTHONPATH`` of the real ``backstage-runtime`` console script they drive in
 subprocesses, so the environment running the suite is left as it was found.
 """
@@ -22,7 +22,11 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CONTRIB = [REPO / "contrib" / "todo-backend", REPO / "contrib" / "todo-backend-module-static"]
+CONTRIB = [
+    REPO / "contrib" / "todo-backend",
+    REPO / "contrib" / "todo-backend-module-static",
+    REPO / "contrib" / "user-settings-backend",
+]
 CLI = Path(sys.executable).with_name("backstage-runtime")
 
 pytestmark = pytest.mark.contrib
@@ -125,7 +129,7 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
     result = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    plugin = next(line for line in lines if line.startswith("plugin"))
+    plugin = next(line for line in lines if line.startswith("plugin") and " todo " in line)
     module = next(line for line in lines if line.startswith("module"))
     assert plugin.split() == [
         "plugin",
@@ -163,7 +167,7 @@ def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigte
     assert ready["plugin"] == "todo"
     assert ready["items"] == ["Write docs", "Ship it"]
     started = serve.read_until("Backend started")
-    assert started["plugins"] == ["todo"]
+    assert sorted(started["plugins"]) == ["todo", "user-settings"]
     assert serve.stop() == 0
     messages = [entry["message"] for entry in serve.lines]
     assert "TODO list closed" in messages
@@ -235,6 +239,42 @@ def test_serve_answers_the_todo_routes_and_health_over_http(
         ("POST", "/api/todo/items", 400),
         ("GET", "/.backstage/health/v1/readiness", 200),
     ]
+
+
+def test_serve_runs_the_user_settings_plugin_behind_the_credentials_barrier(
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
+) -> None:
+    write_config(
+        tmp_path,
+        """
+        backend:
+          baseUrl: http://localhost:7007
+          listen: {host: 127.0.0.1, port: 0}
+          auth:
+            externalAccess:
+              - type: static
+                options: {token: static-token-for-tests, subject: ci-bot}
+    """,
+    )
+    serve = serve_in()
+    port = serve.read_until("Listening on")["port"]
+    assert "user-settings" in serve.read_until("Backend started")["plugins"]
+    url = f"http://127.0.0.1:{port}/api/user-settings/buckets/default/keys/theme"
+
+    anonymous = fetch(url)
+    service = urllib.request.Request(
+        url, headers={"Authorization": "Bearer static-token-for-tests"}
+    )
+    try:
+        urllib.request.urlopen(service, timeout=10)
+        raise AssertionError("a service token was served")
+    except urllib.error.HTTPError as error:
+        as_service = (error.code, json.loads(error.read())["error"]["name"])
+    assert serve.stop() == 0
+
+    assert (anonymous[0], anonymous[1]["error"]["name"]) == (401, "AuthenticationError")
+    # The route itself refuses what the barrier lets through: it serves users only.
+    assert as_service == (403, "NotAllowedError")
 
 
 def test_graph_prints_the_plugin_its_module_and_their_services(
@@ -379,7 +419,11 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
 ) -> None:
     from importlib.metadata import PackageNotFoundError, distribution
 
-    for name in ("backstage-plugin-todo-backend", "backstage-plugin-todo-backend-module-static"):
+    for name in (
+        "backstage-plugin-todo-backend",
+        "backstage-plugin-todo-backend-module-static",
+        "backstage-plugin-user-settings-backend",
+    ):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
 

@@ -1,0 +1,198 @@
+"""Backstage's ``router.test.ts`` of the user-settings backend, case for case.
+
+As there, the router is tested alone: the store and the signals service are mocks (jest's
+``jest.fn()`` are ``AsyncMock`` here) and the caller is ``mock_credentials``' user. Express's
+``express().use(router).use(mockErrorHandler())`` + supertest becomes a one-plugin test backend
+mounting the router, asked over a real socket with aiohttp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from unittest.mock import AsyncMock
+
+import aiohttp
+import pytest
+from backstage_plugin_user_settings_backend import (
+    SignalsService,
+    UserSetting,
+    UserSettingsStore,
+    create_router,
+)
+
+from backstage_runtime import (
+    BackendPlugin,
+    BackstageUserPrincipal,
+    HttpAuthService,
+    HttpRouterService,
+    core_services,
+    create_backend_plugin,
+)
+from backstage_runtime.testing import TestBackend, mock_credentials, start_test_backend
+
+pytestmark = pytest.mark.anyio
+
+_principal = mock_credentials.user().principal
+assert isinstance(_principal, BackstageUserPrincipal)
+MOCK_USER_REF = _principal.user_entity_ref
+
+
+class Mocks:
+    """The mocked store and signals service of one test (``jest.Mocked<...>``)."""
+
+    def __init__(self) -> None:
+        # Specs from the protocols: their async methods become awaitable mocks.
+        self.store = AsyncMock(spec_set=UserSettingsStore)
+        self.signals = AsyncMock(spec_set=SignalsService)
+
+
+def router_plugin(mocks: Mocks) -> BackendPlugin:
+    """A ``user-settings`` plugin whose routes are ``create_router`` over the mocks."""
+
+    def register(env: Any) -> None:
+        def init(http_router: HttpRouterService, http_auth: HttpAuthService) -> None:
+            http_router.use(
+                create_router(
+                    http_auth=http_auth, user_settings_store=mocks.store, signals=mocks.signals
+                )
+            )
+
+        env.register_init(
+            deps={"http_router": core_services.http_router, "http_auth": core_services.http_auth},
+            init=init,
+        )
+
+    return create_backend_plugin(plugin_id="user-settings", register=register)
+
+
+@pytest.fixture
+def mocks() -> Mocks:
+    return Mocks()
+
+
+@pytest.fixture
+async def app(mocks: Mocks) -> AsyncIterator[TestBackend]:
+    async with start_test_backend(features=[router_plugin(mocks)]) as backend:
+        yield backend
+
+
+async def call(
+    app: TestBackend, method: str, path: str, **kwargs: Any
+) -> tuple[int, Any, aiohttp.ClientResponse]:
+    """``request(app)[method](path)``: the status, the JSON body (None when empty), the reply."""
+    url = await app.url(f"/api/user-settings{path}")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, **kwargs) as response,
+    ):
+        body = await response.read()
+        return response.status, (await response.json() if body else None), response
+
+
+# -- GET /buckets/:bucket/keys/:key ---------------------------------------------------------
+
+
+async def test_get_returns_ok(app: TestBackend, mocks: Mocks) -> None:
+    setting = UserSetting(bucket="my-bucket", key="my-key", value="a")
+    mocks.store.get.return_value = setting
+
+    status, body, _ = await call(app, "GET", "/buckets/my-bucket/keys/my-key")
+
+    assert status == 200
+    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    mocks.store.get.assert_awaited_once_with(
+        user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
+    )
+
+
+async def test_get_returns_an_error_if_the_authorization_header_is_missing(
+    app: TestBackend, mocks: Mocks
+) -> None:
+    status, _, _ = await call(
+        app, "GET", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
+    )
+
+    assert status == 401
+    mocks.store.get.assert_not_called()
+
+
+# -- DELETE /buckets/:bucket/keys/:key ------------------------------------------------------
+
+
+async def test_delete_returns_ok(app: TestBackend, mocks: Mocks) -> None:
+    mocks.store.delete.return_value = None
+
+    status, _, _ = await call(app, "DELETE", "/buckets/my-bucket/keys/my-key")
+
+    assert status == 204
+    mocks.store.delete.assert_awaited_once_with(
+        user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
+    )
+    mocks.signals.publish.assert_awaited_with(
+        recipients={"type": "user", "entityRef": MOCK_USER_REF},
+        channel="user-settings",
+        message={"type": "key-deleted", "key": "my-key"},
+    )
+
+
+async def test_delete_returns_an_error_if_the_authorization_header_is_missing(
+    app: TestBackend, mocks: Mocks
+) -> None:
+    status, _, _ = await call(
+        app, "DELETE", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
+    )
+
+    assert status == 401
+    mocks.store.delete.assert_not_called()
+
+
+# -- PUT /buckets/:bucket/keys/:key ---------------------------------------------------------
+
+
+async def test_put_returns_ok(app: TestBackend, mocks: Mocks) -> None:
+    setting = UserSetting(bucket="my-bucket", key="my-key", value="a")
+    mocks.store.set.return_value = None
+    mocks.store.get.return_value = setting
+
+    status, body, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={"value": "a"})
+
+    assert status == 200
+    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    mocks.store.set.assert_awaited_once_with(
+        user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key", value="a"
+    )
+    mocks.store.get.assert_awaited_once_with(
+        user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
+    )
+    mocks.signals.publish.assert_awaited_with(
+        recipients={"type": "user", "entityRef": MOCK_USER_REF},
+        channel="user-settings",
+        message={"type": "key-changed", "key": "my-key"},
+    )
+
+
+async def test_put_returns_an_error_if_the_value_is_not_given(
+    app: TestBackend, mocks: Mocks
+) -> None:
+    status, _, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={})
+
+    assert status == 400
+    mocks.store.set.assert_not_called()
+
+
+async def test_put_returns_an_error_if_the_authorization_header_is_missing(
+    app: TestBackend, mocks: Mocks
+) -> None:
+    # Backstage's case sends a GET here (a copy of the GET case); the PUT is what it names.
+    status, _, _ = await call(
+        app,
+        "PUT",
+        "/buckets/my-bucket/keys/my-key",
+        json={"value": "a"},
+        headers=mock_credentials.none.headers(),
+    )
+
+    assert status == 401
+    mocks.store.set.assert_not_called()
+    mocks.store.get.assert_not_called()
