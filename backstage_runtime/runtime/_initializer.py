@@ -85,13 +85,7 @@ class BackendInitializer:
                 await self.stop()
             raise
         registry = assembly.registry
-        meta_id = core_services.root_instance_metadata.id
-        if registry.provided_factories(meta_id):
-            assembly.problems.append(
-                f"The {meta_id} service is provided by the backend and cannot be overridden"
-            )
-        else:
-            registry.set_factories(meta_id, [instance_metadata_factory(assembly)])
+        _provide_instance_metadata(assembly)
         registry.freeze()
         report = await validate(assembly)
         problems = [*assembly.problems, *report.problems]
@@ -140,6 +134,7 @@ class BackendInitializer:
         """
         try:
             assembly = await self._assemble(group)
+            _provide_instance_metadata(assembly)
             assembly.registry.freeze()
             if assembly.problems:
                 raise BackendValidationError(list(assembly.problems))
@@ -404,3 +399,14 @@ def _startup_warnings(config: Config | None) -> list[str]:
     # getattr on a Protocol-typed value: whatever it finds is an unknown object until called.
     warnings: object = getattr(config, "startup_warnings", None)
     return [str(line) for line in warnings()] if callable(warnings) else []
+
+
+def _provide_instance_metadata(assembly: Assembly) -> None:
+    """Install the synthesised ``core.rootInstanceMetadata`` (a user's factory is a problem)."""
+    meta_id = core_services.root_instance_metadata.id
+    if assembly.registry.provided_factories(meta_id):
+        assembly.problems.append(
+            f"The {meta_id} service is provided by the backend and cannot be overridden"
+        )
+    else:
+        assembly.registry.set_factories(meta_id, [instance_metadata_factory(assembly)])
