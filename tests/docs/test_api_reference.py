@@ -56,19 +56,29 @@ def inventory(site: Path) -> Inventory:
         return Inventory.parse_sphinx(file)
 
 
-def _python_options() -> dict[str, Any]:
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+def _python_handler(config: dict[str, Any]) -> dict[str, Any]:
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "mkdocstrings" in plugin:
-            options: dict[str, Any] = plugin["mkdocstrings"]["handlers"]["python"]["options"]
-            return options
+            handler: dict[str, Any] = plugin["mkdocstrings"]["handlers"]["python"]
+            return handler
     raise AssertionError("mkdocs.yml has no mkdocstrings plugin")
+
+
+def _config() -> dict[str, Any]:
+    """mkdocs.yml, with the paths in it (relative to its folder) made absolute."""
+    config: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    handler = _python_handler(config)
+    handler["paths"] = [str(ROOT / path) for path in handler["paths"]]
+    handler["options"]["extensions"] = [
+        str(ROOT / name) if ".py" in name else name for name in handler["options"]["extensions"]
+    ]
+    return config
 
 
 @pytest.fixture(scope="module")
 def package() -> griffe.GriffeLoader:
     """The package as the site's handler sees it: the same griffe extensions, aliases resolved."""
-    options = _python_options()
+    options = _python_handler(_config())["options"]
     loader = griffe.GriffeLoader(
         extensions=griffe.load_extensions(*options.get("extensions", [])),
         docstring_parser=griffe.Parser(options.get("docstring_style", "google")),
@@ -115,16 +125,13 @@ def test_every_public_name_has_a_docstring(module: str, package: griffe.GriffeLo
 
 
 def test_a_reference_to_a_missing_name_fails_the_build(tmp_path: Path) -> None:
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config = _config()
     config.pop("nav", None)
     config.pop("hooks", None)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "index.md").write_text("::: backstage_runtime.no_such_name\n", encoding="utf-8")
     config["docs_dir"] = str(docs)
-    for plugin in config["plugins"]:
-        if isinstance(plugin, dict) and "mkdocstrings" in plugin:
-            plugin["mkdocstrings"]["handlers"]["python"]["paths"] = [str(ROOT)]
     broken = tmp_path / "mkdocs.yml"
     broken.write_text(yaml.safe_dump(config), encoding="utf-8")
 
