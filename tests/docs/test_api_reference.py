@@ -1,5 +1,5 @@
-"""The API reference site: ``mkdocs build --strict`` succeeds, and every public name is in it with
-its docstring.
+"""The API reference site: ``mkdocs build --strict`` succeeds, every public name is in it with its
+docstring, and every README section is a guide page.
 
 mkdocstrings reads the package statically (griffe), so these tests check what griffe sees, not what
 an import gives: a name that only exists at run time, or a docstring that only ``__doc__``
@@ -8,7 +8,9 @@ assigns, is missing from the site even though ``help()`` shows it.
 
 from __future__ import annotations
 
+import html
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from mkdocstrings import Inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "mkdocs.yml"
+README = ROOT / "README.md"
 
 #: The modules whose every ``__all__`` name the reference must document.
 PUBLIC_MODULES = [
@@ -139,3 +142,24 @@ def test_a_reference_to_a_missing_name_fails_the_build(tmp_path: Path) -> None:
 
     assert completed.returncode != 0
     assert "backstage_runtime.no_such_name" in completed.stderr
+
+
+def _readme_section_titles() -> list[str]:
+    titles = []
+    in_fence = False
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("## "):
+            titles.append(line[3:].strip().replace("`", ""))
+    return titles
+
+
+def test_every_readme_section_is_a_guide_page(site: Path) -> None:
+    page_titles = []
+    for page in (site / "guide").glob("*/index.html"):
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", page.read_text(encoding="utf-8"), re.DOTALL)
+        assert heading is not None, page
+        page_titles.append(html.unescape(re.sub(r"<[^>]+>", "", heading[1])).strip())
+
+    assert sorted(page_titles) == sorted(_readme_section_titles())
