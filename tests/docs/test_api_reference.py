@@ -78,6 +78,7 @@ def _python_handler(config: dict[str, Any]) -> dict[str, Any]:
 def _config() -> dict[str, Any]:
     """mkdocs.yml, with the paths in it (relative to its folder) made absolute."""
     config: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config["watch"] = [str(ROOT / path) for path in config.get("watch", [])]
     handler = _python_handler(config)
     handler["paths"] = [str(ROOT / path) for path in handler["paths"]]
     handler["options"]["extensions"] = [
