@@ -164,6 +164,7 @@ if TYPE_CHECKING:
     from ._create_backend import create_backend, default_service_factories
     from .runtime import Backend, StartupResult, create_specialized_backend
 
+    #: The installed distribution's version, read from its metadata when first asked for.
     __version__: str
 
 #: Names of the implementation, and the module (relative to this package) that defines each one.

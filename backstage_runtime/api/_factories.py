@@ -19,6 +19,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: When a factory builds its service: ``always`` (at startup; a plugin-scoped one for every plugin)
+#: or ``lazy`` (when first asked for). Unset, root services are built at startup and plugin
+#: services lazily.
 ServiceInitialization = Literal["always", "lazy"]
 
 #: What a factory for a ``ServiceRef[T]`` may be: a function (sync or ``async``) returning the

@@ -213,6 +213,8 @@ class BackendFeatureLoader:
         return self.description or f"created at '{self.source}'"
 
 
+#: Anything :meth:`backstage_runtime.Backend.add` accepts: a service factory, a plugin, a module
+#: or a feature loader.
 BackendFeature: TypeAlias = (
     ServiceFactory[Any] | BackendPlugin | BackendModule | BackendFeatureLoader
 )

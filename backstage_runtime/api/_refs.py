@@ -22,6 +22,7 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: A service's scope: ``root`` (one instance for the backend) or ``plugin`` (one per plugin).
 ServiceScope = Literal["root", "plugin"]
 
 #: ``default_factory(ref)`` returns the factory to use when nobody provided one for the ref's id.

@@ -18,10 +18,15 @@ __all__ = [
     "send_json",
 ]
 
+#: An ASGI connection scope.
 Scope: TypeAlias = MutableMapping[str, Any]
+#: An ASGI event, received or sent.
 Message: TypeAlias = MutableMapping[str, Any]
+#: The ASGI ``receive`` callable.
 Receive: TypeAlias = Callable[[], Awaitable[Message]]
+#: The ASGI ``send`` callable.
 Send: TypeAlias = Callable[[Message], Awaitable[None]]
+#: An ASGI 3 application.
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json; charset=utf-8")

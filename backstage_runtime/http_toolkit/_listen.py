@@ -21,6 +21,7 @@ __all__ = [
     "read_listen_options",
 ]
 
+#: The port when ``backend.listen`` names none: Backstage's 7007.
 DEFAULT_PORT = 7007
 
 

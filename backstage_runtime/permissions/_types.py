@@ -87,6 +87,7 @@ class AnyOfCriteria(TypedDict):
 
 
 # ``not`` is a Python keyword: only the functional form can name the key.
+#: The child criterion does not hold.
 NotCriteria = TypedDict("NotCriteria", {"not": "PermissionCriteria"})
 NotCriteria.__doc__ = "The child criterion does not hold."
 

@@ -7,6 +7,7 @@ from typing import Any, Literal, Protocol
 
 __all__ = ["AuditorEvent", "AuditorService", "AuditorSeverity"]
 
+#: How much an audited event matters; events are ``low`` unless the caller says otherwise.
 AuditorSeverity = Literal["low", "medium", "high", "critical"]
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "UserInfoService",
 ]
 
+#: The kind of principal behind credentials: a user, a service, or nobody (``none``).
 PrincipalType = Literal["user", "service", "none"]
 
 
@@ -92,6 +93,7 @@ class BackstageNonePrincipal:
         return {"type": "none"}
 
 
+#: Whom credentials speak for: a user, a service, or nobody (an unauthenticated request).
 BackstagePrincipal: TypeAlias = (
     BackstageUserPrincipal | BackstageServicePrincipal | BackstageNonePrincipal
 )
