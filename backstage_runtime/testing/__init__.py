@@ -18,6 +18,7 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
+from ._mock_core import MockRootInstanceMetadata
 from ._mock_directory import (
     MockDirectory,
     MockDirectoryContent,
@@ -28,8 +29,9 @@ from ._mock_directory import (
 )
 from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_mock_http
 from ._mock_logger import LogRecordEntry, MockRootLogger
-from ._mock_services import mock_services
+from ._mock_services import MockRootConfig, mock_services
 from ._scheduler import MockSchedulerService
+from ._service_mock import ServiceMock
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._url_reader import MockUrlReader
 
@@ -50,6 +52,8 @@ __all__ = [
     "MockHttp",
     "MockHttpAuthService",
     "MockPermissionsService",
+    "MockRootConfig",
+    "MockRootInstanceMetadata",
     "LogRecordEntry",
     "MockPluginDatabase",
     "MockRootLogger",
@@ -58,6 +62,7 @@ __all__ = [
     "MockUserInfoService",
     "RecordedAuditEvent",
     "RecordedRequest",
+    "ServiceMock",
     "SubscriberFailure",
     "TestBackend",
     "TestCache",

@@ -25,6 +25,7 @@ from ..defaults.cache import CacheManager, CacheSettings, PluginCache, read_cach
 from ..defaults.root_config import create_config_from_data
 from ._infrastructure import infrastructure_missing
 from ._mock_logger import MockRootLogger
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = ["CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
 
@@ -75,6 +76,10 @@ class _MockCache:
             create_root_context=create_root_context,
             factory=factory,
         )
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.cache`` (``get``, ``set``, ``delete``, ``with_options``)."""
+        return create_service_mock(core_services.cache, CacheService, implementations)
 
 
 def _with_default_ttl(cache: PluginCache, default_ttl: CacheTtl | None) -> PluginCache:

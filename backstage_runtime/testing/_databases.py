@@ -45,6 +45,7 @@ from ..api.services.logger import LoggerService
 from ..defaults.database import DatabaseManager, PluginDatabase
 from ._infrastructure import infrastructure_missing
 from ._mock_logger import MockRootLogger
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = [
     "ALL_DATABASE_IDS",
@@ -449,6 +450,12 @@ class MockDatabase:
             create_root_context=create_root_context,
             factory=factory,
         )
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.database``: ``get_client`` and the rest record their calls;
+        ``skip_migrations`` and ``migrations`` are None unless given.
+        """
+        return create_service_mock(core_services.database, DatabaseService, implementations)
 
 
 def _quiet_logger() -> LoggerService:
