@@ -10,7 +10,7 @@ import pytest
 from backstage_plugin_todo_backend import TodoSourcesExtensionPoint, todo_sources_extension_point
 from backstage_plugin_todo_backend_module_static import static_todos_module
 
-from backstage_runtime import create_backend_module, create_extension_point
+from backstage_runtime import ExtensionPoint, create_backend_module, create_extension_point
 from backstage_runtime.api.errors import BackendStartupError, BackendValidationError
 from backstage_runtime.testing import start_test_backend
 
@@ -56,7 +56,7 @@ async def test_a_mock_double_stands_in_for_the_extension_point() -> None:
 
 async def test_the_extension_point_closes_once_the_module_init_is_over() -> None:
     kept: list[Any] = []
-    tasks = create_extension_point(id="test.tasks")
+    tasks: ExtensionPoint[Any] = create_extension_point(id="test.tasks")
 
     def register(env: Any) -> None:
         env.register_init(deps={"tasks": tasks}, init=lambda tasks: kept.append(tasks))
@@ -68,7 +68,7 @@ async def test_the_extension_point_closes_once_the_module_init_is_over() -> None
 
 
 async def test_an_extension_point_no_module_uses_is_refused() -> None:
-    unused = create_extension_point(id="test.unused")
+    unused: ExtensionPoint[int] = create_extension_point(id="test.unused")
     with pytest.raises(ValueError, match=r"plugin ID of extension point\(s\) 'test.unused'"):
         async with start_test_backend(
             features=[static_todos_module],
