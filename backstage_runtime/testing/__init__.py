@@ -31,6 +31,7 @@ from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_
 from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import MockRootConfig, mock_services
 from ._scheduler import MockSchedulerService
+from ._service_factory_tester import ServiceFactoryTester
 from ._service_mock import ServiceMock
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._url_reader import MockUrlReader
@@ -62,6 +63,7 @@ __all__ = [
     "MockUserInfoService",
     "RecordedAuditEvent",
     "RecordedRequest",
+    "ServiceFactoryTester",
     "ServiceMock",
     "SubscriberFailure",
     "TestBackend",
