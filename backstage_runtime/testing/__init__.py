@@ -8,7 +8,7 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 
 from ._actions import MockActionsRegistry, MockActionsService
 from ._auditor import MockAuditorService, RecordedAuditEvent
-from ._caches import CacheStoreId, TestCache, TestCaches
+from ._caches import ALL_CACHE_IDS, CacheStoreId, TestCache, TestCaches
 from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
 from ._events import MockEventsService, SubscriberFailure
 from ._mock_auth import (
@@ -37,6 +37,7 @@ from ._test_backend import TestBackend, start_test_backend, test_default_service
 from ._url_reader import MockUrlReader
 
 __all__ = [
+    "ALL_CACHE_IDS",
     "LOOPBACK_PASSTHROUGH",
     "CacheStoreId",
     "MockActionsRegistry",
