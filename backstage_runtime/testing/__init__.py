@@ -9,7 +9,7 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 from ._actions import MockActionsRegistry, MockActionsService
 from ._auditor import MockAuditorService, RecordedAuditEvent
 from ._caches import ALL_CACHE_IDS, CacheStoreId, TestCache, TestCaches
-from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
+from ._databases import TestDatabaseId, TestDatabases
 from ._events import MockEventsService, SubscriberFailure
 from ._mock_auth import (
     MockAuthService,
@@ -19,6 +19,7 @@ from ._mock_auth import (
     mock_credentials,
 )
 from ._mock_core import MockRootInstanceMetadata
+from ._mock_database import MockDatabase, MockPluginDatabase
 from ._mock_directory import (
     MockDirectory,
     MockDirectoryContent,

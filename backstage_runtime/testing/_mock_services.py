@@ -12,7 +12,6 @@ from ..defaults.root_config import RootConfig, create_config_from_data
 from ._actions import mock_actions, mock_actions_registry
 from ._auditor import mock_auditor
 from ._caches import mock_cache
-from ._databases import mock_database
 from ._events import mock_events
 from ._mock_auth import mock_auth, mock_http_auth, mock_permissions, mock_user_info
 from ._mock_core import (
@@ -27,6 +26,7 @@ from ._mock_core import (
     mock_root_instance_metadata,
     mock_root_lifecycle,
 )
+from ._mock_database import mock_database
 from ._mock_logger import MockRootLogger
 from ._scheduler import mock_scheduler
 from ._service_mock import ServiceMock, create_service_mock
