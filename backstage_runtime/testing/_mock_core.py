@@ -142,7 +142,9 @@ class _MockLifecycle:
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.lifecycle``: ``add_startup_hook`` and ``add_shutdown_hook`` record
         their hooks without running them; ``startup``/``shutdown`` (which the backend calls) are
-        recorded too, so the double can serve a test backend.
+        recorded too, so the double can serve a test backend. There no hook runs: the plugin's
+        HTTP router, which opens at startup, answers 503 until ``startup`` is given an
+        implementation that runs the recorded hooks.
         """
         return create_service_mock(core_services.lifecycle, _LifecycleDouble, implementations)
 

@@ -53,6 +53,7 @@ class ServiceFactoryTester(Generic[T]):
     hooks run as at a backend's stop (root before-shutdown hooks, each plugin's shutdown hooks,
     root shutdown hooks), then the generator factories' cleanups, newest first. Instances are
     built lazily, once per plugin id for plugin-scoped services and once for root-scoped ones.
+    No plugin starts, so startup hooks never run (as in Backstage's tester).
     """
 
     __test__ = False  # not a pytest test class
