@@ -5,7 +5,7 @@ normalisation, namespacing, Keyv envelope, outage guard) with aiocache's ``Redis
 directly with the service's serializer. Short batches of the two alternate, so a busy machine or
 Redis slows both alike; each figure is total operations over total time. The service's pool has
 socket timeouts (aiocache's default pool has none): their cost counts as service overhead.
-Needs Redis at ``$BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING`` (default
+Needs Redis at ``$BACKSTAGE_TEST_CACHE_REDIS7_CONNECTION_STRING`` (default
 ``redis://127.0.0.1:6379``); every key it writes is removed afterwards. Run:
 
     python benchmarks/_cache_overhead.py [--rounds 20000]
@@ -73,7 +73,9 @@ async def measure(rounds: int) -> list[dict[str, object]]:
     and set on Redis; ``rounds`` operations of each kind per contender.
     """
     connection = (
-        os.environ.get("BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING") or "redis://127.0.0.1:6379"
+        os.environ.get("BACKSTAGE_TEST_CACHE_REDIS7_CONNECTION_STRING")
+        or os.environ.get("BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING")
+        or "redis://127.0.0.1:6379"
     )
     namespace = f"bench-{uuid.uuid4().hex[:12]}"
     config = {

@@ -8,8 +8,8 @@ Backstage's ``@backstage/backend-test-utils`` in Python::
 
 from ._actions import MockActionsRegistry, MockActionsService
 from ._auditor import MockAuditorService, RecordedAuditEvent
-from ._caches import CacheStoreId, TestCache, TestCaches
-from ._databases import MockDatabase, MockPluginDatabase, TestDatabaseId, TestDatabases
+from ._caches import ALL_CACHE_IDS, CacheStoreId, TestCache, TestCaches
+from ._databases import TestDatabaseId, TestDatabases
 from ._events import MockEventsService, SubscriberFailure
 from ._mock_auth import (
     MockAuthService,
@@ -18,6 +18,8 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
+from ._mock_core import MockRootInstanceMetadata
+from ._mock_database import MockDatabase, MockPluginDatabase
 from ._mock_directory import (
     MockDirectory,
     MockDirectoryContent,
@@ -28,12 +30,15 @@ from ._mock_directory import (
 )
 from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_mock_http
 from ._mock_logger import LogRecordEntry, MockRootLogger
-from ._mock_services import mock_services
+from ._mock_services import MockRootConfig, mock_services
 from ._scheduler import MockSchedulerService
+from ._service_factory_tester import ServiceFactoryTester
+from ._service_mock import ServiceMock
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._url_reader import MockUrlReader
 
 __all__ = [
+    "ALL_CACHE_IDS",
     "LOOPBACK_PASSTHROUGH",
     "CacheStoreId",
     "MockActionsRegistry",
@@ -50,6 +55,8 @@ __all__ = [
     "MockHttp",
     "MockHttpAuthService",
     "MockPermissionsService",
+    "MockRootConfig",
+    "MockRootInstanceMetadata",
     "LogRecordEntry",
     "MockPluginDatabase",
     "MockRootLogger",
@@ -58,6 +65,8 @@ __all__ = [
     "MockUserInfoService",
     "RecordedAuditEvent",
     "RecordedRequest",
+    "ServiceFactoryTester",
+    "ServiceMock",
     "SubscriberFailure",
     "TestBackend",
     "TestCache",

@@ -30,6 +30,7 @@ from ..api.services.permissions import PermissionsService
 from ..defaults.actions_registry import ActionsRegistry, RegisteredAction
 from ._mock_auth import mock_credentials
 from ._mock_logger import MockRootLogger
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = ["MockActionsRegistry", "MockActionsService", "mock_actions", "mock_actions_registry"]
 
@@ -208,6 +209,12 @@ class _MockActionsRegistryHelper:
         """A mock ``core.actionsRegistry`` factory (a fresh shared registry)."""
         return MockActionsRegistry().factory()
 
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.actionsRegistry`` (``register``)."""
+        return create_service_mock(
+            actions_registry_service_ref, ActionsRegistryService, implementations
+        )
+
 
 class _MockActionsHelper:
     def __call__(self, registry: MockActionsRegistry | None = None) -> MockActionsService:
@@ -219,6 +226,10 @@ class _MockActionsHelper:
     ) -> ServiceFactory[ActionsService]:
         """A mock ``core.actions`` factory over ``registry``."""
         return MockActionsService(registry).factory()
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.actions`` (``list``, ``invoke``)."""
+        return create_service_mock(actions_service_ref, ActionsService, implementations)
 
 
 #: ``mock_services.actions_registry()``.

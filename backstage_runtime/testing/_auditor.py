@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
-from ..api.services.auditor import AuditorService, AuditorSeverity
+from ..api.services.auditor import AuditorEvent, AuditorService, AuditorSeverity
+from ._service_mock import ServiceMock, create_double, create_service_mock
 
 __all__ = ["MockAuditorService", "RecordedAuditEvent", "mock_auditor"]
 
@@ -81,6 +82,22 @@ class _MockAuditor:
             service=core_services.auditor,
             deps={"plugin_metadata": core_services.plugin_metadata},
             factory=factory,
+        )
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.auditor``: ``create_event`` records its calls and, unless given
+        an implementation, returns an event whose ``success`` and ``fail`` are
+        :class:`~unittest.mock.AsyncMock` objects, as Backstage's auditor mock does.
+        """
+
+        def create_event(*_args: object, **_kwargs: object) -> ServiceMock:
+            return create_double(AuditorEvent)
+
+        return create_service_mock(
+            core_services.auditor,
+            AuditorService,
+            implementations,
+            defaults={"create_event": create_event},
         )
 
 

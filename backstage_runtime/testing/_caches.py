@@ -25,17 +25,32 @@ from ..defaults.cache import CacheManager, CacheSettings, PluginCache, read_cach
 from ..defaults.root_config import create_config_from_data
 from ._infrastructure import infrastructure_missing
 from ._mock_logger import MockRootLogger
+from ._service_mock import ServiceMock, create_service_mock
 
-__all__ = ["CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
+__all__ = ["ALL_CACHE_IDS", "CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
 
-#: The stores :class:`TestCaches` knows.
-CacheStoreId = Literal["MEMORY", "REDIS", "MEMCACHED"]
+#: The stores :class:`TestCaches` knows, with Backstage's ids (``TestCacheId``). ``REDIS`` and
+#: ``MEMCACHED`` are deprecated spellings of ``REDIS_7`` and ``MEMCACHED_1``.
+CacheStoreId = Literal["MEMORY", "REDIS_7", "VALKEY_8", "MEMCACHED_1", "REDIS", "MEMCACHED"]
+ALL_CACHE_IDS: tuple[CacheStoreId, ...] = ("MEMORY", "REDIS_7", "VALKEY_8", "MEMCACHED_1")
+_ALIASES: dict[str, CacheStoreId] = {"REDIS": "REDIS_7", "MEMCACHED": "MEMCACHED_1"}
 
-#: Where each real store is, as in Backstage's ``BACKSTAGE_TEST_CACHE_*_CONNECTION_STRING``.
-REDIS_ENV = "BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING"
-MEMCACHED_ENV = "BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING"
+#: Where each real store is: Backstage's ``BACKSTAGE_TEST_CACHE_<ID>_CONNECTION_STRING`` names.
+REDIS_ENV = "BACKSTAGE_TEST_CACHE_REDIS7_CONNECTION_STRING"
+VALKEY_ENV = "BACKSTAGE_TEST_CACHE_VALKEY8_CONNECTION_STRING"
+MEMCACHED_ENV = "BACKSTAGE_TEST_CACHE_MEMCACHED1_CONNECTION_STRING"
+# The names before the ids carried a version; still read, after the new ones.
+_LEGACY_ENV = {
+    REDIS_ENV: "BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING",
+    MEMCACHED_ENV: "BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING",
+}
 DEFAULT_REDIS_CONNECTION = "redis://127.0.0.1:6379"
 DEFAULT_MEMCACHED_CONNECTION = "127.0.0.1:11211"
+
+
+def _from_env(name: str) -> str | None:
+    legacy = _LEGACY_ENV.get(name)
+    return os.environ.get(name) or (os.environ.get(legacy) if legacy else None) or None
 
 
 class _MockCache:
@@ -76,6 +91,10 @@ class _MockCache:
             factory=factory,
         )
 
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.cache`` (``get``, ``set``, ``delete``, ``with_options``)."""
+        return create_service_mock(core_services.cache, CacheService, implementations)
+
 
 def _with_default_ttl(cache: PluginCache, default_ttl: CacheTtl | None) -> PluginCache:
     return cache if default_ttl is None else cache.with_options(default_ttl=default_ttl)
@@ -89,11 +108,11 @@ mock_cache = _MockCache()
 class TestCache:
     """One store ready for a test: merge :attr:`config` into the backend's config.
 
-    On Redis the keys live under a namespace unique to this ``init`` (removed at cleanup), so
-    tests sharing one Redis never see each other's entries. memcached has no namespace option in
-    Backstage's config and cannot list keys, so :meth:`create_manager` prefixes its keys with a
-    namespace unique to this ``init`` instead (entries expire with the test's TTLs or stay
-    unreachable).
+    On Redis and Valkey the keys live under a namespace unique to this ``init`` (removed at
+    cleanup), so tests sharing one server never see each other's entries. memcached has no
+    namespace option in Backstage's config and cannot list keys, so :meth:`create_manager`
+    prefixes its keys with a namespace unique to this ``init`` instead (entries expire with the
+    test's TTLs or stay unreachable).
     """
 
     __test__ = False  # not a pytest test class
@@ -104,7 +123,8 @@ class TestCache:
     #: The ``backend.cache.connection`` value (None for memory).
     connection: str | None
     #: The key namespace unique to this ``init`` (Redis: ``backend.cache.redis.client.namespace``;
-    #: memcached: applied by :meth:`create_manager` only; None for memory).
+    #: Valkey: ``backend.cache.valkey.client.keyPrefix`` ``<namespace>:``; memcached: applied by
+    #: :meth:`create_manager` only; None for memory).
     namespace: str | None
     #: ``{"backend": {"cache": {...}}}`` for ``start_test_backend(config=...)``.
     config: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +135,7 @@ class TestCache:
         settings = read_cache_settings(
             create_config_from_data(self.config, context="test-cache"), logger
         )
-        if self.id == "MEMCACHED" and self.namespace:
+        if self.store == "memcache" and self.namespace:
             settings = replace(settings, namespace_prefix=f"{self.namespace}:")
         return CacheManager(settings, logger, **options)
 
@@ -123,12 +143,15 @@ class TestCache:
 class TestCaches:
     """Runs tests against every cache store this machine has, like Backstage's ``TestCaches``.
 
-    ``MEMORY`` always; ``REDIS`` at ``$BACKSTAGE_TEST_CACHE_REDIS_CONNECTION_STRING`` (default
-    ``redis://127.0.0.1:6379``); ``MEMCACHED`` at
-    ``$BACKSTAGE_TEST_CACHE_MEMCACHED_CONNECTION_STRING`` (default ``127.0.0.1:11211``, with the
-    optional ``aiomcache``). :meth:`init` of a store that is not reachable skips the test locally
-    and fails it on CI (see ``infrastructure_missing``).
-    Use it as an async context manager so the test's Redis keys are removed afterwards::
+    ``MEMORY`` always; ``REDIS_7`` at ``$BACKSTAGE_TEST_CACHE_REDIS7_CONNECTION_STRING``
+    (default ``redis://127.0.0.1:6379``); ``MEMCACHED_1`` at
+    ``$BACKSTAGE_TEST_CACHE_MEMCACHED1_CONNECTION_STRING`` (default ``127.0.0.1:11211``, with
+    the optional ``aiomcache``); ``VALKEY_8`` only where
+    ``$BACKSTAGE_TEST_CACHE_VALKEY8_CONNECTION_STRING`` names a server (it has no conventional
+    local address, as Backstage needs the variable when it cannot start a container).
+    :meth:`init` of a store that is not reachable skips the test locally and fails it on CI
+    (see ``infrastructure_missing``). Use it as an async context manager so the test's keys
+    are removed afterwards::
 
         @pytest.fixture(params=TestCaches.each_supported_id())
         async def test_cache(request):
@@ -144,22 +167,38 @@ class TestCaches:
     @staticmethod
     def each_supported_id() -> list[CacheStoreId]:
         """The ids to parametrise over on this machine."""
-        # Every store, always: one that is missing here is skipped (failed on CI) by init(), so a
-        # machine without memcached says so instead of silently testing less.
-        return ["MEMORY", "REDIS", "MEMCACHED"]
+        # The stores with a conventional local address always: one that is missing here is
+        # skipped (failed on CI) by init(), so a machine without memcached says so instead of
+        # silently testing less. Valkey only where a variable says where it is.
+        ids: list[CacheStoreId] = ["MEMORY", "REDIS_7", "MEMCACHED_1"]
+        if _from_env(VALKEY_ENV):
+            ids.insert(2, "VALKEY_8")
+        return ids
 
     async def init(self, store_id: CacheStoreId) -> TestCache:
-        """Prepare ``store_id`` for one test (unreachable: skipped locally, failed on CI)."""
-        if store_id == "MEMORY":
+        """Prepare ``store_id`` for one test (unreachable: skipped locally, failed on CI).
+
+        Raises :class:`ValueError` for an id that is none of :data:`ALL_CACHE_IDS`.
+        """
+        canonical = _ALIASES.get(store_id, store_id)
+        if canonical == "MEMORY":
             return TestCache(
                 "MEMORY", "memory", None, None, {"backend": {"cache": {"store": "memory"}}}
             )
-        if store_id == "REDIS":
-            return await self._init_redis()
-        if store_id == "MEMCACHED":
+        if canonical == "REDIS_7":
+            redis = _from_env(REDIS_ENV) or DEFAULT_REDIS_CONNECTION
+            return await self._init_redis("REDIS_7", "Redis", redis)
+        if canonical == "VALKEY_8":
+            valkey = _from_env(VALKEY_ENV)
+            if valkey is None:
+                infrastructure_missing(
+                    "Valkey", f"set {VALKEY_ENV} to the connection string of a Valkey 8 server"
+                )
+            return await self._init_redis("VALKEY_8", "Valkey", valkey)
+        if canonical == "MEMCACHED_1":
             return await self._init_memcached()
         raise ValueError(
-            f"Unknown cache store id {store_id!r}, expected one of MEMORY, REDIS, MEMCACHED"
+            f"Unknown cache store id {store_id!r}, expected one of {', '.join(ALL_CACHE_IDS)}"
         )
 
     async def cleanup(self) -> None:
@@ -179,17 +218,18 @@ class TestCaches:
     ) -> None:
         await self.cleanup()
 
-    async def _init_redis(self) -> TestCache:
+    async def _init_redis(self, store_id: CacheStoreId, what: str, connection: str) -> TestCache:
         from redis.asyncio import Redis
         from redis.exceptions import RedisError
 
-        connection = os.environ.get(REDIS_ENV) or DEFAULT_REDIS_CONNECTION
-        client = Redis.from_url(connection, socket_connect_timeout=2, socket_timeout=2)
+        # Valkey speaks Redis's protocol; redis-py takes its URL once the scheme says redis.
+        client_url = _redis_scheme(connection)
+        client = Redis.from_url(client_url, socket_connect_timeout=2, socket_timeout=2)
         try:
             await client.ping()
         except (RedisError, OSError) as error:
             await client.aclose()
-            infrastructure_missing("Redis", f"{_safe_location(connection)}: {error}")
+            infrastructure_missing(what, f"{_safe_location(client_url)}: {error}")
         namespace = f"test-{uuid.uuid4().hex[:16]}"
 
         async def remove_keys() -> None:
@@ -200,15 +240,18 @@ class TestCaches:
                 await client.aclose()
 
         self._cleanups.append(remove_keys)
-        config = {
-            "store": "redis",
-            "connection": connection,
-            "redis": {"client": {"namespace": namespace}},
-        }
-        return TestCache("REDIS", "redis", connection, namespace, {"backend": {"cache": config}})
+        if store_id == "VALKEY_8":
+            # Backstage's valkey store prefixes keys with keyPrefix (no separator of its own).
+            store = "valkey"
+            options: dict[str, Any] = {"valkey": {"client": {"keyPrefix": f"{namespace}:"}}}
+        else:
+            store = "redis"
+            options = {"redis": {"client": {"namespace": namespace}}}
+        config = {"store": store, "connection": connection, **options}
+        return TestCache(store_id, store, connection, namespace, {"backend": {"cache": config}})
 
     async def _init_memcached(self) -> TestCache:
-        connection = os.environ.get(MEMCACHED_ENV) or DEFAULT_MEMCACHED_CONNECTION
+        connection = _from_env(MEMCACHED_ENV) or DEFAULT_MEMCACHED_CONNECTION
         try:
             import aiomcache  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
@@ -224,8 +267,15 @@ class TestCaches:
         config = {"store": "memcache", "connection": connection}
         namespace = f"test-{uuid.uuid4().hex[:16]}"
         return TestCache(
-            "MEMCACHED", "memcache", connection, namespace, {"backend": {"cache": config}}
+            "MEMCACHED_1", "memcache", connection, namespace, {"backend": {"cache": config}}
         )
+
+
+def _redis_scheme(url: str) -> str:
+    for scheme, replacement in (("valkeys://", "rediss://"), ("valkey://", "redis://")):
+        if url.startswith(scheme):
+            return replacement + url[len(scheme) :]
+    return url
 
 
 def _safe_location(url: str) -> str:

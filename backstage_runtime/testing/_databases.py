@@ -1,10 +1,13 @@
-"""Databases for tests: every supported engine (``TestDatabases``) and an in-memory mock.
+"""Databases for tests: fresh databases on every supported engine (``TestDatabases``).
 
 Backstage's ``TestDatabases`` in Python. Parametrize a test over the engines and ask for a
-database of the one at hand; PostgreSQL comes from
+database of the one at hand; ``POSTGRES`` comes from
 ``BACKSTAGE_TEST_DATABASE_POSTGRES_CONNECTION_STRING`` (default: ``postgres`` on localhost),
-MySQL or MariaDB from ``BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING`` (default: ``root``
-without a password on localhost)::
+Backstage's versioned ``POSTGRES_<N>`` ids from
+``BACKSTAGE_TEST_DATABASE_POSTGRES<N>_CONNECTION_STRING`` (listed only where set), MySQL or
+MariaDB from
+``BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING`` (default: ``root`` without a password on
+localhost)::
 
     @pytest.mark.parametrize("database_id", TestDatabases.each_supported_id())
     async def test_stores_todos(database_id: str, test_databases: TestDatabases) -> None:
@@ -34,36 +37,27 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
-from ..api import (
-    RootLifecycleService,
-    ServiceFactory,
-    core_services,
-    create_service_factory,
+from ._database_ids import (
+    ALL_DATABASE_IDS,
+    MYSQL_CONNECTION_ENV,
+    POSTGRES_CONNECTION_ENV,
+    VERSIONED_POSTGRES_IDS,
+    TestDatabaseId,
+    check_id,
+    configured,
+    connection_env,
+    engine_of,
 )
-from ..api.services.database import DatabaseService
-from ..api.services.logger import LoggerService
-from ..defaults.database import DatabaseManager, PluginDatabase
 from ._infrastructure import infrastructure_missing
-from ._mock_logger import MockRootLogger
 
 __all__ = [
     "ALL_DATABASE_IDS",
     "MYSQL_CONNECTION_ENV",
     "POSTGRES_CONNECTION_ENV",
-    "MockDatabase",
-    "MockPluginDatabase",
     "TestDatabaseId",
     "TestDatabases",
-    "mock_database",
 ]
 
-#: The engines a test can run against (``MYSQL_8`` as Backstage names it; MariaDB serves too).
-TestDatabaseId = Literal["SQLITE_3", "POSTGRES", "MYSQL_8"]
-ALL_DATABASE_IDS: tuple[TestDatabaseId, ...] = ("SQLITE_3", "POSTGRES", "MYSQL_8")
-#: Where the test PostgreSQL server is; any database on it (the helper creates its own).
-POSTGRES_CONNECTION_ENV = "BACKSTAGE_TEST_DATABASE_POSTGRES_CONNECTION_STRING"
-#: Where the test MySQL/MariaDB server is (``mysql://user[:password]@host[:port]``).
-MYSQL_CONNECTION_ENV = "BACKSTAGE_TEST_DATABASE_MYSQL8_CONNECTION_STRING"
 _DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 _DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306"
 # Backstage's test pools: small and quick to give up, so a broken test fails fast.
@@ -81,14 +75,14 @@ class TestDatabases:
 
     def __init__(
         self,
-        ids: Iterable[TestDatabaseId] = ALL_DATABASE_IDS,
+        ids: Iterable[TestDatabaseId] | None = None,
         *,
         postgres_url: str | None = None,
         mysql_url: str | None = None,
     ) -> None:
-        self._ids = tuple(ids)
+        self._ids = tuple((*ALL_DATABASE_IDS, *VERSIONED_POSTGRES_IDS) if ids is None else ids)
         for database_id in self._ids:
-            _check_id(database_id)
+            check_id(database_id)
         self._postgres_url = make_url(
             postgres_url or os.environ.get(POSTGRES_CONNECTION_ENV) or _DEFAULT_POSTGRES
         ).set(drivername="postgresql+asyncpg")
@@ -97,28 +91,36 @@ class TestDatabases:
         )
         self._token = uuid.uuid4().hex[:12]
         self._counter = 0
+        # Keyed by database id: each versioned PostgreSQL id is a server of its own.
         self._admins: dict[str, AsyncEngine] = {}
         self._engines: list[AsyncEngine] = []
-        self._databases: dict[str, list[str]] = {"POSTGRES": [], "MYSQL_8": []}
+        self._databases: dict[str, list[str]] = {}
         self._prefixes: list[str] = []
 
     @classmethod
     def create(cls, ids: Iterable[TestDatabaseId] | None = None) -> TestDatabases:
-        """Databases for ``ids`` (default: every engine); close them with :meth:`close`."""
-        return cls(ALL_DATABASE_IDS if ids is None else ids)
+        """Databases for ``ids`` (default: every id); close them with :meth:`close`."""
+        return cls(ids)
 
     @staticmethod
     def each_supported_id(
         ids: Iterable[TestDatabaseId] | None = None,
     ) -> list[TestDatabaseId]:
-        """The ids to parametrize a test with. The servers are always listed: when one is down
-        the test says so (skip, or fail on CI) rather than silently running on SQLite alone.
+        """The ids to parametrize a test with, among ``ids`` (default: every id).
+
+        ``SQLITE_3``, ``POSTGRES`` and ``MYSQL_8`` are always listed: when a server is down the
+        test says so (skip, or fail on CI) rather than silently running on SQLite alone. A
+        versioned ``POSTGRES_<N>`` is listed where its variable names a server, as Backstage
+        lists it when it cannot start a container.
         """
-        return list(ALL_DATABASE_IDS if ids is None else ids)
+        candidates = (*ALL_DATABASE_IDS, *VERSIONED_POSTGRES_IDS) if ids is None else tuple(ids)
+        for database_id in candidates:
+            check_id(database_id)
+        return [database_id for database_id in candidates if configured(database_id)]
 
     def supports(self, database_id: str) -> bool:
-        """Whether ``database_id`` is among this instance's engines."""
-        return database_id in self._ids
+        """Whether ``database_id`` is among this instance's ids and has a server."""
+        return database_id in self._ids and configured(database_id)
 
     @property
     def postgres_url(self) -> URL:
@@ -133,20 +135,21 @@ class TestDatabases:
     async def init(self, database_id: TestDatabaseId) -> AsyncEngine:
         """An engine on a new, empty database of ``database_id`` (SQLite: in memory)."""
         self._check_supported(database_id)
-        if database_id == "SQLITE_3":
+        engine_kind = engine_of(database_id)
+        if engine_kind == "SQLITE_3":
             # One pooled connection: an in-memory database lives exactly as long as it.
             engine = create_async_engine(
                 "sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
             )
-        elif database_id == "MYSQL_8":
+        elif engine_kind == "MYSQL_8":
             name = await self.create_mysql_database()
             engine = create_async_engine(
                 self._mysql_url.set(database=name), pool_size=5, max_overflow=0
             )
         else:
-            name = await self.create_postgres_database()
+            name = await self.create_postgres_database(database_id)
             engine = create_async_engine(
-                self._postgres_url.set(database=name), pool_size=5, max_overflow=0
+                self._server_url(database_id).set(database=name), pool_size=5, max_overflow=0
             )
         self._engines.append(engine)
         return engine
@@ -161,11 +164,12 @@ class TestDatabases:
         ``division_mode="schema"``, whose one shared database) are removed at :meth:`close`.
         """
         self._check_supported(database_id)
-        if database_id == "SQLITE_3":
+        engine_kind = engine_of(database_id)
+        if engine_kind == "SQLITE_3":
             if division_mode != "database":
                 raise ValueError("SQLite only supports the 'database' plugin division mode")
             return {"client": "better-sqlite3", "connection": ":memory:"}
-        if database_id == "MYSQL_8":
+        if engine_kind == "MYSQL_8":
             if division_mode != "database":
                 raise ValueError("MySQL only supports the 'database' plugin division mode")
             await self._admin_engine("MYSQL_8")
@@ -175,22 +179,23 @@ class TestDatabases:
                 "knexConfig": {"pool": dict(_TEST_POOL)},
                 "prefix": self._new_prefix(),
             }
-        await self._admin_engine("POSTGRES")
+        await self._admin_engine(database_id)
         config: dict[str, Any] = {
             "client": "pg",
-            "connection": self.postgres_connection(),
+            "connection": self.postgres_connection(database_id),
             "knexConfig": {"pool": dict(_TEST_POOL)},
         }
         if division_mode == "schema":
             config["pluginDivisionMode"] = "schema"
-            config["connection"]["database"] = await self.create_postgres_database()
+            config["connection"]["database"] = await self.create_postgres_database(database_id)
         else:
             config["prefix"] = self._new_prefix()
         return config
 
-    def postgres_connection(self) -> dict[str, Any]:
-        """The server's ``connection`` object, in ``backend.database`` form (no database)."""
-        return _connection(self._postgres_url, 5432)
+    def postgres_connection(self, database_id: TestDatabaseId = "POSTGRES") -> dict[str, Any]:
+        """The ``connection`` object of ``database_id``'s server, in ``backend.database`` form
+        (no database)."""
+        return _connection(self._server_url(database_id), 5432)
 
     def mysql_connection(self) -> dict[str, Any]:
         """The MySQL server's ``connection`` object, in ``backend.database`` form (no
@@ -199,9 +204,10 @@ class TestDatabases:
         connection.setdefault("password", self._mysql_url.password or "")
         return connection
 
-    async def create_postgres_database(self) -> str:
-        """Create an empty PostgreSQL database (dropped at :meth:`close`); its name."""
-        return await self._create_database("POSTGRES", _PG_QUOTE)
+    async def create_postgres_database(self, database_id: TestDatabaseId = "POSTGRES") -> str:
+        """Create an empty database on ``database_id``'s PostgreSQL server (dropped at
+        :meth:`close`); its name."""
+        return await self._create_database(database_id, _PG_QUOTE)
 
     async def create_mysql_database(self) -> str:
         """Create an empty MySQL database (dropped at :meth:`close`); its name."""
@@ -231,12 +237,13 @@ class TestDatabases:
 
     async def _drop_databases(self, server: str, admin: AsyncEngine) -> None:
         async with admin.connect() as conn:
-            names = list(self._databases[server])
+            names = list(self._databases.get(server, ()))
+            kind = engine_of(server)
             for prefix in self._prefixes:
-                result = await conn.execute(text(_LIST_DATABASES[server]), {"p": prefix})
+                result = await conn.execute(text(_LIST_DATABASES[kind]), {"p": prefix})
                 names.extend(result.scalars())
             for name in dict.fromkeys(names):
-                await _DROPS[server](conn, name)
+                await _DROPS[kind](conn, name)
 
     async def __aenter__(self) -> TestDatabases:
         return self
@@ -259,24 +266,37 @@ class TestDatabases:
     async def _create_database(self, server: str, quote: str) -> str:
         admin = await self._admin_engine(server)
         name = f"{self._new_prefix()}db"
-        self._databases[server].append(name)
+        self._databases.setdefault(server, []).append(name)
         async with admin.connect() as conn:
             await conn.execute(text(f"CREATE DATABASE {_quote(name, quote)}"))
         return name
 
     def _check_supported(self, database_id: str) -> None:
-        _check_id(database_id)
-        if not self.supports(database_id):
+        check_id(database_id)
+        if database_id not in self._ids:
             raise ValueError(f"Database id '{database_id}' is not among {list(self._ids)}")
+
+    def _server_url(self, database_id: str) -> URL:
+        if database_id == "POSTGRES":
+            return self._postgres_url
+        if database_id == "MYSQL_8":
+            return self._mysql_url
+        env = connection_env(database_id)
+        value = os.environ.get(env) if env else None
+        if not value:
+            infrastructure_missing(
+                f"PostgreSQL ({database_id})", f"set {env} to the connection string of its server"
+            )
+        return make_url(value).set(drivername="postgresql+asyncpg")
 
     async def _admin_engine(self, server: str) -> AsyncEngine:
         admin = self._admins.get(server)
         if admin is None:
-            url, what, env = (
-                (self._mysql_url, "MySQL", MYSQL_CONNECTION_ENV)
-                if server == "MYSQL_8"
-                else (self._postgres_url, "PostgreSQL", POSTGRES_CONNECTION_ENV)
-            )
+            url = self._server_url(server)
+            env = connection_env(server)
+            what = "MySQL" if server == "MYSQL_8" else "PostgreSQL"
+            if server in VERSIONED_POSTGRES_IDS:
+                what = f"PostgreSQL ({server})"
             admin = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             try:
                 async with admin.connect() as conn:
@@ -370,90 +390,3 @@ def _quote(name: str, quote: str) -> str:
 
 
 _DROPS = {"POSTGRES": _drop_postgres_database, "MYSQL_8": _drop_mysql_database}
-
-
-def _check_id(database_id: str) -> None:
-    if database_id not in ALL_DATABASE_IDS:
-        raise ValueError(
-            f"Unknown test database id '{database_id}', expected one of "
-            f"{', '.join(ALL_DATABASE_IDS)}"
-        )
-
-
-# -- the mock -------------------------------------------------------------------------------
-
-
-class MockPluginDatabase(PluginDatabase):
-    """A plugin database on a private in-memory SQLite; close it with :meth:`aclose` or use it
-    as ``async with``."""
-
-    def __init__(self, manager: DatabaseManager, plugin_id: str) -> None:
-        database = manager.for_plugin(plugin_id)
-        super().__init__(database.settings, database.get_client, _quiet_logger())
-        self._manager = manager
-
-    async def aclose(self) -> None:
-        """Dispose the engine (idempotent)."""
-        await self._manager.dispose()
-
-    async def __aenter__(self) -> MockPluginDatabase:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class MockDatabase:
-    """``mock_services.database``: in-memory SQLite databases, whatever the config says."""
-
-    def __call__(
-        self, plugin_id: str = "test", *, skip_migrations: bool = False
-    ) -> MockPluginDatabase:
-        """A database service for ``plugin_id``; ``async with`` it (or ``await aclose()``)."""
-        manager = DatabaseManager(None, logger=_quiet_logger(), skip_migrations=skip_migrations)
-        return MockPluginDatabase(manager, plugin_id)
-
-    def factory(self, *, skip_migrations: bool | None = None) -> ServiceFactory[DatabaseService]:
-        """A ``core.database`` factory giving each plugin its own in-memory SQLite database,
-        ignoring ``backend.database``; the engines are disposed when the backend stops."""
-
-        def create_root_context(
-            *, root_logger: LoggerService, root_lifecycle: RootLifecycleService
-        ) -> DatabaseManager:
-            manager = DatabaseManager(
-                None,
-                logger=root_logger.child({"type": "database"}),
-                skip_migrations=skip_migrations,
-            )
-            root_lifecycle.add_shutdown_hook(manager.dispose)
-            return manager
-
-        def factory(
-            manager: DatabaseManager, *, plugin_metadata: Any, logger: LoggerService, **_: object
-        ) -> PluginDatabase:
-            return manager.for_plugin(plugin_metadata.get_id(), logger=logger)
-
-        return create_service_factory(
-            service=core_services.database,
-            deps={
-                "root_logger": core_services.root_logger,
-                "root_lifecycle": core_services.root_lifecycle,
-                "plugin_metadata": core_services.plugin_metadata,
-                "logger": core_services.logger,
-            },
-            create_root_context=create_root_context,
-            factory=factory,
-        )
-
-
-def _quiet_logger() -> LoggerService:
-    return MockRootLogger(level="warn")
-
-
-#: The mock database service; exposed as ``mock_services.database``.
-mock_database = MockDatabase()

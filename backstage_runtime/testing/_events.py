@@ -16,6 +16,7 @@ from ..api.services.events import (
     EventsService,
     EventsServiceSubscribeOptions,
 )
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = ["MockEventsService", "SubscriberFailure", "mock_events"]
 
@@ -114,6 +115,10 @@ class _MockEvents:
     def factory(self) -> ServiceFactory[EventsService]:
         """An ``events.service`` factory on a fresh in-memory bus."""
         return MockEventsService().factory()
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``events.service`` (``publish``, ``subscribe``)."""
+        return create_service_mock(events_service_ref, EventsService, implementations)
 
 
 #: ``mock_services.events()`` / ``mock_services.events.factory()``.

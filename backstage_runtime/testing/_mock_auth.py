@@ -27,9 +27,11 @@ from ..api.services.auth import (
     PrincipalType,
     UserInfoService,
 )
+from ..api.services.discovery import DiscoveryService
 from ..api.services.permissions import PermissionsService
 from ..defaults.http_auth import COOKIE_NAME, DefaultHttpAuthService
 from ..http_toolkit import bearer_token, header_value
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = [
     "MockAuthService",
@@ -345,12 +347,28 @@ class MockAuthService:
 
 
 class MockHttpAuthService(DefaultHttpAuthService):
-    """``core.httpAuth`` for tests: no ``Authorization`` header means ``user:default/mock``."""
+    """``core.httpAuth`` for tests: a request without ``Authorization`` header (nor, where
+    limited access is allowed, a cookie) has ``default_credentials``, by default
+    ``mock_credentials.user()`` (``user:default/mock``), as Backstage's mock.
+    """
+
+    def __init__(
+        self,
+        auth: AuthService,
+        plugin_id: str,
+        discovery: DiscoveryService | None = None,
+        *,
+        default_credentials: BackstageCredentials | None = None,
+    ) -> None:
+        super().__init__(auth, plugin_id, discovery)
+        self._default_credentials = default_credentials
 
     async def _extract(self, scope: Any, allow_limited_access: bool) -> BackstageCredentials:
         if bearer_token(scope) is None:
             if allow_limited_access and header_value(scope, b"cookie") is not None:
                 return await super()._extract(scope, allow_limited_access)
+            if self._default_credentials is not None:
+                return self._default_credentials
             return mock_credentials.user()
         if bearer_token(scope) == _NONE:
             return mock_credentials.none()
@@ -370,13 +388,20 @@ def mock_auth_factory() -> ServiceFactory[AuthService]:
     )
 
 
-def mock_http_auth_factory() -> ServiceFactory[HttpAuthService]:
-    """A ``core.httpAuth`` factory serving :class:`MockHttpAuthService`."""
+def mock_http_auth_factory(
+    *, default_credentials: BackstageCredentials | None = None
+) -> ServiceFactory[HttpAuthService]:
+    """A ``core.httpAuth`` factory serving :class:`MockHttpAuthService` (requests without
+    credentials have ``default_credentials``, the mock user unless given).
+    """
+    _check_credentials(default_credentials)
 
     def factory(
         *, auth: Any, plugin_metadata: PluginMetadataService, discovery: Any
     ) -> MockHttpAuthService:
-        return MockHttpAuthService(auth, plugin_metadata.get_id(), discovery)
+        return MockHttpAuthService(
+            auth, plugin_metadata.get_id(), discovery, default_credentials=default_credentials
+        )
 
     return create_service_factory(
         service=core_services.http_auth,
@@ -440,15 +465,42 @@ class _MockAuthHelper:
         """The mock ``core.auth`` factory."""
         return mock_auth_factory()
 
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.auth`` (``authenticate`` and the rest)."""
+        return create_service_mock(core_services.auth, AuthService, implementations)
+
+
+def _check_credentials(credentials: object) -> None:
+    if credentials is not None and not isinstance(credentials, BackstageCredentials):
+        raise TypeError(
+            "default_credentials must be BackstageCredentials (from mock_credentials), "
+            f"got {credentials!r}"
+        )
+
 
 class _MockHttpAuthHelper:
-    def __call__(self, plugin_id: str = "test") -> MockHttpAuthService:
-        """A mock http auth service for ``plugin_id`` (no header: ``user:default/mock``)."""
-        return MockHttpAuthService(MockAuthService(plugin_id), plugin_id)
+    def __call__(
+        self, plugin_id: str = "test", *, default_credentials: BackstageCredentials | None = None
+    ) -> MockHttpAuthService:
+        """A mock http auth service for ``plugin_id``; a request without credentials has
+        ``default_credentials`` (``mock_credentials.user()`` unless given).
+        """
+        _check_credentials(default_credentials)
+        return MockHttpAuthService(
+            MockAuthService(plugin_id), plugin_id, default_credentials=default_credentials
+        )
 
-    def factory(self) -> ServiceFactory[HttpAuthService]:
-        """The mock ``core.httpAuth`` factory."""
-        return mock_http_auth_factory()
+    def factory(
+        self, *, default_credentials: BackstageCredentials | None = None
+    ) -> ServiceFactory[HttpAuthService]:
+        """The mock ``core.httpAuth`` factory; requests without credentials have
+        ``default_credentials`` (``mock_credentials.none()`` to test unauthenticated access).
+        """
+        return mock_http_auth_factory(default_credentials=default_credentials)
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.httpAuth`` (``credentials``, ``issue_user_cookie``)."""
+        return create_service_mock(core_services.http_auth, HttpAuthService, implementations)
 
 
 class _MockUserInfoHelper:
@@ -460,6 +512,10 @@ class _MockUserInfoHelper:
         """A ``core.userInfo`` factory serving :class:`MockUserInfoService`."""
         instance = MockUserInfoService(ownership)
         return create_service_factory(service=core_services.user_info, factory=lambda: instance)
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.userInfo`` (``get_user_info``)."""
+        return create_service_mock(core_services.user_info, UserInfoService, implementations)
 
 
 class _MockPermissionsHelper:
@@ -473,6 +529,10 @@ class _MockPermissionsHelper:
         """A ``core.permissions`` factory serving :class:`MockPermissionsService`."""
         instance = MockPermissionsService(result)
         return create_service_factory(service=core_services.permissions, factory=lambda: instance)
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.permissions`` (``authorize``, ``authorize_conditional``)."""
+        return create_service_mock(core_services.permissions, PermissionsService, implementations)
 
 
 mock_auth = _MockAuthHelper()

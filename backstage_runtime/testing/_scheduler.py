@@ -37,6 +37,7 @@ from ..api.services.scheduler import (
 )
 from ..defaults.scheduler._invoke import CANCELLED, SHUTTING_DOWN, TaskCall, TaskRun
 from ..defaults.scheduler._settings import TaskSettings
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = ["MockScheduler", "MockSchedulerService", "mock_scheduler"]
 
@@ -279,6 +280,10 @@ class MockScheduler:
         """The ``core.scheduler`` factory of a new mock scheduler (see
         :meth:`MockSchedulerService.factory` for ``options``)."""
         return MockSchedulerService().factory(**options)
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.scheduler`` (``schedule_task``, ``trigger_task`` and the rest)."""
+        return create_service_mock(core_services.scheduler, SchedulerService, implementations)
 
 
 #: ``mock_services.scheduler``.

@@ -9,10 +9,12 @@ from typing import Any, TypeVar, overload
 from ..api import (
     BackendModule,
     BackendPlugin,
+    ExtensionPoint,
     MultitonServiceRef,
     ServiceFactory,
     ServiceRef,
     core_services,
+    create_backend_module,
     create_backend_plugin,
 )
 from ..defaults.actions import actions_service_factory, alpha_actions_service_factory
@@ -137,6 +139,7 @@ async def start_test_backend(
     features: Iterable[object] = (),
     config: Mapping[str, Any] | None = None,
     log_level: str = "debug",
+    extension_points: Iterable[tuple[ExtensionPoint[Any], object]] = (),
 ) -> AsyncIterator[TestBackend]:
     """Start a backend with ``features`` for the duration of the ``async with`` block.
 
@@ -144,8 +147,16 @@ async def start_test_backend(
     loopback port, see :meth:`TestBackend.url`. Service factories among
     ``features`` replace the test defaults. A module whose plugin is not among the features gets
     an empty plugin, so a module can be tested alone (as in Backstage's ``startTestBackend``).
+
+    ``extension_points`` are ``(extension_point, implementation)`` pairs handed to the modules
+    among ``features`` that depend on them, in place of the plugin that normally provides them:
+    a module is tested alone by giving it a fake (or a ``unittest.mock`` double) of its
+    plugin's extension point, and asserting on what the module did with it. Raises
+    :class:`ValueError` when no module among ``features`` depends on one of them (its plugin
+    cannot be known), or when an extension point is given twice.
     """
     features = list(features)
+    features[:0] = _extension_point_modules(features, list(extension_points))
     logger = MockRootLogger(level=log_level)
     plugin_ids = {f.plugin_id for f in features if isinstance(f, BackendPlugin)}
     for module_plugin in dict.fromkeys(
@@ -167,3 +178,60 @@ def _empty_plugin(plugin_id: str) -> BackendPlugin:
         env.register_init(deps={}, init=lambda: None)
 
     return create_backend_plugin(plugin_id=plugin_id, register=register)
+
+
+#: The module that registers a test's extension points for their plugin, as Backstage names it.
+EXTENSION_POINT_MODULE_ID = "test-extension-point-registration"
+
+
+def _extension_point_modules(
+    features: list[object], pairs: list[tuple[ExtensionPoint[Any], object]]
+) -> list[BackendModule]:
+    """One module per plugin registering the given extension points that plugin's modules use.
+
+    The plugin of an extension point is the plugin of a module among ``features`` that depends
+    on it; an extension point is never tied to a plugin id otherwise.
+    """
+    if not pairs:
+        return []
+    by_id: dict[str, tuple[ExtensionPoint[Any], object]] = {}
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], ExtensionPoint)):
+            raise ValueError(
+                f"extension_points takes (extension_point, implementation) pairs, got {pair!r}"
+            )
+        if pair[0].id in by_id:
+            raise ValueError(f"Extension point '{pair[0].id}' is given twice in extension_points")
+        by_id[pair[0].id] = pair
+    unplaced = dict(by_id)
+    per_plugin: dict[str, list[tuple[ExtensionPoint[Any], object]]] = {}
+    for feature in features:
+        if not isinstance(feature, BackendModule):
+            continue
+        try:
+            registration = feature.get_registration()
+        except Exception:
+            continue  # the backend reports a broken registration itself, in its own words
+        for dep in registration.init.deps.values():
+            if isinstance(dep, ExtensionPoint) and dep.id in unplaced:
+                per_plugin.setdefault(feature.plugin_id, []).append(unplaced.pop(dep.id))
+    if unplaced:
+        names = ", ".join(f"'{ep_id}'" for ep_id in unplaced)
+        raise ValueError(
+            f"Unable to determine the plugin ID of extension point(s) {names}. Tested extension "
+            "points must be depended on by one or more tested modules."
+        )
+    return [_registering_module(plugin_id, points) for plugin_id, points in per_plugin.items()]
+
+
+def _registering_module(
+    plugin_id: str, points: list[tuple[ExtensionPoint[Any], object]]
+) -> BackendModule:
+    def register(env: Any) -> None:
+        for extension_point, implementation in points:
+            env.register_extension_point(extension_point, implementation)
+        env.register_init(deps={}, init=lambda: None)
+
+    return create_backend_module(
+        plugin_id=plugin_id, module_id=EXTENSION_POINT_MODULE_ID, register=register
+    )

@@ -14,6 +14,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..api import ServiceFactory, core_services, create_service_factory
 from ..api.errors import InputError, NotFoundError, NotModifiedError
@@ -31,6 +32,7 @@ from ..defaults.url_reader import (
     compile_glob,
     is_glob,
 )
+from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = ["MockUrlReader", "mock_url_reader"]
 
@@ -202,6 +204,10 @@ class _MockUrlReaderHelper:
         """A ``core.urlReader`` factory: every plugin gets the same :class:`MockUrlReader`."""
         reader = self(files, directory=directory, base_url=base_url)
         return create_service_factory(service=core_services.url_reader, factory=lambda: reader)
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.urlReader`` (``read_url``, ``read_tree``, ``search``)."""
+        return create_service_mock(core_services.url_reader, UrlReaderService, implementations)
 
 
 #: ``mock_url_reader(files)`` / ``mock_url_reader.factory(files)``; to be exposed as

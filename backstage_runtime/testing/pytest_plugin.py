@@ -11,8 +11,9 @@ Fixtures for plugin tests (async tests need anyio's pytest plugin, ``@pytest.mar
   when the test ends (``mock_directory.set_content({"a.txt": "hello"})``).
 - ``mock_http``: a :class:`~backstage_runtime.testing.MockHttp` answering the test's outgoing
   aiohttp requests (needs the ``test-utils`` extra); requests to 127.0.0.1 still go through.
-- ``test_cache``: the test runs once per cache store this machine offers (memory, Redis), each
-  in a namespace of its own that is removed afterwards.
+- ``test_cache``: the test runs once per cache store (``MEMORY``, ``REDIS_7``,
+  ``MEMCACHED_1``, and ``VALKEY_8`` where its variable names a server), each in a namespace of
+  its own that is removed afterwards.
 """
 
 from __future__ import annotations

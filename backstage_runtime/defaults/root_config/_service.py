@@ -240,6 +240,18 @@ class RootConfig(_ReadsThroughSelect):
                 del self._subscribers[index]
                 return
 
+    def set_sources(
+        self, sources: Sequence[ConfigSourceData], *, on_error: ErrorHandler | None = None
+    ) -> None:
+        """Switch to ``sources`` and notify every subscriber, changed or not.
+
+        Backstage's ``ObservableConfigProxy.setConfig``: for config that something other than
+        the loader decides (a test's ``mock_services.root_config().update(...)``). Subscriber
+        errors go where :meth:`reload` sends them.
+        """
+        self._state = _State.of(sources)
+        self._notify(on_error)
+
     def reload(self, *, on_error: ErrorHandler | None = None) -> bool:
         """Read the sources again; if the result differs, switch to it and notify subscribers.
 
@@ -276,12 +288,15 @@ class RootConfig(_ReadsThroughSelect):
         if state.same_as(self._state):
             return False
         self._state = state
+        self._notify(on_error)
+        return True
+
+    def _notify(self, on_error: ErrorHandler | None) -> None:
         for subscriber in list(self._subscribers):
             try:
                 subscriber()
             except Exception as error:
                 self._report(error, on_error, "Config subscriber threw error")
-        return True
 
     def _report(self, error: Exception, on_error: ErrorHandler | None, what: str) -> None:
         handler = on_error or self._on_error

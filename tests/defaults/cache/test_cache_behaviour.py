@@ -172,7 +172,7 @@ async def test_keys_are_stored_as_backstage_does(
     namespace = f"{test_cache.namespace}:" if test_cache.namespace else ""
     stored = f"{namespace}catalog:{encoded}"
     assert cache.stored_key(key) == stored
-    if test_cache.id == "REDIS":
+    if test_cache.store in ("redis", "valkey"):
         assert await manager.store.backend.client.exists(stored) == 1
     elif test_cache.id == "MEMORY":
         assert stored in manager.store.backend._cache

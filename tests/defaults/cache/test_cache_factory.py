@@ -92,7 +92,7 @@ async def test_mock_cache_factory_ignores_the_configured_store() -> None:
 
 async def test_test_caches_isolates_and_cleans_up_redis() -> None:
     async with TestCaches() as caches:
-        first, second = await caches.init("REDIS"), await caches.init("REDIS")
+        first, second = await caches.init("REDIS_7"), await caches.init("REDIS_7")
         assert first.namespace != second.namespace
         managers = [first.create_manager(), second.create_manager()]
         try:
@@ -109,7 +109,7 @@ async def test_test_caches_isolates_and_cleans_up_redis() -> None:
 
 
 async def test_test_caches_ids() -> None:
-    assert TestCaches.each_supported_id()[:2] == ["MEMORY", "REDIS"]
+    assert TestCaches.each_supported_id()[:2] == ["MEMORY", "REDIS_7"]
     async with TestCaches() as caches:
         memory = await caches.init("MEMORY")
         assert memory == TestCache("MEMORY", "memory", None, None, memory.config)
@@ -144,7 +144,7 @@ async def aiocache_then_own_deprecated_calls(url: str, namespace: str) -> None:
 
 async def test_the_warning_filter_hides_only_aiocaches_deprecated_redis_calls() -> None:
     async with TestCaches() as caches:
-        target = await caches.init("REDIS")
+        target = await caches.init("REDIS_7")
         assert target.connection is not None
         assert target.namespace is not None
         caught_by_filter: dict[bool, list[tuple[str, str]]] = {}

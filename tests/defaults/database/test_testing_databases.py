@@ -12,7 +12,8 @@ from sqlalchemy.pool import NullPool
 
 from backstage_runtime.defaults.database import database_service_factory
 from backstage_runtime.testing import start_test_backend
-from backstage_runtime.testing._databases import TestDatabases, mock_database
+from backstage_runtime.testing._databases import TestDatabases
+from backstage_runtime.testing._mock_database import mock_database
 
 from ._support import COUNTER_MIGRATIONS, count_events, database_plugin, table_names
 
