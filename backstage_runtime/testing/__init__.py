@@ -18,7 +18,7 @@ from ._mock_auth import (
     MockUserInfoService,
     mock_credentials,
 )
-from ._mock_core import MockRootInstanceMetadata
+from ._mock_core import MockRootInstanceMetadata, MockRootSystemMetadata
 from ._mock_database import MockDatabase, MockPluginDatabase
 from ._mock_directory import (
     MockDirectory,
@@ -57,6 +57,7 @@ __all__ = [
     "MockPermissionsService",
     "MockRootConfig",
     "MockRootInstanceMetadata",
+    "MockRootSystemMetadata",
     "LogRecordEntry",
     "MockPluginDatabase",
     "MockRootLogger",

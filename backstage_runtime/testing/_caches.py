@@ -32,6 +32,7 @@ __all__ = ["ALL_CACHE_IDS", "CacheStoreId", "TestCache", "TestCaches", "mock_cac
 #: The stores :class:`TestCaches` knows, with Backstage's ids (``TestCacheId``). ``REDIS`` and
 #: ``MEMCACHED`` are deprecated spellings of ``REDIS_7`` and ``MEMCACHED_1``.
 CacheStoreId = Literal["MEMORY", "REDIS_7", "VALKEY_8", "MEMCACHED_1", "REDIS", "MEMCACHED"]
+#: Every current cache store id, in Backstage's order (the deprecated spellings left out).
 ALL_CACHE_IDS: tuple[CacheStoreId, ...] = ("MEMORY", "REDIS_7", "VALKEY_8", "MEMCACHED_1")
 _ALIASES: dict[str, CacheStoreId] = {"REDIS": "REDIS_7", "MEMCACHED": "MEMCACHED_1"}
 

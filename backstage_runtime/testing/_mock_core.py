@@ -26,7 +26,12 @@ from ..api.services.lifecycle import (
     LifecycleService,
     RootLifecycleService,
 )
-from ..api.services.metadata import InstalledPlugin, RootInstanceMetadataService
+from ..api.services.metadata import (
+    InstalledPlugin,
+    RootInstanceMetadataService,
+    RootSystemMetadataService,
+    SystemPluginInfo,
+)
 from ..api.services.permissions import PermissionsRegistryService
 from ..defaults.discovery import HostDiscovery
 from ..defaults.http_router import http_router_service_factory
@@ -50,6 +55,7 @@ from ._service_mock import ServiceMock, create_service_mock
 
 __all__ = [
     "MockRootInstanceMetadata",
+    "MockRootSystemMetadata",
     "logger_double",
     "mock_discovery",
     "mock_http_router",
@@ -58,6 +64,7 @@ __all__ = [
     "mock_permissions_registry",
     "mock_root_health",
     "mock_root_http_router",
+    "mock_root_system_metadata",
     "mock_root_instance_metadata",
     "mock_root_lifecycle",
 ]
@@ -275,6 +282,40 @@ class _MockRootInstanceMetadata:
         )
 
 
+class MockRootSystemMetadata:
+    """``core.rootSystemMetadata`` answering a fixed list of the deployment's plugins."""
+
+    def __init__(self, plugins: tuple[SystemPluginInfo, ...] = ()) -> None:
+        self._plugins = plugins
+
+    async def get_installed_plugins(self) -> tuple[SystemPluginInfo, ...]:
+        """The plugins given at construction (none by default, as Backstage's mock)."""
+        return self._plugins
+
+
+class _MockRootSystemMetadata:
+    """``mock_services.root_system_metadata``: Backstage's ``mockServices.rootSystemMetadata``."""
+
+    def __call__(self, plugins: tuple[SystemPluginInfo, ...] = ()) -> MockRootSystemMetadata:
+        """System metadata listing ``plugins`` (none by default)."""
+        return MockRootSystemMetadata(plugins)
+
+    def factory(
+        self, plugins: tuple[SystemPluginInfo, ...] = ()
+    ) -> ServiceFactory[RootSystemMetadataService]:
+        """A factory serving :meth:`__call__`'s service to a backend (or a tester)."""
+        instance = self(plugins)
+        return create_service_factory(
+            service=core_services.root_system_metadata, factory=lambda: instance
+        )
+
+    def mock(self, **implementations: Any) -> ServiceMock:
+        """A double of ``core.rootSystemMetadata`` (``get_installed_plugins``)."""
+        return create_service_mock(
+            core_services.root_system_metadata, RootSystemMetadataService, implementations
+        )
+
+
 mock_discovery = _MockDiscovery()
 mock_logger = _MockLogger()
 mock_lifecycle = _MockLifecycle()
@@ -284,3 +325,4 @@ mock_root_http_router = _MockRootHttpRouter()
 mock_root_health = _MockRootHealth()
 mock_permissions_registry = _MockPermissionsRegistry()
 mock_root_instance_metadata = _MockRootInstanceMetadata()
+mock_root_system_metadata = _MockRootSystemMetadata()

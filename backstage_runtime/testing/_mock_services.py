@@ -25,6 +25,7 @@ from ._mock_core import (
     mock_root_http_router,
     mock_root_instance_metadata,
     mock_root_lifecycle,
+    mock_root_system_metadata,
 )
 from ._mock_database import mock_database
 from ._mock_logger import MockRootLogger
@@ -132,6 +133,8 @@ class _MockServices:
     permissions_registry = mock_permissions_registry
     #: ``mock_services.root_instance_metadata(plugins)``: no plugins unless given.
     root_instance_metadata = mock_root_instance_metadata
+    #: ``mock_services.root_system_metadata(plugins)``: no plugins unless given.
+    root_system_metadata = mock_root_system_metadata
     #: ``mock_services.database("plugin")``: a private in-memory SQLite database service.
     database = mock_database
     #: ``mock_services.cache("plugin")``: an in-memory cache service.

@@ -36,6 +36,7 @@ MEMBERS: dict[str, ServiceRef[Any]] = {
     "root_health": core_services.root_health,
     "permissions_registry": core_services.permissions_registry,
     "root_instance_metadata": core_services.root_instance_metadata,
+    "root_system_metadata": core_services.root_system_metadata,
     "database": core_services.database,
     "cache": core_services.cache,
     "url_reader": core_services.url_reader,
