@@ -34,7 +34,8 @@ async def _json_body() -> Any:
     """The body as ``express.json()`` gives it: parsed when it is JSON, ``{}`` otherwise."""
     if not request.is_json:
         return {}
-    raw = bytes(await request.get_data(as_text=False))
+    data = await request.get_data(as_text=False)
+    raw = data if isinstance(data, bytes) else data.encode()
     if not raw:
         return {}
     try:

@@ -44,7 +44,8 @@ async def _read() -> tuple[Any, bytes, str]:
         codecs.lookup(encoding)
     except LookupError:
         raise UnsupportedCharsetError(encoding) from None
-    raw = bytes(await request.get_data(as_text=False))
+    data = await request.get_data(as_text=False)
+    raw = data if isinstance(data, bytes) else data.encode()
     try:
         parsed = json.loads(raw.decode(encoding))
     except (ValueError, UnicodeDecodeError) as error:
