@@ -300,3 +300,28 @@ async def test_hostile_bodies_are_refused_with_the_error_json(
         )
         assert huge.status == 413
         assert huge.json()["error"]["name"] == "PayloadTooLargeError"
+
+
+@pytest.mark.parametrize("database_id", STORES)
+async def test_stopping_the_backend_answers_a_held_poll_at_once_and_keeps_its_events(
+    database_id: str, test_databases: TestDatabases
+) -> None:
+    config: dict[str, Any] = {
+        "backend": {
+            "database": await test_databases.backend_config(database_id),  # type: ignore[arg-type]
+            "lifecycle": {"shutdownHookTimeout": {"seconds": 30}},
+        },
+        "events": {"notifyTimeoutMs": 30_000},
+    }
+    async with aiohttp.ClientSession() as session:
+        async with start_test_backend(features=[events_plugin], config=config) as test:
+            bus = await bus_of(test)
+            await bus.subscribe("s", ["t"])
+            url = f"{bus.base}/bus/v1/subscriptions/s/events"
+            poll = await session.get(url, headers=SERVICE)
+            assert poll.status == 202
+            stopping = anyio.current_time()
+        # The stop did not wait for the poll's 30 s: it was answered (empty, no events lost).
+        assert anyio.current_time() - stopping < 10
+        with anyio.fail_after(5):
+            assert await poll.read() == b""

@@ -49,18 +49,18 @@ async def test_a_configured_topic_accepts_json_and_publishes_it_with_the_headers
     None
 ):
     received: list[EventParams] = []
-    config = {"events": {"http": {"topics": ["github"]}}}
-    features = [events_plugin, subscriber(received, ["github"])]
+    config = {"events": {"http": {"topics": ["github.push"]}}}
+    features = [events_plugin, subscriber(received, ["github.push"])]
     async with start_test_backend(features=features, config=config) as test:
         # Webhooks carry no Backstage credentials: the ingress is open.
         reply = await request(
             "POST",
-            await test.url("/api/events/http/github"),
+            await test.url("/api/events/http/github.push"),
             json={"action": "opened"},
             headers={"X-GitHub-Event": "pull_request", "Authorization": ""},
         )
     assert (reply.status, reply.json()) == (202, {"status": "accepted"})
-    assert [(e.topic, e.event_payload) for e in received] == [("github", {"action": "opened"})]
+    assert [(e.topic, e.event_payload) for e in received] == [("github.push", {"action": "opened"})]
     assert received[0].metadata is not None
     assert received[0].metadata["x-github-event"] == "pull_request"
 

@@ -62,7 +62,7 @@ def create_ingress_routes(
     """One ``POST /http/<topic>`` route per topic; a topic without a route is a 404."""
     routes = Blueprint("events_http_ingress", __name__)
 
-    def add_route(topic: str, validator: RequestValidator | None) -> None:
+    def add_route(index: int, topic: str, validator: RequestValidator | None) -> None:
         async def ingest() -> Response:
             body, raw, encoding = await _read()
             headers = {name.lower(): value for name, value in request.headers.items()}
@@ -85,10 +85,14 @@ def create_ingress_routes(
             return accepted
 
         routes.add_url_rule(
-            f"/http/{topic}", endpoint=f"ingest_{topic}", view_func=ingest, methods=["POST"]
+            # Endpoint names may not hold dots, topics often do ("github.push").
+            f"/http/{topic}",
+            endpoint=f"ingest_{index}",
+            view_func=ingest,
+            methods=["POST"],
         )
         logger.info(f"Registered /api/events/http/{topic} to receive events")
 
-    for topic, validator in topics.items():
-        add_route(topic, validator)
+    for index, (topic, validator) in enumerate(topics.items()):
+        add_route(index, topic, validator)
     return routes
