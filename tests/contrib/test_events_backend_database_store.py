@@ -1,0 +1,170 @@
+"""The PostgreSQL store of the events plugin: the cleanup window as Node trims it, a lost
+``LISTEN`` connection, schema division mode, and the memory store on MySQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+from _support.http import request
+from _support.polling import eventually
+from backstage_plugin_events_backend import DatabaseEventBusStore, EventWindow, events_plugin
+from sqlalchemy import text
+
+from backstage_runtime import EventParams, core_services
+from backstage_runtime.testing import (
+    TestBackend,
+    TestDatabases,
+    mock_credentials,
+    start_test_backend,
+)
+
+pytestmark = pytest.mark.anyio
+
+SERVICE = mock_credentials.service.headers("plugin:catalog")
+
+
+async def postgres_backend(test_databases: TestDatabases, **database: Any) -> Any:
+    config = {
+        "backend": {"database": await test_databases.backend_config("POSTGRES", **database)},
+        "events": {"notifyTimeoutMs": 30_000},
+    }
+    return start_test_backend(features=[events_plugin], config=config)
+
+
+async def store_of(test: TestBackend, window: EventWindow) -> DatabaseEventBusStore:
+    """A second store over the plugin's (migrated) database, with its own window."""
+    database = await test.get_service(core_services.database, "events")
+    logger = await test.get_service(core_services.logger, "events")
+    return DatabaseEventBusStore(await database.get_client(), logger, window=window)
+
+
+async def test_cleanup_keeps_the_newest_events_of_the_count_and_drops_subscribers_behind_them(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases) as test:
+        store = await store_of(test, EventWindow(min_age=timedelta(0), max_count=2))
+        await store.upsert_subscription("behind", ["t"], "service=test")
+        for n in range(5):
+            await store.publish(EventParams(topic="t", event_payload=n), [], "service=test")
+        await store.upsert_subscription("current", ["t"], "service=test")
+        await store.cleanup()
+        logged = [e.message for e in test.logger.entries]
+        # "behind" never read: its cursor is before the oldest event kept, it is gone.
+        with pytest.raises(Exception, match="Subscription with ID 'behind' not found"):
+            await store.read_subscription("behind")
+        assert await store.read_subscription("current") == []
+        await store.close()
+    assert "Event cleanup resulted in 3 old events being deleted" in logged
+    assert "Subscription cleanup resulted in 1 stale subscribers being deleted" in logged
+
+
+async def test_cleanup_keeps_events_younger_than_the_minimum_age_whatever_their_count(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases) as test:
+        store = await store_of(test, EventWindow(max_count=1))
+        await store.upsert_subscription("s", ["t"], "service=test")
+        for n in range(3):
+            await store.publish(EventParams(topic="t", event_payload=n), [], "service=test")
+        await store.cleanup()
+        events = await store.read_subscription("s")
+        await store.close()
+    assert [e.event_payload for e in events] == [0, 1, 2]
+
+
+async def test_cleanup_drops_every_event_past_the_maximum_age_and_then_idle_subscriptions(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases) as test:
+        store = await store_of(test, EventWindow(min_age=timedelta(0), max_age=timedelta(0)))
+        await store.upsert_subscription("s", ["t"], "service=test")
+        await store.publish(EventParams(topic="t", event_payload=1), [], "service=test")
+        await store.cleanup()  # the event goes; the subscription had read nothing: it goes too
+        await store.cleanup()
+        with pytest.raises(Exception, match="not found"):
+            await store.read_subscription("s")
+        await store.close()
+
+
+async def test_a_lost_listen_connection_answers_the_held_polls_and_the_next_poll_listens_again(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases) as test:
+        base = await test.url("/api/events")
+        put = await request(
+            "PUT", f"{base}/bus/v1/subscriptions/s", json={"topics": ["t"]}, headers=SERVICE
+        )
+        assert put.status == 201
+        database = await test.get_service(core_services.database, "events")
+        engine = await database.get_client()
+        url = f"{base}/bus/v1/subscriptions/s/events"
+        async with aiohttp.ClientSession() as session:
+            poll = await session.get(url, headers=SERVICE)
+            assert poll.status == 202
+            async with engine.connect() as conn:
+                killed = await conn.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+                    )
+                )
+            assert killed == 1
+            with anyio.fail_after(10):
+                assert await poll.read() == b""
+            # A new poll opens a new LISTEN connection, and a publish wakes it.
+            poll = await session.get(url, headers=SERVICE)
+            assert poll.status == 202
+            body = {"event": {"topic": "t", "payload": "after"}}
+            published = await request("POST", f"{base}/bus/v1/events", json=body, headers=SERVICE)
+            assert published.status == 201
+            with anyio.fail_after(10):
+                assert await poll.read() == b""
+        again = await request("GET", url, headers=SERVICE)
+        assert again.json() == {"events": [{"topic": "t", "payload": "after"}]}
+    errors = [e.message for e in test.logger.entries if e.level == "error"]
+    assert errors == ["Listener connection failed, notifying all listeners"]
+
+
+async def test_schema_division_mode_keeps_the_bus_in_the_plugins_schema(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases, division_mode="schema") as test:
+        base = await test.url("/api/events")
+        await request(
+            "PUT", f"{base}/bus/v1/subscriptions/s", json={"topics": ["t"]}, headers=SERVICE
+        )
+        body = {"event": {"topic": "t", "payload": 1}}
+        assert (
+            await request("POST", f"{base}/bus/v1/events", json=body, headers=SERVICE)
+        ).status == 201
+        reply = await request("GET", f"{base}/bus/v1/subscriptions/s/events", headers=SERVICE)
+        database = await test.get_service(core_services.database, "events")
+        async with (await database.get_client()).connect() as conn:
+            schema = await conn.scalar(
+                text(
+                    "SELECT table_schema FROM information_schema.tables "
+                    "WHERE table_name = 'event_bus_events'"
+                )
+            )
+    assert reply.json() == {"events": [{"topic": "t", "payload": 1}]}
+    assert schema == "events"
+
+
+async def test_on_mysql_the_plugin_uses_the_memory_store_as_node_does(
+    test_databases: TestDatabases,
+) -> None:
+    config = {"backend": {"database": await test_databases.backend_config("MYSQL_8")}}
+    async with start_test_backend(features=[events_plugin], config=config) as test:
+        base = await test.url("/api/events")
+        reply = await request("GET", f"{base}/bus/v1/subscriptions/nope/events", headers=SERVICE)
+        await eventually(
+            lambda: any(
+                e.message == "Database is not PostgreSQL, using memory store"
+                for e in test.logger.entries
+            )
+        )
+    assert reply.json()["error"]["message"] == "Subscription not found"
