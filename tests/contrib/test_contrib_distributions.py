@@ -379,7 +379,11 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
 ) -> None:
     from importlib.metadata import PackageNotFoundError, distribution
 
-    for name in ("backstage-plugin-todo-backend", "backstage-plugin-todo-backend-module-static"):
+    for name in (
+        "backstage-plugin-todo-backend",
+        "backstage-plugin-todo-backend-module-static",
+        "backstage-plugin-events-backend",
+    ):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
 
