@@ -135,3 +135,15 @@ async def test_bodies_that_are_not_json_are_refused_and_nothing_is_published() -
         "message": "Unsupported charset: nope",
     }
     assert received == []
+
+
+async def test_ingress_bodies_follow_the_plugins_body_limit() -> None:
+    big = {"blob": "x" * 300_000}
+    config: dict[str, Any] = {"events": {"http": {"topics": ["t"]}}}
+    async with start_test_backend(features=[events_plugin], config=config) as test:
+        refused = await request("POST", await test.url("/api/events/http/t"), json=big)
+    raised = {**config, "backend": {"bodyLimit": {"plugin": {"events": {"json": "5mb"}}}}}
+    async with start_test_backend(features=[events_plugin], config=raised) as test:
+        accepted = await request("POST", await test.url("/api/events/http/t"), json=big)
+    assert (refused.status, refused.json()["error"]["name"]) == (413, "PayloadTooLargeError")
+    assert accepted.status == 202

@@ -5,7 +5,6 @@ from ._bus_routes import DEFAULT_NOTIFY_TIMEOUT_MS, EVENTS_NOTIFY_TIMEOUT_HEADER
 from ._database_store import DatabaseEventBusStore, EventWindow
 from ._extension_point import (
     EventsExtensionPoint,
-    HttpPostIngressOptions,
     RequestDetails,
     RequestRejectionDetails,
     RequestValidationContext,
@@ -25,7 +24,6 @@ __all__ = [
     "EventBusStore",
     "EventWindow",
     "EventsExtensionPoint",
-    "HttpPostIngressOptions",
     "MemoryEventBusStore",
     "RequestDetails",
     "RequestRejectionDetails",

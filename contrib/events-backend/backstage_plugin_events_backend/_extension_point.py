@@ -10,7 +10,6 @@ from backstage_runtime import ExtensionPoint, create_extension_point
 
 __all__ = [
     "EventsExtensionPoint",
-    "HttpPostIngressOptions",
     "RequestDetails",
     "RequestRejectionDetails",
     "RequestValidationContext",
@@ -63,14 +62,6 @@ class RequestValidationContext:
 #: Checks an ingress request before its event is published (a webhook signature, a token);
 #: calls ``context.reject(...)`` to refuse it. Sync or async.
 RequestValidator = Callable[[RequestDetails, RequestValidationContext], Awaitable[None] | None]
-
-
-@dataclass(frozen=True)
-class HttpPostIngressOptions:
-    """One ``POST /api/events/http/<topic>`` endpoint; ``validator`` checks its requests."""
-
-    topic: str
-    validator: RequestValidator | None = None
 
 
 class EventsExtensionPoint(Protocol):
