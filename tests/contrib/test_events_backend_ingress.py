@@ -10,6 +10,7 @@ import pytest
 from _support.http import request
 from backstage_plugin_events_backend import (
     EventsExtensionPoint,
+    HttpBodyParseResult,
     RequestDetails,
     RequestValidationContext,
     events_extension_point,
@@ -147,3 +148,28 @@ async def test_ingress_bodies_follow_the_plugins_body_limit() -> None:
         accepted = await request("POST", await test.url("/api/events/http/t"), json=big)
     assert (refused.status, refused.json()["error"]["name"]) == (413, "PayloadTooLargeError")
     assert accepted.status == 202
+
+
+async def test_a_module_adds_a_body_parser_for_another_content_type() -> None:
+    from urllib.parse import parse_qs
+
+    received: list[EventParams] = []
+
+    def parse_form(raw: bytes, parameters: Any, topic: str) -> HttpBodyParseResult:
+        return HttpBodyParseResult(body={k: v[0] for k, v in parse_qs(raw.decode()).items()})
+
+    def register(env: Any) -> None:
+        def init(events: EventsExtensionPoint) -> None:
+            events.add_http_body_parser("application/x-www-form-urlencoded", parse_form)
+            events.add_http_post_ingress("form")
+
+        env.register_init(deps={"events": events_extension_point}, init=init)
+
+    module = create_backend_module(plugin_id="events", module_id="form", register=register)
+    features = [events_plugin, module, subscriber(received, ["form"])]
+    async with start_test_backend(features=features) as test:
+        reply = await request(
+            "POST", await test.url("/api/events/http/form"), data={"payload": "a=1"}
+        )
+    assert reply.status == 202
+    assert [e.event_payload for e in received] == [{"payload": "a=1"}]

@@ -1,10 +1,13 @@
 """The ``events`` plugin: the event bus between backend instances and HTTP ingress for webhooks
 (Backstage's ``@backstage/plugin-events-backend``), and its ``events`` extension point."""
 
+from ._body_parsers import parse_json_body
 from ._bus_routes import DEFAULT_NOTIFY_TIMEOUT_MS, EVENTS_NOTIFY_TIMEOUT_HEADER
 from ._database_store import DatabaseEventBusStore, EventWindow
 from ._extension_point import (
     EventsExtensionPoint,
+    HttpBodyParser,
+    HttpBodyParseResult,
     RequestDetails,
     RequestRejectionDetails,
     RequestValidationContext,
@@ -24,6 +27,8 @@ __all__ = [
     "EventBusStore",
     "EventWindow",
     "EventsExtensionPoint",
+    "HttpBodyParseResult",
+    "HttpBodyParser",
     "MemoryEventBusStore",
     "RequestDetails",
     "RequestRejectionDetails",
@@ -31,4 +36,5 @@ __all__ = [
     "RequestValidator",
     "events_extension_point",
     "events_plugin",
+    "parse_json_body",
 ]

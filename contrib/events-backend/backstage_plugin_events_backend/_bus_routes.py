@@ -176,6 +176,10 @@ def create_bus_routes(
             yield b""  # an async generator that yields nothing: the 202 ends with no body
 
         headers = {EVENTS_NOTIFY_TIMEOUT_HEADER: str(notify_timeout_ms)}
-        return Response(held_open(), status=202, headers=headers)
+        held = Response(held_open(), status=202, headers=headers)
+        # Bounded by the notify timeout above, not by Quart's RESPONSE_TIMEOUT (60 s), which
+        # would cut a longer events.notifyTimeoutMs.
+        held.timeout = None
+        return held
 
     return routes

@@ -1,4 +1,5 @@
-"""The ``events`` extension point: what modules add to the events plugin (HTTP ingresses)."""
+"""The ``events`` extension point: what modules add to the events plugin (HTTP ingresses and
+the body parsers they read requests with)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from backstage_runtime import ExtensionPoint, create_extension_point
 
 __all__ = [
     "EventsExtensionPoint",
+    "HttpBodyParseResult",
+    "HttpBodyParser",
     "RequestDetails",
     "RequestRejectionDetails",
     "RequestValidationContext",
@@ -29,6 +32,24 @@ class RequestDetails:
     headers: Mapping[str, str]
     raw_body: bytes = field(repr=False)
     encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class HttpBodyParseResult:
+    """What a body parser makes of a request body: the ``body`` published as the event
+    payload, and the ``encoding`` of the raw bytes."""
+
+    body: Any
+    encoding: str = "utf-8"
+
+
+#: Parses ingress bodies of one content type (Backstage's ``HttpBodyParser``):
+#: ``parser(raw, parameters, topic)`` with the raw bytes, the content type's parameters
+#: (``{"charset": "utf-8"}``) and the topic; sync or async. Raise a Backstage error (e.g.
+#: ``InputError``) to refuse the body.
+HttpBodyParser = Callable[
+    [bytes, Mapping[str, str], str], Awaitable[HttpBodyParseResult] | HttpBodyParseResult
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,10 @@ class EventsExtensionPoint(Protocol):
 
     def add_http_post_ingress(self, topic: str, validator: RequestValidator | None = None) -> None:
         """Serve ``POST /api/events/http/<topic>``, publishing each accepted body to ``topic``."""
+
+    def add_http_body_parser(self, content_type: str, parser: HttpBodyParser) -> None:
+        """Read ingress bodies of ``content_type`` (``application/x-www-form-urlencoded``) with
+        ``parser``; without one, only ``application/json`` is accepted (415 otherwise)."""
 
 
 #: The ``events`` extension point; a module registers its ingresses through it::

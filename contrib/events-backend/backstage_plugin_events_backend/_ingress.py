@@ -3,18 +3,22 @@ publishes the request body to ``topic`` through the events service."""
 
 from __future__ import annotations
 
-import codecs
 import inspect
-import json
 from collections.abc import Mapping
-from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
 from backstage_runtime import Config, EventsService, LoggerService
 
-from ._errors import JsonSyntaxError, UnsupportedCharsetError, UnsupportedMediaTypeError
-from ._extension_point import RequestDetails, RequestValidationContext, RequestValidator
+from ._body_parsers import DEFAULT_BODY_PARSERS
+from ._errors import UnsupportedMediaTypeError
+from ._extension_point import (
+    HttpBodyParser,
+    HttpBodyParseResult,
+    RequestDetails,
+    RequestValidationContext,
+    RequestValidator,
+)
 
 __all__ = ["HTTP_TOPICS_KEY", "create_ingress_routes", "ingress_topics"]
 
@@ -33,24 +37,21 @@ def ingress_topics(
     return topics
 
 
-async def _read() -> tuple[Any, bytes, str]:
-    """The body by its content type (only JSON has a parser, as in Node by default): parsed,
-    raw bytes and encoding. 415 for other types and unknown charsets, 400 for broken JSON."""
-    mimetype = request.mimetype or None
-    if mimetype != "application/json":
-        raise UnsupportedMediaTypeError(mimetype)
-    encoding = request.mimetype_params.get("charset", "utf-8")
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise UnsupportedCharsetError(encoding) from None
+async def _read(
+    parsers: Mapping[str, HttpBodyParser], topic: str
+) -> tuple[HttpBodyParseResult, bytes]:
+    """The body read by the parser of its content type (415 when there is none) and its raw
+    bytes."""
+    mimetype = (request.mimetype or "").lower()
+    parser = parsers.get(mimetype)
+    if parser is None:
+        raise UnsupportedMediaTypeError(mimetype or None)
     data = await request.get_data(as_text=False)
     raw = data if isinstance(data, bytes) else data.encode()
-    try:
-        parsed = json.loads(raw.decode(encoding))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise JsonSyntaxError(f"Unexpected JSON in request body: {error}") from None
-    return parsed, raw, encoding
+    result = parser(raw, dict(request.mimetype_params), topic)
+    if inspect.isawaitable(result):
+        result = await result
+    return result, raw
 
 
 def create_ingress_routes(
@@ -58,13 +59,17 @@ def create_ingress_routes(
     topics: Mapping[str, RequestValidator | None],
     events: EventsService,
     logger: LoggerService,
+    body_parsers: Mapping[str, HttpBodyParser] | None = None,
 ) -> Blueprint:
-    """One ``POST /http/<topic>`` route per topic; a topic without a route is a 404."""
+    """One ``POST /http/<topic>`` route per topic (a topic without a route is a 404); bodies
+    are read by ``body_parsers`` (by lower-case content type) over the default JSON one."""
     routes = Blueprint("events_http_ingress", __name__)
+    parsers = {**DEFAULT_BODY_PARSERS, **{k.lower(): v for k, v in (body_parsers or {}).items()}}
 
     def add_route(index: int, topic: str, validator: RequestValidator | None) -> None:
         async def ingest() -> Response:
-            body, raw, encoding = await _read()
+            parsed, raw = await _read(parsers, topic)
+            body, encoding = parsed.body, parsed.encoding
             headers = {name.lower(): value for name, value in request.headers.items()}
             if validator is not None:
                 context = RequestValidationContext()

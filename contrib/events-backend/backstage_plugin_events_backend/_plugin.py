@@ -24,7 +24,7 @@ from backstage_runtime import (
 
 from ._bus_routes import DEFAULT_NOTIFY_TIMEOUT_MS, create_bus_routes
 from ._database_store import DatabaseEventBusStore
-from ._extension_point import RequestValidator, events_extension_point
+from ._extension_point import HttpBodyParser, RequestValidator, events_extension_point
 from ._ingress import create_ingress_routes, ingress_topics
 from ._memory_store import MemoryEventBusStore
 from ._store import EventBusStore
@@ -42,12 +42,17 @@ class _EventsExtensionPoint:
 
     def __init__(self) -> None:
         self.ingresses: dict[str, RequestValidator | None] = {}
+        self.body_parsers: dict[str, HttpBodyParser] = {}
 
     def add_http_post_ingress(self, topic: str, validator: RequestValidator | None = None) -> None:
         """Serve ``POST /api/events/http/<topic>`` (a later call for a topic replaces it)."""
         if not topic or "/" in topic:
             raise ValueError(f"Invalid HTTP ingress topic '{topic}'")
         self.ingresses[topic] = validator
+
+    def add_http_body_parser(self, content_type: str, parser: HttpBodyParser) -> None:
+        """Read ingress bodies of ``content_type`` with ``parser``."""
+        self.body_parsers[content_type.lower()] = parser
 
 
 def _notify_timeout_ms(config: Config) -> int:
@@ -97,7 +102,10 @@ def _register(env: PluginRegistrationPoints) -> None:
         http: HttpRouterService,
     ) -> None:
         ingress = create_ingress_routes(
-            topics=ingress_topics(config, extension_point.ingresses), events=events, logger=logger
+            topics=ingress_topics(config, extension_point.ingresses),
+            events=events,
+            logger=logger,
+            body_parsers=extension_point.body_parsers,
         )
         http.use(ingress)
         bus_logger = logger.child({"type": "EventBus"})
