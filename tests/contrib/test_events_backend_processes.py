@@ -6,6 +6,7 @@ while events are published gets every one of them once it is back.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -222,3 +223,27 @@ async def test_a_subscriber_stopped_while_events_are_published_gets_every_one_wh
 
         await eventually(caught_up, timeout=30)
         assert await subscriber.received(session) == missed
+
+
+def test_the_installed_distribution_advertises_the_events_plugin(
+    site: Path, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("backstage-runtime")), "plugins"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if " events " in f" {line} ")
+    assert row.split() == [
+        "plugin",
+        "events",
+        "backstage-plugin-events-backend",
+        "events",
+        "=",
+        "backstage_plugin_events_backend:events_plugin",
+        "loaded",
+    ]
