@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import pytest
 from _support.http import request
 from _support.polling import eventually
@@ -168,3 +169,40 @@ async def test_on_mysql_the_plugin_uses_the_memory_store_as_node_does(
             )
         )
     assert reply.json()["error"]["message"] == "Subscription not found"
+
+
+async def test_concurrent_publishes_from_two_stores_reach_a_reader_reading_meanwhile(
+    test_databases: TestDatabases,
+) -> None:
+    """Ids commit in order: a cursor moved while other publishes are in flight skips none."""
+    async with await postgres_backend(test_databases) as test:
+        first = await store_of(test, EventWindow())
+        second = await store_of(test, EventWindow())
+        await first.upsert_subscription("s", ["t"], "service=test")
+        got: list[int] = []
+        done = anyio.Event()
+
+        async def publish(store: DatabaseEventBusStore, start: int) -> None:
+            for n in range(start, start + 40, 2):
+                await store.publish(EventParams(topic="t", event_payload=n), [], "service=test")
+
+        async def read() -> None:
+            while not done.is_set() or len(got) < 40:
+                got.extend(e.event_payload for e in await first.read_subscription("s"))
+                if done.is_set() and len(got) < 40:
+                    # Everything is committed: a read that brings nothing means a lost event.
+                    batch = await first.read_subscription("s")
+                    assert batch, f"lost events: {sorted(set(range(40)) - set(got))}"
+                    got.extend(e.event_payload for e in batch)
+                await anyio.lowlevel.checkpoint()
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(read)
+                async with anyio.create_task_group() as publishers:
+                    publishers.start_soon(publish, first, 0)
+                    publishers.start_soon(publish, second, 1)
+                done.set()
+        await first.close()
+        await second.close()
+    assert sorted(got) == list(range(40))

@@ -31,6 +31,14 @@ class EventWindow:
     max_count: int = 10_000
 
 
+# Publishes take turns (until their commit) so that event ids become visible in id order: a
+# reader's cursor then never passes an id that commits later. Node's store lets concurrent
+# publishes commit out of order, and a subscriber reading between the two commits never gets
+# the lower id; we differ here on purpose. Keyed by schema: buses in other schemas of the same
+# database do not wait for each other.
+_PUBLISH_TURN: Final = text(
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.event_bus_events'))"
+)
 # The event is stored only if some subscriber of its topic was not notified yet: the SELECT
 # yields one row exactly when such a subscriber exists.
 _PUBLISH: Final = text(
@@ -63,10 +71,13 @@ _UPSERT: Final = text(
 _LOCK_SUBSCRIPTION: Final = text(
     "SELECT topics, read_until FROM event_bus_subscriptions WHERE id = :id FOR UPDATE"
 )
+# The newest event the read may take, read in its own statement first: every id up to it is
+# committed (publishes commit in id order), so a cursor moved to it skips nothing.
+_MAX_EVENT_ID: Final = text("SELECT max(id) FROM event_bus_events")
 _SELECT_EVENTS: Final = text(
     """
     SELECT id, topic, data_json FROM event_bus_events
-    WHERE id > :read_until
+    WHERE id > :read_until AND id <= :max_id
       AND topic = ANY(CAST(:topics AS text[]))
       AND NOT (CAST(:id AS text) = ANY(COALESCE(notified_subscribers, '{}')))
     ORDER BY id ASC
@@ -75,13 +86,7 @@ _SELECT_EVENTS: Final = text(
 )
 # With nothing to read the cursor still moves to the newest event (as Node's), so the next read
 # does not scan events of other topics again.
-_MOVE_CURSOR: Final = text(
-    """
-    UPDATE event_bus_subscriptions
-    SET read_until = COALESCE(CAST(:last AS bigint), (SELECT max(id) FROM event_bus_events), 0)
-    WHERE id = :id
-    """
-)
+_MOVE_CURSOR: Final = text("UPDATE event_bus_subscriptions SET read_until = :cursor WHERE id = :id")
 _SUBSCRIPTION_TOPICS: Final = text("SELECT topics FROM event_bus_subscriptions WHERE id = :id")
 _DELETE_OLD_EVENTS: Final = text(
     """
@@ -129,6 +134,7 @@ class DatabaseEventBusStore:
         instances; its id, or None when nobody needs it."""
         data = {"payload": event.event_payload, "metadata": _plain(event.metadata)}
         async with self._engine.begin() as conn:
+            await conn.execute(_PUBLISH_TURN)
             event_id = await conn.scalar(
                 _PUBLISH,
                 {
@@ -157,19 +163,23 @@ class DatabaseEventBusStore:
             if row is None:
                 raise _not_found(id)
             topics, read_until = row
+            max_id = await conn.scalar(_MAX_EVENT_ID)
+            if max_id is None or max_id <= read_until:
+                return []
             rows = (
                 await conn.execute(
                     _SELECT_EVENTS,
                     {
                         "id": id,
                         "read_until": read_until,
+                        "max_id": max_id,
                         "topics": list(topics or []),
                         "limit": MAX_BATCH_SIZE,
                     },
                 )
             ).all()
-            last = rows[-1][0] if rows else None
-            await conn.execute(_MOVE_CURSOR, {"id": id, "last": last})
+            cursor = rows[-1][0] if rows else max_id
+            await conn.execute(_MOVE_CURSOR, {"id": id, "cursor": cursor})
         events = []
         for _event_id, topic, data_json in rows:
             data = json.loads(data_json)
