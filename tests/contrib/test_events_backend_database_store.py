@@ -8,12 +8,19 @@ from typing import Any
 
 import aiohttp
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import pytest
 from _support.http import request
 from _support.polling import eventually
-from backstage_plugin_events_backend import DatabaseEventBusStore, EventWindow, events_plugin
+from backstage_plugin_events_backend import (
+    DatabaseEventBusStore,
+    EventWindow,
+    ListenerClosedError,
+    events_plugin,
+)
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from backstage_runtime import EventParams, core_services
 from backstage_runtime.testing import (
@@ -206,3 +213,76 @@ async def test_concurrent_publishes_from_two_stores_reach_a_reader_reading_meanw
         await first.close()
         await second.close()
     assert sorted(got) == list(range(40))
+
+
+class FreezingProxy:
+    """A TCP proxy to PostgreSQL whose connections can be frozen: bytes stop flowing while the
+    sockets stay open, as when a database host vanishes without a word."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.frozen: list[anyio.Event] = []
+        self._listener: Any = None
+
+    async def serve(self, group: Any) -> None:
+        self._listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        self.port = self._listener.extra(anyio.abc.SocketAttribute.local_port)
+        group.start_soon(self._listener.serve, self._handle)
+
+    def freeze_existing(self) -> None:
+        for frozen in self.frozen:
+            frozen.set()
+
+    async def _handle(self, client: Any) -> None:
+        frozen = anyio.Event()
+        self.frozen.append(frozen)
+        async with client, await anyio.connect_tcp("127.0.0.1", 5432) as server:
+
+            async def pump(source: Any, sink: Any) -> None:
+                try:
+                    async for chunk in source:
+                        if frozen.is_set():
+                            await anyio.sleep_forever()
+                        await sink.send(chunk)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass
+
+            async with anyio.create_task_group() as pumps:
+                pumps.start_soon(pump, client, server)
+                pumps.start_soon(pump, server, client)
+
+
+async def test_the_keepalive_replaces_a_listening_connection_that_stopped_answering(
+    test_databases: TestDatabases,
+) -> None:
+    async with await postgres_backend(test_databases) as test, anyio.create_task_group() as group:
+        proxy = FreezingProxy()
+        await proxy.serve(group)
+        database = await test.get_service(core_services.database, "events")
+        direct = await database.get_client()
+        logger = await test.get_service(core_services.logger, "events")
+        proxied = create_async_engine(direct.url.set(port=proxy.port))
+        store = DatabaseEventBusStore(proxied, logger, keepalive_timeout=0.5)
+        publisher = DatabaseEventBusStore(direct, logger)
+        await publisher.upsert_subscription("s", ["t"], "service=test")
+
+        with await store.listen("s") as waiter:
+            await store.keepalive()  # a healthy connection is kept
+            assert not waiter.woken.is_set()
+            proxy.freeze_existing()
+            with anyio.fail_after(10):
+                await store.keepalive()
+                with pytest.raises(ListenerClosedError):
+                    await waiter.wait()
+        # The next poll listens on a new connection, and a publish elsewhere wakes it.
+        with await store.listen("s") as waiter:
+            await publisher.publish(EventParams(topic="t", event_payload=1), [], "service=test")
+            with anyio.fail_after(10):
+                assert await waiter.wait() == "t"
+        await store.close()
+        await publisher.close()
+        with anyio.move_on_after(5):
+            await proxied.dispose(close=False)
+        group.cancel_scope.cancel()
+    errors = [e.message for e in test.logger.entries if e.level == "error"]
+    assert errors == ["Listener connection failed, notifying all listeners"]

@@ -16,7 +16,7 @@ from ._extension_point import (
 )
 from ._memory_store import MemoryEventBusStore
 from ._plugin import NOTIFY_TIMEOUT_KEY, events_plugin
-from ._store import MAX_BATCH_SIZE, EventBusStore
+from ._store import MAX_BATCH_SIZE, EventBusStore, ListenerClosedError, Waiter
 
 __all__ = [
     "DEFAULT_NOTIFY_TIMEOUT_MS",
@@ -29,11 +29,13 @@ __all__ = [
     "EventsExtensionPoint",
     "HttpBodyParseResult",
     "HttpBodyParser",
+    "ListenerClosedError",
     "MemoryEventBusStore",
     "RequestDetails",
     "RequestRejectionDetails",
     "RequestValidationContext",
     "RequestValidator",
+    "Waiter",
     "events_extension_point",
     "events_plugin",
     "parse_json_body",

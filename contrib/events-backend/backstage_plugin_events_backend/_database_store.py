@@ -116,7 +116,12 @@ class DatabaseEventBusStore:
     woken through ``LISTEN``/``NOTIFY``. PostgreSQL only."""
 
     def __init__(
-        self, engine: AsyncEngine, logger: LoggerService, *, window: EventWindow | None = None
+        self,
+        engine: AsyncEngine,
+        logger: LoggerService,
+        *,
+        window: EventWindow | None = None,
+        keepalive_timeout: float = 10.0,
     ) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError(
@@ -125,7 +130,7 @@ class DatabaseEventBusStore:
         self._engine = engine
         self._logger = logger
         self._window = window or EventWindow()
-        self._listener = PgListener(engine, logger)
+        self._listener = PgListener(engine, logger, keepalive_timeout=keepalive_timeout)
 
     async def publish(
         self, event: EventParams, notified_subscribers: Sequence[str], created_by: str
@@ -235,6 +240,10 @@ class DatabaseEventBusStore:
                 )
         except Exception as error:
             self._logger.error("Subscription cleanup failed", error)
+
+    async def keepalive(self) -> None:
+        """Check the listening connection (see :meth:`PgListener.keepalive`)."""
+        await self._listener.keepalive()
 
     async def close(self) -> None:
         """Answer every waiting poll and close the listening connection."""

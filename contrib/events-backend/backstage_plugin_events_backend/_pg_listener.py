@@ -6,28 +6,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any, Final
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backstage_runtime import LoggerService
+from backstage_runtime import ForwardedError, LoggerService
 
 from ._store import Waiter, Waiters
 
-__all__ = ["PUBLISH_CHANNEL", "PgListener"]
+__all__ = ["KEEPALIVE_INTERVAL", "PUBLISH_CHANNEL", "PgListener"]
 
 #: The ``NOTIFY`` channel a publish sends the event's topic on (Node's ``event_bus_publish``).
 PUBLISH_CHANNEL: Final = "event_bus_publish"
+#: How often the listening connection is checked (Node's ``KEEPALIVE_INTERVAL_MS``).
+KEEPALIVE_INTERVAL: Final = timedelta(seconds=60)
 
 
 class PgListener:
     """Opened on the first long poll; when the connection is lost every waiting poll is answered
     (its client reads again) and the next poll opens a new one."""
 
-    def __init__(self, engine: AsyncEngine, logger: LoggerService) -> None:
+    def __init__(
+        self, engine: AsyncEngine, logger: LoggerService, *, keepalive_timeout: float = 10.0
+    ) -> None:
         self._engine = engine
         self._logger = logger
+        self._keepalive_timeout = keepalive_timeout
         self._waiters = Waiters()
         self._lock = anyio.Lock()
         self._conn: AsyncConnection | None = None
@@ -71,6 +77,29 @@ class PgListener:
         self._driver = None
         self._waiters.fail_all("Listener connection failed")
 
+    async def keepalive(self) -> None:
+        """Query the listening connection: one that fails or does not answer within the
+        keepalive timeout (a peer gone without a word: no notification would ever come) is
+        dropped, its waiting polls are answered, and the next poll listens on a new one."""
+        driver = self._driver
+        if driver is None or self._closed:
+            return
+        try:
+            with anyio.fail_after(self._keepalive_timeout):
+                await driver.fetchval("SELECT 1")
+            return
+        except Exception as error:
+            failure: Exception = error
+        async with self._lock:
+            if self._driver is not driver:
+                return  # already replaced
+            self._logger.error(
+                "Listener connection failed, notifying all listeners",
+                ForwardedError("Keepalive failed", failure),
+            )
+            await self._drop_connection()
+            self._waiters.fail_all("Listener connection failed")
+
     async def _drop_connection(self) -> None:
         conn, driver = self._conn, self._driver
         self._conn = self._driver = None
@@ -79,9 +108,11 @@ class PgListener:
         try:
             if driver is not None and not driver.is_closed():
                 driver.remove_termination_listener(self._on_termination)
-            # A connection that LISTENs must not go back to the pool for others to use.
-            await conn.invalidate()
-            await conn.close()
+            # A connection that LISTENs must not go back to the pool for others to use; one
+            # whose peer is gone must not hold the caller either.
+            with anyio.move_on_after(5):
+                await conn.invalidate()
+                await conn.close()
         except Exception as error:
             self._logger.warn("Listener failed to destroy connection", error)
 

@@ -27,6 +27,7 @@ from ._database_store import DatabaseEventBusStore
 from ._extension_point import HttpBodyParser, RequestValidator, events_extension_point
 from ._ingress import create_ingress_routes, ingress_topics
 from ._memory_store import MemoryEventBusStore
+from ._pg_listener import KEEPALIVE_INTERVAL
 from ._store import EventBusStore
 
 __all__ = ["NOTIFY_TIMEOUT_KEY", "events_plugin"]
@@ -81,6 +82,15 @@ async def _create_store(
         timeout={"minutes": 1},
         initial_delay={"seconds": 10},
         fn=store.cleanup,
+    )
+    # Each instance checks its own listening connection.
+    await scheduler.schedule_task(
+        id="event-bus-listener-keepalive",
+        frequency=KEEPALIVE_INTERVAL,
+        timeout={"seconds": 30},
+        initial_delay=KEEPALIVE_INTERVAL,
+        scope="local",
+        fn=store.keepalive,
     )
     return store
 
