@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from typing import Any, Final
 
 import anyio
@@ -139,39 +140,37 @@ def create_bus_routes(
     async def get_subscription_events(subscription_id: str) -> Any:
         subject = await service_subject()
         # The waiter is set up before the read: an event published while reading wakes it.
-        waiting = await store.listen(subscription_id)
-        waiter = waiting.__enter__()
+        # It stays registered until the 202 ends, so the stack is closed by hand.
+        registered = ExitStack()
+        waiter = registered.enter_context(await store.listen(subscription_id))
         try:
             events = await store.read_subscription(subscription_id)
         except BaseException:
-            waiting.__exit__(None, None, None)
+            registered.close()
             raise
         logger.debug(
             f"Reading subscription '{subscription_id}' resulted in {len(events)} events",
             {"subject": subject},
         )
         if events:
-            waiting.__exit__(None, None, None)
+            registered.close()
             return {"events": [{"topic": e.topic, "payload": e.event_payload} for e in events]}
 
         async def held_open() -> AsyncIterator[bytes]:
             # No events in a 202, ever: a client stopping mid-response loses nothing, it
             # reads again (and only a 200 moves the cursor).
-            try:
-                with anyio.move_on_after(notify_timeout_ms / 1000):
-                    try:
-                        topic = await waiter.wait()
-                        logger.debug(
-                            f"Received notification for subscription '{subscription_id}' for "
-                            f"topic '{topic}'",
-                            {"subject": subject},
-                        )
-                    except ListenerClosedError as closed:
-                        logger.debug(f"Poll of subscription '{subscription_id}' ended: {closed}")
+            with registered, anyio.move_on_after(notify_timeout_ms / 1000):
+                try:
+                    topic = await waiter.wait()
+                    logger.debug(
+                        f"Received notification for subscription '{subscription_id}' for "
+                        f"topic '{topic}'",
+                        {"subject": subject},
+                    )
+                except ListenerClosedError as closed:
+                    logger.debug(f"Poll of subscription '{subscription_id}' ended: {closed}")
                 # A small delay spreads events more evenly over the consumers of a subscription.
                 await anyio.sleep((1 + random.random() * 9) / 1000)
-            finally:
-                waiting.__exit__(None, None, None)
             return
             yield b""  # an async generator that yields nothing: the 202 ends with no body
 
