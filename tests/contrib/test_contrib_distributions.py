@@ -423,6 +423,7 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
         "backstage-plugin-todo-backend",
         "backstage-plugin-todo-backend-module-static",
         "backstage-plugin-user-settings-backend",
+        "backstage-plugin-events-backend",
     ):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
