@@ -160,6 +160,11 @@ from .api import (
 
 if TYPE_CHECKING:
     from ._create_backend import create_backend, default_service_factories
+    from .defaults.root_http_router import (
+        RootHttpRouterConfigureContext,
+        UnknownPieceError,
+        root_http_router_service_factory,
+    )
     from .runtime import Backend, StartupResult, create_specialized_backend
 
     __version__: str
@@ -171,6 +176,9 @@ _LAZY: dict[str, str] = {
     "create_backend": "._create_backend",
     "create_specialized_backend": ".runtime",
     "default_service_factories": "._create_backend",
+    "RootHttpRouterConfigureContext": ".defaults.root_http_router",
+    "UnknownPieceError": ".defaults.root_http_router",
+    "root_http_router_service_factory": ".defaults.root_http_router",
 }
 
 __all__ = [
@@ -286,6 +294,8 @@ __all__ = [
     "ServiceScope",
     "ServiceUnavailableError",
     "StartupResult",
+    "RootHttpRouterConfigureContext",
+    "UnknownPieceError",
     "TaskAbortSignal",
     "TaskDuration",
     "TaskFrequency",
@@ -312,6 +322,7 @@ __all__ = [
     "create_service_ref",
     "create_specialized_backend",
     "default_service_factories",
+    "root_http_router_service_factory",
     "events_service_ref",
     "is_database_conflict_error",
     "parse_duration",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
+from typing import Any
 
 from ...api import (
     BackgroundTasksService,
@@ -23,11 +25,15 @@ from ...http_toolkit import (
     ListenOptions,
     development_mode,
     inherited_listening_socket,
+    mount_handler,
     open_listening_socket,
     read_listen_options,
 )
 from ._app import RootHttpApp
+from ._configure import ConfigureRootHttpRouter, RootHttpRouterConfigureContext
 from ._cors import read_cors_policy
+from ._in_flight import InFlightRequests
+from ._pipeline import default_pipeline
 from ._router import RootHttpRouter
 from ._routes import DEFAULT_INDEX_PATH, RouteTable
 from ._security_headers import security_headers
@@ -45,6 +51,7 @@ def root_http_router_service_factory(
     log_requests: bool = True,
     default_listen: ListenOptions | None = None,
     certificate_cache_dir: Path | None = None,
+    configure: ConfigureRootHttpRouter | None = None,
 ) -> ServiceFactory[RootHttpRouterService]:
     """The default ``core.rootHttpRouter`` factory.
 
@@ -54,6 +61,12 @@ def root_http_router_service_factory(
     per-request log line. ``default_listen`` replaces the default address (port 7007 on every
     interface) when ``backend.listen`` is not configured. ``certificate_cache_dir`` is where
     ``backend.https: true`` keeps its generated certificate (default ``~/.cache``).
+
+    ``configure`` assembles the root pipeline, as Backstage's ``configure`` option: it gets a
+    :class:`RootHttpRouterConfigureContext` (the default pieces, ``apply_defaults()``, ``use``,
+    ``insert_before``/``insert_after``/``replace``/``remove`` by piece name, ``use_route``, the
+    config, logger and lifecycle) and may be async. Without it the defaults are applied as they
+    are.
     """
 
     async def factory(
@@ -69,15 +82,34 @@ def root_http_router_service_factory(
             http_logger.child({"type": "errorHandler"}), include_stack=development_mode()
         )
         routes = RouteTable(index_path)
-        app = RootHttpApp(
-            routes=routes,
+        in_flight = InFlightRequests()
+        defaults = default_pipeline(
+            in_flight=in_flight,
+            errors=errors,
             health=health,
             health_headers=read_health_headers(config),
             security_headers=security_headers(config),
             cors=read_cors_policy(config),
             request_logger=http_logger if log_requests else None,
-            errors=errors,
         )
+
+        def mount(path: str, handler: Any) -> None:
+            routes.add(path, mount_handler(handler, f"root{path}", errors, relative_urls=False))
+
+        context = RootHttpRouterConfigureContext(
+            config=config,
+            logger=http_logger,
+            lifecycle=lifecycle,
+            defaults=defaults,
+            mount=mount,
+        )
+        if configure is None:
+            context.apply_defaults()
+        else:
+            outcome = configure(context)
+            if inspect.isawaitable(outcome):
+                await outcome
+        app = RootHttpApp(routes=routes, pieces=context.pieces, in_flight=in_flight)
         server: HttpServer | None = None
         if serve:
             server = _start_server(
