@@ -38,6 +38,7 @@ from ._router import RootHttpRouter
 from ._routes import DEFAULT_INDEX_PATH, RouteTable
 from ._security_headers import security_headers
 from ._server import CUT_WRITE_SECONDS, HttpServer
+from ._server_limits import read_server_limits
 from ._settings import read_health_headers, read_keep_alive_timeout, read_server_shutdown_delay
 from ._tls import read_tls_context
 
@@ -169,7 +170,12 @@ def _start_server(
     # Under `serve --workers` every worker serves the supervisor's one socket.
     sock = inherited_listening_socket() or open_listening_socket(options)
     server = HttpServer(
-        app, sock, tls=tls, logger=logger, keep_alive_timeout=read_keep_alive_timeout(config)
+        app,
+        sock,
+        tls=tls,
+        logger=logger,
+        keep_alive_timeout=read_keep_alive_timeout(config),
+        limits=read_server_limits(config),
     )
     background_tasks.start_soon(server.serve, name="http-server")
     host, port = server.address

@@ -29,11 +29,11 @@ def test_each_key_set_gives_one_warning_naming_it_and_where(tmp_path: Path) -> N
 
 
 def test_the_location_is_that_of_the_source_in_force(tmp_path: Path) -> None:
-    (tmp_path / "app-config.yaml").write_text("backend:\n  server:\n    timeout: 5\n")
-    env = {"APP_CONFIG_backend_server_timeout": "10"}
+    (tmp_path / "app-config.yaml").write_text("backend:\n  database:\n    keepalive: 5\n")
+    env = {"APP_CONFIG_backend_database_keepalive": "10"}
     [warning] = load_config(env=env, cwd=tmp_path).startup_warnings()
     assert warning.startswith(
-        "Config key 'backend.server.timeout' (env APP_CONFIG_backend_server_timeout) is not"
+        "Config key 'backend.database.keepalive' (env APP_CONFIG_backend_database_keepalive) is"
     )
 
 
