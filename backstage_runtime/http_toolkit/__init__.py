@@ -37,6 +37,14 @@ from ._listen import (
 from ._pipeline import Piece, build_pipeline
 from ._quart_mount import is_blueprint, mount_handler
 from ._request_info import RequestInfo, get_request_info, set_request_info
+from ._trust_proxy import (
+    TrustProxy,
+    TrustProxyMiddleware,
+    client_address,
+    compile_trust_proxy,
+    peer_address,
+    read_trust_proxy,
+)
 
 __all__ = [
     "DEFAULT_JSON_BODY_LIMIT",
@@ -54,8 +62,12 @@ __all__ = [
     "RequestInfo",
     "Scope",
     "Send",
+    "TrustProxy",
+    "TrustProxyMiddleware",
     "bearer_token",
     "build_pipeline",
+    "client_address",
+    "compile_trust_proxy",
     "development_mode",
     "get_request_info",
     "header_value",
@@ -65,9 +77,11 @@ __all__ = [
     "mount_handler",
     "mount_relative_path",
     "open_listening_socket",
+    "peer_address",
     "INHERITED_SOCKET_ENV",
     "inherited_listening_socket",
     "read_listen_options",
+    "read_trust_proxy",
     "request_url",
     "scope_of",
     "send_json",

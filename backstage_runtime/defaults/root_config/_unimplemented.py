@@ -29,7 +29,6 @@ UNIMPLEMENTED_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("backend.metrics", "configures OpenTelemetry metrics per plugin"),
     ("backend.rateLimit", "rate-limits incoming requests"),
     ("backend.tracing", "configures OpenTelemetry tracing"),
-    ("backend.trustProxy", "sets Express's 'trust proxy' (client IPs from X-Forwarded-For)"),
 )
 
 

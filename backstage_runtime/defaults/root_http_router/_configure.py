@@ -84,10 +84,11 @@ class RootHttpRouterConfigureContext:
 
     @property
     def defaults(self) -> Mapping[str, Piece]:
-        """The default pieces by name, in their default order (read-only): ``request_tracking``,
-        ``request_log``, ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``,
-        ``errors``, ``health`` and others as configured (a piece with nothing to do is absent:
-        ``cors`` without ``backend.cors``).
+        """The default pieces by name, in their default order (read-only): ``client_address``,
+        ``request_tracking``, ``request_log``, ``in_flight``, ``compression``,
+        ``security_headers``, ``cors``, ``etag``, ``errors``, ``health`` and others as
+        configured (a piece with nothing to do is absent: ``cors`` without ``backend.cors``,
+        ``client_address`` without ``backend.trustProxy``).
         """
         return self._defaults
 

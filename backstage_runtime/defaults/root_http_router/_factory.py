@@ -28,6 +28,7 @@ from ...http_toolkit import (
     mount_handler,
     open_listening_socket,
     read_listen_options,
+    read_trust_proxy,
 )
 from ._app import RootHttpApp
 from ._configure import ConfigureRootHttpRouter, RootHttpRouterConfigureContext
@@ -92,6 +93,7 @@ def root_http_router_service_factory(
             security_headers=security_headers(config),
             cors=read_cors_policy(config),
             request_logger=http_logger if log_requests else None,
+            trust_proxy=read_trust_proxy(config),
         )
 
         def mount(path: str, handler: Any) -> None:

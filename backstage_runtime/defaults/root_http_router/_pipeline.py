@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ...api import LoggerService
 from ...api.services.http import RootHealthService
-from ...http_toolkit import ASGIApp, ErrorResponder, Piece
+from ...http_toolkit import ASGIApp, ErrorResponder, Piece, TrustProxy, TrustProxyMiddleware
 from ._compression import CompressionMiddleware
 from ._cors import CorsPolicy
 from ._cors_middleware import CorsMiddleware
@@ -30,8 +30,10 @@ def default_pipeline(
     security_headers: list[tuple[bytes, bytes]],
     cors: CorsPolicy | None,
     request_logger: LoggerService | None,
+    trust_proxy: TrustProxy | None = None,
 ) -> list[Piece]:
-    """The pieces before the mounts, outermost first: ``request_tracking``, ``request_log``,
+    """The pieces before the mounts, outermost first: ``client_address`` (the client behind
+    trusted proxies, ``backend.trustProxy``), ``request_tracking``, ``request_log``,
     ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``, ``errors``,
     ``health``.
 
@@ -39,9 +41,18 @@ def default_pipeline(
     of the pieces: helmet's and CORS's headers come first because their wrappers run after the
     handler's, and compression, outside them, sees every header (to merge ``Vary``). Errors are
     rendered inside all of them, so an error response is shaped like any other. ``request_log``
-    is left out without a logger, ``cors`` without ``backend.cors``.
+    is left out without a logger, ``cors`` without ``backend.cors``, ``client_address`` without
+    ``backend.trustProxy``.
     """
-    pieces = [Piece("request_tracking", RequestTracking)]
+    pieces: list[Piece] = []
+    if trust_proxy is not None:
+        trust = trust_proxy
+
+        def client_address(app: ASGIApp) -> ASGIApp:
+            return TrustProxyMiddleware(app, trust)
+
+        pieces.append(Piece("client_address", client_address))
+    pieces.append(Piece("request_tracking", RequestTracking))
     if request_logger is not None:
         logger = request_logger
 
