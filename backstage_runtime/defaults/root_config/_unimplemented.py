@@ -27,7 +27,6 @@ UNIMPLEMENTED_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("backend.database.keepalive", "pings each plugin database every minute"),
     ("backend.logger.redactAllowlist", "lists values the logger does not redact"),
     ("backend.metrics", "configures OpenTelemetry metrics per plugin"),
-    ("backend.rateLimit", "rate-limits incoming requests"),
     ("backend.tracing", "configures OpenTelemetry tracing"),
 )
 

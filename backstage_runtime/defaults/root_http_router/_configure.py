@@ -183,7 +183,7 @@ class RootHttpRouterConfigureContext:
 
 
 #: The ``configure`` option: called once with the context, may be async.
-ConfigureRootHttpRouter = Callable[[RootHttpRouterConfigureContext], "Awaitable[None] | None"]
+ConfigureRootHttpRouter = Callable[[RootHttpRouterConfigureContext], Awaitable[None] | None]
 
 
 def _as_piece(middleware: Middleware, name: str | None) -> Piece:

@@ -23,10 +23,13 @@ from ...api.services.lifecycle import read_shutdown_hook_timeout
 from ...http_toolkit import (
     ErrorResponder,
     ListenOptions,
+    RateLimiter,
     development_mode,
     inherited_listening_socket,
     mount_handler,
     open_listening_socket,
+    open_rate_limit_store,
+    read_global_rate_limit,
     read_listen_options,
     read_trust_proxy,
 )
@@ -85,6 +88,13 @@ def root_http_router_service_factory(
         )
         routes = RouteTable(index_path)
         in_flight = InFlightRequests()
+        rate_limiter: RateLimiter | None = None
+        policy = read_global_rate_limit(config)
+        if policy is not None:
+            # rate-limit-redis's default prefix: the global counters are keyed as Node's.
+            store = open_rate_limit_store(config, prefix="rl")
+            rate_limiter = RateLimiter(policy, store, http_logger.child({"type": "rateLimit"}))
+            lifecycle.add_shutdown_hook(store.aclose)
         defaults = default_pipeline(
             in_flight=in_flight,
             errors=errors,
@@ -94,6 +104,7 @@ def root_http_router_service_factory(
             cors=read_cors_policy(config),
             request_logger=http_logger if log_requests else None,
             trust_proxy=read_trust_proxy(config),
+            rate_limiter=rate_limiter,
         )
 
         def mount(path: str, handler: Any) -> None:
