@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _KEY = "backend.rateLimit"
+_REDIS_TIMEOUT = 5.0  # seconds
 
 #: Never limited unless ``ipAllowList`` says otherwise (Backstage's default).
 DEFAULT_IP_ALLOW_LIST = ("127.0.0.1", "0:0:0:0:0:0:0:1", "::1")
@@ -172,8 +173,11 @@ def open_rate_limit_store(config: Config, *, prefix: str) -> RateLimitStore:
     from limits.aio.storage import RedisStorage
     from redis.asyncio import ConnectionPool
 
-    # Our own pool (limits takes one), so that shutdown can close it.
-    pool = ConnectionPool.from_url(connection)
+    # Our own pool (limits takes one), so that shutdown can close it. Bounded waits, as
+    # node-redis's 5 s connect timeout: an unreachable store must not hold every request.
+    pool = ConnectionPool.from_url(
+        connection, socket_connect_timeout=_REDIS_TIMEOUT, socket_timeout=_REDIS_TIMEOUT
+    )
     storage = RedisStorage(
         f"async+{connection}",
         implementation="redispy",
