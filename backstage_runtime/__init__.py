@@ -162,6 +162,11 @@ from .api import (
 
 if TYPE_CHECKING:
     from ._create_backend import create_backend, default_service_factories
+    from .defaults.root_http_router import (
+        RootHttpRouterConfigureContext,
+        UnknownPieceError,
+        root_http_router_service_factory,
+    )
     from .runtime import Backend, StartupResult, create_specialized_backend
 
     #: The installed distribution's version, read from its metadata when first asked for.
@@ -174,6 +179,9 @@ _LAZY: dict[str, str] = {
     "create_backend": "._create_backend",
     "create_specialized_backend": ".runtime",
     "default_service_factories": "._create_backend",
+    "RootHttpRouterConfigureContext": ".defaults.root_http_router",
+    "UnknownPieceError": ".defaults.root_http_router",
+    "root_http_router_service_factory": ".defaults.root_http_router",
 }
 
 __all__ = [
@@ -291,6 +299,8 @@ __all__ = [
     "ServiceUnavailableError",
     "StartupResult",
     "SystemPluginInfo",
+    "RootHttpRouterConfigureContext",
+    "UnknownPieceError",
     "TaskAbortSignal",
     "TaskDuration",
     "TaskFrequency",
@@ -317,6 +327,7 @@ __all__ = [
     "create_service_ref",
     "create_specialized_backend",
     "default_service_factories",
+    "root_http_router_service_factory",
     "events_service_ref",
     "is_database_conflict_error",
     "parse_duration",

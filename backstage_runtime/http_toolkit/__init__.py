@@ -36,7 +36,25 @@ from ._listen import (
 )
 from ._pipeline import Piece, build_pipeline
 from ._quart_mount import is_blueprint, mount_handler
+from ._rate_limit import (
+    RATE_LIMITED_BODY,
+    RateLimiter,
+    RateLimitMiddleware,
+    RateLimitPolicy,
+    RateLimitStore,
+    open_rate_limit_store,
+    read_global_rate_limit,
+    read_plugin_rate_limit,
+)
 from ._request_info import RequestInfo, get_request_info, set_request_info
+from ._trust_proxy import (
+    TrustProxy,
+    TrustProxyMiddleware,
+    client_address,
+    compile_trust_proxy,
+    peer_address,
+    read_trust_proxy,
+)
 
 __all__ = [
     "DEFAULT_JSON_BODY_LIMIT",
@@ -50,12 +68,21 @@ __all__ = [
     "Message",
     "PayloadTooLargeError",
     "Piece",
+    "RATE_LIMITED_BODY",
+    "RateLimitMiddleware",
+    "RateLimitPolicy",
+    "RateLimitStore",
+    "RateLimiter",
     "Receive",
     "RequestInfo",
     "Scope",
     "Send",
+    "TrustProxy",
+    "TrustProxyMiddleware",
     "bearer_token",
     "build_pipeline",
+    "client_address",
+    "compile_trust_proxy",
     "development_mode",
     "get_request_info",
     "header_value",
@@ -65,9 +92,14 @@ __all__ = [
     "mount_handler",
     "mount_relative_path",
     "open_listening_socket",
+    "open_rate_limit_store",
+    "peer_address",
     "INHERITED_SOCKET_ENV",
     "inherited_listening_socket",
+    "read_global_rate_limit",
     "read_listen_options",
+    "read_plugin_rate_limit",
+    "read_trust_proxy",
     "request_url",
     "scope_of",
     "send_json",

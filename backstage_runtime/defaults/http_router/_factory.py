@@ -18,7 +18,14 @@ from ...api import (
 from ...api.errors import NotFoundError
 from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import HttpRouterService, RootHttpRouterService
-from ...http_toolkit import ErrorResponder, development_mode, send_json
+from ...http_toolkit import (
+    ErrorResponder,
+    RateLimiter,
+    development_mode,
+    open_rate_limit_store,
+    read_plugin_rate_limit,
+    send_json,
+)
 from ._auth_policies import AuthPolicies
 from ._body_limits import read_body_limits
 from ._lifecycle_gate import LifecycleGate
@@ -83,6 +90,13 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
             moment = datetime.fromtimestamp(expires, UTC).isoformat(timespec="milliseconds")
             await send_json(send, 200, {"expiresAt": moment.replace("+00:00", "Z")}, headers)
 
+        rate_limiter: RateLimiter | None = None
+        rate_limit = read_plugin_rate_limit(config, plugin_id)
+        if rate_limit is not None:
+            # Backstage prefixes a plugin's Redis counters with the plugin id.
+            store = open_rate_limit_store(config, prefix=f"rl:{plugin_id}")
+            rate_limiter = RateLimiter(rate_limit, store, logger.child({"type": "rateLimit"}))
+            lifecycle.add_shutdown_hook(store.aclose)
         router = PluginHttpRouter(
             plugin_id,
             gate=gate,
@@ -94,6 +108,7 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
             public_keys=auth.list_public_service_keys,
             cookie_endpoint=cookie_endpoint,
             body_limits=read_body_limits(config, plugin_id),
+            rate_limiter=rate_limiter,
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router

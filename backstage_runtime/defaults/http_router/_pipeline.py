@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ...http_toolkit import ASGIApp, BodyLimitMiddleware, BodyLimits, ErrorResponder, Piece
+from ...http_toolkit import (
+    ASGIApp,
+    BodyLimitMiddleware,
+    BodyLimits,
+    ErrorResponder,
+    Piece,
+    RateLimiter,
+)
 from ._auth_policies import AuthPolicies, CookieHandler, CredentialsBarrier, PublicKeys
 from ._cookie_endpoint import CookieEndpoint
 from ._credentials_barrier import CredentialsBarrierMiddleware
@@ -22,16 +29,21 @@ def default_pipeline(
     public_keys: PublicKeys | None = None,
     cookie_handler: CookieHandler | None = None,
     body_limits: BodyLimits | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> list[Piece]:
-    """The pieces before a plugin's handlers, outermost first: ``jwks`` (public, before
-    everything), ``lifecycle_gate``, ``credentials_barrier``, ``cookie``, ``body_limit`` (where
-    a Backstage plugin's router has its ``express.json()``).
+    """The pieces before a plugin's handlers, outermost first: ``rate_limit`` (the plugin's
+    ``backend.rateLimit.plugin.<pluginId>``), ``jwks`` (public, before the rest),
+    ``lifecycle_gate``, ``credentials_barrier``, ``cookie``, ``body_limit`` (where a Backstage
+    plugin's router has its ``express.json()``).
 
     A piece that would do nothing is left out rather than asked on every request: ``jwks``
     without ``public_keys``, the barrier without ``credentials_barrier`` or with the policies
-    disabled, ``cookie`` without ``cookie_handler``, ``body_limit`` without ``body_limits``.
+    disabled, ``cookie`` without ``cookie_handler``, ``body_limit`` without ``body_limits``,
+    ``rate_limit`` without ``rate_limiter``.
     """
     pieces: list[Piece] = []
+    if rate_limiter is not None:
+        pieces.append(Piece("rate_limit", rate_limiter.wrap))
     if public_keys is not None:
         keys = public_keys
 

@@ -8,6 +8,7 @@ from ...api.services.http import AuthPolicyAllow
 from ...http_toolkit import (
     BodyLimits,
     ErrorResponder,
+    RateLimiter,
     Receive,
     Scope,
     Send,
@@ -46,6 +47,7 @@ class PluginHttpRouter:
         public_keys: PublicKeys | None = None,
         cookie_endpoint: CookieHandler | None = None,
         body_limits: BodyLimits | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._plugin_id = plugin_id
         self._policies = policies
@@ -62,6 +64,7 @@ class PluginHttpRouter:
                 public_keys=public_keys,
                 cookie_handler=cookie_endpoint,
                 body_limits=body_limits,
+                rate_limiter=rate_limiter,
             ),
             self._dispatch,
         )

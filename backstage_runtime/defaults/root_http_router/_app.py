@@ -2,54 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
-from ...api import LoggerService
-from ...api.services.http import RootHealthService
-from ...http_toolkit import ErrorResponder, Receive, Scope, Send, build_pipeline
-from ._cors import CorsPolicy
+from ...http_toolkit import Piece, Receive, Scope, Send, build_pipeline
 from ._dispatch import RouteDispatch
 from ._health import HEALTH_PATHS
 from ._in_flight import InFlightRequests
-from ._pipeline import default_pipeline
 from ._routes import RouteTable
 
 __all__ = ["HEALTH_PATHS", "RootHttpApp"]
 
 
 class RootHttpApp:
-    """Serves every request: HTTP through the :func:`default_pipeline` (request logging,
-    security headers, CORS, compression, ETag, error rendering, the health endpoints) to the
-    mount owning the path (:class:`RouteDispatch`, a ``NotFoundError`` body when none does);
-    websockets straight to their mount; lifespan events answered.
+    """Serves every request: HTTP through the root pipeline (by default the
+    ``default_pipeline``: request logging, security headers, CORS, compression, ETag, error
+    rendering, the health endpoints) to the mount owning the path (:class:`RouteDispatch`, a
+    ``NotFoundError`` body when none does); websockets straight to their mount; lifespan events
+    answered.
     """
 
     def __init__(
-        self,
-        *,
-        routes: RouteTable,
-        health: RootHealthService,
-        health_headers: Mapping[str, str],
-        security_headers: list[tuple[bytes, bytes]],
-        cors: CorsPolicy | None,
-        request_logger: LoggerService | None,
-        errors: ErrorResponder,
+        self, *, routes: RouteTable, pieces: Sequence[Piece], in_flight: InFlightRequests
     ) -> None:
         #: Requests in progress; shutdown waits for this to drain.
-        self.in_flight = InFlightRequests()
+        self.in_flight = in_flight
         self._dispatch = RouteDispatch(routes)
-        self._http = build_pipeline(
-            default_pipeline(
-                in_flight=self.in_flight,
-                errors=errors,
-                health=health,
-                health_headers=health_headers,
-                security_headers=security_headers,
-                cors=cors,
-                request_logger=request_logger,
-            ),
-            self._dispatch,
-        )
+        self._http = build_pipeline(pieces, self._dispatch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""

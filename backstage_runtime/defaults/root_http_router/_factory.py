@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
+from typing import Any
 
 from ...api import (
     BackgroundTasksService,
@@ -21,17 +23,26 @@ from ...api.services.lifecycle import read_shutdown_hook_timeout
 from ...http_toolkit import (
     ErrorResponder,
     ListenOptions,
+    RateLimiter,
     development_mode,
     inherited_listening_socket,
+    mount_handler,
     open_listening_socket,
+    open_rate_limit_store,
+    read_global_rate_limit,
     read_listen_options,
+    read_trust_proxy,
 )
 from ._app import RootHttpApp
+from ._configure import ConfigureRootHttpRouter, RootHttpRouterConfigureContext
 from ._cors import read_cors_policy
+from ._in_flight import InFlightRequests
+from ._pipeline import default_pipeline
 from ._router import RootHttpRouter
 from ._routes import DEFAULT_INDEX_PATH, RouteTable
 from ._security_headers import security_headers
 from ._server import CUT_WRITE_SECONDS, HttpServer
+from ._server_limits import read_server_limits
 from ._settings import read_health_headers, read_keep_alive_timeout, read_server_shutdown_delay
 from ._tls import read_tls_context
 
@@ -45,6 +56,7 @@ def root_http_router_service_factory(
     log_requests: bool = True,
     default_listen: ListenOptions | None = None,
     certificate_cache_dir: Path | None = None,
+    configure: ConfigureRootHttpRouter | None = None,
 ) -> ServiceFactory[RootHttpRouterService]:
     """The default ``core.rootHttpRouter`` factory.
 
@@ -54,6 +66,12 @@ def root_http_router_service_factory(
     per-request log line. ``default_listen`` replaces the default address (port 7007 on every
     interface) when ``backend.listen`` is not configured. ``certificate_cache_dir`` is where
     ``backend.https: true`` keeps its generated certificate (default ``~/.cache``).
+
+    ``configure`` assembles the root pipeline, as Backstage's ``configure`` option: it gets a
+    :class:`RootHttpRouterConfigureContext` (the default pieces, ``apply_defaults()``, ``use``,
+    ``insert_before``/``insert_after``/``replace``/``remove`` by piece name, ``use_route``, the
+    config, logger and lifecycle) and may be async. Without it the defaults are applied as they
+    are.
     """
 
     async def factory(
@@ -69,15 +87,43 @@ def root_http_router_service_factory(
             http_logger.child({"type": "errorHandler"}), include_stack=development_mode()
         )
         routes = RouteTable(index_path)
-        app = RootHttpApp(
-            routes=routes,
+        in_flight = InFlightRequests()
+        rate_limiter: RateLimiter | None = None
+        policy = read_global_rate_limit(config)
+        if policy is not None:
+            # rate-limit-redis's default prefix: the global counters are keyed as Node's.
+            store = open_rate_limit_store(config, prefix="rl")
+            rate_limiter = RateLimiter(policy, store, http_logger.child({"type": "rateLimit"}))
+            lifecycle.add_shutdown_hook(store.aclose)
+        defaults = default_pipeline(
+            in_flight=in_flight,
+            errors=errors,
             health=health,
             health_headers=read_health_headers(config),
             security_headers=security_headers(config),
             cors=read_cors_policy(config),
             request_logger=http_logger if log_requests else None,
-            errors=errors,
+            trust_proxy=read_trust_proxy(config),
+            rate_limiter=rate_limiter,
         )
+
+        def mount(path: str, handler: Any) -> None:
+            routes.add(path, mount_handler(handler, f"root{path}", errors, relative_urls=False))
+
+        context = RootHttpRouterConfigureContext(
+            config=config,
+            logger=http_logger,
+            lifecycle=lifecycle,
+            defaults=defaults,
+            mount=mount,
+        )
+        if configure is None:
+            context.apply_defaults()
+        else:
+            outcome = configure(context)
+            if inspect.isawaitable(outcome):
+                await outcome
+        app = RootHttpApp(routes=routes, pieces=context.pieces, in_flight=in_flight)
         server: HttpServer | None = None
         if serve:
             server = _start_server(
@@ -137,7 +183,12 @@ def _start_server(
     # Under `serve --workers` every worker serves the supervisor's one socket.
     sock = inherited_listening_socket() or open_listening_socket(options)
     server = HttpServer(
-        app, sock, tls=tls, logger=logger, keep_alive_timeout=read_keep_alive_timeout(config)
+        app,
+        sock,
+        tls=tls,
+        logger=logger,
+        keep_alive_timeout=read_keep_alive_timeout(config),
+        limits=read_server_limits(config),
     )
     background_tasks.start_soon(server.serve, name="http-server")
     host, port = server.address

@@ -6,7 +6,14 @@ from collections.abc import Mapping
 
 from ...api import LoggerService
 from ...api.services.http import RootHealthService
-from ...http_toolkit import ASGIApp, ErrorResponder, Piece
+from ...http_toolkit import (
+    ASGIApp,
+    ErrorResponder,
+    Piece,
+    RateLimiter,
+    TrustProxy,
+    TrustProxyMiddleware,
+)
 from ._compression import CompressionMiddleware
 from ._cors import CorsPolicy
 from ._cors_middleware import CorsMiddleware
@@ -30,18 +37,31 @@ def default_pipeline(
     security_headers: list[tuple[bytes, bytes]],
     cors: CorsPolicy | None,
     request_logger: LoggerService | None,
+    trust_proxy: TrustProxy | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> list[Piece]:
-    """The pieces before the mounts, outermost first: ``request_tracking``, ``request_log``,
+    """The pieces before the mounts, outermost first: ``client_address`` (the client behind
+    trusted proxies, ``backend.trustProxy``), ``request_tracking``, ``request_log``,
     ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``, ``errors``,
-    ``health``.
+    ``rate_limit`` (the global ``backend.rateLimit``, in front of the health endpoints as in
+    Backstage), ``health``.
 
     Response headers are added by ``send`` wrappers, which see a response in the reverse order
     of the pieces: helmet's and CORS's headers come first because their wrappers run after the
     handler's, and compression, outside them, sees every header (to merge ``Vary``). Errors are
     rendered inside all of them, so an error response is shaped like any other. ``request_log``
-    is left out without a logger, ``cors`` without ``backend.cors``.
+    is left out without a logger, ``cors`` without ``backend.cors``, ``client_address`` without
+    ``backend.trustProxy``, ``rate_limit`` without a global limit.
     """
-    pieces = [Piece("request_tracking", RequestTracking)]
+    pieces: list[Piece] = []
+    if trust_proxy is not None:
+        trust = trust_proxy
+
+        def client_address(app: ASGIApp) -> ASGIApp:
+            return TrustProxyMiddleware(app, trust)
+
+        pieces.append(Piece("client_address", client_address))
+    pieces.append(Piece("request_tracking", RequestTracking))
     if request_logger is not None:
         logger = request_logger
 
@@ -75,9 +95,8 @@ def default_pipeline(
     def health_endpoints(app: ASGIApp) -> ASGIApp:
         return HealthEndpoints(app, health, health_headers)
 
-    pieces += [
-        Piece("etag", ETagMiddleware),
-        Piece("errors", error_rendering),
-        Piece("health", health_endpoints),
-    ]
+    pieces += [Piece("etag", ETagMiddleware), Piece("errors", error_rendering)]
+    if rate_limiter is not None:
+        pieces.append(Piece("rate_limit", rate_limiter.wrap))
+    pieces.append(Piece("health", health_endpoints))
     return pieces

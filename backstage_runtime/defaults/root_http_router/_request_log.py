@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...api import LoggerService
-from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
+from ...http_toolkit import (
+    ASGIApp,
+    Receive,
+    RequestInfo,
+    Scope,
+    Send,
+    client_address,
+    get_request_info,
+)
 
 __all__ = ["RequestLogMiddleware", "log_request"]
 
@@ -21,7 +29,7 @@ def log_request(logger: LoggerService, scope: Scope, info: RequestInfo, duration
     """Write ``[<date>] "<METHOD> <url> HTTP/<v>" <status> <length> "<referrer>" "<agent>"`` with
     Backstage's fields (``type: incomingRequest``, ``date``, ``method``, ``url``, ``status``,
     ``httpVersion``, ``userAgent``, ``contentLength``, ``referrer``) plus ``durationMs``,
-    ``requestId`` and ``plugin``.
+    ``requestId``, ``plugin`` and ``ip`` (the client address, behind ``backend.trustProxy``).
     """
     date = _iso_utc(datetime.now(UTC))
     method: str = scope["method"]
@@ -57,6 +65,9 @@ def log_request(logger: LoggerService, scope: Scope, info: RequestInfo, duration
     fields["requestId"] = info.request_id
     if info.plugin_id is not None:
         fields["plugin"] = info.plugin_id
+    ip = client_address(scope)
+    if ip is not None:
+        fields["ip"] = ip
     logger.info(
         f'[{date}] "{method} {url} HTTP/{http_version}" {status} {length or 0} '
         f'"{referrer or "-"}" "{user_agent or "-"}"',

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import sys
 from typing import Any, cast
 
 import anyio
@@ -17,6 +18,7 @@ from ...api import LoggerService
 from ...stdlib_logging import StdlibLoggingBridge
 from . import _strict_http1
 from ._app import RootHttpApp
+from ._server_limits import ServerLimits
 
 __all__ = ["CUT_WRITE_SECONDS", "HttpServer"]
 
@@ -30,10 +32,15 @@ class _ServerConfig(_strict_http1.StrictFramingConfig, HypercornConfig):
     HTTP/1.1 framing as strict as Node's.
     """
 
-    def __init__(self, tls: ssl.SSLContext | None, *, allow_h2c: bool = False) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None, *, limits: ServerLimits, allow_h2c: bool = False
+    ) -> None:
         super().__init__()
         self._tls = tls
         self.allow_h2c = allow_h2c
+        self.server_limits = limits
+        # Hypercorn closes a connection after 1000 requests; Node only with maxRequestsPerSocket.
+        self.keep_alive_max_requests = limits.max_requests_per_socket or sys.maxsize
 
     @property
     def ssl_enabled(self) -> bool:
@@ -47,8 +54,10 @@ class HttpServer:
     """One Hypercorn server for ``app`` on an already listening ``sock``.
 
     :meth:`serve` runs until :meth:`stop_accepting` (then it lets open requests finish) or until
-    :meth:`close` gives up waiting. Hypercorn's own ``graceful_timeout`` is not relied on: on
-    Python 3.12+ it is ignored (hypercorn#308), so the drain is ours, counted by the app.
+    :meth:`close` gives up waiting. ``limits`` are Node's per-connection limits
+    (``backend.server.*``; Node's defaults without). Hypercorn's own ``graceful_timeout`` is not
+    relied on: on Python 3.12+ it is ignored (hypercorn#308), so the drain is ours, counted by
+    the app.
     """
 
     def __init__(
@@ -59,6 +68,7 @@ class HttpServer:
         tls: ssl.SSLContext | None,
         logger: LoggerService,
         keep_alive_timeout: float,
+        limits: ServerLimits | None = None,
         allow_h2c: bool = False,
     ) -> None:
         _strict_http1.install()
@@ -69,7 +79,7 @@ class HttpServer:
         self._done = anyio.Event()
         self._cancel_scope: anyio.CancelScope | None = None
         self._deadline: float | None = None  # when the drain's wait ends (anyio clock)
-        self._config = _ServerConfig(tls, allow_h2c=allow_h2c)
+        self._config = _ServerConfig(tls, limits=limits or ServerLimits(), allow_h2c=allow_h2c)
         self._config.accesslog = None  # requests are logged by the app, in Backstage's format
         self._config.errorlog = self._hypercorn_logger()
         self._config.include_server_header = False  # as Node: no Server header

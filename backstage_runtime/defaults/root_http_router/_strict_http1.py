@@ -10,6 +10,10 @@ to HTTP/2 on an ``Upgrade: h2c`` or the prior-knowledge preface. Node's parser (
 all of these with ``400`` and closes the connection; so does this module, before h11 parses the
 request, for the servers that ask for it (:class:`StrictFramingConfig`).
 
+With :class:`ServerLimits` (``backend.server.*``) the connection also keeps Node's timers (a
+request head or body that does not arrive in time gets Node's ``408``; an idle socket is closed,
+see :mod:`._connection_guard`) and drops headers past ``maxHeadersCount`` as Node does.
+
 Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
 that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
@@ -21,15 +25,22 @@ in the same process are untouched.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from itertools import chain
 from typing import Any
 
 import h11
 import hypercorn.protocol
+from hypercorn.events import Closed, RawData, Updated
+from hypercorn.events import Event as ConnectionEvent
 from hypercorn.protocol.events import Event as StreamEvent
 from hypercorn.protocol.events import Response
 from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.protocol.ws_stream import WSStream
+
+from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
+from ._server_limits import ServerLimits
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
 
@@ -115,6 +126,8 @@ class StrictFramingConfig:
 
     strict_http1_framing: bool = True
     allow_h2c: bool = False
+    #: Node's per-connection limits; None keeps Hypercorn's own behaviour.
+    server_limits: ServerLimits | None = None
 
 
 def check_request_head(buffer: bytes, *, allow_h2_preface: bool = False) -> None:
@@ -206,6 +219,24 @@ class _StrictConnection(h11.Connection):
     """
 
     allow_h2c = False
+    guard: ConnectionGuard | None = None
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        guard = self.guard
+        if guard is not None:
+            if type(event) is h11.Request:
+                guard.head_complete()
+            elif type(event) is h11.EndOfMessage:
+                guard.body_complete()
+        return event
+
+    def start_next_cycle(self) -> None:
+        super().start_next_cycle()
+        # Here, not after Hypercorn's recycling: a pipelined request may be parsed as soon as
+        # the recycling yields, and its clock must already run.
+        if self.guard is not None:
+            self.guard.next_request(pending=bool(self.trailing_data[0]))
 
     def _extract_next_receive_event(self) -> Any:
         state = self.their_state
@@ -240,12 +271,65 @@ class _StrictH11Protocol(H11Protocol):
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
             self.connection = connection
+        limits: ServerLimits | None = getattr(self.config, "server_limits", None)
+        self._limits = limits
+        self._guard: ConnectionGuard | None = None
+        if limits is not None and isinstance(self.connection, _StrictConnection):
+            self._guard = ConnectionGuard(limits, self._expire)
+            self.connection.guard = self._guard
+            self.send = self._counting_send(self.send, self._guard)
         self._node_wire = bool(getattr(self.config, "strict_http1_framing", False))
         self._request_keeps_alive = True
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
 
+    @staticmethod
+    def _counting_send(send: Any, guard: ConnectionGuard) -> Any:
+        async def counting(event: ConnectionEvent) -> None:
+            if isinstance(event, RawData):
+                guard.wrote(len(event.data))
+            await send(event)
+
+        return counting
+
+    async def handle(self, event: ConnectionEvent) -> None:
+        guard = self._guard
+        if guard is not None:
+            if isinstance(event, RawData):
+                if guard.received() and self.stream is None:
+                    # Node's keep-alive wait ends at a request's first byte; the head's own
+                    # timeout runs from there.
+                    await self.send(Updated(idle=False))
+            elif isinstance(event, Closed):
+                guard.stop()
+        await super().handle(event)
+
+    def _expire(self, respond: bool) -> None:
+        # A RuntimeError: the connection's task group has finished, nothing is left to close.
+        with contextlib.suppress(RuntimeError):
+            self.task_group.spawn(self._close_for_limit, respond)
+
+    async def _close_for_limit(self, respond: bool) -> None:
+        if respond:
+            await self.send(RawData(data=REQUEST_TIMEOUT_RESPONSE))
+        await self.send(Closed())
+
     async def _create_stream(self, request: h11.Request) -> None:
+        limit = self._limits.max_headers_count if self._limits is not None else None
+        if limit is not None and len(request.headers) > limit:
+            try:
+                # Node keeps the first maxHeadersCount headers and drops the rest silently;
+                # framing was already decided on all of them, by h11 as by llhttp.
+                request = h11.Request(
+                    method=request.method,
+                    target=request.target,
+                    headers=request.headers.raw_items()[:limit],
+                    http_version=request.http_version,
+                )
+            except h11.LocalProtocolError:  # the Host header was among the dropped ones
+                await self._send_error_response(400)
+                await self.send(Closed())
+                return
         # h11's own rule for whether the connection survives this request (it keeps no
         # keep-alive with HTTP/1.0 peers), read here where the request is at hand.
         tokens = b",".join(v for n, v in request.headers if n == b"connection").lower()
@@ -253,6 +337,8 @@ class _StrictH11Protocol(H11Protocol):
             token.strip() == b"close" for token in tokens.split(b",")
         )
         await super()._create_stream(request)
+        if self._guard is not None and isinstance(self.stream, WSStream):
+            self._guard.stop()  # a websocket is no request: none of Node's HTTP timers apply
 
     async def stream_send(self, event: StreamEvent) -> None:
         if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):

@@ -15,25 +15,26 @@ from backstage_runtime.testing import MockRootLogger, test_default_service_facto
 
 def test_each_key_set_gives_one_warning_naming_it_and_where(tmp_path: Path) -> None:
     (tmp_path / "app-config.yaml").write_text(
-        "backend:\n  baseUrl: http://b\n  trustProxy: true\n"
-        "  rateLimit:\n    global: true\n    window: 1m\n"
+        "backend:\n  baseUrl: http://b\n  logger:\n    redactAllowlist: [a]\n"
+        "  database:\n    keepalive: true\n"
     )
     warnings = load_config(env={}, cwd=tmp_path).startup_warnings()
     assert warnings == [
-        "Config key 'backend.rateLimit' (app-config.yaml:4) is not implemented by "
-        "backstage-runtime and is ignored; in Backstage it rate-limits incoming requests",
-        "Config key 'backend.trustProxy' (app-config.yaml:3) is not implemented by "
-        "backstage-runtime and is ignored; in Backstage it sets Express's 'trust proxy' "
-        "(client IPs from X-Forwarded-For)",
+        "Config key 'backend.database.keepalive' (app-config.yaml:6) is not implemented by "
+        "backstage-runtime and is ignored; in Backstage it pings each plugin database every "
+        "minute",
+        "Config key 'backend.logger.redactAllowlist' (app-config.yaml:4) is not implemented by "
+        "backstage-runtime and is ignored; in Backstage it lists values the logger does not "
+        "redact",
     ]
 
 
 def test_the_location_is_that_of_the_source_in_force(tmp_path: Path) -> None:
-    (tmp_path / "app-config.yaml").write_text("backend:\n  server:\n    timeout: 5\n")
-    env = {"APP_CONFIG_backend_server_timeout": "10"}
+    (tmp_path / "app-config.yaml").write_text("backend:\n  database:\n    keepalive: 5\n")
+    env = {"APP_CONFIG_backend_database_keepalive": "10"}
     [warning] = load_config(env=env, cwd=tmp_path).startup_warnings()
     assert warning.startswith(
-        "Config key 'backend.server.timeout' (env APP_CONFIG_backend_server_timeout) is not"
+        "Config key 'backend.database.keepalive' (env APP_CONFIG_backend_database_keepalive) is"
     )
 
 
