@@ -1,0 +1,67 @@
+"""The ``mcp-actions`` plugin: the actions of ``core.actions`` served as MCP tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.lowlevel import Server
+
+from backstage_runtime import (
+    ActionsService,
+    Config,
+    HttpAuthService,
+    HttpRouterService,
+    LoggerService,
+    PluginRegistrationPoints,
+    actions_service_ref,
+    core_services,
+    create_backend_plugin,
+)
+
+from ._config import read_server_configs
+from ._endpoint import McpEndpoint
+from ._server import build_mcp_server
+from ._tools import ActionTools
+from ._version import __version__
+
+__all__ = ["mcp_actions_plugin"]
+
+
+def _register(env: PluginRegistrationPoints) -> None:
+    async def init(
+        *,
+        config: Config,
+        logger: LoggerService,
+        http: HttpRouterService,
+        http_auth: HttpAuthService,
+        actions: ActionsService,
+    ) -> None:
+        namespaced = config.get_optional_boolean("mcpActions.namespacedToolNames")
+        servers: dict[str, Server[Any]] = {}
+        for server_config in read_server_configs(config):
+            tools = ActionTools(
+                actions,
+                logger,
+                server=server_config,
+                namespaced_tool_names=True if namespaced is None else namespaced,
+            )
+            servers[server_config.path] = build_mcp_server(
+                tools, server_config, version=__version__
+            )
+        # No auth policy: as in Node, every MCP request needs user or service credentials.
+        http.use(McpEndpoint(servers, http_auth, logger))
+
+    env.register_init(
+        deps={
+            "config": core_services.root_config,
+            "logger": core_services.logger,
+            "http": core_services.http_router,
+            "http_auth": core_services.http_auth,
+            "actions": actions_service_ref,
+        },
+        init=init,
+    )
+
+
+#: The ``mcp-actions`` plugin; the distribution advertises it as the ``mcp-actions`` entry point.
+mcp_actions_plugin = create_backend_plugin(plugin_id="mcp-actions", register=_register)
