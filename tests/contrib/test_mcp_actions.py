@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import anyio
 import httpx2
 import pytest
 from backstage_plugin_mcp_actions_backend import mcp_actions_plugin
@@ -16,12 +17,31 @@ from backstage_plugin_todo_backend import todo_plugin
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
-from backstage_runtime.testing import mock_credentials, start_test_backend
+from backstage_runtime import (
+    ActionAttributes,
+    ActionContext,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    actions_registry_service_ref,
+    create_backend_plugin,
+)
+from backstage_runtime.testing import mock_credentials, mock_services, start_test_backend
 
 pytestmark = pytest.mark.anyio
 
 ACTIONS = {"backend": {"actions": {"pluginSources": ["todo"]}}}
 SERVICE = mock_credentials.service.headers("plugin:catalog")
+ACCEPT = "application/json, text/event-stream"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
 
 
 def texts(result: types.CallToolResult) -> list[str]:
@@ -89,3 +109,135 @@ async def test_calling_a_tool_creates_the_item() -> None:
     assert result.structured_content == {"id": 0, "title": "Write docs", "source": "actions"}
     assert texts(result) == ['{"id":0,"title":"Write docs","source":"actions"}']
     assert items == [{"id": 0, "title": "Write docs", "source": "actions"}]
+
+
+def probe_plugin(started: anyio.Event | None = None) -> Any:
+    """A plugin with actions that tell who called, hide behind a permission, or never finish."""
+
+    def register(env: Any) -> None:
+        def init(*, actions: Any) -> None:
+            async def whoami(context: ActionContext) -> dict[str, Any]:
+                principal = context.credentials.principal
+                if isinstance(principal, BackstageUserPrincipal):
+                    return {"type": "user", "ref": principal.user_entity_ref}
+                if isinstance(principal, BackstageServicePrincipal):
+                    return {"type": "service", "ref": principal.subject}
+                return {"type": principal.type}
+
+            async def secret(context: ActionContext) -> dict[str, Any]:
+                return {}
+
+            async def wait(context: ActionContext) -> dict[str, Any]:
+                if started is not None:
+                    started.set()
+                await anyio.sleep_forever()
+                return {}
+
+            read_only = ActionAttributes(destructive=False, idempotent=True, read_only=True)
+            actions.register(
+                name="whoami",
+                title="Who am I",
+                description="The caller",
+                attributes=read_only,
+                action=whoami,
+            )
+            actions.register(
+                name="secret",
+                title="Secret",
+                description="Only for the permitted",
+                attributes=read_only,
+                visibility_permission={"type": "basic", "name": "probe.secret.use"},
+                action=secret,
+            )
+            actions.register(name="wait", title="Wait", description="Never ends", action=wait)
+
+        env.register_init(deps={"actions": actions_registry_service_ref}, init=init)
+
+    return create_backend_plugin(plugin_id="probe", register=register)
+
+
+PROBE_SOURCES = {"backend": {"actions": {"pluginSources": ["todo", "probe"]}}}
+
+
+async def test_an_invalid_input_is_a_tool_error_naming_the_field() -> None:
+    async with (
+        backend() as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        result = await client.call_tool("todo.create-item", {"title": 42})
+    assert result.is_error
+    [text] = texts(result)
+    assert text.startswith('InputError: Invalid input to action "todo:create-item": title')
+    assert "'string'" in text
+
+
+async def test_an_unknown_tool_is_a_tool_error() -> None:
+    async with (
+        backend() as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        result = await client.call_tool("todo.delete-everything", {})
+    assert result.is_error
+    assert texts(result) == ['NotFoundError: Action "todo.delete-everything" not found']
+
+
+async def test_a_request_without_credentials_gets_401_backstage_error_json() -> None:
+    # The test backend reads a request without a header as the default user (as Node's
+    # mock httpAuth does); mock_credentials.none is the caller without credentials.
+    async with (
+        backend() as test,
+        aiohttp.ClientSession() as session,
+        session.post(
+            await test.url("/api/mcp-actions/v1"),
+            json=INITIALIZE,
+            headers={**mock_credentials.none.headers(), "Accept": ACCEPT},
+        ) as response,
+    ):
+        body = await response.json()
+    assert response.status == 401
+    assert body == {
+        "error": {"name": "AuthenticationError", "message": "Missing credentials"},
+        "request": {"method": "POST", "url": "/v1"},
+        "response": {"statusCode": 401},
+    }
+
+
+async def test_a_tool_runs_with_the_callers_credentials() -> None:
+    async with (
+        backend(config=PROBE_SOURCES, features=(probe_plugin(),)) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        result = await client.call_tool("probe.whoami", {})
+    assert result.structured_content == {"type": "service", "ref": "plugin:catalog"}
+
+
+async def test_a_user_token_lists_the_tools_and_a_call_carries_the_user() -> None:
+    # The test backend's plugin token on behalf of a user authenticates as that user without an
+    # actor (as Node's mock auth), which the actions registry refuses, as in Node's own test.
+    async with (
+        backend(config=PROBE_SOURCES, features=(probe_plugin(),)) as test,
+        mcp_client(
+            await test.url("/api/mcp-actions/v1"), mock_credentials.user.headers("user:default/ada")
+        ) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("probe.whoami", {})
+    assert {"todo.create-item", "probe.whoami", "probe.secret"} <= names
+    assert result.is_error
+    assert texts(result) == ["NotAllowedError: Actions must be invoked by a service, not a user"]
+
+
+async def test_a_denied_visibility_permission_hides_the_tool() -> None:
+    async with (
+        backend(
+            config=PROBE_SOURCES,
+            features=(probe_plugin(), mock_services.permissions.factory("DENY")),
+        ) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("probe.secret", {})
+    assert "probe.secret" not in names
+    assert {"probe.whoami", "todo.create-item"} <= names
+    assert result.is_error
+    assert texts(result) == ['NotFoundError: Action "probe.secret" not found']
