@@ -241,3 +241,134 @@ async def test_a_denied_visibility_permission_hides_the_tool() -> None:
     assert {"probe.whoami", "todo.create-item"} <= names
     assert result.is_error
     assert texts(result) == ['NotFoundError: Action "probe.secret" not found']
+
+
+async def test_the_2026_protocol_era_is_served_too() -> None:
+    async with (
+        backend() as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE, mode="auto") as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("todo.create-item", {"title": "Modern"})
+        version = client.protocol_version
+    assert version == "2026-07-28"
+    assert names == {"todo.create-item", "todo.list-items"}
+    assert result.structured_content == {"id": 0, "title": "Modern", "source": "actions"}
+
+
+async def test_get_and_delete_answer_405_json_rpc_and_other_paths_404() -> None:
+    async with backend() as test, aiohttp.ClientSession(headers=SERVICE) as session:
+        replies = []
+        for method, path in [("GET", "/v1"), ("DELETE", "/v1"), ("POST", "/v2"), ("PUT", "/v1")]:
+            async with session.request(method, await test.url(f"/api/mcp-actions{path}")) as reply:
+                replies.append((reply.status, await reply.json()))
+    not_allowed = {
+        "jsonrpc": "2.0",
+        "error": {"code": -32000, "message": "Method not allowed."},
+        "id": None,
+    }
+    assert replies[0] == replies[1] == (405, not_allowed)
+    assert replies[2][0] == replies[3][0] == 404
+    assert replies[2][1]["error"] == {"name": "NotFoundError", "message": "No route for POST /v2"}
+
+
+async def test_the_server_announces_the_configured_name_and_description() -> None:
+    config = {"mcpActions": {"name": "acme-portal", "description": "Acme's Backstage"}}
+    async with (
+        backend(config=config) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        info = client.server_info
+    assert info is not None
+    assert (info.name, info.description, info.version) == (
+        "acme-portal",
+        "Acme's Backstage",
+        "0.1.0",
+    )
+
+
+async def test_tool_names_are_bare_action_names_without_namespacing() -> None:
+    config = {"mcpActions": {"namespacedToolNames": False}}
+    async with (
+        backend(config=config) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("create-item", {"title": "Bare"})
+    assert names == {"create-item", "list-items"}
+    assert not result.is_error
+
+
+async def test_named_servers_each_offer_the_actions_their_filter_picks() -> None:
+    config = {
+        **PROBE_SOURCES,
+        "mcpActions": {
+            "servers": {
+                "todo": {"name": "Todo", "filter": {"include": [{"id": "todo:*"}]}},
+                "readonly": {
+                    "name": "Read only",
+                    "description": "Nothing that changes anything",
+                    "filter": {
+                        "include": [{"attributes": {"readOnly": True}}],
+                        "exclude": [{"id": "probe:{secret,wait}"}],
+                    },
+                },
+            }
+        },
+    }
+    async with backend(config=config, features=(probe_plugin(),)) as test:
+        async with mcp_client(await test.url("/api/mcp-actions/v1/todo"), SERVICE) as client:
+            todo = {tool.name for tool in (await client.list_tools()).tools}
+        async with mcp_client(await test.url("/api/mcp-actions/v1/readonly"), SERVICE) as client:
+            readonly = {tool.name for tool in (await client.list_tools()).tools}
+            info = client.server_info
+            outside = await client.call_tool("todo.create-item", {"title": "Not here"})
+        async with (
+            aiohttp.ClientSession(headers=SERVICE) as session,
+            session.post(
+                await test.url("/api/mcp-actions/v1"), json=INITIALIZE, headers={"Accept": ACCEPT}
+            ) as default,
+        ):
+            default_status = default.status
+    assert todo == {"todo.create-item", "todo.list-items"}
+    assert readonly == {"todo.list-items", "probe.whoami"}
+    assert info is not None
+    assert (info.name, info.description) == ("Read only", "Nothing that changes anything")
+    assert texts(outside) == ['NotFoundError: Action "todo.create-item" not found']
+    assert default_status == 404
+
+
+async def test_stopping_the_backend_with_a_tool_call_in_flight_does_not_hang() -> None:
+    started, ended = anyio.Event(), anyio.Event()
+    outcome: list[str] = []
+    config = {
+        **PROBE_SOURCES,
+        "backend": {
+            **PROBE_SOURCES["backend"],
+            "lifecycle": {"shutdownHookTimeout": {"seconds": 1}},
+        },
+    }
+
+    async def call_wait(url: str) -> None:
+        try:
+            async with mcp_client(url, SERVICE) as client:
+                await client.call_tool("probe.wait", {})
+            outcome.append("returned")
+        except Exception as error:
+            outcome.append(type(error).__name__)
+        finally:
+            ended.set()
+
+    with anyio.fail_after(15):
+        async with anyio.create_task_group() as tg:
+            async with backend(config=config, features=(probe_plugin(started),)) as test:
+                tg.start_soon(call_wait, await test.url("/api/mcp-actions/v1"))
+                await started.wait()
+                stopping_at = anyio.current_time()
+            stopped_after = anyio.current_time() - stopping_at
+            # The cut response stream reaches the client as an error, not a result.
+            with anyio.fail_after(5):
+                await ended.wait()
+    # The in-flight call is waited for shutdownHookTimeout (1 s), then cancelled.
+    assert 1 <= stopped_after < 5
+    assert outcome != ["returned"]
