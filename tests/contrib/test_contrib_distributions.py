@@ -1,4 +1,4 @@
-"""The contrib/ plugin and module, installed as separate distributions, are discovered and run.
+"""The contrib/ plugins and module, installed as separate distributions, are discovered and run.
 
 These tests install the two distributions into a temporary folder (pip ``--target``, no build
 isolation) put on ``PYTHONPATH`` of the real ``backstage-runtime`` console script they drive in
@@ -22,7 +22,11 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CONTRIB = [REPO / "contrib" / "todo-backend", REPO / "contrib" / "todo-backend-module-static"]
+CONTRIB = [
+    REPO / "contrib" / "todo-backend",
+    REPO / "contrib" / "todo-backend-module-static",
+    REPO / "contrib" / "mcp-actions-backend",
+]
 CLI = Path(sys.executable).with_name("backstage-runtime")
 
 pytestmark = pytest.mark.contrib
@@ -125,7 +129,8 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
     result = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    plugin = next(line for line in lines if line.startswith("plugin"))
+    plugin = next(line for line in lines if line.split()[:2] == ["plugin", "todo"])
+    mcp = next(line for line in lines if line.split()[:2] == ["plugin", "mcp-actions"])
     module = next(line for line in lines if line.startswith("module"))
     assert plugin.split() == [
         "plugin",
@@ -134,6 +139,15 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
         "todo",
         "=",
         "backstage_plugin_todo_backend:todo_plugin",
+        "loaded",
+    ]
+    assert mcp.split() == [
+        "plugin",
+        "mcp-actions",
+        "backstage-plugin-mcp-actions-backend",
+        "mcp-actions",
+        "=",
+        "backstage_plugin_mcp_actions_backend:mcp_actions_plugin",
         "loaded",
     ]
     assert module.split()[:3] == [
@@ -163,7 +177,7 @@ def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigte
     assert ready["plugin"] == "todo"
     assert ready["items"] == ["Write docs", "Ship it"]
     started = serve.read_until("Backend started")
-    assert started["plugins"] == ["todo"]
+    assert sorted(started["plugins"]) == ["mcp-actions", "todo"]
     assert serve.stop() == 0
     messages = [entry["message"] for entry in serve.lines]
     assert "TODO list closed" in messages
@@ -379,7 +393,11 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
 ) -> None:
     from importlib.metadata import PackageNotFoundError, distribution
 
-    for name in ("backstage-plugin-todo-backend", "backstage-plugin-todo-backend-module-static"):
+    for name in (
+        "backstage-plugin-todo-backend",
+        "backstage-plugin-todo-backend-module-static",
+        "backstage-plugin-mcp-actions-backend",
+    ):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
 
@@ -392,3 +410,64 @@ def test_graph_reports_a_config_error_in_one_line_without_a_traceback(tmp_path: 
     assert "ExceptionGroup" not in result.stderr
     assert result.stderr.startswith("backstage-runtime: ")
     assert "Invalid YAML in config file" in result.stderr
+
+
+MCP_TOKEN = "mcp-test-token-3f9c1a7e5b2d"
+
+
+def test_serve_answers_mcp_clients_with_the_todo_actions_as_tools(
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
+) -> None:
+    import anyio
+    import httpx2
+    from mcp import Client, types
+    from mcp.client.streamable_http import streamable_http_client
+
+    write_config(
+        tmp_path,
+        f"""
+        backend:
+          listen: {{host: 127.0.0.1, port: 0}}
+          auth:
+            externalAccess:
+              - type: static
+                options: {{token: {MCP_TOKEN}, subject: mcp-client}}
+          actions:
+            pluginSources: [todo]
+        mcpActions:
+          name: todo-portal
+    """,
+    )
+    serve = serve_in()
+    port = serve.read_until("Listening on")["port"]
+    serve.read_until("Backend started")
+    url = f"http://127.0.0.1:{port}/api/mcp-actions/v1"
+
+    async def use_tools() -> tuple[str, set[str], types.CallToolResult]:
+        headers = {"Authorization": f"Bearer {MCP_TOKEN}"}
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+        ):
+            assert client.server_info is not None
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            created = await client.call_tool("todo.create-item", {"title": "From MCP"})
+            return client.server_info.name, tools, created
+
+    name, tools, created = anyio.run(use_tools)
+    anonymous = fetch(url, "POST", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert name == "todo-portal"
+    assert tools == {"todo.create-item", "todo.list-items"}
+    assert created.structured_content == {"id": 0, "title": "From MCP", "source": "actions"}
+    assert fetch(f"http://127.0.0.1:{port}/api/todo/items")[1]["items"] == [
+        {"id": 0, "title": "From MCP", "source": "actions"}
+    ]
+    assert anonymous == (
+        401,
+        {
+            "error": {"name": "AuthenticationError", "message": "Missing credentials"},
+            "request": {"method": "POST", "url": "/v1"},
+            "response": {"statusCode": 401},
+        },
+    )
+    assert serve.stop() == 0
