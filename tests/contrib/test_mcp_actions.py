@@ -22,6 +22,7 @@ from backstage_runtime import (
     ActionContext,
     BackstageServicePrincipal,
     BackstageUserPrincipal,
+    NotFoundError,
     actions_registry_service_ref,
     create_backend_plugin,
 )
@@ -133,6 +134,9 @@ def probe_plugin(started: anyio.Event | None = None) -> Any:
                 await anyio.sleep_forever()
                 return {}
 
+            async def missing(context: ActionContext) -> dict[str, Any]:
+                raise NotFoundError("entity does not exist")
+
             read_only = ActionAttributes(destructive=False, idempotent=True, read_only=True)
             actions.register(
                 name="whoami",
@@ -150,6 +154,9 @@ def probe_plugin(started: anyio.Event | None = None) -> Any:
                 action=secret,
             )
             actions.register(name="wait", title="Wait", description="Never ends", action=wait)
+            actions.register(
+                name="missing", title="Missing", description="Finds nothing", action=missing
+            )
 
         env.register_init(deps={"actions": actions_registry_service_ref}, init=init)
 
@@ -169,6 +176,20 @@ async def test_an_invalid_input_is_a_tool_error_naming_the_field() -> None:
     [text] = texts(result)
     assert text.startswith('InputError: Invalid input to action "todo:create-item": title')
     assert "'string'" in text
+
+
+async def test_an_error_of_the_action_is_a_tool_error_with_its_name() -> None:
+    async with (
+        backend(config=PROBE_SOURCES, features=(probe_plugin(),)) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        result = await client.call_tool("probe.missing", {})
+    # The registry wraps the action's error (keeping its name); the model reads both messages.
+    assert result.is_error
+    assert texts(result) == [
+        'NotFoundError: Failed execution of action "probe:missing"; '
+        "caused by NotFoundError: entity does not exist"
+    ]
 
 
 async def test_an_unknown_tool_is_a_tool_error() -> None:
