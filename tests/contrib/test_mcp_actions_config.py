@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from backstage_plugin_mcp_actions_backend._config import McpServerConfig, read_server_configs
 
@@ -82,6 +84,7 @@ def test_an_unknown_attribute_names_the_rule() -> None:
         only({"include": [{"attributes": {"readonly": True}}]})
 
 
-def test_a_server_key_that_is_no_path_segment_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"mcpActions\.servers\.a/b"):
-        servers({"mcpActions": {"servers": {"a/b": {"name": "A"}}}})
+@pytest.mark.parametrize("key", ["a/b", "Catalog", "my_server", "-x"])
+def test_a_server_key_must_be_lowercase_alphanumeric_with_hyphens(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"mcpActions\.servers\.{re.escape(key)}: invalid MCP"):
+        servers({"mcpActions": {"servers": {key: {"name": "A"}}}})

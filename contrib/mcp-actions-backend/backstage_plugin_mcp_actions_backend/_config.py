@@ -18,7 +18,8 @@ from backstage_runtime import ActionsServiceAction, Config, ConfigError
 __all__ = ["FilterRule", "McpServerConfig", "read_server_configs"]
 
 _ATTRIBUTES = {"destructive": "destructive", "readOnly": "read_only", "idempotent": "idempotent"}
-_SERVER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# Node's pattern: the key is a path segment of the endpoint.
+_SERVER_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def _glob_regex(glob: str) -> str:
@@ -122,8 +123,9 @@ def _rules(config: Config | None, key: str) -> tuple[FilterRule, ...]:
 def read_server_configs(config: Config) -> list[McpServerConfig]:
     """The servers ``mcpActions`` configures (at least one).
 
-    Raises :class:`ConfigError` naming the key for a server key that cannot be a path segment
-    or a filter rule with an unknown attribute.
+    Raises :class:`ConfigError` naming the key for a server key that is not lowercase
+    alphanumeric with hyphens (Node's rule) or a filter rule with an unknown attribute (which
+    Node ignores; here a typo such as ``readonly`` must not silently match every action).
     """
     servers = config.get_optional_config("mcpActions.servers")
     server_keys = servers.keys() if servers is not None else []
@@ -140,8 +142,8 @@ def read_server_configs(config: Config) -> list[McpServerConfig]:
         prefix = f"mcpActions.servers.{key}"
         if not _SERVER_KEY.match(key):
             raise ConfigError(
-                f"Invalid config at {prefix}: a server key is a path segment of letters, "
-                "digits, '-' and '_'"
+                f'Invalid config at {prefix}: invalid MCP server key "{key}", it must be '
+                "lowercase alphanumeric with hyphens"
             )
         server = servers.get_config(key)
         filter_config = server.get_optional_config("filter")
