@@ -28,6 +28,8 @@ from backstage_runtime import (
 )
 from backstage_runtime.testing import mock_credentials, mock_services, start_test_backend
 
+from ..defaults.auth._support import fake_auth_backend, real_auth_backend, user_token
+
 pytestmark = pytest.mark.anyio
 
 ACTIONS = {"backend": {"actions": {"pluginSources": ["todo"]}}}
@@ -120,7 +122,8 @@ def probe_plugin(started: anyio.Event | None = None) -> Any:
             async def whoami(context: ActionContext) -> dict[str, Any]:
                 principal = context.credentials.principal
                 if isinstance(principal, BackstageUserPrincipal):
-                    return {"type": "user", "ref": principal.user_entity_ref}
+                    actor = principal.actor.subject if principal.actor is not None else None
+                    return {"type": "user", "ref": principal.user_entity_ref, "actor": actor}
                 if isinstance(principal, BackstageServicePrincipal):
                     return {"type": "service", "ref": principal.subject}
                 return {"type": principal.type}
@@ -246,6 +249,27 @@ async def test_a_user_token_lists_the_tools_and_a_call_carries_the_user() -> Non
     assert {"todo.create-item", "probe.whoami", "probe.secret"} <= names
     assert result.is_error
     assert texts(result) == ["NotAllowedError: Actions must be invoked by a service, not a user"]
+
+
+async def test_with_real_auth_a_users_call_runs_as_the_user_through_the_plugin() -> None:
+    features = [todo_plugin, mcp_actions_plugin, probe_plugin(), fake_auth_backend()]
+    async with real_auth_backend(features, PROBE_SOURCES) as test:
+        headers = {"Authorization": f"Bearer {user_token('user:default/ada')}"}
+        async with mcp_client(await test.url("/api/mcp-actions/v1"), headers) as client:
+            whoami = await client.call_tool("probe.whoami", {})
+            created = await client.call_tool("todo.create-item", {"title": "As Ada"})
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(await test.url("/api/mcp-actions/v1"), json=INITIALIZE) as anonymous,
+        ):
+            anonymous_status = anonymous.status
+    assert whoami.structured_content == {
+        "type": "user",
+        "ref": "user:default/ada",
+        "actor": "plugin:mcp-actions",
+    }
+    assert created.structured_content == {"id": 0, "title": "As Ada", "source": "actions"}
+    assert anonymous_status == 401
 
 
 async def test_a_denied_visibility_permission_hides_the_tool() -> None:
