@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from backstage_plugin_mcp_actions_backend import mcp_actions_plugin
 from backstage_plugin_todo_backend import todo_plugin
+from defaults.auth._support import fake_auth_backend, real_auth_backend, user_token
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
@@ -27,8 +28,6 @@ from backstage_runtime import (
     create_backend_plugin,
 )
 from backstage_runtime.testing import mock_credentials, mock_services, start_test_backend
-
-from ..defaults.auth._support import fake_auth_backend, real_auth_backend, user_token
 
 pytestmark = pytest.mark.anyio
 
