@@ -471,3 +471,93 @@ def test_serve_answers_mcp_clients_with_the_todo_actions_as_tools(
         },
     )
     assert serve.stop() == 0
+
+
+SLOW_ACTIONS_PLUGIN = """
+import anyio
+from backstage_runtime import actions_registry_service_ref, core_services, create_backend_plugin
+
+def register(env):
+    def init(actions, logger):
+        async def wait(context):
+            logger.info("slow action waiting")
+            await anyio.sleep_forever()
+
+        actions.register(name="wait", title="Wait", description="Never ends", action=wait)
+
+    env.register_init(
+        deps={"actions": actions_registry_service_ref, "logger": core_services.logger}, init=init
+    )
+
+slow_plugin = create_backend_plugin(plugin_id="slow", register=register)
+"""
+
+
+def test_sigterm_with_a_tool_call_in_flight_stops_serve_within_the_shutdown_timeout(
+    installed_contrib: dict[str, str], tmp_path: Path
+) -> None:
+    import anyio
+    import httpx2
+    from _support.serve import ServeProcess, install_fake_distribution
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    site = tmp_path / "slow-site"
+    install_fake_distribution(
+        site, "slow_plugin", SLOW_ACTIONS_PLUGIN, "slow = slow_plugin:slow_plugin"
+    )
+    write_config(
+        tmp_path,
+        f"""
+        backend:
+          listen: {{host: 127.0.0.1, port: 0}}
+          lifecycle: {{shutdownHookTimeout: {{seconds: 1}}}}
+          auth:
+            externalAccess:
+              - type: static
+                options: {{token: {MCP_TOKEN}, subject: mcp-client}}
+          actions:
+            pluginSources: [slow]
+    """,
+    )
+    env = {"PYTHONPATH": f"{installed_contrib['PYTHONPATH']}{os.pathsep}{site}"}
+
+    async def main() -> tuple[float, int, list[str]]:
+        serve = await ServeProcess.start(tmp_path, env=env)
+        outcome: list[str] = []
+        try:
+            port = (await serve.read_until("Listening on"))["port"]
+            await serve.read_until("Backend started")
+            url = f"http://127.0.0.1:{port}/api/mcp-actions/v1"
+
+            async def call() -> None:
+                headers = {"Authorization": f"Bearer {MCP_TOKEN}"}
+                try:
+                    async with (
+                        httpx2.AsyncClient(headers=headers) as http,
+                        Client(streamable_http_client(url, http_client=http), mode="legacy") as c,
+                    ):
+                        await c.call_tool("slow.wait", {})
+                    outcome.append("returned")
+                except Exception as error:
+                    outcome.append(type(error).__name__)
+
+            # The cut response reaches the client as an error (bounded: no hanging client).
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(call)
+                    await serve.read_until("slow action waiting")
+                    signalled_at = anyio.current_time()
+                    serve.send_signal(signal.SIGTERM)
+                    status = await serve.wait(timeout=20)
+                    stopped_after = anyio.current_time() - signalled_at
+            return stopped_after, status, outcome
+        finally:
+            await serve.kill()
+
+    stopped_after, status, outcome = anyio.run(main)
+    assert status == 0
+    # The call in flight is waited for shutdownHookTimeout (1 s), then cut; nothing else waits.
+    assert 1 <= stopped_after < 6
+    assert outcome
+    assert outcome != ["returned"]
