@@ -12,11 +12,13 @@ import aiohttp
 import anyio
 import httpx2
 import pytest
+from _support.http import plugin_with_routes
 from backstage_plugin_mcp_actions_backend import mcp_actions_plugin
 from backstage_plugin_todo_backend import todo_plugin
 from defaults.auth._support import fake_auth_backend, real_auth_backend, user_token
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
+from quart import Blueprint
 
 from backstage_runtime import (
     ActionAttributes,
@@ -416,3 +418,77 @@ async def test_stopping_the_backend_with_a_tool_call_in_flight_does_not_hang() -
     # The in-flight call is waited for shutdownHookTimeout (1 s), then cancelled.
     assert 1 <= stopped_after < 5
     assert outcome != ["returned"]
+
+
+def openid_plugin() -> Any:
+    """An ``auth`` plugin serving an OpenID configuration, as auth-backend does."""
+    routes = Blueprint("fake_openid", __name__)
+
+    @routes.get("/.well-known/openid-configuration")
+    async def configuration() -> Any:
+        return {"issuer": "http://localhost/api/auth", "registration_endpoint": "/register"}
+
+    return plugin_with_routes("auth", routes, policies=[("/.well-known", "unauthenticated")])
+
+
+async def get(url: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.get(url) as reply:
+        body = (
+            await reply.json() if reply.content_type == "application/json" else await reply.text()
+        )
+        return reply.status, body
+
+
+async def test_no_oauth_discovery_documents_without_client_registration() -> None:
+    async with backend() as test:
+        status, _ = await get(
+            await test.url("/.well-known/oauth-protected-resource/api/mcp-actions/v1")
+        )
+    assert status == 404
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"experimentalDynamicClientRegistration": {"enabled": True}},
+        {"clientIdMetadataDocuments": {"enabled": True}},
+        {"experimentalClientIdMetadataDocuments": {"enabled": True}},
+    ],
+)
+async def test_client_registration_publishes_the_oauth_discovery_documents(auth: dict) -> None:
+    config = {"auth": auth, "backend": {**ACTIONS["backend"], "baseUrl": "http://portal.example"}}
+    async with backend(config=config, features=(openid_plugin(),)) as test:
+        resource = await get(
+            await test.url("/.well-known/oauth-protected-resource/api/mcp-actions/v1")
+        )
+        unknown = await get(
+            await test.url("/.well-known/oauth-protected-resource/api/mcp-actions/v2")
+        )
+        server = await get(await test.url("/.well-known/oauth-authorization-server"))
+    assert resource == (
+        200,
+        {
+            "resource": "http://portal.example/api/mcp-actions/v1",
+            "authorization_servers": ["http://portal.example/api/auth"],
+            "scopes_supported": ["openid"],
+        },
+    )
+    assert unknown == (404, "Not Found")
+    assert server == (
+        200,
+        {"issuer": "http://localhost/api/auth", "registration_endpoint": "/register"},
+    )
+
+
+async def test_each_named_server_has_its_protected_resource_document() -> None:
+    config = {
+        "auth": {"experimentalDynamicClientRegistration": {"enabled": True}},
+        "mcpActions": {"servers": {"catalog": {"name": "C"}, "scaffolder": {"name": "S"}}},
+    }
+    async with backend(config=config) as test:
+        base = "/.well-known/oauth-protected-resource/api/mcp-actions/v1"
+        catalog = await get(await test.url(f"{base}/catalog"))
+        default = await get(await test.url(base))
+    assert catalog[0] == 200
+    assert catalog[1]["resource"].endswith("/api/mcp-actions/v1/catalog")
+    assert default[0] == 404

@@ -9,10 +9,12 @@ from mcp.server.lowlevel import Server
 from backstage_runtime import (
     ActionsService,
     Config,
+    DiscoveryService,
     HttpAuthService,
     HttpRouterService,
     LoggerService,
     PluginRegistrationPoints,
+    RootHttpRouterService,
     actions_service_ref,
     core_services,
     create_backend_plugin,
@@ -20,6 +22,12 @@ from backstage_runtime import (
 
 from ._config import read_server_configs
 from ._endpoint import McpEndpoint
+from ._oauth import (
+    AUTHORIZATION_SERVER_PATH,
+    PROTECTED_RESOURCE_PATH,
+    oauth_discovery_enabled,
+    oauth_discovery_routes,
+)
 from ._server import build_mcp_server
 from ._tools import ActionTools
 from ._version import __version__
@@ -35,6 +43,8 @@ def _register(env: PluginRegistrationPoints) -> None:
         http: HttpRouterService,
         http_auth: HttpAuthService,
         actions: ActionsService,
+        root_http: RootHttpRouterService,
+        discovery: DiscoveryService,
     ) -> None:
         namespaced = config.get_optional_boolean("mcpActions.namespacedToolNames")
         servers: dict[str, Server[Any]] = {}
@@ -50,6 +60,12 @@ def _register(env: PluginRegistrationPoints) -> None:
             )
         # No auth policy: as in Node, every MCP request needs user or service credentials.
         http.use(McpEndpoint(servers, http_auth, logger))
+        if oauth_discovery_enabled(config):
+            authorization_server, protected_resource = oauth_discovery_routes(
+                config, discovery, list(servers)
+            )
+            root_http.use(AUTHORIZATION_SERVER_PATH, authorization_server)
+            root_http.use(PROTECTED_RESOURCE_PATH, protected_resource)
 
     env.register_init(
         deps={
@@ -58,6 +74,8 @@ def _register(env: PluginRegistrationPoints) -> None:
             "http": core_services.http_router,
             "http_auth": core_services.http_auth,
             "actions": actions_service_ref,
+            "root_http": core_services.root_http_router,
+            "discovery": core_services.discovery,
         },
         init=init,
     )
