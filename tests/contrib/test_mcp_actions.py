@@ -13,11 +13,13 @@ import anyio
 import httpx2
 import pytest
 from _support.http import plugin_with_routes
-from backstage_plugin_mcp_actions_backend import mcp_actions_plugin
+from backstage_plugin_mcp_actions_backend import create_mcp_actions_plugin, mcp_actions_plugin
 from backstage_plugin_todo_backend import todo_plugin
 from defaults.auth._support import fake_auth_backend, real_auth_backend, user_token
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from quart import Blueprint
 
 from backstage_runtime import (
@@ -492,3 +494,51 @@ async def test_each_named_server_has_its_protected_resource_document() -> None:
     assert catalog[0] == 200
     assert catalog[1]["resource"].endswith("/api/mcp-actions/v1/catalog")
     assert default[0] == 404
+
+
+async def test_operations_and_exchanges_are_measured_as_node_names_them() -> None:
+    reader = InMemoryMetricReader()
+    plugin = create_mcp_actions_plugin(meter_provider=MeterProvider(metric_readers=[reader]))
+    async with (
+        start_test_backend(features=[todo_plugin, plugin], config=ACTIONS) as test,
+        mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
+    ):
+        await client.list_tools()
+        await client.call_tool("todo.create-item", {"title": "Measured"})
+        await client.call_tool("todo.nothing", {})
+    found: dict[str, list[Any]] = {}
+    data = reader.get_metrics_data()
+    assert data is not None
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            assert scope.scope.name == "backstage-plugin-mcp-actions"
+            for metric in scope.metrics:
+                found[metric.name] = list(metric.data.data_points)
+    operations = sorted(
+        (tuple(sorted(p.attributes.items())), p.count)
+        for p in found["mcp.server.operation.duration"]
+    )
+    call = {"mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool"}
+    assert operations == sorted(
+        [
+            ((("mcp.method.name", "tools/list"),), 1),
+            (tuple(sorted({**call, "gen_ai.tool.name": "todo.create-item"}.items())), 1),
+            (
+                tuple(
+                    sorted(
+                        {
+                            **call,
+                            "gen_ai.tool.name": "todo.nothing",
+                            "error.type": "tool_error",
+                        }.items()
+                    )
+                ),
+                1,
+            ),
+        ]
+    )
+    sessions = found["mcp.server.session.duration"]
+    # The handshake (initialize, then the initialized notification) and the three requests.
+    assert sum(p.count for p in sessions) == 5
+    assert all(p.attributes["network.protocol.name"] == "http" for p in sessions)
+    assert all("error.type" not in p.attributes for p in sessions)

@@ -18,6 +18,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from backstage_runtime import HttpAuthService, LoggerService, NotFoundError
 
+from ._metrics import McpMetrics, error_type
 from ._server import CREDENTIALS_SCOPE_KEY
 
 __all__ = ["McpEndpoint"]
@@ -44,6 +45,14 @@ async def _send_json_rpc_error(send: Send, status: int, code: int, message: str)
     await send({"type": "http.response.body", "body": payload})
 
 
+def _protocol_version(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"mcp-protocol-version":
+            return bytes(value).decode("latin-1")
+    # The initialize request carries none; Node reports this version for every exchange.
+    return "2025-06-18"
+
+
 class McpEndpoint:
     """Serves the MCP servers in ``servers`` (keyed by their path below the plugin mount);
     any other path is a ``NotFoundError``, which the backend answers with its error JSON.
@@ -54,10 +63,12 @@ class McpEndpoint:
         servers: Mapping[str, Server[Any]],
         http_auth: HttpAuthService,
         logger: LoggerService,
+        metrics: McpMetrics,
     ) -> None:
         self._servers = dict(servers)
         self._http_auth = http_auth
         self._logger = logger
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request."""
@@ -87,10 +98,12 @@ class McpEndpoint:
         # A manager per request: its task group (the server side of this one exchange) lives
         # inside the request, so a request cancelled at shutdown takes it along.
         manager = StreamableHTTPSessionManager(app=server, stateless=True)
-        try:
-            async with manager.run():
-                await manager.handle_request(scope, receive, watched_send)
-        except Exception as error:
-            self._logger.error(f"MCP request failed: {error}", error)
-            if not started:
-                await _send_json_rpc_error(send, 500, -32603, "Internal server error")
+        with self._metrics.session(_protocol_version(scope)) as outcome:
+            try:
+                async with manager.run():
+                    await manager.handle_request(scope, receive, watched_send)
+            except Exception as error:
+                outcome.error_type = error_type(error)
+                self._logger.error(f"MCP request failed: {error}", error)
+                if not started:
+                    await _send_json_rpc_error(send, 500, -32603, "Internal server error")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.lowlevel import Server
+from opentelemetry.metrics import MeterProvider
 
 from backstage_runtime import (
     ActionsService,
+    BackendPlugin,
     Config,
     DiscoveryService,
     HttpAuthService,
@@ -22,6 +24,7 @@ from backstage_runtime import (
 
 from ._config import read_server_configs
 from ._endpoint import McpEndpoint
+from ._metrics import McpMetrics
 from ._oauth import (
     AUTHORIZATION_SERVER_PATH,
     PROTECTED_RESOURCE_PATH,
@@ -32,10 +35,10 @@ from ._server import build_mcp_server
 from ._tools import ActionTools
 from ._version import __version__
 
-__all__ = ["mcp_actions_plugin"]
+__all__ = ["create_mcp_actions_plugin", "mcp_actions_plugin"]
 
 
-def _register(env: PluginRegistrationPoints) -> None:
+def _register(env: PluginRegistrationPoints, meter_provider: MeterProvider | None) -> None:
     async def init(
         *,
         config: Config,
@@ -46,6 +49,7 @@ def _register(env: PluginRegistrationPoints) -> None:
         root_http: RootHttpRouterService,
         discovery: DiscoveryService,
     ) -> None:
+        metrics = McpMetrics(meter_provider)
         namespaced = config.get_optional_boolean("mcpActions.namespacedToolNames")
         servers: dict[str, Server[Any]] = {}
         for server_config in read_server_configs(config):
@@ -56,10 +60,10 @@ def _register(env: PluginRegistrationPoints) -> None:
                 namespaced_tool_names=True if namespaced is None else namespaced,
             )
             servers[server_config.path] = build_mcp_server(
-                tools, server_config, version=__version__
+                tools, server_config, version=__version__, metrics=metrics
             )
         # No auth policy: as in Node, every MCP request needs user or service credentials.
-        http.use(McpEndpoint(servers, http_auth, logger))
+        http.use(McpEndpoint(servers, http_auth, logger, metrics))
         if oauth_discovery_enabled(config):
             authorization_server, protected_resource = oauth_discovery_routes(
                 config, discovery, list(servers)
@@ -81,5 +85,14 @@ def _register(env: PluginRegistrationPoints) -> None:
     )
 
 
+def create_mcp_actions_plugin(*, meter_provider: MeterProvider | None = None) -> BackendPlugin:
+    """The ``mcp-actions`` plugin, its metrics recorded with ``meter_provider`` (default: the
+    global OpenTelemetry meter provider).
+    """
+    return create_backend_plugin(
+        plugin_id="mcp-actions", register=lambda env: _register(env, meter_provider)
+    )
+
+
 #: The ``mcp-actions`` plugin; the distribution advertises it as the ``mcp-actions`` entry point.
-mcp_actions_plugin = create_backend_plugin(plugin_id="mcp-actions", register=_register)
+mcp_actions_plugin = create_mcp_actions_plugin()

@@ -11,6 +11,7 @@ from mcp.server.lowlevel import Server
 from backstage_runtime import BackstageCredentials
 
 from ._config import McpServerConfig
+from ._metrics import McpMetrics
 from ._tools import ActionTools
 
 __all__ = ["CREDENTIALS_SCOPE_KEY", "build_mcp_server"]
@@ -29,22 +30,30 @@ def _credentials(ctx: ServerRequestContext[Any, Any]) -> BackstageCredentials:
     return credentials
 
 
-def build_mcp_server(tools: ActionTools, server: McpServerConfig, *, version: str) -> Server[Any]:
-    """The MCP server announcing ``server``'s name and description and serving ``tools``."""
+def build_mcp_server(
+    tools: ActionTools, server: McpServerConfig, *, version: str, metrics: McpMetrics
+) -> Server[Any]:
+    """The MCP server announcing ``server``'s name and description and serving ``tools``,
+    each request measured in ``metrics``.
+    """
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         # The listing depends on who asks: never cacheable for anyone else (the default
         # cache scope is already private, with no time to live; say so explicitly).
-        return types.ListToolsResult(
-            tools=await tools.list_tools(_credentials(ctx)), ttl_ms=0, cache_scope="private"
-        )
+        with metrics.operation("tools/list"):
+            listed = await tools.list_tools(_credentials(ctx))
+        return types.ListToolsResult(tools=listed, ttl_ms=0, cache_scope="private")
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        return await tools.call_tool(_credentials(ctx), params.name, params.arguments)
+        with metrics.operation("tools/call", params.name) as outcome:
+            result = await tools.call_tool(_credentials(ctx), params.name, params.arguments)
+            if result.is_error:
+                outcome.error_type = "tool_error"
+        return result
 
     return Server(
         server.name,
