@@ -319,19 +319,18 @@ class MockAuthService:
     async def get_plugin_request_token(
         self, *, on_behalf_of: BackstageCredentials, target_plugin_id: str
     ) -> PluginRequestToken:
-        """A mock service token naming the caller and the target plugin."""
+        """A mock service token for the target plugin, naming the calling service or carrying
+        the user it acts for (which the target then authenticates as that user, as in Node).
+        """
         principal = on_behalf_of.principal
         if isinstance(principal, BackstageNonePrincipal):
             if self._disabled:
                 return PluginRequestToken(token="")
             raise AuthenticationError("Refused to issue service token for credential type 'none'")
-        subject = (
-            principal.subject
-            if isinstance(principal, BackstageServicePrincipal)
-            else principal.user_entity_ref
-        )
         return PluginRequestToken(
-            token=_with_payload(_SERVICE, {"sub": subject, "target": target_plugin_id})
+            token=mock_credentials.service.token(
+                target_plugin_id=target_plugin_id, on_behalf_of=on_behalf_of
+            )
         )
 
     async def get_limited_user_token(self, credentials: BackstageCredentials) -> LimitedUserToken:

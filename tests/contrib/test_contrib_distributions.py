@@ -26,6 +26,7 @@ CONTRIB = [
     REPO / "contrib" / "todo-backend",
     REPO / "contrib" / "todo-backend-module-static",
     REPO / "contrib" / "user-settings-backend",
+    REPO / "contrib" / "mcp-actions-backend",
 ]
 CLI = Path(sys.executable).with_name("backstage-runtime")
 
@@ -129,7 +130,8 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
     result = run_cli("plugins", cwd=tmp_path, env=installed_contrib)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    plugin = next(line for line in lines if line.startswith("plugin") and " todo " in line)
+    plugin = next(line for line in lines if line.split()[:2] == ["plugin", "todo"])
+    mcp = next(line for line in lines if line.split()[:2] == ["plugin", "mcp-actions"])
     module = next(line for line in lines if line.startswith("module"))
     assert plugin.split() == [
         "plugin",
@@ -138,6 +140,15 @@ def test_plugins_command_lists_the_plugin_and_module_with_their_distributions(
         "todo",
         "=",
         "backstage_plugin_todo_backend:todo_plugin",
+        "loaded",
+    ]
+    assert mcp.split() == [
+        "plugin",
+        "mcp-actions",
+        "backstage-plugin-mcp-actions-backend",
+        "mcp-actions",
+        "=",
+        "backstage_plugin_mcp_actions_backend:mcp_actions_plugin",
         "loaded",
     ]
     assert module.split()[:3] == [
@@ -167,7 +178,7 @@ def test_serve_discovers_and_starts_the_plugin_and_its_module_and_stops_on_sigte
     assert ready["plugin"] == "todo"
     assert ready["items"] == ["Write docs", "Ship it"]
     started = serve.read_until("Backend started")
-    assert sorted(started["plugins"]) == ["todo", "user-settings"]
+    assert sorted(started["plugins"]) == ["mcp-actions", "todo", "user-settings"]
     assert serve.stop() == 0
     messages = [entry["message"] for entry in serve.lines]
     assert "TODO list closed" in messages
@@ -424,6 +435,7 @@ def test_the_suite_leaves_the_running_environment_without_the_contrib_distributi
         "backstage-plugin-todo-backend-module-static",
         "backstage-plugin-user-settings-backend",
         "backstage-plugin-events-backend",
+        "backstage-plugin-mcp-actions-backend",
     ):
         with pytest.raises(PackageNotFoundError):
             distribution(name)
@@ -437,3 +449,154 @@ def test_graph_reports_a_config_error_in_one_line_without_a_traceback(tmp_path: 
     assert "ExceptionGroup" not in result.stderr
     assert result.stderr.startswith("backstage-runtime: ")
     assert "Invalid YAML in config file" in result.stderr
+
+
+MCP_TOKEN = "mcp-test-token-3f9c1a7e5b2d"
+
+
+def test_serve_answers_mcp_clients_with_the_todo_actions_as_tools(
+    installed_contrib: dict[str, str], tmp_path: Path, serve_in: Any
+) -> None:
+    import anyio
+    import httpx2
+    from mcp import Client, types
+    from mcp.client.streamable_http import streamable_http_client
+
+    write_config(
+        tmp_path,
+        f"""
+        backend:
+          listen: {{host: 127.0.0.1, port: 0}}
+          auth:
+            externalAccess:
+              - type: static
+                options: {{token: {MCP_TOKEN}, subject: mcp-client}}
+          actions:
+            pluginSources: [todo]
+        mcpActions:
+          name: todo-portal
+    """,
+    )
+    serve = serve_in()
+    port = serve.read_until("Listening on")["port"]
+    serve.read_until("Backend started")
+    url = f"http://127.0.0.1:{port}/api/mcp-actions/v1"
+
+    async def use_tools() -> tuple[str, set[str], types.CallToolResult]:
+        headers = {"Authorization": f"Bearer {MCP_TOKEN}"}
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+        ):
+            assert client.server_info is not None
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            created = await client.call_tool("todo.create-item", {"title": "From MCP"})
+            return client.server_info.name, tools, created
+
+    name, tools, created = anyio.run(use_tools)
+    anonymous = fetch(url, "POST", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert name == "todo-portal"
+    assert tools == {"todo.create-item", "todo.list-items"}
+    assert created.structured_content == {"id": 0, "title": "From MCP", "source": "actions"}
+    assert fetch(f"http://127.0.0.1:{port}/api/todo/items")[1]["items"] == [
+        {"id": 0, "title": "From MCP", "source": "actions"}
+    ]
+    assert anonymous == (
+        401,
+        {
+            "error": {"name": "AuthenticationError", "message": "Missing credentials"},
+            "request": {"method": "POST", "url": "/v1"},
+            "response": {"statusCode": 401},
+        },
+    )
+    assert serve.stop() == 0
+
+
+SLOW_ACTIONS_PLUGIN = """
+import anyio
+from backstage_runtime import actions_registry_service_ref, core_services, create_backend_plugin
+
+def register(env):
+    def init(actions, logger):
+        async def wait(context):
+            logger.info("slow action waiting")
+            await anyio.sleep_forever()
+
+        actions.register(name="wait", title="Wait", description="Never ends", action=wait)
+
+    env.register_init(
+        deps={"actions": actions_registry_service_ref, "logger": core_services.logger}, init=init
+    )
+
+slow_plugin = create_backend_plugin(plugin_id="slow", register=register)
+"""
+
+
+def test_sigterm_with_a_tool_call_in_flight_stops_serve_within_the_shutdown_timeout(
+    installed_contrib: dict[str, str], tmp_path: Path
+) -> None:
+    import anyio
+    import httpx2
+    from _support.serve import ServeProcess, install_fake_distribution
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    site = tmp_path / "slow-site"
+    install_fake_distribution(
+        site, "slow_plugin", SLOW_ACTIONS_PLUGIN, "slow = slow_plugin:slow_plugin"
+    )
+    write_config(
+        tmp_path,
+        f"""
+        backend:
+          listen: {{host: 127.0.0.1, port: 0}}
+          lifecycle: {{shutdownHookTimeout: {{seconds: 1}}}}
+          auth:
+            externalAccess:
+              - type: static
+                options: {{token: {MCP_TOKEN}, subject: mcp-client}}
+          actions:
+            pluginSources: [slow]
+    """,
+    )
+    env = {"PYTHONPATH": f"{installed_contrib['PYTHONPATH']}{os.pathsep}{site}"}
+
+    async def main() -> tuple[float, int, list[str]]:
+        serve = await ServeProcess.start(tmp_path, env=env)
+        outcome: list[str] = []
+        try:
+            port = (await serve.read_until("Listening on"))["port"]
+            await serve.read_until("Backend started")
+            url = f"http://127.0.0.1:{port}/api/mcp-actions/v1"
+
+            async def call() -> None:
+                headers = {"Authorization": f"Bearer {MCP_TOKEN}"}
+                try:
+                    async with (
+                        httpx2.AsyncClient(headers=headers) as http,
+                        Client(streamable_http_client(url, http_client=http), mode="legacy") as c,
+                    ):
+                        await c.call_tool("slow.wait", {})
+                    outcome.append("returned")
+                except Exception as error:
+                    outcome.append(type(error).__name__)
+
+            # The cut response reaches the client as an error (bounded: no hanging client).
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(call)
+                    await serve.read_until("slow action waiting")
+                    signalled_at = anyio.current_time()
+                    serve.send_signal(signal.SIGTERM)
+                    status = await serve.wait(timeout=20)
+                    stopped_after = anyio.current_time() - signalled_at
+            return stopped_after, status, outcome
+        finally:
+            await serve.kill()
+
+    stopped_after, status, outcome = anyio.run(main)
+    assert status == 0
+    # The call in flight is waited for shutdownHookTimeout (1 s), then cut; nothing else waits.
+    assert 1 <= stopped_after < 6
+    assert outcome
+    assert outcome != ["returned"]

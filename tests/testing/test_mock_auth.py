@@ -90,6 +90,20 @@ async def test_mock_plugin_tokens_name_caller_and_target() -> None:
     assert reply.json() == {"principal": {"type": "service", "subject": "plugin:guarded"}}
 
 
+async def test_a_mock_plugin_token_on_behalf_of_a_user_authenticates_as_the_user() -> None:
+    async with start_test_backend(features=[guarded_plugin()]) as test:
+        auth = await test.get_service(core_services.auth, "guarded")
+        token = await auth.get_plugin_request_token(
+            on_behalf_of=mock_credentials.user("user:default/ada"), target_plugin_id="guarded"
+        )
+        reply = await request(
+            "GET",
+            await test.url("/api/guarded/me"),
+            headers={"Authorization": f"Bearer {token.token}"},
+        )
+    assert reply.json() == {"principal": {"type": "user", "userEntityRef": "user:default/ada"}}
+
+
 async def test_mock_services_cover_the_auth_family() -> None:
     from backstage_runtime.testing import mock_services
 
