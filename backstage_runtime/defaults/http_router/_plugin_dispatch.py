@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from quart import Blueprint, Quart
+from quart import Blueprint, Quart, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -15,6 +15,7 @@ from ...http_toolkit import (
     Receive,
     Scope,
     Send,
+    get_request_info,
     is_blueprint,
     mount_handler,
     mount_relative_path,
@@ -55,6 +56,7 @@ class PluginDispatch:
                 # The pipeline's body limit bounds every body; Quart's own 16 MB limit would
                 # refuse a larger configured one, under a name Backstage clients do not know.
                 self._quart.config["MAX_CONTENT_LENGTH"] = None
+                self._quart.before_request(_note_route)
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
             return
@@ -88,6 +90,16 @@ class PluginDispatch:
         if self._app is None or _matches_a_route(self._quart, scope):
             return cast(ASGIApp, self._quart)
         return self._app
+
+
+async def _note_route() -> None:
+    """Tell the request's info which route template matched (``http.route`` of the request's
+    metrics and span): the mount path plus the rule, ``/api/todo/items/<item_id>``."""
+    rule = request.url_rule
+    scope = cast(Scope, request.scope)
+    info = get_request_info(scope)
+    if rule is not None and info is not None:
+        info.route = scope.get("root_path", "") + rule.rule
 
 
 def _blueprints_in(handler: Any) -> list[Blueprint] | None:

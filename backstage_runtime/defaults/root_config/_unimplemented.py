@@ -26,14 +26,12 @@ __all__ = ["UNIMPLEMENTED_KEYS", "unimplemented_key_warnings"]
 UNIMPLEMENTED_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("backend.database.keepalive", "pings each plugin database every minute"),
     ("backend.logger.redactAllowlist", "lists values the logger does not redact"),
-    ("backend.metrics", "configures OpenTelemetry metrics per plugin"),
     ("backend.rateLimit", "rate-limits incoming requests"),
     ("backend.server.headersTimeout", "sets the HTTP server's headers timeout"),
     ("backend.server.maxHeadersCount", "limits the number of request headers"),
     ("backend.server.maxRequestsPerSocket", "limits the requests per keep-alive connection"),
     ("backend.server.requestTimeout", "sets the HTTP server's request timeout"),
     ("backend.server.timeout", "sets the HTTP server's socket timeout"),
-    ("backend.tracing", "configures OpenTelemetry tracing"),
     ("backend.trustProxy", "sets Express's 'trust proxy' (client IPs from X-Forwarded-For)"),
 )
 

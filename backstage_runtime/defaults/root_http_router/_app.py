@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from ...api import LoggerService
 from ...api.services.http import RootHealthService
+from ...api.services.telemetry import TelemetryService
 from ...http_toolkit import ErrorResponder, Receive, Scope, Send, build_pipeline
 from ._cors import CorsPolicy
 from ._dispatch import RouteDispatch
@@ -34,6 +35,7 @@ class RootHttpApp:
         cors: CorsPolicy | None,
         request_logger: LoggerService | None,
         errors: ErrorResponder,
+        telemetry: TelemetryService | None = None,
     ) -> None:
         #: Requests in progress; shutdown waits for this to drain.
         self.in_flight = InFlightRequests()
@@ -47,6 +49,7 @@ class RootHttpApp:
                 security_headers=security_headers,
                 cors=cors,
                 request_logger=request_logger,
+                telemetry=telemetry,
             ),
             self._dispatch,
         )

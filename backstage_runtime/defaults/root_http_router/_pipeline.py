@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from ...api import LoggerService
 from ...api.services.http import RootHealthService
+from ...api.services.telemetry import TelemetryService
 from ...http_toolkit import ASGIApp, ErrorResponder, Piece
 from ._compression import CompressionMiddleware
 from ._cors import CorsPolicy
@@ -13,12 +14,17 @@ from ._cors_middleware import CorsMiddleware
 from ._error_rendering import ErrorRendering
 from ._etag import ETagMiddleware
 from ._health import HealthEndpoints
+from ._http_metrics import HttpMetricsMiddleware
+from ._http_tracing import HttpTracingMiddleware
 from ._in_flight import InFlightMiddleware, InFlightRequests
 from ._request_log import RequestLogMiddleware
 from ._request_tracking import RequestTracking
 from ._security_headers import SecurityHeadersMiddleware
 
-__all__ = ["default_pipeline"]
+__all__ = ["HTTP_INSTRUMENTATION_SCOPE", "default_pipeline"]
+
+#: The meter and tracer of the HTTP server instruments.
+HTTP_INSTRUMENTATION_SCOPE = "backstage-service-rootHttpRouter"
 
 
 def default_pipeline(
@@ -30,8 +36,10 @@ def default_pipeline(
     security_headers: list[tuple[bytes, bytes]],
     cors: CorsPolicy | None,
     request_logger: LoggerService | None,
+    telemetry: TelemetryService | None = None,
 ) -> list[Piece]:
-    """The pieces before the mounts, outermost first: ``request_tracking``, ``request_log``,
+    """The pieces before the mounts, outermost first: ``request_tracking``, ``http_tracing``,
+    ``http_metrics``, ``request_log``,
     ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``, ``errors``,
     ``health``.
 
@@ -39,9 +47,25 @@ def default_pipeline(
     of the pieces: helmet's and CORS's headers come first because their wrappers run after the
     handler's, and compression, outside them, sees every header (to merge ``Vary``). Errors are
     rendered inside all of them, so an error response is shaped like any other. ``request_log``
-    is left out without a logger, ``cors`` without ``backend.cors``.
+    is left out without a logger, ``cors`` without ``backend.cors``, ``http_tracing`` and
+    ``http_metrics`` while ``telemetry`` records no spans or metrics. The span is current for
+    everything inside it, the request log line included (its trace id).
     """
     pieces = [Piece("request_tracking", RequestTracking)]
+    if telemetry is not None and telemetry.tracing_enabled:
+        tracer = telemetry.tracer_provider.get_tracer(HTTP_INSTRUMENTATION_SCOPE)
+
+        def http_tracing(app: ASGIApp) -> ASGIApp:
+            return HttpTracingMiddleware(app, tracer)
+
+        pieces.append(Piece("http_tracing", http_tracing))
+    if telemetry is not None and telemetry.metrics_enabled:
+        meter = telemetry.meter_provider.get_meter(HTTP_INSTRUMENTATION_SCOPE)
+
+        def http_metrics(app: ASGIApp) -> ASGIApp:
+            return HttpMetricsMiddleware(app, meter)
+
+        pieces.append(Piece("http_metrics", http_metrics))
     if request_logger is not None:
         logger = request_logger
 

@@ -67,9 +67,11 @@ async def test_a_starting_backend_logs_each_warning_once() -> None:
     logger = MockRootLogger()
     config = {
         "backend": {
+            "rateLimit": True,
+            "server": {"timeout": 5000},
+            # Implemented: no warning.
             "metrics": {"plugin": {"x": {}}},
             "tracing": {"enabled": True},
-            # Implemented: no warning.
             "actions": {"pluginSources": ["a"], "overrides": {"a:b": {"title": "B"}}},
         }
     }
@@ -79,7 +81,10 @@ async def test_a_starting_backend_logs_each_warning_once() -> None:
     async with backend:
         pass
     unimplemented = [m for m in logger.messages("warn") if "is not implemented" in m]
-    assert [m.split("'")[1] for m in unimplemented] == ["backend.metrics", "backend.tracing"]
+    assert [m.split("'")[1] for m in unimplemented] == [
+        "backend.rateLimit",
+        "backend.server.timeout",
+    ]
 
 
 @pytest.mark.anyio
