@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
 
 from ...api import Config, LoggerService, ServiceFactory, core_services, create_service_factory
 from ...api._telemetry import telemetry_service_ref
@@ -15,10 +17,12 @@ from ._settings import read_telemetry_settings
 from ._telemetry import BackendTelemetry
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader
     from opentelemetry.sdk.trace import SpanProcessor
-    from opentelemetry.trace import TracerProvider
+else:
+    # The SDK is not imported unless it is configured; at run time (typing.get_type_hints)
+    # these annotations only need a name.
+    MetricReader = SpanProcessor = object
 
 __all__ = ["telemetry_service_factory"]
 
