@@ -32,13 +32,17 @@ class PluginDispatch:
     of the plugin's own, so their routes combine) and at most one ASGI application. With both,
     a request that a blueprint route matches (path and method) goes to the blueprints and every
     other one to the application, as an Express router falls through to the next handler.
-    With neither, HTTP requests get a ``NotFoundError`` body.
+    With neither, HTTP requests get a ``NotFoundError`` body. With ``note_routes`` the
+    blueprints tell the request's info which route template matched.
     """
 
-    __slots__ = ("_app", "_errors", "_plugin_id", "_quart")
+    __slots__ = ("_app", "_errors", "_note_routes", "_plugin_id", "_quart")
 
-    def __init__(self, plugin_id: str, errors: ErrorResponder) -> None:
+    def __init__(
+        self, plugin_id: str, errors: ErrorResponder, *, note_routes: bool = False
+    ) -> None:
         self._plugin_id = plugin_id
+        self._note_routes = note_routes
         self._errors = errors
         self._quart: Quart | None = None
         self._app: ASGIApp | None = None
@@ -56,7 +60,8 @@ class PluginDispatch:
                 # The pipeline's body limit bounds every body; Quart's own 16 MB limit would
                 # refuse a larger configured one, under a name Backstage clients do not know.
                 self._quart.config["MAX_CONTENT_LENGTH"] = None
-                self._quart.before_request(_note_route)
+                if self._note_routes:
+                    self._quart.before_request(_note_route)
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
             return
