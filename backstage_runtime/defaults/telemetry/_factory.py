@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -52,18 +52,21 @@ def telemetry_service_factory(
         settings = read_telemetry_settings(config)
         meters = meter_provider
         endpoint = None
-        owned: list[object] = []
+        # What the backend set up, and so shuts down: the SDK providers' shutdown methods.
+        owned: list[Callable[[], object]] = []
         if meters is None and (settings.metrics or metric_readers):
             from ._sdk import build_meter_provider
 
-            meters, endpoint = build_meter_provider(settings, metric_readers)
-            owned.append(meters)
+            sdk_meters, endpoint = build_meter_provider(settings, metric_readers)
+            owned.append(sdk_meters.shutdown)
+            meters = sdk_meters
         tracers = tracer_provider
         if tracers is None and (settings.tracing or span_processors):
             from ._sdk import build_tracer_provider
 
-            tracers = build_tracer_provider(settings, span_processors)
-            owned.append(tracers)
+            sdk_tracers = build_tracer_provider(settings, span_processors)
+            owned.append(sdk_tracers.shutdown)
+            tracers = sdk_tracers
         telemetry = BackendTelemetry(
             config,
             meter_provider=meters if meters is not None else metrics.get_meter_provider(),
@@ -83,8 +86,8 @@ def telemetry_service_factory(
             with anyio.CancelScope(shield=True):
                 # Flushing exports over the network blocks: in a thread, each one bounded by
                 # the SDK's own export timeouts.
-                for provider in owned:
-                    await anyio.to_thread.run_sync(provider.shutdown)  # type: ignore[attr-defined]
+                for shutdown in owned:
+                    await anyio.to_thread.run_sync(shutdown)
                 if endpoint is not None:
                     await anyio.to_thread.run_sync(endpoint.close)
 

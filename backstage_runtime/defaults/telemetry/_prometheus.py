@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from prometheus_client import CollectorRegistry, start_http_server
@@ -26,7 +27,7 @@ class PrometheusEndpoint:
     reader: PrometheusMetricReader
     host: str
     port: int
-    _server: object
+    _server: WSGIServer
     _thread: threading.Thread
 
     @classmethod
@@ -50,7 +51,6 @@ class PrometheusEndpoint:
 
     def close(self) -> None:
         """Stop listening (blocks until the server thread is done: call it from a thread)."""
-        server = self._server
-        server.shutdown()  # type: ignore[attr-defined]
-        server.server_close()  # type: ignore[attr-defined]
+        self._server.shutdown()
+        self._server.server_close()
         self._thread.join()
