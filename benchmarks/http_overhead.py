@@ -9,11 +9,17 @@ from one process each, with the same Hypercorn settings, on loopback:
   headers, CORS (configured, so it does work on every request), the lifecycle gate, the error
   handler and the plugin mount.
 
+- ``metrics``: ``runtime`` with ``backend.metrics.prometheus`` enabled (the SDK records the HTTP
+  server instruments of every request; the scrape endpoint listens but is not scraped);
+- ``tracing``: ``runtime`` with tracing on: a server span per request, through the SDK's batch
+  processor to an exporter that drops the spans (the cost of recording, not of a network).
+
 The load generator is ``wrk`` (Debian package ``wrk``) on loopback; rounds alternate between the
 servers and the medians are compared. Target: the runtime keeps at least 0.85 of bare Quart's
-requests per second. Run:
+requests per second; ``metrics`` and ``tracing`` are reported as ratios to ``runtime``. Run:
 
     python benchmarks/http_overhead.py [--duration 10] [--connections 50] [--rounds 3]
+        [--kinds bare,runtime,metrics,tracing]
 """
 
 from __future__ import annotations
@@ -67,7 +73,32 @@ def serve_bare(port: int) -> None:
     asyncio.run(serve(app, config))  # type: ignore[arg-type]
 
 
-def serve_runtime(port: int) -> None:
+KINDS = ("bare", "runtime", "metrics", "tracing")
+
+
+def telemetry_features(kind: str) -> tuple[list[Any], dict[str, Any]]:
+    """The extra features and ``backend`` config of a ``metrics`` or ``tracing`` run."""
+    if kind == "metrics":
+        return [], {"metrics": {"prometheus": {"enabled": True, "host": "127.0.0.1", "port": 0}}}
+    if kind == "tracing":
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        from backstage_runtime.defaults.telemetry import telemetry_service_factory
+
+        class DroppingExporter(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        processor = BatchSpanProcessor(DroppingExporter())
+        return [telemetry_service_factory(span_processors=[processor])], {}
+    return [], {}
+
+
+def serve_runtime(port: int, kind: str = "runtime") -> None:
     import anyio
 
     from backstage_runtime import core_services, create_backend, create_backend_plugin
@@ -83,13 +114,15 @@ def serve_runtime(port: int) -> None:
 
     # Production's JSON lines, written to /dev/null by the parent.
     os.environ["LOG_FORMAT"] = "json"
+    extra_features, extra_config = telemetry_features(kind)
     backend = create_backend(
-        features=[create_backend_plugin(plugin_id="hello", register=register)],
+        features=[create_backend_plugin(plugin_id="hello", register=register), *extra_features],
         config={
             "backend": {
                 "baseUrl": f"http://127.0.0.1:{port}",
                 "listen": {"host": "127.0.0.1", "port": port},
                 "cors": {"origin": ["http://localhost:*"], "credentials": True},
+                **extra_config,
             }
         },
     )
@@ -201,21 +234,28 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--serve", choices=("bare", "runtime"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}"
+    )
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "bare":
         serve_bare(args.port)
         return
-    if args.serve == "runtime":
-        serve_runtime(args.port)
+    if args.serve is not None:
+        serve_runtime(args.port, args.serve)
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    kinds = tuple(kind for kind in args.kinds.split(",") if kind)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        sys.exit(f"unknown --kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
 
-    results: dict[str, list[Result]] = {"bare": [], "runtime": []}
+    results: dict[str, list[Result]] = {kind: [] for kind in kinds}
     for round_number in range(args.rounds):
-        order = ("bare", "runtime") if round_number % 2 == 0 else ("runtime", "bare")
+        order = kinds if round_number % 2 == 0 else tuple(reversed(kinds))
         for kind in order:
             result = measure(kind, args.duration, args.connections)
             results[kind].append(result)
@@ -232,17 +272,26 @@ def main() -> None:
     print()
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians")
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu us/req':>12}")
-    for kind in ("bare", "runtime"):
+    for kind in kinds:
         print(
             f"{kind:10}{median(kind, 'requests_per_second'):10.0f}"
             f"{median(kind, 'p50_ms'):10.2f}{median(kind, 'p99_ms'):10.2f}"
             f"{median(kind, 'cpu_us_per_request'):12.0f}"
         )
-    ratio = median("runtime", "requests_per_second") / median("bare", "requests_per_second")
-    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
-    print(f"throughput ratio runtime/bare: {ratio:.3f} ({verdict} the {TARGET_RATIO} target)")
-    cpu_ratio = median("bare", "cpu_us_per_request") / median("runtime", "cpu_us_per_request")
-    print(f"CPU-bound capacity ratio (bare CPU per request / runtime's): {cpu_ratio:.3f}")
+    if "bare" in kinds and "runtime" in kinds:
+        ratio = median("runtime", "requests_per_second") / median("bare", "requests_per_second")
+        verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+        print(f"throughput ratio runtime/bare: {ratio:.3f} ({verdict} the {TARGET_RATIO} target)")
+        cpu_ratio = median("bare", "cpu_us_per_request") / median("runtime", "cpu_us_per_request")
+        print(f"CPU-bound capacity ratio (bare CPU per request / runtime's): {cpu_ratio:.3f}")
+    for kind in ("metrics", "tracing"):
+        if kind in kinds and "runtime" in kinds:
+            ratio = median(kind, "requests_per_second") / median("runtime", "requests_per_second")
+            cpu = median("runtime", "cpu_us_per_request") / median(kind, "cpu_us_per_request")
+            print(
+                f"{kind} on / off (same stack): throughput {ratio:.3f}, "
+                f"CPU-bound capacity {cpu:.3f}"
+            )
     print(f"python {sys.version.split()[0]}, pid {os.getpid()}")
 
 

@@ -33,6 +33,12 @@ from ._refs import (
     create_service_ref,
 )
 from ._runtime_services import BackgroundTasksService, runtime_services
+from ._telemetry import (
+    metrics_service_ref,
+    root_metrics_service_ref,
+    telemetry_service_ref,
+    tracing_service_ref,
+)
 from .errors import (
     AuthenticationError,
     BackendStartupError,
@@ -115,6 +121,7 @@ from .services.metadata import (
     RootSystemMetadataService,
     SystemPluginInfo,
 )
+from .services.metrics import MetricsService, RootMetricsService
 from .services.permissions import (
     ConditionTransformer,
     GetResources,
@@ -136,6 +143,8 @@ from .services.scheduler import (
     TaskScope,
     read_scheduler_service_task_schedule_definition_from_config,
 )
+from .services.telemetry import TelemetryService
+from .services.tracing import TracingService, TracingSpan
 from .services.url_reader import (
     ArchiveLimitError,
     ReaderFactory,
@@ -304,4 +313,14 @@ __all__ = [
     "UrlReaderPredicateTuple",
     "UrlReaderService",
     "url_reader_factories",
+    # Telemetry (Backstage's alpha metrics and tracing services).
+    "MetricsService",
+    "RootMetricsService",
+    "TelemetryService",
+    "TracingService",
+    "TracingSpan",
+    "metrics_service_ref",
+    "root_metrics_service_ref",
+    "telemetry_service_ref",
+    "tracing_service_ref",
 ]

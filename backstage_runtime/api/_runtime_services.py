@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._refs import ServiceRef, create_service_ref
+from ._telemetry import telemetry_service_ref
+from .services.telemetry import TelemetryService
 
 if TYPE_CHECKING:
     # Only for the annotation: the API layer does not import aiohttp.
@@ -38,6 +40,9 @@ class _RuntimeServices:
     http_client: Final[ServiceRef[ClientSession]] = create_service_ref(
         id="runtime.httpClient", scope="root"
     )
+    #: The backend's OpenTelemetry providers (``runtime.telemetry``), which the core services
+    #: instrument themselves with; without a factory, the global (by default no-op) providers.
+    telemetry: Final[ServiceRef[TelemetryService]] = telemetry_service_ref
 
 
 #: Runtime-provided service refs.

@@ -16,7 +16,8 @@ _KEY = "backstage"
 class RequestInfo:
     """One request as the root router tracks it.
 
-    ``plugin_id`` is set when a plugin router takes the request; ``status`` when the response
+    ``plugin_id`` is set when a plugin router takes the request; ``route`` when one of its
+    Quart routes matched (the template, ``/api/todo/items/<item_id>``); ``status`` when the response
     start reaches the server (until then an error can still replace the response);
     ``content_length`` is its ``Content-Length`` or, without one (a stream, a compressed body),
     the body bytes sent so far.
@@ -25,6 +26,7 @@ class RequestInfo:
     request_id: str
     started: float
     plugin_id: str | None = None
+    route: str | None = None
     status: int | None = None
     content_length: int | None = None
 

@@ -76,6 +76,7 @@ class JwksClient:
     client, which a stream of made-up key ids uses up for everyone.
 
     ``clock`` (seconds, monotonic) drives intervals and expiry; tests pass a controllable one.
+    ``on_fetch(url, succeeded)`` is told of every fetch that ended (the backend counts them).
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class JwksClient:
         refetch_interval: float = _REFETCH_INTERVAL_SECONDS,
         negative_ttl: float = _NEGATIVE_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[str, bool], None] | None = None,
     ):
         self._session = session
+        self._on_fetch = on_fetch
         self._timeout = timeout
         self._max_urls = max_urls
         self._interval = refetch_interval
@@ -170,9 +173,13 @@ class JwksClient:
             except JwksUnavailableError as error:
                 fetch.error = issuer.failure = error
                 issuer.failed_at = self._clock()
+                if self._on_fetch is not None:
+                    self._on_fetch(url, False)
             else:
                 issuer.keys = keys
                 issuer.failure = None
+                if self._on_fetch is not None:
+                    self._on_fetch(url, True)
             issuer.last = fetch
         finally:
             # Also on cancellation: the waiters wake up, see no newer answer, and one of them

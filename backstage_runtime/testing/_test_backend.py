@@ -30,6 +30,7 @@ from ..defaults.http_client import http_client_service_factory
 from ..defaults.http_router import http_router_service_factory
 from ..defaults.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..defaults.logger import logger_service_factory
+from ..defaults.metrics import metrics_service_factory, root_metrics_service_factory
 from ..defaults.permissions import permissions_service_factory
 from ..defaults.permissions_registry import permissions_registry_service_factory
 from ..defaults.root_health import root_health_service_factory
@@ -38,6 +39,8 @@ from ..defaults.root_system_metadata import (
     alpha_root_system_metadata_service_factory,
     root_system_metadata_service_factory,
 )
+from ..defaults.telemetry import telemetry_service_factory
+from ..defaults.tracing import tracing_service_factory
 from ..defaults.url_reader import url_reader_service_factory
 from ..defaults.user_info import user_info_service_factory
 from ..runtime import Backend, create_specialized_backend
@@ -99,6 +102,8 @@ def test_default_service_factories(
     return [
         mock_services.root_config.factory(config),
         mock_services.root_logger.factory(logger=logger),
+        telemetry_service_factory(),
+        root_metrics_service_factory(),
         root_lifecycle_service_factory(),
         root_health_service_factory(),
         root_http_router_service_factory(
@@ -127,6 +132,8 @@ def test_default_service_factories(
         alpha_actions_registry_service_factory(),
         actions_service_factory(),
         alpha_actions_service_factory(),
+        metrics_service_factory(),
+        tracing_service_factory(),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from ...api.errors import AuthenticationError, NotAllowedError
@@ -42,8 +42,10 @@ class DefaultAuthService:
         external: Sequence[ExternalTokenHandler],
         keys: PluginKeySource,
         disable_default_auth_policy: bool,
+        record_verification: Callable[[str, str], None] | None = None,
     ) -> None:
         self._plugin_id = plugin_id
+        self._record = record_verification
         self._plugin_tokens = plugin_tokens
         self._user_tokens = user_tokens
         self._external = list(external)
@@ -69,12 +71,38 @@ class DefaultAuthService:
                     raise AuthenticationError("Illegal limited user token")
                 return credentials
             del self._verified[token]
-        credentials, limited = await self._verify(token, allow_limited_access)
+        if self._record is None:
+            credentials, limited = await self._verify(token, allow_limited_access)
+        else:
+            credentials, limited = await self._verify_recorded(
+                token, allow_limited_access, self._record
+            )
         if credentials.expires_at is not None:
             self._verified[token] = (credentials, limited)
             if len(self._verified) > _MAX_CACHED_TOKENS:
                 self._verified.popitem(last=False)
         return credentials
+
+    async def _verify_recorded(
+        self, token: str, allow_limited_access: bool, record: Callable[[str, str], None]
+    ) -> tuple[BackstageCredentials, bool]:
+        try:
+            credentials, limited = await self._verify(token, allow_limited_access)
+        except NotAllowedError:
+            record("external", "restricted")
+            raise
+        except AuthenticationError:
+            record("unknown", "invalid")
+            raise
+        principal = credentials.principal
+        if isinstance(principal, BackstageUserPrincipal):
+            kind = "plugin" if principal.actor is not None else "user"
+        elif isinstance(principal, BackstageServicePrincipal):
+            kind = "plugin" if principal.subject.startswith("plugin:") else "external"
+        else:
+            kind = "unknown"
+        record(kind, "valid")
+        return credentials, limited
 
     async def _verify(
         self, token: str, allow_limited_access: bool

@@ -19,6 +19,7 @@ from ...api import (
 from ...api.errors import ConfigError
 from ...api.services.auth import AuthService
 from ...api.services.database import DatabaseService
+from ...api.services.telemetry import TelemetryService
 from ...jose import JwksClient
 from ._auth_service import DefaultAuthService
 from ._external import read_external_handlers
@@ -30,6 +31,7 @@ from ._key_sources import (
 )
 from ._key_store import DatabaseKeyStore
 from ._plugin_tokens import PluginTokenHandler
+from ._telemetry import AuthTelemetry
 from ._user_tokens import UserTokenHandler
 
 __all__ = ["auth_service_factory"]
@@ -38,9 +40,16 @@ __all__ = ["auth_service_factory"]
 class _AuthRoot:
     """What all plugins of a backend share: one JWKS cache and the parsed config."""
 
-    def __init__(self, config: Config, logger: LoggerService, session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        config: Config,
+        logger: LoggerService,
+        session: aiohttp.ClientSession,
+        telemetry: TelemetryService,
+    ):
         self.config = config
-        self.jwks = JwksClient(session)
+        self.telemetry = AuthTelemetry(telemetry)
+        self.jwks = JwksClient(session, on_fetch=self.telemetry.jwks_observer())
         self.logger = logger
         self.external = read_external_handlers(config, self.jwks, logger)
         self.disabled = bool(
@@ -67,9 +76,13 @@ def auth_service_factory(
     """
 
     def create_root_context(
-        *, config: Config, root_logger: LoggerService, http_client: aiohttp.ClientSession
+        *,
+        config: Config,
+        root_logger: LoggerService,
+        http_client: aiohttp.ClientSession,
+        telemetry: TelemetryService,
     ) -> _AuthRoot:
-        return _AuthRoot(config, root_logger.child({"service": "auth"}), http_client)
+        return _AuthRoot(config, root_logger.child({"service": "auth"}), http_client, telemetry)
 
     def factory(
         root: _AuthRoot,
@@ -98,6 +111,7 @@ def auth_service_factory(
             external=root.external,
             keys=keys,
             disable_default_auth_policy=root.disabled,
+            record_verification=root.telemetry.verification_recorder(plugin_id),
         )
 
     return create_service_factory(
@@ -106,6 +120,7 @@ def auth_service_factory(
             "config": core_services.root_config,
             "root_logger": core_services.root_logger,
             "http_client": runtime_services.http_client,
+            "telemetry": runtime_services.telemetry,
             "plugin_metadata": core_services.plugin_metadata,
             "logger": core_services.logger,
             "discovery": core_services.discovery,

@@ -11,7 +11,9 @@ from ...api import (
     core_services,
     create_service_factory,
 )
+from ...api._telemetry import telemetry_service_ref
 from ...api.services.cache import CacheService
+from ...api.services.telemetry import TelemetryService
 from ._manager import CacheManager
 
 __all__ = ["cache_service_factory"]
@@ -26,9 +28,15 @@ def cache_service_factory() -> ServiceFactory[CacheService]:
     """
 
     def create_root_context(
-        *, config: Config, root_logger: LoggerService, root_lifecycle: RootLifecycleService
+        *,
+        config: Config,
+        root_logger: LoggerService,
+        root_lifecycle: RootLifecycleService,
+        telemetry: TelemetryService,
     ) -> CacheManager:
-        manager = CacheManager.from_config(config, root_logger.child({"type": "cacheManager"}))
+        manager = CacheManager.from_config(
+            config, root_logger.child({"type": "cacheManager"}), telemetry=telemetry
+        )
         root_lifecycle.add_shutdown_hook(manager.close)
         return manager
 
@@ -38,6 +46,7 @@ def cache_service_factory() -> ServiceFactory[CacheService]:
         config: Config,
         root_logger: LoggerService,
         root_lifecycle: RootLifecycleService,
+        telemetry: TelemetryService,
         plugin_metadata: PluginMetadataService,
     ) -> CacheService:
         return manager.for_plugin(plugin_metadata.get_id())
@@ -48,6 +57,7 @@ def cache_service_factory() -> ServiceFactory[CacheService]:
             "config": core_services.root_config,
             "root_logger": core_services.root_logger,
             "root_lifecycle": core_services.root_lifecycle,
+            "telemetry": telemetry_service_ref,
             "plugin_metadata": core_services.plugin_metadata,
         },
         create_root_context=create_root_context,

@@ -6,11 +6,13 @@ import time
 from collections.abc import Callable
 
 from ...api import Config, LoggerService
+from ...api.services.telemetry import TelemetryService
 from ._client import PluginCache
 from ._config import CacheSettings, read_cache_settings
 from ._guard import DEFAULT_RETRY_INTERVAL, DEFAULT_WARNING_INTERVAL, CacheMetrics, StoreGuard
 from ._store import CacheStore
 from ._store_factory import create_store
+from ._telemetry import CacheTelemetry
 
 __all__ = ["CacheManager"]
 
@@ -31,8 +33,10 @@ class CacheManager:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         warning_interval: float = DEFAULT_WARNING_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: TelemetryService | None = None,
     ) -> None:
         self.settings = settings
+        self._telemetry = CacheTelemetry.for_backend(telemetry, settings.store_name)
         self._store: CacheStore = create_store(settings)
         self._guard = StoreGuard(
             settings.store_name,
@@ -51,13 +55,16 @@ class CacheManager:
         *,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         warning_interval: float = DEFAULT_WARNING_INTERVAL,
+        telemetry: TelemetryService | None = None,
     ) -> CacheManager:
-        """A manager for ``backend.cache``; raises :class:`ConfigError` naming a bad key."""
+        """A manager for ``backend.cache``; raises :class:`ConfigError` naming a bad key. With
+        ``telemetry`` recording, every plugin's cache calls get spans and metrics."""
         return cls(
             read_cache_settings(config, logger),
             logger,
             retry_interval=retry_interval,
             warning_interval=warning_interval,
+            telemetry=telemetry,
         )
 
     @property
@@ -83,6 +90,7 @@ class CacheManager:
             store=self._store,
             guard=self._guard,
             default_ttl_ms=self.settings.default_ttl_ms,
+            telemetry=self._telemetry,
         )
 
     async def close(self) -> None:

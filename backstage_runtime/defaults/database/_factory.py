@@ -12,7 +12,9 @@ from ...api import (
     core_services,
     create_service_factory,
 )
+from ...api._telemetry import telemetry_service_ref
 from ...api.services.database import DatabaseService
+from ...api.services.telemetry import TelemetryService
 from ._manager import DatabaseManager
 from ._plugin_database import PluginDatabase
 
@@ -35,9 +37,13 @@ def database_service_factory(
         config: RootConfigService,
         root_logger: RootLoggerService,
         root_lifecycle: RootLifecycleService,
+        telemetry: TelemetryService,
     ) -> DatabaseManager:
         manager = DatabaseManager.from_config(
-            config, logger=root_logger.child({"type": "database"}), skip_migrations=skip_migrations
+            config,
+            logger=root_logger.child({"type": "database"}),
+            skip_migrations=skip_migrations,
+            telemetry=telemetry,
         )
         root_lifecycle.add_shutdown_hook(manager.dispose)
         return manager
@@ -57,6 +63,7 @@ def database_service_factory(
             "config": core_services.root_config,
             "root_logger": core_services.root_logger,
             "root_lifecycle": core_services.root_lifecycle,
+            "telemetry": telemetry_service_ref,
             "plugin_metadata": core_services.plugin_metadata,
             "logger": core_services.logger,
         },

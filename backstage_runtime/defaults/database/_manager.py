@@ -8,6 +8,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...api import Config, LoggerService
+from ...api.services.telemetry import TelemetryService
 from ._availability import watch_availability
 from ._config import read_plugin_settings
 from ._mysql import create_mysql_engine
@@ -17,6 +18,7 @@ from ._provisioning import DatabaseProvisioner
 from ._section import DATABASE_CONFIG_KEY
 from ._settings import MysqlSettings, PgSettings, PluginDatabaseSettings
 from ._sqlite import create_sqlite_engine
+from ._telemetry import DatabaseTelemetry
 
 __all__ = ["DatabaseManager", "DatabaseShutDownError"]
 
@@ -39,8 +41,10 @@ class DatabaseManager:
         *,
         logger: LoggerService,
         skip_migrations: bool | None = None,
+        telemetry: TelemetryService | None = None,
     ) -> None:
         self._section = section
+        self._telemetry = DatabaseTelemetry(telemetry) if telemetry is not None else None
         self._logger = logger
         self._skip_migrations = skip_migrations
         self._engines: dict[str, AsyncEngine] = {}
@@ -50,13 +54,20 @@ class DatabaseManager:
 
     @classmethod
     def from_config(
-        cls, config: Config, *, logger: LoggerService, skip_migrations: bool | None = None
+        cls,
+        config: Config,
+        *,
+        logger: LoggerService,
+        skip_migrations: bool | None = None,
+        telemetry: TelemetryService | None = None,
     ) -> DatabaseManager:
-        """A manager over ``backend.database`` of the root ``config``."""
+        """A manager over ``backend.database`` of the root ``config``; with ``telemetry``
+        recording, every engine's statements get spans and metrics."""
         return cls(
             config.get_optional_config(DATABASE_CONFIG_KEY),
             logger=logger,
             skip_migrations=skip_migrations,
+            telemetry=telemetry,
         )
 
     def for_plugin(self, plugin_id: str, *, logger: LoggerService | None = None) -> PluginDatabase:
@@ -77,7 +88,10 @@ class DatabaseManager:
             return await self._engine(settings)
 
         return PluginDatabase(
-            settings, engine, plugin_logger, migration_engine=_migration_engine(settings)
+            settings,
+            engine,
+            plugin_logger,
+            migration_engine=_migration_engine(settings, self._telemetry),
         )
 
     async def dispose(self) -> None:
@@ -125,6 +139,8 @@ class DatabaseManager:
         else:
             engine = create_sqlite_engine(target, settings.pool)
         watch_availability(engine, settings.plugin_id)
+        if self._telemetry is not None:
+            self._telemetry.instrument(engine, settings.plugin_id)
         try:
             if isinstance(target, PgSettings) and target.ensure_schema:
                 await self._provisioner.ensure_schema(engine, target, settings.plugin_id)
@@ -136,7 +152,9 @@ class DatabaseManager:
         return engine
 
 
-def _migration_engine(settings: PluginDatabaseSettings) -> Callable[[], AsyncEngine] | None:
+def _migration_engine(
+    settings: PluginDatabaseSettings, telemetry: DatabaseTelemetry | None
+) -> Callable[[], AsyncEngine] | None:
     """PostgreSQL migrations run on an engine of their own, without the statement timeout."""
     target = settings.target
     if not isinstance(target, PgSettings):
@@ -145,6 +163,9 @@ def _migration_engine(settings: PluginDatabaseSettings) -> Callable[[], AsyncEng
     def create() -> AsyncEngine:
         engine = create_pg_engine(target, settings.pool, for_migrations=True)
         watch_availability(engine, settings.plugin_id)
+        if telemetry is not None:
+            # Spans only: its pool is short-lived and not the plugin's.
+            telemetry.instrument(engine, settings.plugin_id, pool=False)
         return engine
 
     return create

@@ -15,9 +15,11 @@ from ...api import (
     create_service_factory,
     read_duration_from_config,
 )
+from ...api._telemetry import telemetry_service_ref
 from ...api.errors import NotFoundError
 from ...api.services.auth import AuthService, HttpAuthService
 from ...api.services.http import HttpRouterService, RootHttpRouterService
+from ...api.services.telemetry import TelemetryService
 from ...http_toolkit import (
     ErrorResponder,
     RateLimiter,
@@ -51,6 +53,7 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
         plugin_metadata: PluginMetadataService,
         auth: AuthService,
         http_auth: HttpAuthService,
+        telemetry: TelemetryService,
     ) -> PluginHttpRouter:
         plugin_id = plugin_metadata.get_id()
         pause = (
@@ -109,6 +112,8 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
             cookie_endpoint=cookie_endpoint,
             body_limits=read_body_limits(config, plugin_id),
             rate_limiter=rate_limiter,
+            # The route template is for the request's metrics and span: without them, no hook.
+            note_routes=telemetry.metrics_enabled or telemetry.tracing_enabled,
         )
         root_router.use(f"/api/{plugin_id}", router)
         return router
@@ -123,6 +128,7 @@ def http_router_service_factory() -> ServiceFactory[HttpRouterService]:
             "plugin_metadata": core_services.plugin_metadata,
             "auth": core_services.auth,
             "http_auth": core_services.http_auth,
+            "telemetry": telemetry_service_ref,
         },
         factory=factory,
         initialization="always",

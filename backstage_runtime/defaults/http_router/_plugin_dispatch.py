@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from quart import Blueprint, Quart
+from quart import Blueprint, Quart, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -15,6 +15,7 @@ from ...http_toolkit import (
     Receive,
     Scope,
     Send,
+    get_request_info,
     is_blueprint,
     mount_handler,
     mount_relative_path,
@@ -31,13 +32,17 @@ class PluginDispatch:
     of the plugin's own, so their routes combine) and at most one ASGI application. With both,
     a request that a blueprint route matches (path and method) goes to the blueprints and every
     other one to the application, as an Express router falls through to the next handler.
-    With neither, HTTP requests get a ``NotFoundError`` body.
+    With neither, HTTP requests get a ``NotFoundError`` body. With ``note_routes`` the
+    blueprints tell the request's info which route template matched.
     """
 
-    __slots__ = ("_app", "_errors", "_plugin_id", "_quart")
+    __slots__ = ("_app", "_errors", "_note_routes", "_plugin_id", "_quart")
 
-    def __init__(self, plugin_id: str, errors: ErrorResponder) -> None:
+    def __init__(
+        self, plugin_id: str, errors: ErrorResponder, *, note_routes: bool = False
+    ) -> None:
         self._plugin_id = plugin_id
+        self._note_routes = note_routes
         self._errors = errors
         self._quart: Quart | None = None
         self._app: ASGIApp | None = None
@@ -55,6 +60,8 @@ class PluginDispatch:
                 # The pipeline's body limit bounds every body; Quart's own 16 MB limit would
                 # refuse a larger configured one, under a name Backstage clients do not know.
                 self._quart.config["MAX_CONTENT_LENGTH"] = None
+                if self._note_routes:
+                    self._quart.before_request(_note_route)
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
             return
@@ -88,6 +95,16 @@ class PluginDispatch:
         if self._app is None or _matches_a_route(self._quart, scope):
             return cast(ASGIApp, self._quart)
         return self._app
+
+
+async def _note_route() -> None:
+    """Tell the request's info which route template matched (``http.route`` of the request's
+    metrics and span): the mount path plus the rule, ``/api/todo/items/<item_id>``."""
+    rule = request.url_rule
+    scope = cast(Scope, request.scope)
+    info = get_request_info(scope)
+    if rule is not None and info is not None:
+        info.route = scope.get("root_path", "") + rule.rule
 
 
 def _blueprints_in(handler: Any) -> list[Blueprint] | None:

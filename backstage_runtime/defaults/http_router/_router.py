@@ -48,13 +48,14 @@ class PluginHttpRouter:
         cookie_endpoint: CookieHandler | None = None,
         body_limits: BodyLimits | None = None,
         rate_limiter: RateLimiter | None = None,
+        note_routes: bool = False,
     ) -> None:
         self._plugin_id = plugin_id
         self._policies = policies
         if cookie_endpoint is not None:
             # The cookie refreshes itself: the endpoint accepts the cookie it issued.
             policies.add(COOKIE_PATH, "user-cookie")
-        self._dispatch = PluginDispatch(plugin_id, errors)
+        self._dispatch = PluginDispatch(plugin_id, errors, note_routes=note_routes)
         self._pipeline = build_pipeline(
             default_pipeline(
                 gate=gate,

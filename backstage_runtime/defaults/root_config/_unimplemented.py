@@ -26,8 +26,6 @@ __all__ = ["UNIMPLEMENTED_KEYS", "unimplemented_key_warnings"]
 UNIMPLEMENTED_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("backend.database.keepalive", "pings each plugin database every minute"),
     ("backend.logger.redactAllowlist", "lists values the logger does not redact"),
-    ("backend.metrics", "configures OpenTelemetry metrics per plugin"),
-    ("backend.tracing", "configures OpenTelemetry tracing"),
 )
 
 

@@ -17,9 +17,11 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
+from ...api._telemetry import telemetry_service_ref
 from ...api.errors import ConfigError
 from ...api.services.http import RootHealthService, RootHttpRouterService
 from ...api.services.lifecycle import read_shutdown_hook_timeout
+from ...api.services.telemetry import TelemetryService
 from ...http_toolkit import (
     ErrorResponder,
     ListenOptions,
@@ -81,6 +83,7 @@ def root_http_router_service_factory(
         lifecycle: RootLifecycleService,
         health: RootHealthService,
         background_tasks: BackgroundTasksService,
+        telemetry: TelemetryService,
     ) -> RootHttpRouter:
         http_logger = logger.child({"service": "rootHttpRouter"})
         errors = ErrorResponder(
@@ -105,6 +108,7 @@ def root_http_router_service_factory(
             request_logger=http_logger if log_requests else None,
             trust_proxy=read_trust_proxy(config),
             rate_limiter=rate_limiter,
+            telemetry=telemetry,
         )
 
         def mount(path: str, handler: Any) -> None:
@@ -155,6 +159,7 @@ def root_http_router_service_factory(
             "lifecycle": core_services.root_lifecycle,
             "health": core_services.root_health,
             "background_tasks": runtime_services.background_tasks,
+            "telemetry": telemetry_service_ref,
         },
         factory=factory,
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from ...api import LoggerService
 from ...api.services.http import RootHealthService
+from ...api.services.telemetry import TelemetryService
 from ...http_toolkit import (
     ASGIApp,
     ErrorResponder,
@@ -20,12 +21,17 @@ from ._cors_middleware import CorsMiddleware
 from ._error_rendering import ErrorRendering
 from ._etag import ETagMiddleware
 from ._health import HealthEndpoints
+from ._http_metrics import HttpMetricsMiddleware
+from ._http_tracing import HttpTracingMiddleware
 from ._in_flight import InFlightMiddleware, InFlightRequests
 from ._request_log import RequestLogMiddleware
 from ._request_tracking import RequestTracking
 from ._security_headers import SecurityHeadersMiddleware
 
-__all__ = ["default_pipeline"]
+__all__ = ["HTTP_INSTRUMENTATION_SCOPE", "default_pipeline"]
+
+#: The meter and tracer of the HTTP server instruments.
+HTTP_INSTRUMENTATION_SCOPE = "backstage-service-rootHttpRouter"
 
 
 def default_pipeline(
@@ -39,9 +45,11 @@ def default_pipeline(
     request_logger: LoggerService | None,
     trust_proxy: TrustProxy | None = None,
     rate_limiter: RateLimiter | None = None,
+    telemetry: TelemetryService | None = None,
 ) -> list[Piece]:
     """The pieces before the mounts, outermost first: ``client_address`` (the client behind
-    trusted proxies, ``backend.trustProxy``), ``request_tracking``, ``request_log``,
+    trusted proxies, ``backend.trustProxy``), ``request_tracking``, ``http_tracing``,
+    ``http_metrics``, ``request_log``,
     ``in_flight``, ``compression``, ``security_headers``, ``cors``, ``etag``, ``errors``,
     ``rate_limit`` (the global ``backend.rateLimit``, in front of the health endpoints as in
     Backstage), ``health``.
@@ -51,7 +59,9 @@ def default_pipeline(
     handler's, and compression, outside them, sees every header (to merge ``Vary``). Errors are
     rendered inside all of them, so an error response is shaped like any other. ``request_log``
     is left out without a logger, ``cors`` without ``backend.cors``, ``client_address`` without
-    ``backend.trustProxy``, ``rate_limit`` without a global limit.
+    ``backend.trustProxy``, ``rate_limit`` without a global limit, ``http_tracing`` and
+    ``http_metrics`` while ``telemetry`` records no spans or metrics. The span is current for
+    everything inside it, the request log line included (its trace id).
     """
     pieces: list[Piece] = []
     if trust_proxy is not None:
@@ -62,6 +72,20 @@ def default_pipeline(
 
         pieces.append(Piece("client_address", client_address))
     pieces.append(Piece("request_tracking", RequestTracking))
+    if telemetry is not None and telemetry.tracing_enabled:
+        tracer = telemetry.tracer_provider.get_tracer(HTTP_INSTRUMENTATION_SCOPE)
+
+        def http_tracing(app: ASGIApp) -> ASGIApp:
+            return HttpTracingMiddleware(app, tracer)
+
+        pieces.append(Piece("http_tracing", http_tracing))
+    if telemetry is not None and telemetry.metrics_enabled:
+        meter = telemetry.meter_provider.get_meter(HTTP_INSTRUMENTATION_SCOPE)
+
+        def http_metrics(app: ASGIApp) -> ASGIApp:
+            return HttpMetricsMiddleware(app, meter)
+
+        pieces.append(Piece("http_metrics", http_metrics))
     if request_logger is not None:
         logger = request_logger
 

@@ -14,6 +14,7 @@ from ._formats import Formatter, JsonFormatter, LogFormat, PrettyFormatter
 from ._levels import LEVELS, LogLevel, level_value
 from ._overrides import LevelFilter, LevelOverride
 from ._redaction import Redactor, mask_sensitive_fields
+from ._trace_fields import add_trace_fields
 
 __all__ = ["BackstageLogger"]
 
@@ -160,6 +161,7 @@ class BackstageLogger:
         if not level_filter.could_pass(rank):
             return
         text, fields, error = merge_meta(str(message), self._fields, meta)
+        add_trace_fields(fields)
         # Overrides can match on any field (and raise verbosity), so they need the whole entry.
         if level_filter.has_overrides:
             entry_view = {**fields, "level": level, "message": text}

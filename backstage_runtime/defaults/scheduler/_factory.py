@@ -19,11 +19,13 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
+from ...api._telemetry import telemetry_service_ref
 from ...api.services.auditor import AuditorService
 from ...api.services.database import DatabaseService
 from ...api.services.scheduler import SchedulerService
+from ...api.services.telemetry import TelemetryService
 from ._global import PollIntervals
-from ._metrics import TaskMetrics
+from ._metrics import TRACER_ID, TaskMetrics
 from ._routes import scheduler_blueprint
 from ._scheduler import PluginScheduler, SchedulerOptions
 
@@ -65,8 +67,9 @@ def scheduler_service_factory(
 
     ``janitor_interval`` (seconds, default one minute) is how often expired leases are freed;
     ``max_poll_interval`` (default 5 s) bounds how long an instance takes to notice a task
-    triggered or released elsewhere. Metrics and traces use the global OpenTelemetry providers
-    unless ``meter_provider`` / ``tracer_provider`` are given.
+    triggered or released elsewhere. Metrics go to the plugin's meter and spans to the tracer
+    ``backstage-service-scheduler`` of ``runtime.telemetry``, unless ``meter_provider`` /
+    ``tracer_provider`` are given.
     """
     options = SchedulerOptions(
         janitor_interval=_seconds(janitor_interval),
@@ -88,16 +91,21 @@ def scheduler_service_factory(
         plugin_metadata: PluginMetadataService,
         background_tasks: BackgroundTasksService,
         auditor: AuditorService,
+        telemetry: TelemetryService,
         **_: object,
     ) -> PluginScheduler:
         plugin_id = plugin_metadata.get_id()
+        metrics = TaskMetrics(
+            telemetry.plugin_meter(plugin_id)
+            if meter_provider is None
+            else meter_provider.get_meter(f"backstage-plugin-{plugin_id}"),
+            (tracer_provider or telemetry.tracer_provider).get_tracer(TRACER_ID),
+        )
         scheduler = PluginScheduler(
             plugin_id,
             database=database,
             logger=logger,
-            metrics=TaskMetrics(
-                plugin_id, meter_provider=meter_provider, tracer_provider=tracer_provider
-            ),
+            metrics=metrics,
             options=options,
         )
         root.add(scheduler)
@@ -117,6 +125,7 @@ def scheduler_service_factory(
             "http_router": core_services.http_router,
             "plugin_metadata": core_services.plugin_metadata,
             "auditor": core_services.auditor,
+            "telemetry": telemetry_service_ref,
         },
         create_root_context=create_root_context,
         factory=factory,

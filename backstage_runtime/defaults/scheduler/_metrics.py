@@ -1,7 +1,8 @@
 """Task metrics and traces, with Backstage's instrument names, through the OpenTelemetry API.
 
-Without an OpenTelemetry SDK configured the API hands out no-op instruments, so this costs next
-to nothing; with one, the figures appear under the meter ``backstage-plugin-<pluginId>``.
+The meter is the plugin's own (``backstage-plugin-<pluginId>``, from ``runtime.telemetry``), as
+in Backstage, where the scheduler uses the plugin's ``alpha.core.metrics``. Without telemetry
+configured the instruments are no-op ones, so this costs next to nothing.
 """
 
 from __future__ import annotations
@@ -42,14 +43,7 @@ class TaskMetrics:
     ``backstage-service-scheduler``.
     """
 
-    def __init__(
-        self,
-        plugin_id: str,
-        *,
-        meter_provider: metrics.MeterProvider | None = None,
-        tracer_provider: trace.TracerProvider | None = None,
-    ) -> None:
-        meter = metrics.get_meter(f"backstage-plugin-{plugin_id}", meter_provider=meter_provider)
+    def __init__(self, meter: metrics.Meter, tracer: trace.Tracer) -> None:
         self._runs = meter.create_counter(
             "backend_tasks.task.runs.count",
             description="Total number of times a task has been run",
@@ -70,7 +64,19 @@ class TaskMetrics:
             unit="seconds",
             description="Epoch timestamp seconds when the task was last completed",
         )
-        self._tracer = trace.get_tracer(TRACER_ID, tracer_provider=tracer_provider)
+        self._tracer = tracer
+
+    @classmethod
+    def for_plugin(
+        cls,
+        plugin_id: str,
+        *,
+        meter_provider: metrics.MeterProvider | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+    ) -> TaskMetrics:
+        """Instruments from the given providers (the global ones when None)."""
+        meter = metrics.get_meter(f"backstage-plugin-{plugin_id}", meter_provider=meter_provider)
+        return cls(meter, trace.get_tracer(TRACER_ID, tracer_provider=tracer_provider))
 
     @contextmanager
     def run(self, task_id: str, scope: str) -> Iterator[RunRecord]:

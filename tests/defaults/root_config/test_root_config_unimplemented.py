@@ -68,9 +68,13 @@ async def test_a_starting_backend_logs_each_warning_once() -> None:
     logger = MockRootLogger()
     config = {
         "backend": {
+            "database": {"keepalive": True},
+            "logger": {"redactAllowlist": ["x"]},
+            # Implemented: no warning.
+            "rateLimit": True,
+            "server": {"timeout": 5000},
             "metrics": {"plugin": {"x": {}}},
             "tracing": {"enabled": True},
-            # Implemented: no warning.
             "actions": {"pluginSources": ["a"], "overrides": {"a:b": {"title": "B"}}},
         }
     }
@@ -80,7 +84,10 @@ async def test_a_starting_backend_logs_each_warning_once() -> None:
     async with backend:
         pass
     unimplemented = [m for m in logger.messages("warn") if "is not implemented" in m]
-    assert [m.split("'")[1] for m in unimplemented] == ["backend.metrics", "backend.tracing"]
+    assert [m.split("'")[1] for m in unimplemented] == [
+        "backend.database.keepalive",
+        "backend.logger.redactAllowlist",
+    ]
 
 
 @pytest.mark.anyio

@@ -89,7 +89,7 @@ def test_settings_of_another_version_are_not_read() -> None:
 async def test_schedule_task_checks_its_arguments_first() -> None:
     async with mock_services.database("p") as database:
         scheduler = PluginScheduler(
-            "p", database=database, logger=MockRootLogger(), metrics=TaskMetrics("p")
+            "p", database=database, logger=MockRootLogger(), metrics=TaskMetrics.for_plugin("p")
         )
 
         async def fn() -> None: ...

@@ -1,0 +1,23 @@
+"""The current OpenTelemetry span of a log call, as the fields that correlate the two.
+
+The names are the ones OpenTelemetry's winston instrumentation gives a Backstage log line
+(``trace_id``, ``span_id``, ``trace_flags``), so that a log backend's trace links work for Node
+and Python backends alike. Without a recording span (tracing off) there is nothing to add.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import get_current_span
+
+__all__ = ["add_trace_fields"]
+
+
+def add_trace_fields(fields: dict[str, Any]) -> None:
+    """Add the current span's ids to ``fields`` when there is a valid current span."""
+    context = get_current_span().get_span_context()
+    if context.is_valid:
+        fields["trace_id"] = format(context.trace_id, "032x")
+        fields["span_id"] = format(context.span_id, "016x")
+        fields["trace_flags"] = format(context.trace_flags, "02x")

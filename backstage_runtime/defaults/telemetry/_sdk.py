@@ -1,0 +1,109 @@
+"""The OpenTelemetry SDK set up from the settings: imported only when something is configured.
+
+The SDK, its exporters and prometheus_client come with the ``observability`` extra; a backend
+configured for them without it fails to start with an error naming the extra.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...api.errors import ConfigError
+from ._settings import OtlpSettings, PrometheusSettings, TelemetrySettings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    from ._prometheus import PrometheusEndpoint
+
+__all__ = ["build_meter_provider", "build_tracer_provider", "default_resource"]
+
+_EXTRA_HINT = "install backstage-runtime[observability]"
+
+
+def _missing(what: str, error: ImportError) -> ConfigError:
+    return ConfigError(f"{what} needs the OpenTelemetry SDK and exporters ({_EXTRA_HINT}): {error}")
+
+
+def default_resource() -> Resource:
+    """The resource of every measurement and span: ``service.name`` is ``backstage`` unless
+    ``OTEL_SERVICE_NAME`` (or ``OTEL_RESOURCE_ATTRIBUTES``) names the service."""
+    from opentelemetry.sdk.resources import Resource
+
+    attributes: dict[str, Any] = {}
+    if not os.environ.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = "backstage"
+    return Resource.create(attributes)
+
+
+def build_meter_provider(
+    settings: TelemetrySettings, readers: Sequence[MetricReader]
+) -> tuple[MeterProvider, PrometheusEndpoint | None]:
+    """An SDK meter provider with the configured readers plus ``readers``, and the Prometheus
+    endpoint when one is configured (already listening)."""
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+    except ImportError as error:
+        raise _missing("backend.metrics", error) from None
+    all_readers = list(readers)
+    endpoint = None
+    if settings.prometheus is not None:
+        endpoint = _prometheus(settings.prometheus)
+        all_readers.append(endpoint.reader)
+    if settings.metrics_otlp is not None:
+        all_readers.append(_otlp_metric_reader(settings.metrics_otlp))
+    provider = MeterProvider(metric_readers=all_readers, resource=default_resource())
+    return provider, endpoint
+
+
+def build_tracer_provider(
+    settings: TelemetrySettings, processors: Sequence[SpanProcessor]
+) -> TracerProvider:
+    """An SDK tracer provider exporting to the configured OTLP endpoint and ``processors``.
+
+    Sampling is the SDK's default (a parent's decision is kept, root spans are sampled); the
+    ``OTEL_TRACES_SAMPLER`` variables change it.
+    """
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+    except ImportError as error:
+        raise _missing("backend.tracing", error) from None
+    provider = TracerProvider(resource=default_resource())
+    for processor in processors:
+        provider.add_span_processor(processor)
+    if settings.traces_otlp is not None:
+        provider.add_span_processor(_otlp_span_processor(settings.traces_otlp))
+    return provider
+
+
+def _prometheus(settings: PrometheusSettings) -> PrometheusEndpoint:
+    try:
+        from ._prometheus import PrometheusEndpoint
+    except ImportError as error:
+        raise _missing("backend.metrics.prometheus", error) from None
+    return PrometheusEndpoint.start(settings.host, settings.port)
+
+
+def _otlp_metric_reader(settings: OtlpSettings) -> MetricReader:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    except ImportError as error:
+        raise _missing("backend.metrics.otlp", error) from None
+    exporter = OTLPMetricExporter(endpoint=settings.endpoint, headers=settings.headers or None)
+    return PeriodicExportingMetricReader(exporter, export_interval_millis=settings.interval * 1000)
+
+
+def _otlp_span_processor(settings: OtlpSettings) -> SpanProcessor:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError as error:
+        raise _missing("backend.tracing.otlp", error) from None
+    exporter = OTLPSpanExporter(endpoint=settings.endpoint, headers=settings.headers or None)
+    return BatchSpanProcessor(exporter)
