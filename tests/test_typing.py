@@ -175,7 +175,43 @@ async def use(permissions: PermissionsService, registry: PermissionsRegistryServ
     return answers[0]["result"] == AuthorizeResult.ALLOW
 """
 
-SNIPPETS = {"services.py": SERVICES, "mistakes.py": MISTAKES, "permissions.py": PERMISSIONS}
+# The test utilities: mock credentials typed by principal, still plain credentials where needed.
+TESTING = """
+from typing import assert_type
+
+from backstage_runtime import (
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+)
+from backstage_runtime.testing import MOCK_USER_ENTITY_REF, mock_credentials
+
+
+def who(credentials: BackstageCredentials) -> str:
+    return credentials.principal.type
+
+
+user = mock_credentials.user()
+assert_type(user, BackstageCredentials[BackstageUserPrincipal])
+assert_type(user.principal.user_entity_ref, str)
+assert_type(mock_credentials.limited_user().principal, BackstageUserPrincipal)
+assert_type(mock_credentials.service().principal.subject, str)
+assert_type(mock_credentials.none().principal, BackstageNonePrincipal)
+who(user)
+who(mock_credentials.service())
+anyone: BackstageCredentials = user
+anyone.principal.user_entity_ref  # E: union-attr
+service: BackstageCredentials[BackstageServicePrincipal] = user  # E: assignment
+assert_type(MOCK_USER_ENTITY_REF, str)
+"""
+
+SNIPPETS = {
+    "services.py": SERVICES,
+    "mistakes.py": MISTAKES,
+    "permissions.py": PERMISSIONS,
+    "testing.py": TESTING,
+}
 
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$", re.M)
 _EXPECTED = re.compile(r"# E: (?P<codes>[a-z-]+(?:, [a-z-]+)*)$")

@@ -12,6 +12,8 @@ from ._caches import ALL_CACHE_IDS, CacheStoreId, TestCache, TestCaches
 from ._databases import TestDatabaseId, TestDatabases
 from ._events import MockEventsService, SubscriberFailure
 from ._mock_auth import (
+    MOCK_SERVICE_SUBJECT,
+    MOCK_USER_ENTITY_REF,
     MockAuthService,
     MockHttpAuthService,
     MockPermissionsService,
@@ -40,6 +42,8 @@ from ._url_reader import MockUrlReader
 __all__ = [
     "ALL_CACHE_IDS",
     "LOOPBACK_PASSTHROUGH",
+    "MOCK_SERVICE_SUBJECT",
+    "MOCK_USER_ENTITY_REF",
     "CacheStoreId",
     "MockActionsRegistry",
     "MockActionsService",

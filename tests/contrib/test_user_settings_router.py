@@ -23,7 +23,6 @@ from backstage_plugin_user_settings_backend import (
 
 from backstage_runtime import (
     BackendPlugin,
-    BackstageUserPrincipal,
     HttpAuthService,
     HttpRouterService,
     core_services,
@@ -33,9 +32,7 @@ from backstage_runtime.testing import TestBackend, mock_credentials, start_test_
 
 pytestmark = pytest.mark.anyio
 
-_principal = mock_credentials.user().principal
-assert isinstance(_principal, BackstageUserPrincipal)
-MOCK_USER_REF = _principal.user_entity_ref
+MOCK_USER_REF = mock_credentials.user().principal.user_entity_ref  # MOCK_USER_ENTITY_REF
 
 
 class Mocks:
