@@ -37,6 +37,7 @@ from ._scheduler import MockSchedulerService
 from ._service_factory_tester import ServiceFactoryTester
 from ._service_mock import ServiceMock
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
+from ._test_response import TestResponse
 from ._url_reader import MockUrlReader
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "TestCaches",
     "TestDatabaseId",
     "TestDatabases",
+    "TestResponse",
     "create_mock_directory",
     "create_mock_http",
     "mock_credentials",

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from unittest.mock import AsyncMock
 
-import aiohttp
 import pytest
 from backstage_plugin_user_settings_backend import (
     SignalsService,
@@ -74,17 +73,8 @@ async def app(mocks: Mocks) -> AsyncIterator[TestBackend]:
         yield backend
 
 
-async def call(
-    app: TestBackend, method: str, path: str, **kwargs: Any
-) -> tuple[int, Any, aiohttp.ClientResponse]:
-    """``request(app)[method](path)``: the status, the JSON body (None when empty), the reply."""
-    url = await app.url(f"/api/user-settings{path}")
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, url, **kwargs) as response,
-    ):
-        body = await response.read()
-        return response.status, (await response.json() if body else None), response
+#: ``/buckets/my-bucket/keys/my-key`` under the plugin's mount point.
+PATH = "/api/user-settings/buckets/my-bucket/keys/my-key"
 
 
 # -- GET /buckets/:bucket/keys/:key ---------------------------------------------------------
@@ -94,10 +84,10 @@ async def test_get_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     setting = UserSetting(bucket="my-bucket", key="my-key", value="a")
     mocks.store.get.return_value = setting
 
-    status, body, _ = await call(app, "GET", "/buckets/my-bucket/keys/my-key")
+    reply = await app.request("GET", PATH)
 
-    assert status == 200
-    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    assert reply.status == 200
+    assert reply.json() == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
     mocks.store.get.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
     )
@@ -106,11 +96,9 @@ async def test_get_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_get_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(
-        app, "GET", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
-    )
+    reply = await app.request("GET", PATH, headers=mock_credentials.none.headers())
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.get.assert_not_called()
 
 
@@ -120,9 +108,9 @@ async def test_get_returns_an_error_if_the_authorization_header_is_missing(
 async def test_delete_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     mocks.store.delete.return_value = None
 
-    status, _, _ = await call(app, "DELETE", "/buckets/my-bucket/keys/my-key")
+    reply = await app.request("DELETE", PATH)
 
-    assert status == 204
+    assert reply.status == 204
     mocks.store.delete.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
     )
@@ -136,11 +124,9 @@ async def test_delete_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_delete_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(
-        app, "DELETE", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
-    )
+    reply = await app.request("DELETE", PATH, headers=mock_credentials.none.headers())
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.delete.assert_not_called()
 
 
@@ -152,10 +138,10 @@ async def test_put_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     mocks.store.set.return_value = None
     mocks.store.get.return_value = setting
 
-    status, body, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={"value": "a"})
+    reply = await app.request("PUT", PATH, json={"value": "a"})
 
-    assert status == 200
-    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    assert reply.status == 200
+    assert reply.json() == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
     mocks.store.set.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key", value="a"
     )
@@ -172,9 +158,9 @@ async def test_put_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_put_returns_an_error_if_the_value_is_not_given(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={})
+    reply = await app.request("PUT", PATH, json={})
 
-    assert status == 400
+    assert reply.status == 400
     mocks.store.set.assert_not_called()
 
 
@@ -182,14 +168,13 @@ async def test_put_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
     # Backstage's case sends a GET here (a copy of the GET case); the PUT is what it names.
-    status, _, _ = await call(
-        app,
+    reply = await app.request(
         "PUT",
-        "/buckets/my-bucket/keys/my-key",
+        PATH,
         json={"value": "a"},
         headers=mock_credentials.none.headers(),
     )
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.set.assert_not_called()
     mocks.store.get.assert_not_called()
