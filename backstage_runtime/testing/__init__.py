@@ -33,6 +33,7 @@ from ._mock_directory import (
 from ._mock_http import LOOPBACK_PASSTHROUGH, MockHttp, RecordedRequest, create_mock_http
 from ._mock_logger import LogRecordEntry, MockRootLogger
 from ._mock_services import MockRootConfig, mock_services
+from ._router_test_plugin import create_router_test_plugin
 from ._scheduler import MockSchedulerService
 from ._service_factory_tester import ServiceFactoryTester
 from ._service_mock import ServiceMock
@@ -82,6 +83,7 @@ __all__ = [
     "TestResponse",
     "create_mock_directory",
     "create_mock_http",
+    "create_router_test_plugin",
     "mock_credentials",
     "mock_services",
     "start_test_backend",

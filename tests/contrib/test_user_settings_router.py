@@ -2,14 +2,14 @@
 
 As there, the router is tested alone: the store and the signals service are mocks (jest's
 ``jest.fn()`` are ``AsyncMock`` here) and the caller is ``mock_credentials``' user. Express's
-``express().use(router).use(mockErrorHandler())`` + supertest becomes a one-plugin test backend
-mounting the router, asked over a real socket with aiohttp.
+``express().use(router).use(mockErrorHandler())`` + supertest becomes
+``create_router_test_plugin`` (the router in a one-plugin test backend, behind its credentials
+barrier and error handler) asked over a real socket with ``TestBackend.request``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from unittest.mock import AsyncMock
 
 import pytest
@@ -20,14 +20,12 @@ from backstage_plugin_user_settings_backend import (
     create_router,
 )
 
-from backstage_runtime import (
-    BackendPlugin,
-    HttpAuthService,
-    HttpRouterService,
-    core_services,
-    create_backend_plugin,
+from backstage_runtime.testing import (
+    TestBackend,
+    create_router_test_plugin,
+    mock_credentials,
+    start_test_backend,
 )
-from backstage_runtime.testing import TestBackend, mock_credentials, start_test_backend
 
 pytestmark = pytest.mark.anyio
 
@@ -43,25 +41,6 @@ class Mocks:
         self.signals = AsyncMock(spec_set=SignalsService)
 
 
-def router_plugin(mocks: Mocks) -> BackendPlugin:
-    """A ``user-settings`` plugin whose routes are ``create_router`` over the mocks."""
-
-    def register(env: Any) -> None:
-        def init(http_router: HttpRouterService, http_auth: HttpAuthService) -> None:
-            http_router.use(
-                create_router(
-                    http_auth=http_auth, user_settings_store=mocks.store, signals=mocks.signals
-                )
-            )
-
-        env.register_init(
-            deps={"http_router": core_services.http_router, "http_auth": core_services.http_auth},
-            init=init,
-        )
-
-    return create_backend_plugin(plugin_id="user-settings", register=register)
-
-
 @pytest.fixture
 def mocks() -> Mocks:
     return Mocks()
@@ -69,7 +48,14 @@ def mocks() -> Mocks:
 
 @pytest.fixture
 async def app(mocks: Mocks) -> AsyncIterator[TestBackend]:
-    async with start_test_backend(features=[router_plugin(mocks)]) as backend:
+    # The router alone, from the plugin's http_auth and the mocks (Backstage's createRouter).
+    router = create_router_test_plugin(
+        lambda http_auth: create_router(
+            http_auth=http_auth, user_settings_store=mocks.store, signals=mocks.signals
+        ),
+        plugin_id="user-settings",
+    )
+    async with start_test_backend(features=[router]) as backend:
         yield backend
 
 
