@@ -18,6 +18,12 @@ localhost)::
         ) as backend:
             ...
 
+A plugin's own code (a store, say) is tested without a backend on the database *service* a
+plugin would receive, migrations included::
+
+    database = await test_databases.init_service(database_id, plugin_id="todo")
+    store = await TodoStore.create(database)  # runs database.migrate(...), as at init
+
 When a server is unreachable the test is skipped, or fails when ``CI`` is set. The pytest
 plugin's ``test_databases`` fixture is ``async with TestDatabases.create() as databases``.
 """
@@ -37,6 +43,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
+from ..api.services.database import DatabaseService
+from ..api.services.logger import LoggerService
+from ..defaults.database import DatabaseManager
+from ..defaults.root_config import create_config_from_data
 from ._database_ids import (
     ALL_DATABASE_IDS,
     MYSQL_CONNECTION_ENV,
@@ -49,6 +59,7 @@ from ._database_ids import (
     engine_of,
 )
 from ._infrastructure import infrastructure_missing
+from ._mock_logger import MockRootLogger
 
 __all__ = [
     "ALL_DATABASE_IDS",
@@ -94,6 +105,7 @@ class TestDatabases:
         # Keyed by database id: each versioned PostgreSQL id is a server of its own.
         self._admins: dict[str, AsyncEngine] = {}
         self._engines: list[AsyncEngine] = []
+        self._managers: list[DatabaseManager] = []
         self._databases: dict[str, list[str]] = {}
         self._prefixes: list[str] = []
 
@@ -153,6 +165,36 @@ class TestDatabases:
             )
         self._engines.append(engine)
         return engine
+
+    async def init_service(
+        self,
+        database_id: TestDatabaseId,
+        *,
+        plugin_id: str = "test",
+        skip_migrations: bool = False,
+        division_mode: Literal["database", "schema"] = "database",
+        logger: LoggerService | None = None,
+    ) -> DatabaseService:
+        """The ``core.database`` service ``plugin_id`` would get on a new, empty database of
+        ``database_id``: the real one, so ``get_client()``, ``migrate()`` (with its version
+        table and its locks), ``connect()``, ``begin()`` and ``session()`` behave as in a
+        deployment. Backstage's ``mockServices.database({ knex })`` over ``init(id)``.
+
+        ``skip_migrations`` sets ``migrations.skip`` (``migrate()`` then does nothing);
+        ``division_mode="schema"`` puts the plugin in a schema of one database (PostgreSQL
+        only). ``logger`` gets what the service logs (migrations applied, say; by default
+        only warnings, to a recording logger nobody reads). The engine is disposed and the
+        database dropped at :meth:`close`. Raises :class:`ValueError` for an id that is not
+        among this instance's ids, or for a division mode the engine does not have.
+        """
+        config = await self.backend_config(database_id, division_mode=division_mode)
+        manager = DatabaseManager.from_config(
+            create_config_from_data({"backend": {"database": config}}, context="test-databases"),
+            logger=logger or MockRootLogger(level="warn"),
+            skip_migrations=skip_migrations,
+        )
+        self._managers.append(manager)
+        return manager.for_plugin(plugin_id)
 
     async def backend_config(
         self,
@@ -219,7 +261,11 @@ class TestDatabases:
         self._prefixes.append(prefix)
 
     async def close(self) -> None:
-        """Dispose every engine handed out and drop every database created."""
+        """Dispose every engine (and database service) handed out and drop every database
+        created."""
+        managers, self._managers = self._managers, []
+        for manager in managers:
+            await manager.dispose()
         engines, self._engines = self._engines, []
         for engine in engines:
             await engine.dispose()
