@@ -36,7 +36,7 @@ from ._mock_services import MockRootConfig, mock_services
 from ._router_test_plugin import create_router_test_plugin
 from ._scheduler import MockSchedulerService
 from ._service_factory_tester import ServiceFactoryTester
-from ._service_mock import ServiceMock
+from ._service_mock import ServiceMock, create_mock, create_service_mock
 from ._test_backend import TestBackend, start_test_backend, test_default_service_factories
 from ._test_response import TestResponse
 from ._url_reader import MockUrlReader
@@ -81,9 +81,11 @@ __all__ = [
     "TestDatabaseId",
     "TestDatabases",
     "TestResponse",
+    "create_mock",
     "create_mock_directory",
     "create_mock_http",
     "create_router_test_plugin",
+    "create_service_mock",
     "mock_credentials",
     "mock_services",
     "start_test_backend",

@@ -31,7 +31,7 @@ from ..api.services.discovery import DiscoveryService
 from ..api.services.permissions import PermissionsService
 from ..defaults.http_auth import COOKIE_NAME, DefaultHttpAuthService
 from ..http_toolkit import bearer_token, header_value
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = [
     "MOCK_SERVICE_SUBJECT",
@@ -481,7 +481,7 @@ class _MockAuthHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.auth`` (``authenticate`` and the rest)."""
-        return create_service_mock(core_services.auth, AuthService, implementations)
+        return build_service_mock(core_services.auth, AuthService, implementations)
 
 
 def _check_credentials(credentials: object) -> None:
@@ -514,7 +514,7 @@ class _MockHttpAuthHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.httpAuth`` (``credentials``, ``issue_user_cookie``)."""
-        return create_service_mock(core_services.http_auth, HttpAuthService, implementations)
+        return build_service_mock(core_services.http_auth, HttpAuthService, implementations)
 
 
 class _MockUserInfoHelper:
@@ -529,7 +529,7 @@ class _MockUserInfoHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.userInfo`` (``get_user_info``)."""
-        return create_service_mock(core_services.user_info, UserInfoService, implementations)
+        return build_service_mock(core_services.user_info, UserInfoService, implementations)
 
 
 class _MockPermissionsHelper:
@@ -546,7 +546,7 @@ class _MockPermissionsHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.permissions`` (``authorize``, ``authorize_conditional``)."""
-        return create_service_mock(core_services.permissions, PermissionsService, implementations)
+        return build_service_mock(core_services.permissions, PermissionsService, implementations)
 
 
 mock_auth = _MockAuthHelper()

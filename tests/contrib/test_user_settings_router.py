@@ -1,8 +1,9 @@
 """Backstage's ``router.test.ts`` of the user-settings backend, case for case.
 
 As there, the router is tested alone: the store and the signals service are mocks (jest's
-``jest.fn()`` are ``AsyncMock`` here) and the caller is ``mock_credentials``' user. Express's
-``express().use(router).use(mockErrorHandler())`` + supertest becomes
+``jest.Mocked<...>`` are ``create_mock(Protocol)`` here) and the caller is
+``mock_credentials``' user. Express's ``express().use(router).use(mockErrorHandler())`` +
+supertest becomes
 ``create_router_test_plugin`` (the router in a one-plugin test backend, behind its credentials
 barrier and error handler) asked over a real socket with ``TestBackend.request``.
 """
@@ -10,7 +11,6 @@ barrier and error handler) asked over a real socket with ``TestBackend.request``
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from unittest.mock import AsyncMock
 
 import pytest
 from backstage_plugin_user_settings_backend import (
@@ -22,6 +22,7 @@ from backstage_plugin_user_settings_backend import (
 
 from backstage_runtime.testing import (
     TestBackend,
+    create_mock,
     create_router_test_plugin,
     mock_credentials,
     start_test_backend,
@@ -29,16 +30,17 @@ from backstage_runtime.testing import (
 
 pytestmark = pytest.mark.anyio
 
-MOCK_USER_REF = mock_credentials.user().principal.user_entity_ref  # MOCK_USER_ENTITY_REF
+#: The caller of every request without Authorization (Backstage's ``mockCredentials.user()``).
+MOCK_USER_REF = mock_credentials.user().principal.user_entity_ref
 
 
 class Mocks:
     """The mocked store and signals service of one test (``jest.Mocked<...>``)."""
 
     def __init__(self) -> None:
-        # Specs from the protocols: their async methods become awaitable mocks.
-        self.store = AsyncMock(spec_set=UserSettingsStore)
-        self.signals = AsyncMock(spec_set=SignalsService)
+        # Doubles of the protocols: awaitable, signature-checked, returning None by default.
+        self.store = create_mock(UserSettingsStore)
+        self.signals = create_mock(SignalsService)
 
 
 @pytest.fixture

@@ -56,7 +56,8 @@ def _whoami_plugin() -> Any:
 
 async def _get(path: str, headers: dict[str, str]) -> tuple[int, Any]:
     async with (
-        start_test_backend(features=[_whoami_plugin()]) as test, aiohttp.ClientSession() as session,
+        start_test_backend(features=[_whoami_plugin()]) as test,
+        aiohttp.ClientSession() as session,
         session.get(await test.url(f"/api/whoami{path}"), headers=headers) as response,
     ):
         return response.status, await response.json()
