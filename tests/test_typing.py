@@ -177,15 +177,28 @@ async def use(permissions: PermissionsService, registry: PermissionsRegistryServ
 
 # The test utilities: mock credentials typed by principal, still plain credentials where needed.
 TESTING = """
-from typing import assert_type
+from typing import Protocol, assert_type
+
+import aiohttp
 
 from backstage_runtime import (
+    BackendPlugin,
     BackstageCredentials,
     BackstageNonePrincipal,
     BackstageServicePrincipal,
     BackstageUserPrincipal,
+    DatabaseService,
 )
-from backstage_runtime.testing import MOCK_USER_ENTITY_REF, mock_credentials
+from backstage_runtime.testing import (
+    MOCK_USER_ENTITY_REF,
+    ServiceMock,
+    TestBackend,
+    TestDatabases,
+    TestResponse,
+    create_mock,
+    create_router_test_plugin,
+    mock_credentials,
+)
 
 
 def who(credentials: BackstageCredentials) -> str:
@@ -204,6 +217,25 @@ anyone: BackstageCredentials = user
 anyone.principal.user_entity_ref  # E: union-attr
 service: BackstageCredentials[BackstageServicePrincipal] = user  # E: assignment
 assert_type(MOCK_USER_ENTITY_REF, str)
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> str: ...
+
+
+async def helpers(backend: TestBackend, databases: TestDatabases) -> None:
+    reply = await backend.request("GET", "/api/x/y", headers=mock_credentials.user.headers())
+    assert_type(reply, TestResponse)
+    assert_type(reply.status, int)
+    assert_type(reply.body, bytes)
+    await backend.request("GET", "/api/x/y", headers={"Accept": 1})  # E: dict-item
+    async with backend.client() as http:
+        assert_type(http, aiohttp.ClientSession)
+    database = await databases.init_service("POSTGRES", plugin_id="todo")
+    assert_type(database, DatabaseService)
+    await databases.init_service("ORACLE")  # E: arg-type
+    assert_type(create_router_test_plugin(lambda: None, plugin_id="x"), BackendPlugin)
+    assert_type(create_mock(Store), ServiceMock)
 """
 
 SNIPPETS = {
