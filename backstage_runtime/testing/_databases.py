@@ -30,7 +30,6 @@ plugin's ``test_databases`` fixture is ``async with TestDatabases.create() as da
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Iterable
@@ -39,14 +38,15 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from ..api.services.database import DatabaseService
 from ..api.services.logger import LoggerService
 from ..defaults.database import DatabaseManager
 from ..defaults.root_config import create_config_from_data
+from ._database_drops import DROPS, LIST_DATABASES, MYSQL_QUOTE, PG_QUOTE, quote_name
 from ._database_ids import (
     ALL_DATABASE_IDS,
     MYSQL_CONNECTION_ENV,
@@ -249,11 +249,11 @@ class TestDatabases:
     async def create_postgres_database(self, database_id: TestDatabaseId = "POSTGRES") -> str:
         """Create an empty database on ``database_id``'s PostgreSQL server (dropped at
         :meth:`close`); its name."""
-        return await self._create_database(database_id, _PG_QUOTE)
+        return await self._create_database(database_id, PG_QUOTE)
 
     async def create_mysql_database(self) -> str:
         """Create an empty MySQL database (dropped at :meth:`close`); its name."""
-        return await self._create_database("MYSQL_8", _MYSQL_QUOTE)
+        return await self._create_database("MYSQL_8", MYSQL_QUOTE)
 
     def track_prefix(self, prefix: str) -> None:
         """Also drop, at :meth:`close`, every database on the servers whose name starts with
@@ -286,10 +286,10 @@ class TestDatabases:
             names = list(self._databases.get(server, ()))
             kind = engine_of(server)
             for prefix in self._prefixes:
-                result = await conn.execute(text(_LIST_DATABASES[kind]), {"p": prefix})
+                result = await conn.execute(text(LIST_DATABASES[kind]), {"p": prefix})
                 names.extend(result.scalars())
             for name in dict.fromkeys(names):
-                await _DROPS[kind](conn, name)
+                await DROPS[kind](conn, name)
 
     async def __aenter__(self) -> TestDatabases:
         return self
@@ -314,7 +314,7 @@ class TestDatabases:
         name = f"{self._new_prefix()}db"
         self._databases.setdefault(server, []).append(name)
         async with admin.connect() as conn:
-            await conn.execute(text(f"CREATE DATABASE {_quote(name, quote)}"))
+            await conn.execute(text(f"CREATE DATABASE {quote_name(name, quote)}"))
         return name
 
     def _check_supported(self, database_id: str) -> None:
@@ -388,51 +388,3 @@ def _connection(url: URL, default_port: int) -> dict[str, Any]:
     if url.password:
         connection["password"] = url.password
     return connection
-
-
-# Names starting with :p (LIKE would treat the prefix's "_" as a wildcard).
-_LIST_DATABASES = {
-    "POSTGRES": "SELECT datname FROM pg_database WHERE left(datname, length(:p)) = :p",
-    "MYSQL_8": (
-        "SELECT schema_name FROM information_schema.schemata "
-        "WHERE LEFT(schema_name, CHAR_LENGTH(:p)) = :p"
-    ),
-}
-
-
-async def _drop_postgres_database(conn: AsyncConnection, name: str) -> None:
-    # Engines a test forgot to dispose would keep the database busy: end their sessions.
-    await conn.execute(
-        text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :name AND pid <> pg_backend_pid()"
-        ),
-        {"name": name},
-    )
-    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _PG_QUOTE)}"))
-
-
-async def _drop_mysql_database(conn: AsyncConnection, name: str) -> None:
-    # A forgotten session in a transaction would hold a metadata lock and block DROP forever.
-    sessions = await conn.execute(
-        text(
-            "SELECT id FROM information_schema.processlist "
-            "WHERE db = :name AND id <> CONNECTION_ID()"
-        ),
-        {"name": name},
-    )
-    for session in sessions.scalars().all():
-        with contextlib.suppress(DBAPIError):  # it may have ended on its own meanwhile
-            await conn.execute(text(f"KILL {int(session)}"))
-    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _MYSQL_QUOTE)}"))
-
-
-_PG_QUOTE, _MYSQL_QUOTE = '"', "`"
-
-
-def _quote(name: str, quote: str) -> str:
-    # Names come from prefixes found on the server, possibly built by hand: quote them.
-    return quote + name.replace(quote, quote * 2) + quote
-
-
-_DROPS = {"POSTGRES": _drop_postgres_database, "MYSQL_8": _drop_mysql_database}
