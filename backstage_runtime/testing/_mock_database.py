@@ -46,7 +46,11 @@ class MockPluginDatabase(PluginDatabase):
 
 
 class MockDatabase:
-    """``mock_services.database``: in-memory SQLite databases, whatever the config says."""
+    """``mock_services.database``: in-memory SQLite databases, whatever the config says.
+
+    For the same service on PostgreSQL or MySQL too, ``await
+    test_databases.init_service(database_id, plugin_id=...)`` (:class:`TestDatabases`).
+    """
 
     def __call__(
         self, plugin_id: str = "test", *, skip_migrations: bool = False
