@@ -3,9 +3,9 @@
 As there, the router is tested alone: the store and the signals service are mocks (jest's
 ``jest.Mocked<...>`` are ``create_mock(Protocol)`` here) and the caller is
 ``mock_credentials``' user. Express's ``express().use(router).use(mockErrorHandler())`` +
-supertest becomes
-``create_router_test_plugin`` (the router in a one-plugin test backend, behind its credentials
-barrier and error handler) asked over a real socket with ``TestBackend.request``.
+supertest becomes ``create_router_test_plugin`` (the router in a one-plugin test backend,
+behind its credentials barrier and error handler) asked over a real socket with
+``TestBackend.request``.
 """
 
 from __future__ import annotations
