@@ -175,7 +175,75 @@ async def use(permissions: PermissionsService, registry: PermissionsRegistryServ
     return answers[0]["result"] == AuthorizeResult.ALLOW
 """
 
-SNIPPETS = {"services.py": SERVICES, "mistakes.py": MISTAKES, "permissions.py": PERMISSIONS}
+# The test utilities: mock credentials typed by principal, still plain credentials where needed.
+TESTING = """
+from typing import Protocol, assert_type
+
+import aiohttp
+
+from backstage_runtime import (
+    BackendPlugin,
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    DatabaseService,
+)
+from backstage_runtime.testing import (
+    MOCK_USER_ENTITY_REF,
+    ServiceMock,
+    TestBackend,
+    TestDatabases,
+    TestResponse,
+    create_mock,
+    create_router_test_plugin,
+    mock_credentials,
+)
+
+
+def who(credentials: BackstageCredentials) -> str:
+    return credentials.principal.type
+
+
+user = mock_credentials.user()
+assert_type(user, BackstageCredentials[BackstageUserPrincipal])
+assert_type(user.principal.user_entity_ref, str)
+assert_type(mock_credentials.limited_user().principal, BackstageUserPrincipal)
+assert_type(mock_credentials.service().principal.subject, str)
+assert_type(mock_credentials.none().principal, BackstageNonePrincipal)
+who(user)
+who(mock_credentials.service())
+anyone: BackstageCredentials = user
+anyone.principal.user_entity_ref  # E: union-attr
+service: BackstageCredentials[BackstageServicePrincipal] = user  # E: assignment
+assert_type(MOCK_USER_ENTITY_REF, str)
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> str: ...
+
+
+async def helpers(backend: TestBackend, databases: TestDatabases) -> None:
+    reply = await backend.request("GET", "/api/x/y", headers=mock_credentials.user.headers())
+    assert_type(reply, TestResponse)
+    assert_type(reply.status, int)
+    assert_type(reply.body, bytes)
+    await backend.request("GET", "/api/x/y", headers={"Accept": 1})  # E: dict-item
+    async with backend.client() as http:
+        assert_type(http, aiohttp.ClientSession)
+    database = await databases.init_service("POSTGRES", plugin_id="todo")
+    assert_type(database, DatabaseService)
+    await databases.init_service("ORACLE")  # E: arg-type
+    assert_type(create_router_test_plugin(lambda: None, plugin_id="x"), BackendPlugin)
+    assert_type(create_mock(Store), ServiceMock)
+"""
+
+SNIPPETS = {
+    "services.py": SERVICES,
+    "mistakes.py": MISTAKES,
+    "permissions.py": PERMISSIONS,
+    "testing.py": TESTING,
+}
 
 _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$", re.M)
 _EXPECTED = re.compile(r"# E: (?P<codes>[a-z-]+(?:, [a-z-]+)*)$")

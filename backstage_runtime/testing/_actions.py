@@ -30,7 +30,7 @@ from ..api.services.permissions import PermissionsService
 from ..defaults.actions_registry import ActionsRegistry, RegisteredAction
 from ._mock_auth import mock_credentials
 from ._mock_logger import MockRootLogger
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["MockActionsRegistry", "MockActionsService", "mock_actions", "mock_actions_registry"]
 
@@ -211,7 +211,7 @@ class _MockActionsRegistryHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.actionsRegistry`` (``register``)."""
-        return create_service_mock(
+        return build_service_mock(
             actions_registry_service_ref, ActionsRegistryService, implementations
         )
 
@@ -229,7 +229,7 @@ class _MockActionsHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.actions`` (``list``, ``invoke``)."""
-        return create_service_mock(actions_service_ref, ActionsService, implementations)
+        return build_service_mock(actions_service_ref, ActionsService, implementations)
 
 
 #: ``mock_services.actions_registry()``.

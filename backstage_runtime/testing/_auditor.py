@@ -8,7 +8,7 @@ from typing import Any
 
 from ..api import PluginMetadataService, ServiceFactory, core_services, create_service_factory
 from ..api.services.auditor import AuditorEvent, AuditorService, AuditorSeverity
-from ._service_mock import ServiceMock, create_double, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock, create_double
 
 __all__ = ["MockAuditorService", "RecordedAuditEvent", "mock_auditor"]
 
@@ -93,7 +93,7 @@ class _MockAuditor:
         def create_event(*_args: object, **_kwargs: object) -> ServiceMock:
             return create_double(AuditorEvent)
 
-        return create_service_mock(
+        return build_service_mock(
             core_services.auditor,
             AuditorService,
             implementations,

@@ -25,7 +25,7 @@ from ..defaults.cache import CacheManager, CacheSettings, PluginCache, read_cach
 from ..defaults.root_config import create_config_from_data
 from ._infrastructure import infrastructure_missing
 from ._mock_logger import MockRootLogger
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["ALL_CACHE_IDS", "CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
 
@@ -94,7 +94,7 @@ class _MockCache:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.cache`` (``get``, ``set``, ``delete``, ``with_options``)."""
-        return create_service_mock(core_services.cache, CacheService, implementations)
+        return build_service_mock(core_services.cache, CacheService, implementations)
 
 
 def _with_default_ttl(cache: PluginCache, default_ttl: CacheTtl | None) -> PluginCache:

@@ -18,13 +18,18 @@ localhost)::
         ) as backend:
             ...
 
+A plugin's own code (a store, say) is tested without a backend on the database *service* a
+plugin would receive, migrations included::
+
+    database = await test_databases.init_service(database_id, plugin_id="todo")
+    store = await TodoStore.create(database)  # runs database.migrate(...), as at init
+
 When a server is unreachable the test is skipped, or fails when ``CI`` is set. The pytest
 plugin's ``test_databases`` fixture is ``async with TestDatabases.create() as databases``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Iterable
@@ -33,10 +38,15 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
+from ..api.services.database import DatabaseService
+from ..api.services.logger import LoggerService
+from ..defaults.database import DatabaseManager
+from ..defaults.root_config import create_config_from_data
+from ._database_drops import DROPS, LIST_DATABASES, MYSQL_QUOTE, PG_QUOTE, quote_name
 from ._database_ids import (
     ALL_DATABASE_IDS,
     MYSQL_CONNECTION_ENV,
@@ -49,6 +59,7 @@ from ._database_ids import (
     engine_of,
 )
 from ._infrastructure import infrastructure_missing
+from ._mock_logger import MockRootLogger
 
 __all__ = [
     "ALL_DATABASE_IDS",
@@ -94,6 +105,7 @@ class TestDatabases:
         # Keyed by database id: each versioned PostgreSQL id is a server of its own.
         self._admins: dict[str, AsyncEngine] = {}
         self._engines: list[AsyncEngine] = []
+        self._managers: list[DatabaseManager] = []
         self._databases: dict[str, list[str]] = {}
         self._prefixes: list[str] = []
 
@@ -154,6 +166,36 @@ class TestDatabases:
         self._engines.append(engine)
         return engine
 
+    async def init_service(
+        self,
+        database_id: TestDatabaseId,
+        *,
+        plugin_id: str = "test",
+        skip_migrations: bool = False,
+        division_mode: Literal["database", "schema"] = "database",
+        logger: LoggerService | None = None,
+    ) -> DatabaseService:
+        """The ``core.database`` service ``plugin_id`` would get on a new, empty database of
+        ``database_id``: the real one, so ``get_client()``, ``migrate()`` (with its version
+        table and its locks), ``connect()``, ``begin()`` and ``session()`` behave as in a
+        deployment. Backstage's ``mockServices.database({ knex })`` over ``init(id)``.
+
+        ``skip_migrations`` sets ``migrations.skip`` (``migrate()`` then does nothing);
+        ``division_mode="schema"`` puts the plugin in a schema of one database (PostgreSQL
+        only). ``logger`` gets what the service logs (migrations applied, say; by default
+        only warnings, to a recording logger nobody reads). The engine is disposed and the
+        database dropped at :meth:`close`. Raises :class:`ValueError` for an id that is not
+        among this instance's ids, or for a division mode the engine does not have.
+        """
+        config = await self.backend_config(database_id, division_mode=division_mode)
+        manager = DatabaseManager.from_config(
+            create_config_from_data({"backend": {"database": config}}, context="test-databases"),
+            logger=logger or MockRootLogger(level="warn"),
+            skip_migrations=skip_migrations,
+        )
+        self._managers.append(manager)
+        return manager.for_plugin(plugin_id)
+
     async def backend_config(
         self,
         database_id: TestDatabaseId,
@@ -207,11 +249,11 @@ class TestDatabases:
     async def create_postgres_database(self, database_id: TestDatabaseId = "POSTGRES") -> str:
         """Create an empty database on ``database_id``'s PostgreSQL server (dropped at
         :meth:`close`); its name."""
-        return await self._create_database(database_id, _PG_QUOTE)
+        return await self._create_database(database_id, PG_QUOTE)
 
     async def create_mysql_database(self) -> str:
         """Create an empty MySQL database (dropped at :meth:`close`); its name."""
-        return await self._create_database("MYSQL_8", _MYSQL_QUOTE)
+        return await self._create_database("MYSQL_8", MYSQL_QUOTE)
 
     def track_prefix(self, prefix: str) -> None:
         """Also drop, at :meth:`close`, every database on the servers whose name starts with
@@ -219,7 +261,11 @@ class TestDatabases:
         self._prefixes.append(prefix)
 
     async def close(self) -> None:
-        """Dispose every engine handed out and drop every database created."""
+        """Dispose every engine (and database service) handed out and drop every database
+        created."""
+        managers, self._managers = self._managers, []
+        for manager in managers:
+            await manager.dispose()
         engines, self._engines = self._engines, []
         for engine in engines:
             await engine.dispose()
@@ -240,10 +286,10 @@ class TestDatabases:
             names = list(self._databases.get(server, ()))
             kind = engine_of(server)
             for prefix in self._prefixes:
-                result = await conn.execute(text(_LIST_DATABASES[kind]), {"p": prefix})
+                result = await conn.execute(text(LIST_DATABASES[kind]), {"p": prefix})
                 names.extend(result.scalars())
             for name in dict.fromkeys(names):
-                await _DROPS[kind](conn, name)
+                await DROPS[kind](conn, name)
 
     async def __aenter__(self) -> TestDatabases:
         return self
@@ -268,7 +314,7 @@ class TestDatabases:
         name = f"{self._new_prefix()}db"
         self._databases.setdefault(server, []).append(name)
         async with admin.connect() as conn:
-            await conn.execute(text(f"CREATE DATABASE {_quote(name, quote)}"))
+            await conn.execute(text(f"CREATE DATABASE {quote_name(name, quote)}"))
         return name
 
     def _check_supported(self, database_id: str) -> None:
@@ -342,51 +388,3 @@ def _connection(url: URL, default_port: int) -> dict[str, Any]:
     if url.password:
         connection["password"] = url.password
     return connection
-
-
-# Names starting with :p (LIKE would treat the prefix's "_" as a wildcard).
-_LIST_DATABASES = {
-    "POSTGRES": "SELECT datname FROM pg_database WHERE left(datname, length(:p)) = :p",
-    "MYSQL_8": (
-        "SELECT schema_name FROM information_schema.schemata "
-        "WHERE LEFT(schema_name, CHAR_LENGTH(:p)) = :p"
-    ),
-}
-
-
-async def _drop_postgres_database(conn: AsyncConnection, name: str) -> None:
-    # Engines a test forgot to dispose would keep the database busy: end their sessions.
-    await conn.execute(
-        text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :name AND pid <> pg_backend_pid()"
-        ),
-        {"name": name},
-    )
-    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _PG_QUOTE)}"))
-
-
-async def _drop_mysql_database(conn: AsyncConnection, name: str) -> None:
-    # A forgotten session in a transaction would hold a metadata lock and block DROP forever.
-    sessions = await conn.execute(
-        text(
-            "SELECT id FROM information_schema.processlist "
-            "WHERE db = :name AND id <> CONNECTION_ID()"
-        ),
-        {"name": name},
-    )
-    for session in sessions.scalars().all():
-        with contextlib.suppress(DBAPIError):  # it may have ended on its own meanwhile
-            await conn.execute(text(f"KILL {int(session)}"))
-    await conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(name, _MYSQL_QUOTE)}"))
-
-
-_PG_QUOTE, _MYSQL_QUOTE = '"', "`"
-
-
-def _quote(name: str, quote: str) -> str:
-    # Names come from prefixes found on the server, possibly built by hand: quote them.
-    return quote + name.replace(quote, quote * 2) + quote
-
-
-_DROPS = {"POSTGRES": _drop_postgres_database, "MYSQL_8": _drop_mysql_database}

@@ -16,7 +16,7 @@ from ..api.services.events import (
     EventsService,
     EventsServiceSubscribeOptions,
 )
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["MockEventsService", "SubscriberFailure", "mock_events"]
 
@@ -118,7 +118,7 @@ class _MockEvents:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``events.service`` (``publish``, ``subscribe``)."""
-        return create_service_mock(events_service_ref, EventsService, implementations)
+        return build_service_mock(events_service_ref, EventsService, implementations)
 
 
 #: ``mock_services.events()`` / ``mock_services.events.factory()``.

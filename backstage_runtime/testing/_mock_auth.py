@@ -31,9 +31,11 @@ from ..api.services.discovery import DiscoveryService
 from ..api.services.permissions import PermissionsService
 from ..defaults.http_auth import COOKIE_NAME, DefaultHttpAuthService
 from ..http_toolkit import bearer_token, header_value
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = [
+    "MOCK_SERVICE_SUBJECT",
+    "MOCK_USER_ENTITY_REF",
     "MockAuthService",
     "MockHttpAuthService",
     "MockPermissionsService",
@@ -45,8 +47,12 @@ __all__ = [
     "mock_user_info",
 ]
 
-DEFAULT_USER = "user:default/mock"
-DEFAULT_SERVICE = "external:test-service"
+#: The user of ``mock_credentials.user()`` and of every test request without an
+#: ``Authorization`` header (Backstage's ``mockCredentials.user()`` default).
+MOCK_USER_ENTITY_REF = "user:default/mock"
+#: The subject of ``mock_credentials.service()`` (Backstage's ``mockCredentials.service()``
+#: default).
+MOCK_SERVICE_SUBJECT = "external:test-service"
 _USER = "mock-user-token"
 _LIMITED = "mock-limited-user-token"
 _SERVICE = "mock-service-token"
@@ -75,9 +81,12 @@ def _check_user_ref(ref: str) -> str:
 
 class _User:
     def __call__(
-        self, user_entity_ref: str = DEFAULT_USER, *, actor: str | None = None
-    ) -> BackstageCredentials:
-        """User credentials; ``actor`` is the subject of a service acting for the user."""
+        self, user_entity_ref: str = MOCK_USER_ENTITY_REF, *, actor: str | None = None
+    ) -> BackstageCredentials[BackstageUserPrincipal]:
+        """User credentials (``user_entity_ref`` defaults to :data:`MOCK_USER_ENTITY_REF`);
+        ``actor`` is the subject of a service acting for the user. Typed as a user's, so
+        ``.principal.user_entity_ref`` needs no ``isinstance`` first.
+        """
         return BackstageCredentials(
             principal=BackstageUserPrincipal(
                 _check_user_ref(user_entity_ref),
@@ -92,7 +101,7 @@ class _User:
         """
         if user_entity_ref is None and actor is None:
             return _USER
-        payload: dict[str, Any] = {"sub": _check_user_ref(user_entity_ref or DEFAULT_USER)}
+        payload: dict[str, Any] = {"sub": _check_user_ref(user_entity_ref or MOCK_USER_ENTITY_REF)}
         if actor is not None:
             payload["actor"] = {"subject": actor}
         return _with_payload(_USER, payload)
@@ -115,7 +124,9 @@ class _User:
 
 
 class _LimitedUser:
-    def __call__(self, user_entity_ref: str = DEFAULT_USER) -> BackstageCredentials:
+    def __call__(
+        self, user_entity_ref: str = MOCK_USER_ENTITY_REF
+    ) -> BackstageCredentials[BackstageUserPrincipal]:
         """User credentials, as a limited token authenticates to (Backstage's
         ``limitedUser()`` is ``user()``).
         """
@@ -160,9 +171,11 @@ class _LimitedUser:
 
 class _Service:
     def __call__(
-        self, subject: str = DEFAULT_SERVICE, access_restrictions: AccessRestrictions | None = None
-    ) -> BackstageCredentials:
-        """Service credentials."""
+        self,
+        subject: str = MOCK_SERVICE_SUBJECT,
+        access_restrictions: AccessRestrictions | None = None,
+    ) -> BackstageCredentials[BackstageServicePrincipal]:
+        """Service credentials (``subject`` defaults to :data:`MOCK_SERVICE_SUBJECT`)."""
         return BackstageCredentials(
             principal=BackstageServicePrincipal(subject, access_restrictions),
             token=self.token(subject),
@@ -223,7 +236,7 @@ class _Service:
 
 
 class _None:
-    def __call__(self) -> BackstageCredentials:
+    def __call__(self) -> BackstageCredentials[BackstageNonePrincipal]:
         """Credentials with the ``none`` principal."""
         return BackstageCredentials(principal=BackstageNonePrincipal())
 
@@ -282,13 +295,14 @@ class MockAuthService:
             actor = user.get("actor")
             subject = actor.get("subject") if isinstance(actor, dict) else None
             return mock_credentials.user(
-                user.get("sub", DEFAULT_USER), actor=subject if isinstance(subject, str) else None
+                user.get("sub", MOCK_USER_ENTITY_REF),
+                actor=subject if isinstance(subject, str) else None,
             )
         limited = _parse(token, _LIMITED)
         if limited is not None:
             if not allow_limited_access:
                 raise AuthenticationError("Illegal limited user token")
-            return mock_credentials.user(limited.get("sub", DEFAULT_USER))
+            return mock_credentials.user(limited.get("sub", MOCK_USER_ENTITY_REF))
         service = _parse(token, _SERVICE)
         if service is not None:
             target = service.get("target")
@@ -299,7 +313,7 @@ class MockAuthService:
                 )
             if isinstance(service.get("obo"), str):
                 return mock_credentials.user(service["obo"])
-            return mock_credentials.service(service.get("sub", DEFAULT_SERVICE))
+            return mock_credentials.service(service.get("sub", MOCK_SERVICE_SUBJECT))
         raise AuthenticationError("Unknown mock token")
 
     def is_principal(
@@ -466,7 +480,7 @@ class _MockAuthHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.auth`` (``authenticate`` and the rest)."""
-        return create_service_mock(core_services.auth, AuthService, implementations)
+        return build_service_mock(core_services.auth, AuthService, implementations)
 
 
 def _check_credentials(credentials: object) -> None:
@@ -499,7 +513,7 @@ class _MockHttpAuthHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.httpAuth`` (``credentials``, ``issue_user_cookie``)."""
-        return create_service_mock(core_services.http_auth, HttpAuthService, implementations)
+        return build_service_mock(core_services.http_auth, HttpAuthService, implementations)
 
 
 class _MockUserInfoHelper:
@@ -514,7 +528,7 @@ class _MockUserInfoHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.userInfo`` (``get_user_info``)."""
-        return create_service_mock(core_services.user_info, UserInfoService, implementations)
+        return build_service_mock(core_services.user_info, UserInfoService, implementations)
 
 
 class _MockPermissionsHelper:
@@ -531,7 +545,7 @@ class _MockPermissionsHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.permissions`` (``authorize``, ``authorize_conditional``)."""
-        return create_service_mock(core_services.permissions, PermissionsService, implementations)
+        return build_service_mock(core_services.permissions, PermissionsService, implementations)
 
 
 mock_auth = _MockAuthHelper()

@@ -51,7 +51,7 @@ from ..defaults.root_health import root_health_service_factory
 from ..defaults.root_http_router import ListenOptions, root_http_router_service_factory
 from ._mock_auth import mock_http_auth
 from ._mock_logger import MockRootLogger
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = [
     "MockRootInstanceMetadata",
@@ -92,7 +92,7 @@ class _MockDiscovery:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.discovery`` (``get_base_url``, ``get_external_base_url``)."""
-        return create_service_mock(core_services.discovery, DiscoveryService, implementations)
+        return build_service_mock(core_services.discovery, DiscoveryService, implementations)
 
 
 def logger_double(ref: Any, spec: type, implementations: dict[str, Any]) -> ServiceMock:
@@ -103,7 +103,7 @@ def logger_double(ref: Any, spec: type, implementations: dict[str, Any]) -> Serv
     def child(*_args: object, **_kwargs: object) -> ServiceMock:
         return logger_double(core_services.logger, LoggerService, {})
 
-    return create_service_mock(ref, spec, implementations, defaults={"child": child})
+    return build_service_mock(ref, spec, implementations, defaults={"child": child})
 
 
 class _MockLogger:
@@ -153,7 +153,7 @@ class _MockLifecycle:
         HTTP router, which opens at startup, answers 503 until ``startup`` is given an
         implementation that runs the recorded hooks.
         """
-        return create_service_mock(core_services.lifecycle, _LifecycleDouble, implementations)
+        return build_service_mock(core_services.lifecycle, _LifecycleDouble, implementations)
 
 
 class _MockRootLifecycle:
@@ -173,7 +173,7 @@ class _MockRootLifecycle:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.rootLifecycle`` (hooks recorded, never run)."""
-        return create_service_mock(
+        return build_service_mock(
             core_services.root_lifecycle, _RootLifecycleDouble, implementations
         )
 
@@ -189,7 +189,7 @@ class _MockHttpRouter:
         """A double of ``core.httpRouter``: ``use`` and ``add_auth_policy`` record their calls,
         so ``router.use.call_args.args[0]`` is the app a plugin mounted.
         """
-        return create_service_mock(core_services.http_router, HttpRouterService, implementations)
+        return build_service_mock(core_services.http_router, HttpRouterService, implementations)
 
 
 class _MockRootHttpRouter:
@@ -205,7 +205,7 @@ class _MockRootHttpRouter:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.rootHttpRouter``: ``use`` records its calls; nothing listens."""
-        return create_service_mock(
+        return build_service_mock(
             core_services.root_http_router, RootHttpRouterService, implementations
         )
 
@@ -219,7 +219,7 @@ class _MockRootHealth:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.rootHealth`` (``get_liveness``, ``get_readiness``)."""
-        return create_service_mock(core_services.root_health, RootHealthService, implementations)
+        return build_service_mock(core_services.root_health, RootHealthService, implementations)
 
 
 class _MockPermissionsRegistry:
@@ -237,7 +237,7 @@ class _MockPermissionsRegistry:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.permissionsRegistry`` (each ``add_*`` records its call)."""
-        return create_service_mock(
+        return build_service_mock(
             core_services.permissions_registry, PermissionsRegistryService, implementations
         )
 
@@ -277,7 +277,7 @@ class _MockRootInstanceMetadata:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.rootInstanceMetadata`` (``get_installed_plugins``)."""
-        return create_service_mock(
+        return build_service_mock(
             core_services.root_instance_metadata, RootInstanceMetadataService, implementations
         )
 
@@ -311,7 +311,7 @@ class _MockRootSystemMetadata:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.rootSystemMetadata`` (``get_installed_plugins``)."""
-        return create_service_mock(
+        return build_service_mock(
             core_services.root_system_metadata, RootSystemMetadataService, implementations
         )
 

@@ -15,7 +15,7 @@ from ..api.services.database import DatabaseService
 from ..api.services.logger import LoggerService
 from ..defaults.database import DatabaseManager, PluginDatabase
 from ._mock_logger import MockRootLogger
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["MockDatabase", "MockPluginDatabase", "mock_database"]
 
@@ -46,7 +46,11 @@ class MockPluginDatabase(PluginDatabase):
 
 
 class MockDatabase:
-    """``mock_services.database``: in-memory SQLite databases, whatever the config says."""
+    """``mock_services.database``: in-memory SQLite databases, whatever the config says.
+
+    For the same service on PostgreSQL or MySQL too, ``await
+    test_databases.init_service(database_id, plugin_id=...)`` (:class:`TestDatabases`).
+    """
 
     def __call__(
         self, plugin_id: str = "test", *, skip_migrations: bool = False
@@ -91,7 +95,7 @@ class MockDatabase:
         """A double of ``core.database``: ``get_client`` and the rest record their calls;
         ``skip_migrations`` and ``migrations`` are None unless given.
         """
-        return create_service_mock(core_services.database, DatabaseService, implementations)
+        return build_service_mock(core_services.database, DatabaseService, implementations)
 
 
 def _quiet_logger() -> LoggerService:

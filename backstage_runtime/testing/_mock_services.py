@@ -30,7 +30,7 @@ from ._mock_core import (
 from ._mock_database import mock_database
 from ._mock_logger import MockRootLogger
 from ._scheduler import mock_scheduler
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 from ._url_reader import mock_url_reader
 
 __all__ = ["MockRootConfig", "mock_services"]
@@ -75,7 +75,7 @@ class _MockRootConfig:
         """A double of ``core.rootConfig``: every getter records its calls and returns None
         unless given an implementation (``get_string=lambda key: "x"``).
         """
-        return create_service_mock(core_services.root_config, RootConfigService, implementations)
+        return build_service_mock(core_services.root_config, RootConfigService, implementations)
 
 
 class _MockRootLogger:

@@ -37,7 +37,7 @@ from ..api.services.scheduler import (
 )
 from ..defaults.scheduler._invoke import CANCELLED, SHUTTING_DOWN, TaskCall, TaskRun
 from ..defaults.scheduler._settings import TaskSettings
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["MockScheduler", "MockSchedulerService", "mock_scheduler"]
 
@@ -283,7 +283,7 @@ class MockScheduler:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.scheduler`` (``schedule_task``, ``trigger_task`` and the rest)."""
-        return create_service_mock(core_services.scheduler, SchedulerService, implementations)
+        return build_service_mock(core_services.scheduler, SchedulerService, implementations)
 
 
 #: ``mock_services.scheduler``.

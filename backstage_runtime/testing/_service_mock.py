@@ -15,7 +15,14 @@ from unittest.mock import NonCallableMagicMock, create_autospec
 
 from ..api import ServiceFactory, ServiceRef, create_service_factory
 
-__all__ = ["ServiceMock", "create_double", "create_service_mock", "protocol_members"]
+__all__ = [
+    "ServiceMock",
+    "build_service_mock",
+    "create_double",
+    "create_mock",
+    "create_service_mock",
+    "protocol_members",
+]
 
 T = TypeVar("T")
 
@@ -39,7 +46,7 @@ def protocol_members(spec: type) -> dict[str, object]:
     return members
 
 
-def create_service_mock(
+def build_service_mock(
     ref: ServiceRef[T],
     spec: type,
     implementations: Mapping[str, object],
@@ -69,7 +76,7 @@ def create_double(
     defaults: Mapping[str, Callable[..., object]] | None = None,
     name: str | None = None,
 ) -> ServiceMock:
-    """A double of ``spec`` as :func:`create_service_mock` makes one, without a factory (for
+    """A double of ``spec`` as :func:`build_service_mock` makes one, without a factory (for
     objects a service hands out, such as an auditor's events). ``name`` is used in errors.
     """
     implementations = implementations or {}
@@ -99,6 +106,44 @@ def create_double(
     # create_autospec gives Any; the alias says what the double is.
     assert isinstance(double, NonCallableMagicMock)
     return double
+
+
+def create_mock(spec: type, /, **implementations: object) -> ServiceMock:
+    """A ``unittest.mock`` double of any Protocol or class, as ``mock_services.<x>.mock()``
+    makes one of a core service: for a plugin's own collaborators (a store, a client).
+
+    Every ``async def`` of ``spec`` is an :class:`~unittest.mock.AsyncMock`, every other method
+    a :class:`~unittest.mock.MagicMock`; each checks its call signature, records its calls and
+    returns ``None`` (a bare ``jest.fn()``); properties are ``None``. ``implementations`` give
+    what members do: a callable becomes the method's ``side_effect`` (still recorded; an
+    ``async def`` one is awaited), anything else is the attribute's value::
+
+        store = create_mock(UserSettingsStore, get=lambda **_: UserSetting("b", "k", 1))
+        ...
+        store.set.assert_awaited_once_with(user_entity_ref="user:default/mock", ...)
+
+    A misspelt member is an ``AttributeError``; ``implementations`` naming a member ``spec``
+    does not have is a :class:`TypeError` listing its members.
+    """
+    return create_double(spec, implementations)
+
+
+def create_service_mock(
+    ref: ServiceRef[T], spec: type, /, **implementations: object
+) -> ServiceMock:
+    """A double of the service of ``ref`` (a plugin's own ref too), as :func:`create_mock`
+    makes one of ``spec``, whose ``.factory`` serves it to a test backend (Backstage's
+    ``createServiceMock``, called at once)::
+
+        signals = create_service_mock(signals_service_ref, SignalsService)
+        async with start_test_backend(features=[my_plugin, signals.factory]):
+            ...
+        signals.publish.assert_awaited_once()
+
+    Raises :class:`TypeError` naming the service when ``implementations`` names a member
+    ``spec`` does not have.
+    """
+    return build_service_mock(ref, spec, implementations)
 
 
 def _serving(ref: ServiceRef[T], double: object) -> ServiceFactory[T]:

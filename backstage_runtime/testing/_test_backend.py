@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json as json_module
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
+
+import aiohttp
 
 from ..api import (
     BackendModule,
@@ -47,10 +50,20 @@ from ..runtime import Backend, create_specialized_backend
 from ._mock_auth import mock_auth_factory, mock_http_auth_factory
 from ._mock_logger import MockRootLogger
 from ._mock_services import mock_services
+from ._test_response import TestResponse
 
 __all__ = ["TestBackend", "start_test_backend"]
 
 T = TypeVar("T")
+
+
+class _NoBody:
+    def __repr__(self) -> str:
+        return "<no body>"
+
+
+#: ``json=`` not given (None is JSON ``null``, a body like any other).
+_NO_JSON: Final = _NoBody()
 
 
 class TestBackend:
@@ -62,6 +75,8 @@ class TestBackend:
         self.backend = backend
         #: Everything the backend logged, as recorded entries.
         self.logger = logger
+        # One session for every request() of this backend, closed when it stops.
+        self._session: aiohttp.ClientSession | None = None
 
     @overload
     async def get_service(
@@ -87,6 +102,62 @@ class TestBackend:
             raise RuntimeError("this test backend's root HTTP router does not listen on a socket")
         host = address[0] if ":" not in address[0] else f"[{address[0]}]"
         return f"http://{host}:{address[1]}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = _NO_JSON,
+        data: bytes | str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> TestResponse:
+        """Send one request to this backend's server and read the whole answer.
+
+        ``path`` is from the server's root (``/api/<pluginId>/...``); ``headers`` as for aiohttp
+        (``mock_credentials.user.headers(ref)``, say; without ``Authorization`` the caller is
+        the mock user). ``json`` is sent as the JSON body (``json=None`` sends ``null``),
+        ``data`` as the raw body; ``params`` are added to the query string. Redirects are not
+        followed, so a test sees them. Raises :class:`ValueError` for a path that is not
+        absolute or for both ``json`` and ``data``.
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"request() takes a path from the server's root, got {path!r}")
+        send_headers = dict(headers or {})
+        body = data
+        if json is not _NO_JSON:
+            if data is not None:
+                raise ValueError("request() takes json= or data=, not both")
+            body = json_module.dumps(json).encode("utf-8")
+            if not any(name.lower() == "content-type" for name in send_headers):
+                send_headers["Content-Type"] = "application/json"
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.request(
+            method,
+            await self.url(path),
+            headers=send_headers,
+            data=body,
+            params=params,
+            allow_redirects=False,
+        ) as response:
+            return TestResponse(response.status, response.headers, await response.read())
+
+    @asynccontextmanager
+    async def client(self, **session_options: Any) -> AsyncIterator[aiohttp.ClientSession]:
+        """``async with backend.client() as http:`` an aiohttp session rooted at the server, so
+        ``http.get("/api/todo/items")`` reaches this backend; closed when the block ends.
+        ``session_options`` go to :class:`aiohttp.ClientSession`.
+        """
+        async with aiohttp.ClientSession(base_url=await self.url(), **session_options) as http:
+            yield http
+
+    async def aclose(self) -> None:
+        """Close the session of :meth:`request` (``start_test_backend`` does, at its end)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 def test_default_service_factories(
@@ -151,7 +222,8 @@ async def start_test_backend(
     """Start a backend with ``features`` for the duration of the ``async with`` block.
 
     ``config`` is the whole configuration (no files are read); the server listens on a random
-    loopback port, see :meth:`TestBackend.url`. Service factories among
+    loopback port, see :meth:`TestBackend.url`, :meth:`TestBackend.request` and
+    :meth:`TestBackend.client`. Service factories among
     ``features`` replace the test defaults. A module whose plugin is not among the features gets
     an empty plugin, so a module can be tested alone (as in Backstage's ``startTestBackend``).
 
@@ -177,7 +249,11 @@ async def start_test_backend(
     for feature in features:
         backend.add(feature)
     async with backend:
-        yield TestBackend(backend, logger)
+        test = TestBackend(backend, logger)
+        try:
+            yield test
+        finally:
+            await test.aclose()
 
 
 def _empty_plugin(plugin_id: str) -> BackendPlugin:

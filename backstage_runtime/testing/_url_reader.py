@@ -32,7 +32,7 @@ from ..defaults.url_reader import (
     compile_glob,
     is_glob,
 )
-from ._service_mock import ServiceMock, create_service_mock
+from ._service_mock import ServiceMock, build_service_mock
 
 __all__ = ["MockUrlReader", "mock_url_reader"]
 
@@ -207,7 +207,7 @@ class _MockUrlReaderHelper:
 
     def mock(self, **implementations: Any) -> ServiceMock:
         """A double of ``core.urlReader`` (``read_url``, ``read_tree``, ``search``)."""
-        return create_service_mock(core_services.url_reader, UrlReaderService, implementations)
+        return build_service_mock(core_services.url_reader, UrlReaderService, implementations)
 
 
 #: ``mock_url_reader(files)`` / ``mock_url_reader.factory(files)``; to be exposed as

@@ -6,7 +6,9 @@ Fixtures for plugin tests (async tests need anyio's pytest plugin, ``@pytest.mar
   :func:`~backstage_runtime.testing.start_test_backend`; every backend it started is stopped
   when the test ends.
 - ``test_databases``: a :class:`~backstage_runtime.testing.TestDatabases` whose databases are
-  dropped when the test ends (``await test_databases.init("POSTGRES")``).
+  dropped when the test ends (``await test_databases.init("POSTGRES")`` for an engine,
+  ``await test_databases.init_service("POSTGRES", plugin_id="todo")`` for a plugin's
+  database service).
 - ``mock_directory``: a :class:`~backstage_runtime.testing.MockDirectory`, empty, removed
   when the test ends (``mock_directory.set_content({"a.txt": "hello"})``).
 - ``mock_http``: a :class:`~backstage_runtime.testing.MockHttp` answering the test's outgoing

@@ -7,15 +7,11 @@ pieces fit, through a real socket.
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
 import pytest
 from backstage_plugin_user_settings_backend import SIGNALS_TOPIC, user_settings_plugin
 
 from backstage_runtime import EventParams
 from backstage_runtime.testing import (
-    TestBackend,
     TestDatabaseId,
     TestDatabases,
     mock_credentials,
@@ -26,20 +22,8 @@ from backstage_runtime.testing import (
 pytestmark = pytest.mark.anyio
 
 ADA = mock_credentials.user.headers("user:default/ada")
-KEY = "/buckets/default/keys/starredEntities"
-
-
-async def call(
-    test: TestBackend, method: str, path: str, **kwargs: Any
-) -> tuple[int, Any, aiohttp.ClientResponse]:
-    """The status, the JSON body (None when there is none) and the response."""
-    url = await test.url(f"/api/user-settings{path}")
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, url, **kwargs) as response,
-    ):
-        body = await response.read()
-        return response.status, (await response.json() if body else None), response
+API = "/api/user-settings"
+KEY = f"{API}/buckets/default/keys/starredEntities"
 
 
 @pytest.mark.parametrize("database_id", TestDatabases.each_supported_id())
@@ -49,31 +33,31 @@ async def test_a_setting_is_stored_read_and_deleted_per_user(
     config = {"backend": {"database": await test_databases.backend_config(database_id)}}
     value = {"entities": ["component:default/ünïcode", 1, None, True], "nested": {"a": 1.5}}
     async with start_test_backend(features=[user_settings_plugin], config=config) as test:
-        put = await call(test, "PUT", KEY, json={"value": value}, headers=ADA)
-        got = await call(test, "GET", KEY, headers=ADA)
-        other_user = await call(test, "GET", KEY)  # the default mock user has none
-        deleted = await call(test, "DELETE", KEY, headers=ADA)
-        gone = await call(test, "GET", KEY, headers=ADA)
-        deleted_again = await call(test, "DELETE", KEY, headers=ADA)
+        put = await test.request("PUT", KEY, json={"value": value}, headers=ADA)
+        got = await test.request("GET", KEY, headers=ADA)
+        other_user = await test.request("GET", KEY)  # the default mock user has none
+        deleted = await test.request("DELETE", KEY, headers=ADA)
+        gone = await test.request("GET", KEY, headers=ADA)
+        deleted_again = await test.request("DELETE", KEY, headers=ADA)
 
     setting = {"bucket": "default", "key": "starredEntities", "value": value}
-    assert put[:2] == (200, setting)
-    assert got[:2] == (200, setting)
-    assert other_user[0] == 404
-    assert other_user[1]["error"] == {
+    assert (put.status, put.json()) == (200, setting)
+    assert (got.status, got.json()) == (200, setting)
+    assert other_user.status == 404
+    assert other_user.json()["error"] == {
         "name": "NotFoundError",
         "message": "Unable to find 'starredEntities' in bucket 'default'",
     }
-    assert (deleted[0], deleted[1], deleted[2].content_length) == (204, None, None)
-    assert gone[0] == 404
-    assert deleted_again[0] == 204
+    assert (deleted.status, deleted.body, "Content-Length" in deleted.headers) == (204, b"", False)
+    assert gone.status == 404
+    assert deleted_again.status == 204
 
 
 async def test_changes_are_signalled_to_the_user_on_the_signals_topic() -> None:
     events = mock_services.events()
     async with start_test_backend(features=[user_settings_plugin, events.factory()]) as test:
-        await call(test, "PUT", KEY, json={"value": "a"}, headers=ADA)
-        await call(test, "DELETE", KEY, headers=ADA)
+        await test.request("PUT", KEY, json={"value": "a"}, headers=ADA)
+        await test.request("DELETE", KEY, headers=ADA)
 
     recipients = {"type": "user", "entityRef": "user:default/ada"}
     assert events.published == [
@@ -98,47 +82,52 @@ async def test_changes_are_signalled_to_the_user_on_the_signals_topic() -> None:
 
 async def test_only_users_are_served() -> None:
     async with start_test_backend(features=[user_settings_plugin]) as test:
-        service = await call(
-            test, "GET", KEY, headers=mock_credentials.service.headers("plugin:catalog")
+        service = await test.request(
+            "GET", KEY, headers=mock_credentials.service.headers("plugin:catalog")
         )
-        anonymous = await call(
-            test, "PUT", KEY, json={"value": 1}, headers=mock_credentials.none.headers()
+        anonymous = await test.request(
+            "PUT", KEY, json={"value": 1}, headers=mock_credentials.none.headers()
         )
-        invalid = await call(
-            test, "GET", KEY, headers={"Authorization": mock_credentials.user.invalid_header()}
+        invalid = await test.request(
+            "GET", KEY, headers={"Authorization": mock_credentials.user.invalid_header()}
         )
 
-    assert (service[0], service[1]["error"]["name"]) == (403, "NotAllowedError")
-    assert (anonymous[0], anonymous[1]["error"]["name"]) == (401, "AuthenticationError")
-    assert invalid[0] == 401
+    assert (service.status, service.json()["error"]["name"]) == (403, "NotAllowedError")
+    assert (anonymous.status, anonymous.json()["error"]["name"]) == (401, "AuthenticationError")
+    assert invalid.status == 401
 
 
 async def test_null_is_a_value_but_a_missing_value_or_a_broken_body_is_a_400() -> None:
     async with start_test_backend(features=[user_settings_plugin]) as test:
-        null = await call(test, "PUT", KEY, json={"value": None})
-        read_back = await call(test, "GET", KEY)
-        missing = await call(test, "PUT", KEY, json={"other": 1})
-        not_an_object = await call(test, "PUT", KEY, json=["value"])
-        broken = await call(
-            test, "PUT", KEY, data=b'{"value":', headers={"Content-Type": "application/json"}
+        null = await test.request("PUT", KEY, json={"value": None})
+        read_back = await test.request("GET", KEY)
+        missing = await test.request("PUT", KEY, json={"other": 1})
+        not_an_object = await test.request("PUT", KEY, json=["value"])
+        broken = await test.request(
+            "PUT", KEY, data=b'{"value":', headers={"Content-Type": "application/json"}
         )
-        no_body = await call(test, "PUT", KEY)
+        no_body = await test.request("PUT", KEY)
 
-    assert null[:2] == (200, {"bucket": "default", "key": "starredEntities", "value": None})
-    assert read_back[1]["value"] is None
+    assert (null.status, null.json()) == (
+        200,
+        {"bucket": "default", "key": "starredEntities", "value": None},
+    )
+    assert read_back.json()["value"] is None
     for reply in (missing, not_an_object, no_body):
-        assert reply[0] == 400
-        assert reply[1]["error"] == {
+        assert reply.status == 400
+        assert reply.json()["error"] == {
             "name": "InputError",
             "message": 'Missing required field "value"',
         }
-    assert (broken[0], broken[1]["error"]["name"]) == (400, "InputError")
+    assert (broken.status, broken.json()["error"]["name"]) == (400, "InputError")
 
 
 async def test_bucket_and_key_are_url_decoded() -> None:
     async with start_test_backend(features=[user_settings_plugin]) as test:
-        put = await call(test, "PUT", "/buckets/my%20bucket/keys/k%C3%A9y", json={"value": 1})
-        got = await call(test, "GET", "/buckets/my bucket/keys/kéy")
+        put = await test.request(
+            "PUT", f"{API}/buckets/my%20bucket/keys/k%C3%A9y", json={"value": 1}
+        )
+        got = await test.request("GET", f"{API}/buckets/my bucket/keys/kéy")
 
-    assert put[1] == {"bucket": "my bucket", "key": "kéy", "value": 1}
-    assert got[:2] == (200, put[1])
+    assert put.json() == {"bucket": "my bucket", "key": "kéy", "value": 1}
+    assert (got.status, got.json()) == (200, put.json())

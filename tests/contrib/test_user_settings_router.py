@@ -1,18 +1,17 @@
 """Backstage's ``router.test.ts`` of the user-settings backend, case for case.
 
 As there, the router is tested alone: the store and the signals service are mocks (jest's
-``jest.fn()`` are ``AsyncMock`` here) and the caller is ``mock_credentials``' user. Express's
-``express().use(router).use(mockErrorHandler())`` + supertest becomes a one-plugin test backend
-mounting the router, asked over a real socket with aiohttp.
+``jest.Mocked<...>`` are ``create_mock(Protocol)`` here) and the caller is
+``mock_credentials``' user. Express's ``express().use(router).use(mockErrorHandler())`` +
+supertest becomes ``create_router_test_plugin`` (the router in a one-plugin test backend,
+behind its credentials barrier and error handler) asked over a real socket with
+``TestBackend.request``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
-from unittest.mock import AsyncMock
 
-import aiohttp
 import pytest
 from backstage_plugin_user_settings_backend import (
     SignalsService,
@@ -21,49 +20,27 @@ from backstage_plugin_user_settings_backend import (
     create_router,
 )
 
-from backstage_runtime import (
-    BackendPlugin,
-    BackstageUserPrincipal,
-    HttpAuthService,
-    HttpRouterService,
-    core_services,
-    create_backend_plugin,
+from backstage_runtime.testing import (
+    TestBackend,
+    create_mock,
+    create_router_test_plugin,
+    mock_credentials,
+    start_test_backend,
 )
-from backstage_runtime.testing import TestBackend, mock_credentials, start_test_backend
 
 pytestmark = pytest.mark.anyio
 
-_principal = mock_credentials.user().principal
-assert isinstance(_principal, BackstageUserPrincipal)
-MOCK_USER_REF = _principal.user_entity_ref
+#: The caller of every request without Authorization (Backstage's ``mockCredentials.user()``).
+MOCK_USER_REF = mock_credentials.user().principal.user_entity_ref
 
 
 class Mocks:
     """The mocked store and signals service of one test (``jest.Mocked<...>``)."""
 
     def __init__(self) -> None:
-        # Specs from the protocols: their async methods become awaitable mocks.
-        self.store = AsyncMock(spec_set=UserSettingsStore)
-        self.signals = AsyncMock(spec_set=SignalsService)
-
-
-def router_plugin(mocks: Mocks) -> BackendPlugin:
-    """A ``user-settings`` plugin whose routes are ``create_router`` over the mocks."""
-
-    def register(env: Any) -> None:
-        def init(http_router: HttpRouterService, http_auth: HttpAuthService) -> None:
-            http_router.use(
-                create_router(
-                    http_auth=http_auth, user_settings_store=mocks.store, signals=mocks.signals
-                )
-            )
-
-        env.register_init(
-            deps={"http_router": core_services.http_router, "http_auth": core_services.http_auth},
-            init=init,
-        )
-
-    return create_backend_plugin(plugin_id="user-settings", register=register)
+        # Doubles of the protocols: awaitable, signature-checked, returning None by default.
+        self.store = create_mock(UserSettingsStore)
+        self.signals = create_mock(SignalsService)
 
 
 @pytest.fixture
@@ -73,21 +50,19 @@ def mocks() -> Mocks:
 
 @pytest.fixture
 async def app(mocks: Mocks) -> AsyncIterator[TestBackend]:
-    async with start_test_backend(features=[router_plugin(mocks)]) as backend:
+    # The router alone, from the plugin's http_auth and the mocks (Backstage's createRouter).
+    router = create_router_test_plugin(
+        lambda http_auth: create_router(
+            http_auth=http_auth, user_settings_store=mocks.store, signals=mocks.signals
+        ),
+        plugin_id="user-settings",
+    )
+    async with start_test_backend(features=[router]) as backend:
         yield backend
 
 
-async def call(
-    app: TestBackend, method: str, path: str, **kwargs: Any
-) -> tuple[int, Any, aiohttp.ClientResponse]:
-    """``request(app)[method](path)``: the status, the JSON body (None when empty), the reply."""
-    url = await app.url(f"/api/user-settings{path}")
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, url, **kwargs) as response,
-    ):
-        body = await response.read()
-        return response.status, (await response.json() if body else None), response
+#: ``/buckets/my-bucket/keys/my-key`` under the plugin's mount point.
+PATH = "/api/user-settings/buckets/my-bucket/keys/my-key"
 
 
 # -- GET /buckets/:bucket/keys/:key ---------------------------------------------------------
@@ -97,10 +72,10 @@ async def test_get_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     setting = UserSetting(bucket="my-bucket", key="my-key", value="a")
     mocks.store.get.return_value = setting
 
-    status, body, _ = await call(app, "GET", "/buckets/my-bucket/keys/my-key")
+    reply = await app.request("GET", PATH)
 
-    assert status == 200
-    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    assert reply.status == 200
+    assert reply.json() == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
     mocks.store.get.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
     )
@@ -109,11 +84,9 @@ async def test_get_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_get_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(
-        app, "GET", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
-    )
+    reply = await app.request("GET", PATH, headers=mock_credentials.none.headers())
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.get.assert_not_called()
 
 
@@ -123,9 +96,9 @@ async def test_get_returns_an_error_if_the_authorization_header_is_missing(
 async def test_delete_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     mocks.store.delete.return_value = None
 
-    status, _, _ = await call(app, "DELETE", "/buckets/my-bucket/keys/my-key")
+    reply = await app.request("DELETE", PATH)
 
-    assert status == 204
+    assert reply.status == 204
     mocks.store.delete.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key"
     )
@@ -139,11 +112,9 @@ async def test_delete_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_delete_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(
-        app, "DELETE", "/buckets/my-bucket/keys/my-key", headers=mock_credentials.none.headers()
-    )
+    reply = await app.request("DELETE", PATH, headers=mock_credentials.none.headers())
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.delete.assert_not_called()
 
 
@@ -155,10 +126,10 @@ async def test_put_returns_ok(app: TestBackend, mocks: Mocks) -> None:
     mocks.store.set.return_value = None
     mocks.store.get.return_value = setting
 
-    status, body, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={"value": "a"})
+    reply = await app.request("PUT", PATH, json={"value": "a"})
 
-    assert status == 200
-    assert body == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
+    assert reply.status == 200
+    assert reply.json() == {"bucket": "my-bucket", "key": "my-key", "value": "a"}
     mocks.store.set.assert_awaited_once_with(
         user_entity_ref=MOCK_USER_REF, bucket="my-bucket", key="my-key", value="a"
     )
@@ -175,9 +146,9 @@ async def test_put_returns_ok(app: TestBackend, mocks: Mocks) -> None:
 async def test_put_returns_an_error_if_the_value_is_not_given(
     app: TestBackend, mocks: Mocks
 ) -> None:
-    status, _, _ = await call(app, "PUT", "/buckets/my-bucket/keys/my-key", json={})
+    reply = await app.request("PUT", PATH, json={})
 
-    assert status == 400
+    assert reply.status == 400
     mocks.store.set.assert_not_called()
 
 
@@ -185,14 +156,13 @@ async def test_put_returns_an_error_if_the_authorization_header_is_missing(
     app: TestBackend, mocks: Mocks
 ) -> None:
     # Backstage's case sends a GET here (a copy of the GET case); the PUT is what it names.
-    status, _, _ = await call(
-        app,
+    reply = await app.request(
         "PUT",
-        "/buckets/my-bucket/keys/my-key",
+        PATH,
         json={"value": "a"},
         headers=mock_credentials.none.headers(),
     )
 
-    assert status == 401
+    assert reply.status == 401
     mocks.store.set.assert_not_called()
     mocks.store.get.assert_not_called()

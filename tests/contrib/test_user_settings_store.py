@@ -7,7 +7,6 @@ case): the same isolation, without depending on the clean-up.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,7 @@ from backstage_plugin_user_settings_backend import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backstage_runtime import JsonValue, NotFoundError
-from backstage_runtime.defaults.database import DatabaseManager
-from backstage_runtime.testing import TestDatabaseId, TestDatabases, mock_services
+from backstage_runtime.testing import TestDatabases
 
 pytestmark = pytest.mark.anyio
 
@@ -45,21 +43,11 @@ class Store:
 
 
 @pytest.fixture(params=TestDatabases.each_supported_id())
-async def store(
-    request: pytest.FixtureRequest, test_databases: TestDatabases
-) -> AsyncIterator[Store]:
+async def store(request: pytest.FixtureRequest, test_databases: TestDatabases) -> Store:
     """``createStore(databaseId)``: the store created (and so migrated) on a new database."""
-    database_id: TestDatabaseId = request.param
-    config = mock_services.root_config(
-        {"backend": {"database": await test_databases.backend_config(database_id)}}
-    )
-    manager = DatabaseManager.from_config(config, logger=mock_services.root_logger())
-    try:
-        database = manager.for_plugin("user-settings")
-        storage = await DatabaseUserSettingsStore.create(database)
-        yield Store(storage, await database.get_client())
-    finally:
-        await manager.dispose()
+    database = await test_databases.init_service(request.param, plugin_id="user-settings")
+    storage = await DatabaseUserSettingsStore.create(database)
+    return Store(storage, await database.get_client())
 
 
 # -- get ------------------------------------------------------------------------------------

@@ -12,11 +12,18 @@ from quart import Blueprint, request
 
 from backstage_runtime import (
     BackstageCredentials,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
     HttpAuthService,
     core_services,
     create_backend_plugin,
 )
-from backstage_runtime.testing import mock_credentials, start_test_backend
+from backstage_runtime.testing import (
+    MOCK_SERVICE_SUBJECT,
+    MOCK_USER_ENTITY_REF,
+    mock_credentials,
+    start_test_backend,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +56,8 @@ def _whoami_plugin() -> Any:
 
 async def _get(path: str, headers: dict[str, str]) -> tuple[int, Any]:
     async with (
-        start_test_backend(features=[_whoami_plugin()]) as test, aiohttp.ClientSession() as session,
+        start_test_backend(features=[_whoami_plugin()]) as test,
+        aiohttp.ClientSession() as session,
         session.get(await test.url(f"/api/whoami{path}"), headers=headers) as response,
     ):
         return response.status, await response.json()
@@ -123,3 +131,23 @@ def test_a_malformed_user_entity_ref_is_refused_at_once(ref: str) -> None:
         mock_credentials.user.token(ref)
     with pytest.raises(TypeError, match="expected <kind>:<namespace>/<name>"):
         mock_credentials.limited_user.cookie(ref)
+
+
+def test_the_default_mock_user_and_service_are_exported_constants() -> None:
+    assert MOCK_USER_ENTITY_REF == "user:default/mock"
+    assert MOCK_SERVICE_SUBJECT == "external:test-service"
+    assert mock_credentials.user().principal == BackstageUserPrincipal(MOCK_USER_ENTITY_REF)
+    assert mock_credentials.service().principal == BackstageServicePrincipal(MOCK_SERVICE_SUBJECT)
+
+
+def test_typed_credentials_are_still_plain_credentials() -> None:
+    # The type parameter is for the type checker: equality and isinstance are unchanged.
+    user = mock_credentials.user("user:default/ada")
+    plain = BackstageCredentials(principal=BackstageUserPrincipal("user:default/ada"))
+    typed = BackstageCredentials[BackstageUserPrincipal](
+        principal=BackstageUserPrincipal("user:default/ada")
+    )
+
+    assert isinstance(user, BackstageCredentials)
+    assert user.principal == plain.principal == typed.principal
+    assert plain == typed

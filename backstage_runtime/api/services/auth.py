@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Generic, Literal, Protocol, TypeAlias
+
+# TypeVar defaults (PEP 696) arrive in Python 3.13; typing_extensions has them for 3.11.
+from typing_extensions import TypeVar
 
 from ._json import JsonObject
 
@@ -99,16 +102,29 @@ BackstagePrincipal: TypeAlias = (
 )
 
 
+#: The principal type of :class:`BackstageCredentials` (Backstage's ``TPrincipal``): any
+#: :data:`BackstagePrincipal` unless narrowed, as ``BackstageCredentials[BackstageUserPrincipal]``
+#: is.
+TPrincipal = TypeVar(
+    "TPrincipal", bound=BackstagePrincipal, default=BackstagePrincipal, covariant=True
+)
+
+
 @dataclass(frozen=True)
-class BackstageCredentials:
+class BackstageCredentials(Generic[TPrincipal]):
     """Who is calling; ``expires_at`` is a UNIX timestamp when the token has one.
+
+    Generic in its principal, as Backstage's ``BackstageCredentials<TPrincipal>``: a bare
+    ``BackstageCredentials`` holds any principal, ``BackstageCredentials[BackstageUserPrincipal]``
+    a user's (what ``mock_credentials.user()`` returns), so ``.principal.user_entity_ref``
+    type-checks without a narrowing ``isinstance``. Covariant: user credentials are credentials.
 
     ``token`` is the presented token (used to forward a user's identity) and
     ``all_access_restrictions`` the per-plugin restrictions of an external token (used to refuse
     delegating it); neither is shown in ``repr``.
     """
 
-    principal: BackstagePrincipal
+    principal: TPrincipal
     expires_at: float | None = None
     token: str | None = field(default=None, repr=False)
     all_access_restrictions: Mapping[str, AccessRestrictions] | None = field(
