@@ -21,6 +21,7 @@ from .defaults.events import events_service_factory
 from .defaults.http_auth import http_auth_service_factory
 from .defaults.http_client import http_client_service_factory
 from .defaults.http_router import http_router_service_factory
+from .defaults.instance_metadata import instance_metadata_service_factory
 from .defaults.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from .defaults.logger import logger_service_factory
 from .defaults.metrics import metrics_service_factory, root_metrics_service_factory
@@ -77,6 +78,7 @@ def default_service_factories(
         root_http_router_service_factory(serve=serve_http),
         root_system_metadata_service_factory(),
         alpha_root_system_metadata_service_factory(),
+        instance_metadata_service_factory(),
         http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),

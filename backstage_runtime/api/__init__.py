@@ -11,6 +11,7 @@ from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._core_services import core_services
 from ._durations import parse_duration, read_duration_from_config
 from ._events_service_ref import events_service_ref
+from ._metadata_refs import instance_metadata_service_ref
 from ._factories import ServiceFactory, ServiceInitialization, create_service_factory
 from ._features import (
     BackendFeature,
@@ -114,8 +115,10 @@ from .services.lifecycle import (
 )
 from .services.logger import LoggerService, LogMeta, RootLoggerService
 from .services.metadata import (
+    BackendFeatureMeta,
     InstalledModule,
     InstalledPlugin,
+    InstanceMetadataService,
     PluginMetadataService,
     RootInstanceMetadataService,
     RootSystemMetadataService,
@@ -176,6 +179,7 @@ __all__ = [
     "actions_service_ref",
     # Features: plugins, modules, loaders.
     "BackendFeature",
+    "BackendFeatureMeta",
     "BackendFeatureLoader",
     "BackendModule",
     "BackendPlugin",
@@ -255,6 +259,7 @@ __all__ = [
     "EventsService",
     "EventsServiceSubscribeOptions",
     "events_service_ref",
+    "instance_metadata_service_ref",
     "parse_duration",
     "read_duration_from_config",
     "AuthPolicyAllow",
@@ -278,6 +283,7 @@ __all__ = [
     "RootLoggerService",
     "InstalledModule",
     "InstalledPlugin",
+    "InstanceMetadataService",
     "PluginMetadataService",
     "RootInstanceMetadataService",
     "RootSystemMetadataService",

@@ -31,6 +31,7 @@ from ..defaults.database import database_service_factory
 from ..defaults.discovery import discovery_service_factory
 from ..defaults.http_client import http_client_service_factory
 from ..defaults.http_router import http_router_service_factory
+from ..defaults.instance_metadata import instance_metadata_service_factory
 from ..defaults.lifecycle import lifecycle_service_factory, root_lifecycle_service_factory
 from ..defaults.logger import logger_service_factory
 from ..defaults.metrics import metrics_service_factory, root_metrics_service_factory
@@ -182,6 +183,7 @@ def test_default_service_factories(
         ),
         root_system_metadata_service_factory(),
         alpha_root_system_metadata_service_factory(),
+        instance_metadata_service_factory(),
         http_client_service_factory(),
         logger_service_factory(),
         lifecycle_service_factory(),

@@ -1,11 +1,14 @@
-"""``core.pluginMetadata``, ``core.rootInstanceMetadata`` and ``core.rootSystemMetadata``."""
+"""``core.pluginMetadata``, ``core.rootInstanceMetadata``, ``core.rootSystemMetadata`` and the
+legacy ``core.instanceMetadata``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 __all__ = [
+    "BackendFeatureMeta",
+    "InstanceMetadataService",
     "InstalledModule",
     "InstalledPlugin",
     "PluginMetadataService",
@@ -61,3 +64,24 @@ class RootSystemMetadataService(Protocol):
         """Every plugin id of ``discovery.endpoints[].plugins`` in config order (a literal ``*``
         included), then this instance's plugins; like Backstage, duplicates are kept.
         """
+
+
+@dataclass(frozen=True)
+class BackendFeatureMeta:
+    """One installed feature as the legacy ``core.instanceMetadata`` lists it (Backstage's
+    ``BackendFeatureMeta``): a plugin, or a module with the plugin it extends.
+    """
+
+    type: Literal["plugin", "module"]
+    plugin_id: str
+    #: Set for modules only.
+    module_id: str | None = None
+
+
+class InstanceMetadataService(Protocol):
+    """The legacy ``core.instanceMetadata`` (Backstage keeps it for backward compatibility;
+    :class:`RootInstanceMetadataService` replaces it).
+    """
+
+    def get_installed_features(self) -> tuple[BackendFeatureMeta, ...]:
+        """Each installed plugin followed by its modules, in registration order."""
