@@ -11,7 +11,6 @@ from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._core_services import core_services
 from ._durations import parse_duration, read_duration_from_config
 from ._events_service_ref import events_service_ref
-from ._metadata_refs import instance_metadata_service_ref
 from ._factories import ServiceFactory, ServiceInitialization, create_service_factory
 from ._features import (
     BackendFeature,
@@ -25,6 +24,7 @@ from ._features import (
     create_backend_module,
     create_backend_plugin,
 )
+from ._metadata_refs import instance_metadata_service_ref
 from ._refs import (
     ExtensionPoint,
     MultitonServiceRef,

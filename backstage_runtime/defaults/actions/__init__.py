@@ -17,7 +17,7 @@ Configuration (``backend.actions``)::
 """
 
 from ._factory import actions_service_factory, alpha_actions_service_factory
-from ._filter import ActionFilter, read_action_filter
+from ._filter import ActionFilter, glob_pattern, read_action_filter
 from ._remote_errors import error_from_response
 from ._service import DefaultActionsService, parse_action
 
@@ -27,6 +27,7 @@ __all__ = [
     "actions_service_factory",
     "alpha_actions_service_factory",
     "error_from_response",
+    "glob_pattern",
     "parse_action",
     "read_action_filter",
 ]

@@ -14,44 +14,13 @@ import re
 from dataclasses import dataclass, field
 
 from backstage_runtime import ActionsServiceAction, Config, ConfigError
+from backstage_runtime.defaults.actions import glob_pattern
 
 __all__ = ["FilterRule", "McpServerConfig", "read_server_configs"]
 
 _ATTRIBUTES = {"destructive": "destructive", "readOnly": "read_only", "idempotent": "idempotent"}
 # Node's pattern: the key is a path segment of the endpoint.
 _SERVER_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-def _glob_regex(glob: str) -> str:
-    out: list[str] = []
-    depth = 0
-    index = 0
-    while index < len(glob):
-        char = glob[index]
-        if char == "*":
-            # Action ids have no '/': '*' and '**' both match any run of characters.
-            while index + 1 < len(glob) and glob[index + 1] == "*":
-                index += 1
-            out.append(".*")
-        elif char == "?":
-            out.append(".")
-        elif char == "[" and "]" in glob[index + 1 :]:
-            end = glob.index("]", index + 1)
-            body = glob[index + 1 : end]
-            out.append(f"[^{body[1:]}]" if body.startswith("!") else f"[{body}]")
-            index = end
-        elif char == "{":
-            out.append("(?:")
-            depth += 1
-        elif char == "," and depth:
-            out.append("|")
-        elif char == "}" and depth:
-            out.append(")")
-            depth -= 1
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out) + ")" * depth
 
 
 @dataclass(frozen=True)
@@ -69,10 +38,8 @@ class FilterRule:
         pattern: re.Pattern[str] | None = None
         negated = False
         if glob is not None:
-            while glob.startswith("!"):
-                negated = not negated
-                glob = glob[1:]
-            pattern = re.compile(_glob_regex(glob), re.DOTALL)
+            # The same minimatch subset as backend.actions.filter, from the actions service.
+            pattern, negated = glob_pattern(glob)
         attributes: list[tuple[str, bool]] = []
         attribute_config = config.get_optional_config("attributes")
         for name in attribute_config.keys() if attribute_config is not None else []:
