@@ -148,6 +148,15 @@ class Publisher:
     def __init__(self, session: aiohttp.ClientSession, cluster: Cluster) -> None:
         self._session = session
         self._base = cluster.balancer.url
+        #: Why requests failed: ``"<how> <status>: <message>"`` or the client error's name.
+        self.refused: Counter[str] = Counter()
+
+    async def _refused(self, how: str, reply: aiohttp.ClientResponse) -> None:
+        try:
+            message = (await reply.json(content_type=None))["error"]["message"]
+        except Exception:
+            message = (await reply.text())[:200]
+        self.refused[f"{how} {reply.status}: {message}"] += 1
 
     async def via_route(self, topic: str, key: str) -> str | None:
         """The replica whose events service published, or None when the request failed."""
@@ -156,10 +165,12 @@ class Publisher:
                 f"{self._base}/api/probe/publish", json={"topic": topic, "key": key}
             ) as reply:
                 if reply.status != 200:
+                    await self._refused("route", reply)
                     return None
                 replica: str = (await reply.json())["replica"]
                 return replica
-        except aiohttp.ClientError:
+        except aiohttp.ClientError as error:
+            self.refused[f"route {type(error).__name__}"] += 1
             return None
 
     async def via_bus(self, topic: str, key: str) -> bool:
@@ -171,8 +182,11 @@ class Publisher:
                 json={"event": event},
                 headers={"Authorization": f"Bearer {TOKEN}"},
             ) as reply:
+                if reply.status != 201:
+                    await self._refused("bus", reply)
                 return reply.status == 201
-        except aiohttp.ClientError:
+        except aiohttp.ClientError as error:
+            self.refused[f"bus {type(error).__name__}"] += 1
             return False
 
 
@@ -308,7 +322,6 @@ async def test_a_rolling_restart_loses_no_event(
     inbox = Inbox(cluster)
     shared: list[str] = []  # onto the bus, accepted
     fanout: list[str] = []  # through the route, answered 200
-    refused: Counter[str] = Counter()
     #: Per replica: the events accepted while it was down.
     while_down: dict[str, set[str]] = {}
     running = True
@@ -321,12 +334,8 @@ async def test_a_rolling_restart_loses_no_event(
             if n % 2 == 0:
                 if await publisher.via_bus("shared", key):
                     shared.append(key)
-                else:
-                    refused["bus"] += 1
             elif await publisher.via_route("fanout", key) is not None:
                 fanout.append(key)
-            else:
-                refused["route"] += 1
             # Pacing the load (about 30 events a second), not waiting for anything.
             await anyio.sleep(0.03)
 
@@ -371,7 +380,7 @@ async def test_a_rolling_restart_loses_no_event(
     deliveries = inbox.refresh()
     print(
         f"\nrolling restart: {len(shared)} shared events onto the bus, {len(fanout)} fanout "
-        f"through the route, refused {dict(refused)}; published while down "
+        f"through the route, refused {dict(publisher.refused)}; published while down "
         f"{ {name: len(down) for name, down in while_down.items()} }; missing {len(missing)}, "
         f"duplicates {len(duplicates)}; latency "
         + _latencies(deliveries, lambda d: d.key in keys)
