@@ -6,9 +6,9 @@ id on all three) to ``shared``.
 Events are published through the probe's route (the events service of whichever instance
 HAProxy picks: local subscribers first, then the bus) or straight onto the bus API with a static
 service token (as a backend without the subscriber would). An event reaches every instance's own
-subscription and one instance's shared one; during a rolling restart no accepted event is lost,
-neither for the shared id nor for the own id of the instance that was down. Each delivery is a
-log line of the receiving process, read from its stdout, so deliveries survive restarts.
+subscription and one instance's shared one; during a rolling restart no publishing request is
+refused and no accepted event is lost, neither for the shared id nor for the own id of the
+instance that was down. Each delivery is a log line of the receiving process, read from its stdout, so deliveries survive restarts.
 """
 
 from __future__ import annotations
@@ -369,8 +369,9 @@ async def test_a_rolling_restart_loses_no_event(
             counts[SHARED_ID, key] for key in shared
         )
 
+    # Up to 30 s for the stragglers; then what is still missing is listed, not just timed out.
     with anyio.move_on_after(30):
-        await eventually(all_delivered, timeout=30, interval=POLL)
+        await eventually(all_delivered, timeout=60, interval=POLL)
     counts = inbox.counts(keys)
     missing = sorted(
         [(own, key) for own in OWN_IDS for key in fanout if not counts[own, key]]
@@ -391,4 +392,7 @@ async def test_a_rolling_restart_loses_no_event(
         )
     )
     assert not missing, missing
-    # At least once per id: a duplicate is allowed by the contract, and shown above.
+    # At least once per id: a duplicate is allowed by the contract, and shown above. And as for
+    # any request in a rolling restart, HAProxy moved the publishing ones away in time: none
+    # was refused (publishing still works while an instance drains, before its plugins stop).
+    assert not publisher.refused, publisher.refused
