@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
+import sys
 import textwrap
 import uuid
 from collections import Counter
@@ -144,7 +145,11 @@ class HAProxy:
         """Start HAProxy (its servers come UP once their readiness checks pass)."""
         binary = shutil.which("haproxy")
         assert binary is not None
-        self.process = await anyio.open_process([binary, "-db", "-f", str(self.config)])
+        # Its alerts ("Server replicas/r1 is DOWN, reason: ...") go to the test's stderr,
+        # shown with a failure; a pipe nobody reads would also block HAProxy once full.
+        self.process = await anyio.open_process(
+            [binary, "-db", "-f", str(self.config)], stdout=sys.stderr, stderr=sys.stderr
+        )
 
     async def server_states(self) -> dict[str, str]:
         """``{"r0": "UP", ...}`` from HAProxy's own stats socket."""
@@ -191,6 +196,8 @@ class Load:
     def __init__(self, url: str) -> None:
         self.url = url
         self.outcomes: Counter[str] = Counter()
+        #: The first answer's body (its start) of each failed outcome: who refused, and why.
+        self.examples: dict[str, str] = {}
         self.pids: set[int] = set()
         self.running = True
 
@@ -204,7 +211,10 @@ class Load:
                             self.pids.add(int((await response.json())["pid"]))
                             self.outcomes["ok"] += 1
                         else:
-                            self.outcomes[f"status {response.status}"] += 1
+                            outcome = f"status {response.status}"
+                            self.outcomes[outcome] += 1
+                            if outcome not in self.examples:
+                                self.examples[outcome] = (await response.text())[:300]
                 except aiohttp.ClientError as error:
                     self.outcomes[type(error).__name__] += 1
 

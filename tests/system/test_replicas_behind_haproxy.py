@@ -127,7 +127,7 @@ async def test_a_rolling_restart_under_load_loses_no_request(
             await balancer.wait_for(f"r{index}", "UP")
             await _more_answers(load, 20)
         load.running = False
-    assert load.failures() == 0, load.outcomes
+    assert load.failures() == 0, (load.outcomes, load.examples)
     # Traffic reached every restarted process, not just the survivors.
     assert {replica.pids[-1] for replica in replicas} <= load.pids
 
@@ -148,7 +148,7 @@ async def test_a_killed_instance_costs_at_most_the_requests_it_held(
         await _more_answers(load, 50)
         load.running = False
     # Each client holds one request at a time, so at most LOAD_LOOPS were on the victim.
-    assert load.failures() <= LOAD_LOOPS, load.outcomes
+    assert load.failures() <= LOAD_LOOPS, (load.outcomes, load.examples)
 
 
 async def test_a_global_task_runs_once_per_interval_across_the_instances(
