@@ -7,8 +7,11 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 
-async def eventually(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Return once ``condition()`` is true; fail after ``timeout`` seconds."""
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, interval: float = 0.005
+) -> None:
+    """Return once ``condition()`` is true (asked every ``interval`` seconds); fail after
+    ``timeout`` seconds."""
     with anyio.fail_after(timeout):
         while True:
             result = condition()
@@ -16,4 +19,4 @@ async def eventually(condition: Callable[[], bool | Awaitable[bool]], timeout: f
                 result = await result
             if result:
                 return
-            await anyio.sleep(0.005)
+            await anyio.sleep(interval)

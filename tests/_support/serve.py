@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 CLI = Path(sys.executable).with_name("backstage-runtime")
+REPO = Path(__file__).resolve().parents[2]
 
 
 class ServeProcess:
@@ -98,3 +100,25 @@ def install_fake_distribution(site: Path, name: str, module_source: str, entry: 
         f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 1.0\n"
     )
     (dist_info / "entry_points.txt").write_text(f"[backstage_runtime.features]\n{entry}\n")
+
+
+def install_contrib_distribution(site: Path, name: str) -> None:
+    """Install the distribution ``contrib/<name>`` into the folder ``site`` (its dependencies
+    are the running environment's; nothing is downloaded, nothing installed into it): with
+    ``site`` on ``PYTHONPATH``, a ``serve`` subprocess finds its entry points.
+    """
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(REPO / "contrib" / name),
+        ],
+        check=True,
+    )

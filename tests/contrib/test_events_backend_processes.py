@@ -20,14 +20,13 @@ import aiohttp
 import anyio
 import pytest
 from _support.polling import eventually
-from _support.serve import ServeProcess, install_fake_distribution
+from _support.serve import ServeProcess, install_contrib_distribution, install_fake_distribution
 from anyio.abc import TaskGroup
 
 from backstage_runtime.testing import TestDatabases
 
 pytestmark = [pytest.mark.anyio, pytest.mark.contrib]
 
-REPO = Path(__file__).resolve().parents[2]
 TOPIC = "probe.topic"
 
 PROBE_PLUGIN = """
@@ -107,21 +106,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The events-backend distribution and the probe plugin, installed into a folder of their
     own (not into the running environment)."""
     target = tmp_path_factory.mktemp("events-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(REPO / "contrib" / "events-backend"),
-        ],
-        check=True,
-    )
+    install_contrib_distribution(target, "events-backend")
     install_fake_distribution(
         target, "probe_plugin", PROBE_PLUGIN, "probe = probe_plugin:probe_plugin"
     )

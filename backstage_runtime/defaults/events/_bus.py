@@ -40,16 +40,6 @@ class LocalEventBus:
     def __init__(self, logger: LoggerService) -> None:
         self._logger = logger
         self._subscriptions: dict[str, list[_Subscription]] = {}
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        """Whether the backend's shutdown began (publishing is refused from then on)."""
-        return self._closed
-
-    def close(self) -> None:
-        """Refuse every publish from now on; deliveries already running finish."""
-        self._closed = True
 
     def subscribe(
         self, *, id: str, topics: Sequence[str], on_event: EventHandler, in_flight: InFlight

@@ -58,7 +58,7 @@ class PluginEventsService:
     ) -> None:
         """Deliver the event to every subscriber of ``topic`` in this backend, then hand it to
         the events backend (with the ids of those already notified) when it is in use."""
-        if self._bus.closed or self._closing:
+        if self._closing:
             raise ServiceUnavailableError(
                 f"Plugin '{self._plugin_id}' cannot publish to topic '{topic}': the events "
                 "service is shutting down"

@@ -14,7 +14,6 @@ from ...api import (
     LifecycleService,
     LoggerService,
     PluginMetadataService,
-    RootLifecycleService,
     ServiceFactory,
     core_services,
     create_service_factory,
@@ -45,23 +44,21 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
     backend between instances as ``events.useEventBus`` (``never``/``always``/``auto``, default
     ``auto``) says.
 
-    Publishing is refused from the backend's first shutdown step (the root before-shutdown
-    hooks); each plugin's shutdown then stops its polls and waits for the deliveries still
-    running. ``sleep`` waits out the poll backoff (default :func:`anyio.sleep`; tests pass
-    one that records the delays).
+    Each plugin's publishing is refused from its shutdown on (as Backstage's, after the root
+    before-shutdown hooks: during ``backend.lifecycle.serverShutdownDelay`` the server still
+    serves, and requests that publish still work); that shutdown also stops its polls and
+    waits for the deliveries still running. ``sleep`` waits out the poll backoff (default
+    :func:`anyio.sleep`; tests pass one that records the delays).
     """
 
     def create_root_context(
         *,
         root_logger: LoggerService,
         root_config: Config,
-        root_lifecycle: RootLifecycleService,
         **_root_deps: Any,
     ) -> _EventsRoot:
         mode = read_event_bus_mode(root_config) or "auto"
-        bus = LocalEventBus(root_logger)
-        root_lifecycle.add_before_shutdown_hook(bus.close)
-        return _EventsRoot(bus, mode)
+        return _EventsRoot(LocalEventBus(root_logger), mode)
 
     def factory(
         root: _EventsRoot,
@@ -95,7 +92,6 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         deps={
             "root_logger": core_services.root_logger,
             "root_config": core_services.root_config,
-            "root_lifecycle": core_services.root_lifecycle,
             "plugin_metadata": core_services.plugin_metadata,
             "lifecycle": core_services.lifecycle,
             "logger": core_services.logger,

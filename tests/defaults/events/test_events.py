@@ -168,6 +168,43 @@ async def test_shutdown_refuses_new_events_and_waits_for_the_deliveries_in_fligh
     assert order == ["delivered", "stopped"]
 
 
+async def test_publishing_still_works_while_the_server_drains_before_the_plugins_stop() -> None:
+    # Regression: publishing was refused from the first before-shutdown hook, so behind a load
+    # balancer a request that publishes failed during backend.lifecycle.serverShutdownDelay,
+    # the window in which the server still serves so that the balancer can move away.
+    received: list[Any] = []
+    draining = anyio.Event()
+
+    async def subscribe(events: EventsService) -> None:
+        await events.subscribe(
+            id="s", topics=["t"], on_event=lambda event: received.append(event.event_payload)
+        )
+
+    def watch_shutdown(root_lifecycle: Any) -> None:
+        root_lifecycle.add_before_shutdown_hook(draining.set)
+
+    watcher = create_backend_plugin(
+        plugin_id="watcher",
+        register=lambda env: env.register_init(
+            deps={"root_lifecycle": core_services.root_lifecycle}, init=watch_shutdown
+        ),
+    )
+    features = [plugin_with_events("pub"), plugin_with_events("sub", subscribe), watcher]
+    config = {**LOCAL, "backend": {"lifecycle": {"serverShutdownDelay": {"milliseconds": 300}}}}
+    async with start_test_backend(
+        features=[*features, events_service_factory()], config=config
+    ) as test:
+        publisher = await test.get_service(events_service_ref, "pub")
+        async with anyio.create_task_group() as group:
+            group.start_soon(test.backend.stop)
+            await draining.wait()
+            await publisher.publish(topic="t", event_payload="while draining")
+        # Once the plugins stop, publishing is refused.
+        with pytest.raises(ServiceUnavailableError, match="Plugin 'pub' cannot publish"):
+            await publisher.publish(topic="t", event_payload="after the stop")
+    assert received == ["while draining"]
+
+
 async def test_an_invalid_bus_mode_stops_the_start_naming_the_key() -> None:
     features = [plugin_with_events("a"), events_service_factory()]
     with pytest.raises(BackendStartupError) as caught:
