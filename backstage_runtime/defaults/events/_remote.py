@@ -41,6 +41,9 @@ class _Malformed(ValueError):
     """The events backend answered 200 with something other than ``{events: [...]}``."""
 
 
+#: How long a poll answer that began arriving may take to finish (it is read past a cancel).
+BODY_READ_TIMEOUT_SECONDS = 10.0
+
 def _read_events(subscription_id: str, data: Any) -> list[EventParams]:
     if data is None:
         return []  # Backstage reads a null body as no events
@@ -197,7 +200,13 @@ class RemoteBus:
                     await response.read()
                 return True
             if response.status == 200:
-                events = _read_events(subscription_id, await response.json(content_type=None))
+                # The bus marked these events read when it answered: once its answer has begun,
+                # finish reading it even when the poll is being cancelled (the plugin's
+                # shutdown), or they would be lost for this subscription. Bounded, so a bus
+                # that stalls mid-body cannot hold the stop.
+                with anyio.CancelScope(shield=True), anyio.fail_after(BODY_READ_TIMEOUT_SECONDS):
+                    data = await response.json(content_type=None)
+                events = _read_events(subscription_id, data)
                 await self._deliver(subscription_id, events, on_event, in_flight)
                 return True
             if response.status == 404:

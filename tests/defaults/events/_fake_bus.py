@@ -84,6 +84,11 @@ class FakeBus:
         #: Set whenever a request arrives (tests wait on it with a deadline, never sleep).
         self.changed = anyio.Event()
         self.base_url = ""
+        #: When set, a 200 with events sends its head and half its body, then waits for this
+        #: event before the rest (an answer in flight while the client shuts down).
+        self.hold_event_bodies: anyio.Event | None = None
+        #: 200 answers whose body is held half-sent.
+        self.held_bodies = 0
 
     # -- what tests use --------------------------------------------------------------------------
 
@@ -157,6 +162,21 @@ class FakeBus:
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": body})
 
+    async def _answer_held(self, send: Any, body: bytes, release: anyio.Event) -> None:
+        head = [(b"content-type", b"application/json; charset=utf-8")]
+        head.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        half = len(body) // 2
+        await send({"type": "http.response.body", "body": body[:half], "more_body": True})
+        self.held_bodies += 1
+        self.changed.set()
+        try:
+            await release.wait()
+            await send({"type": "http.response.body", "body": body[half:]})
+        finally:
+            self.held_bodies -= 1
+            self.changed.set()
+
     async def _route(self, method: str, path: str, body: Any, receive: Any, send: Any) -> None:
         if not path.startswith(PREFIX + "/bus/v1/"):
             await self._answer(send, *_error(404, "NotFoundError", "Not found", method, path))
@@ -224,7 +244,11 @@ class FakeBus:
         subscription.position = len(self.events)
         if pending:
             events = [{"topic": e.topic, "payload": e.payload} for e in pending]
-            await self._answer(send, 200, json.dumps({"events": events}).encode())
+            encoded = json.dumps({"events": events}).encode()
+            if self.hold_event_bodies is None:
+                await self._answer(send, 200, encoded)
+                return
+            await self._answer_held(send, encoded, self.hold_event_bodies)
             return
         subscription.wake = anyio.Event()
         header = (b"backstage-events-notify-timeout", str(self.notify_timeout_ms).encode())

@@ -264,6 +264,33 @@ async def test_shutdown_cancels_an_open_long_poll_and_leaves_no_request_open() -
     assert len(bus.requests) == count
 
 
+async def test_events_whose_answer_is_arriving_at_shutdown_are_still_delivered() -> None:
+    # The bus marks events read when it answers: a poll cancelled by the shutdown while that
+    # answer is on its way must finish reading it, or the events are lost for the subscription.
+    received: list[EventParams] = []
+    async with serve_fake_bus() as bus:
+        bus.hold_event_bodies = release = anyio.Event()
+        subscriber = plugin_with_events("a", collector(received, ["t"]))
+        held = anyio.Event()
+
+        async def run_then_stop() -> None:
+            async with backend_with_bus(bus, subscriber):
+                await bus.wait_for(lambda: bus.open_polls == 1)
+                assert bus.publish("t", {"n": 1})
+                await bus.wait_for(lambda: bus.held_bodies == 1)
+                held.set()
+            # Leaving the block stopped the backend while the body was half-sent.
+
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run_then_stop)
+                await held.wait()
+                # Once the stop has cancelled the poll (and everything waits), send the rest.
+                await anyio.wait_all_tasks_blocked()
+                release.set()
+    assert received == [EventParams(topic="t", event_payload={"n": 1})]
+
+
 async def test_a_202_without_a_notify_header_still_ends_when_the_response_does() -> None:
     received: list[EventParams] = []
     async with serve_fake_bus(notify_timeout_ms=50) as bus:
