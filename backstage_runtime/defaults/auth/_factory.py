@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from ...api import (
     Config,
@@ -19,18 +17,13 @@ from ...api import (
 from ...api.errors import ConfigError
 from ...api.services.auth import AuthService
 from ...api.services.database import DatabaseService
-from ...jose import JwksClient
-from ._auth_service import DefaultAuthService
-from ._external import read_external_handlers
-from ._key_sources import (
-    KEY_DURATION_SECONDS,
-    DatabasePluginKeySource,
-    PluginKeySource,
-    StaticPluginKeySource,
-)
-from ._key_store import DatabaseKeyStore
-from ._plugin_tokens import PluginTokenHandler
-from ._user_tokens import UserTokenHandler
+from ._key_duration import KEY_DURATION_SECONDS
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._auth_service import DefaultAuthService
+    from ._key_sources import PluginKeySource, StaticPluginKeySource
 
 __all__ = ["auth_service_factory"]
 
@@ -39,6 +32,11 @@ class _AuthRoot:
     """What all plugins of a backend share: one JWKS cache and the parsed config."""
 
     def __init__(self, config: Config, logger: LoggerService, session: aiohttp.ClientSession):
+        # joserfc and the token handlers load with the first plugin's auth service.
+        from ...jose import JwksClient
+        from ._external import read_external_handlers
+        from ._key_sources import StaticPluginKeySource
+
         self.config = config
         self.jwks = JwksClient(session)
         self.logger = logger
@@ -54,7 +52,7 @@ class _AuthRoot:
                 f"Unsupported backend.auth.pluginKeyStore.type '{self.key_store_type}', "
                 "expected 'database' or 'static'"
             )
-        self.static_keys = (
+        self.static_keys: StaticPluginKeySource | None = (
             StaticPluginKeySource.from_config(config) if self.key_store_type == "static" else None
         )
 
@@ -80,6 +78,12 @@ def auth_service_factory(
         database: DatabaseService,
         **_root_deps: Any,
     ) -> DefaultAuthService:
+        from ._auth_service import DefaultAuthService
+        from ._key_sources import DatabasePluginKeySource
+        from ._key_store import DatabaseKeyStore
+        from ._plugin_tokens import PluginTokenHandler
+        from ._user_tokens import UserTokenHandler
+
         plugin_id = plugin_metadata.get_id()
         keys: PluginKeySource = root.static_keys or DatabasePluginKeySource(
             DatabaseKeyStore(database), logger, key_duration=key_duration

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     Config,
     LoggerService,
@@ -12,7 +14,9 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.cache import CacheService
-from ._manager import CacheManager
+
+if TYPE_CHECKING:
+    from ._manager import CacheManager
 
 __all__ = ["cache_service_factory"]
 
@@ -28,6 +32,9 @@ def cache_service_factory() -> ServiceFactory[CacheService]:
     def create_root_context(
         *, config: Config, root_logger: LoggerService, root_lifecycle: RootLifecycleService
     ) -> CacheManager:
+        # aiocache and the store's client (redis, aiomcache) load when a plugin first asks.
+        from ._manager import CacheManager
+
         manager = CacheManager.from_config(config, root_logger.child({"type": "cacheManager"}))
         root_lifecycle.add_shutdown_hook(manager.close)
         return manager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     LoggerService,
     PluginMetadataService,
@@ -13,8 +15,10 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.database import DatabaseService
-from ._manager import DatabaseManager
-from ._plugin_database import PluginDatabase
+
+if TYPE_CHECKING:
+    from ._manager import DatabaseManager
+    from ._plugin_database import PluginDatabase
 
 __all__ = ["database_service_factory"]
 
@@ -36,6 +40,9 @@ def database_service_factory(
         root_logger: RootLoggerService,
         root_lifecycle: RootLifecycleService,
     ) -> DatabaseManager:
+        # SQLAlchemy loads here, when the first plugin asks for its database.
+        from ._manager import DatabaseManager
+
         manager = DatabaseManager.from_config(
             config, logger=root_logger.child({"type": "database"}), skip_migrations=skip_migrations
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ..._version import __version__
 from ...api import ServiceFactory, create_service_factory, runtime_services
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "http_client_service_factory"]
 
@@ -21,6 +23,9 @@ def http_client_service_factory(
     """The default ``runtime.httpClient`` factory (lazy: built only when something needs it)."""
 
     async def factory() -> AsyncIterator[aiohttp.ClientSession]:
+        # aiohttp loads with the session, when something first needs outgoing HTTP.
+        import aiohttp
+
         headers = {"User-Agent": user_agent or f"backstage-runtime/{__version__}"}
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=timeout), headers=headers
