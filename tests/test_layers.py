@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import os
 import shutil
 import subprocess
 import sys
+import types
 import typing
 from pathlib import Path
 
@@ -172,6 +174,20 @@ def test_a_lazy_service_folder_loads_each_name_from_where_type_checkers_see_it(
         _ = package.no_such_name
 
 
+def _type_checking_names(module: types.ModuleType) -> dict[str, typing.Any]:
+    """What ``module`` imports under ``if TYPE_CHECKING:`` (a factory module imports its
+    implementation there and loads it inside the factory function), imported now.
+    """
+    namespace: dict[str, typing.Any] = {}
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            code = compile(
+                ast.Module(body=node.body, type_ignores=[]), str(module.__file__), "exec"
+            )
+            exec(code, {"__name__": module.__name__, "__package__": module.__package__}, namespace)
+    return namespace
+
+
 def _factory_builders() -> list[tuple[str, typing.Any]]:
     builders = []
     for folder in SERVICE_FOLDERS:
@@ -186,7 +202,7 @@ def _factory_builders() -> list[tuple[str, typing.Any]]:
 def test_a_factory_builder_names_the_service_it_provides(name: str, builder: typing.Any) -> None:
     module = sys.modules[builder.__module__]
     assert module.__name__.endswith("._factory"), f"{name} is defined in {module.__name__}"
-    returned = typing.get_type_hints(builder)["return"]
+    returned = typing.get_type_hints(builder, localns=_type_checking_names(module))["return"]
 
     assert typing.get_origin(returned) is ServiceFactory, f"{name} returns {returned}"
     (service_type,) = typing.get_args(returned)

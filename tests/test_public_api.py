@@ -138,6 +138,42 @@ def test_an_empty_backend_serves_through_quart_and_hypercorn() -> None:
     assert {name.split(".")[0] for name in marks["started"]} == {"quart", "hypercorn"}
 
 
+def test_a_plugin_that_uses_no_database_loads_no_sqlalchemy_even_when_serving() -> None:
+    # Its router's auth depends on core.database (for the plugin's signing keys), which is
+    # built but never connects: neither it nor a request to an open route loads SQLAlchemy.
+    marks = _loaded_after(
+        "import asyncio, urllib.request\n"
+        "from quart import Blueprint\n"
+        "from backstage_runtime import core_services, create_backend, create_backend_plugin\n"
+        "routes = Blueprint('plain', __name__)\n"
+        "@routes.get('/hello')\n"
+        "async def hello():\n"
+        "    return {'hello': 'world'}\n"
+        "def register(env):\n"
+        "    async def init(http):\n"
+        "        http.use(routes)\n"
+        "        http.add_auth_policy(path='/hello', allow='unauthenticated')\n"
+        "    env.register_init(deps={'http': core_services.http_router}, init=init)\n"
+        "plugin = create_backend_plugin(plugin_id='plain', register=register)\n"
+        "def get(url):\n"
+        "    with urllib.request.urlopen(url, timeout=30) as response:\n"
+        "        return response.read()\n"
+        "async def main():\n"
+        "    backend = create_backend(features=[plugin],\n"
+        "                             config={'backend': {'listen': {'port': 0}}})\n"
+        "    async with backend:\n"
+        "        mark('started')\n"
+        "        router = await backend.get_service(core_services.root_http_router)\n"
+        "        port = router.listen_address[1]\n"
+        "        body = await asyncio.to_thread(get, f'http://127.0.0.1:{port}/api/plain/hello')\n"
+        "        assert json.loads(body) == {'hello': 'world'}, body\n"
+        "        mark('served')\n"
+        "asyncio.run(main())\n",
+        ("sqlalchemy", "alembic", "aiosqlite", "aiocache", "redis", "opentelemetry"),
+    )
+    assert marks == {"started": [], "served": []}
+
+
 def test_a_service_loads_its_implementation_when_a_plugin_first_uses_it() -> None:
     marks = _loaded_after(
         "import asyncio\n"
@@ -145,6 +181,8 @@ def test_a_service_loads_its_implementation_when_a_plugin_first_uses_it() -> Non
         "def register(env):\n"
         "    async def init(database, cache):\n"
         "        mark('init')\n"
+        "        async with database.connect():\n"
+        "            mark('connected')\n"
         "    env.register_init(deps={'database': core_services.database,\n"
         "                             'cache': core_services.cache}, init=init)\n"
         "plugin = create_backend_plugin(plugin_id='data', register=register)\n"
@@ -157,7 +195,9 @@ def test_a_service_loads_its_implementation_when_a_plugin_first_uses_it() -> Non
         ("sqlalchemy", "aiocache", "backstage_runtime.defaults.scheduler._scheduler"),
     )
     assert marks["created"] == []
-    assert {name.split(".")[0] for name in marks["init"]} == {"sqlalchemy", "aiocache"}
+    # The cache's store is built with the service; the database connects on first use.
+    assert {name.split(".")[0] for name in marks["init"]} == {"aiocache"}
+    assert {name.split(".")[0] for name in marks["connected"]} == {"sqlalchemy", "aiocache"}
 
 
 @pytest.mark.parametrize(
