@@ -4,7 +4,10 @@ Each scenario runs in a fresh interpreter (``python -X importtime``):
 
 - ``import``: ``from backstage_runtime import create_backend`` and nothing else;
 - ``empty``: an empty backend started (serving on an ephemeral port) and stopped;
-- ``contrib``: the same with the contrib ``todo`` plugin and its ``static`` module.
+- ``contrib``: the same with the contrib ``todo`` plugin and its ``static`` module;
+- ``contrib-local``: the same with ``events.useEventBus: never``: the default (``auto``) polls the
+  events backend with a plugin token, whose signing key the plugin's database keeps, so only
+  this one shows what the plugins themselves load.
 
 The module count and the RSS do not depend on the machine's load; the import time (the sum of
 ``-X importtime``'s self times) does, so compare it only within one run. The last column lists
@@ -52,23 +55,24 @@ _START = """
 import asyncio
 from backstage_runtime import create_backend
 async def main():
-    backend = create_backend(
-        features=FEATURES, config={"backend": {"listen": {"port": 0}}}
-    )
+    backend = create_backend(features=FEATURES, config={"backend": {"listen": {"port": 0}}, **EXTRA})
     async with backend:
         pass
 asyncio.run(main())
 """
 
+_CONTRIB = (
+    "sys.path[:0] = " + repr([str(path) for path in CONTRIB]) + "\n"
+    "from backstage_plugin_todo_backend import todo_plugin\n"
+    "from backstage_plugin_todo_backend_module_static import static_todos_module\n"
+    "FEATURES = [todo_plugin, static_todos_module]\n"
+)
+
 SCENARIOS = {
     "import": "from backstage_runtime import create_backend\ncreate_backend\n",
-    "empty": "FEATURES = []\n" + _START,
-    "contrib": (
-        "sys.path[:0] = " + repr([str(path) for path in CONTRIB]) + "\n"
-        "from backstage_plugin_todo_backend import todo_plugin\n"
-        "from backstage_plugin_todo_backend_module_static import static_todos_module\n"
-        "FEATURES = [todo_plugin, static_todos_module]\n" + _START
-    ),
+    "empty": "FEATURES = []\nEXTRA = {}\n" + _START,
+    "contrib": _CONTRIB + "EXTRA = {}\n" + _START,
+    "contrib-local": _CONTRIB + "EXTRA = {'events': {'useEventBus': 'never'}}\n" + _START,
 }
 
 
@@ -91,11 +95,11 @@ def run(code: str) -> dict[str, object]:
 
 
 def main() -> None:
-    print(f"{'scenario':10}{'modules':>9}{'peak RSS':>12}{'imports':>11}  heavy packages loaded")
+    print(f"{'scenario':14}{'modules':>9}{'peak RSS':>12}{'imports':>11}  heavy packages loaded")
     for name, code in SCENARIOS.items():
         result = run(code)
         print(
-            f"{name:10}{result['modules']:>9}{int(str(result['rss_kib'])) / 1024:>9.1f} MiB"
+            f"{name:14}{result['modules']:>9}{int(str(result['rss_kib'])) / 1024:>9.1f} MiB"
             f"{result['import_ms']:>8.0f} ms  {', '.join(result['heavy'])}"  # type: ignore[arg-type]
         )
 
