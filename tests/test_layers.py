@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import os
 import shutil
 import subprocess
 import sys
+import types
 import typing
 from pathlib import Path
 
@@ -86,17 +88,38 @@ def test_a_forbidden_import_breaks_a_contract(
     assert any(contract in line for line in broken), result.stdout
 
 
-@pytest.mark.parametrize("folder", SERVICE_FOLDERS, ids=lambda p: p.name)
-def test_a_service_folder_init_only_re_exports(folder: Path) -> None:
+def _is_lazy_block(node: ast.stmt) -> bool:
+    """``if TYPE_CHECKING: <imports> else: __getattr__, __dir__ = lazy_exports(...)``."""
+    if not (isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"):
+        return False
+    if len(node.orelse) != 1:
+        return False
+    assign = node.orelse[0]
+    return (
+        all(isinstance(child, ast.ImportFrom) for child in node.body)
+        and isinstance(assign, ast.Assign)
+        and ast.unparse(assign.targets[0]) == "(__getattr__, __dir__)"
+        and isinstance(assign.value, ast.Call)
+        and ast.unparse(assign.value.func) == "lazy_exports"
+    )
+
+
+def _init_body(folder: Path) -> list[ast.stmt]:
     tree = ast.parse((folder / "__init__.py").read_text())
     body = list(tree.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]
+    return body
 
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS, ids=lambda p: p.name)
+def test_a_service_folder_init_only_re_exports(folder: Path) -> None:
+    body = _init_body(folder)
     others = [
         type(node).__name__
         for node in body
         if not isinstance(node, ast.ImportFrom)
+        and not _is_lazy_block(node)
         and not (
             isinstance(node, ast.Assign)
             and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
@@ -104,6 +127,65 @@ def test_a_service_folder_init_only_re_exports(folder: Path) -> None:
     ]
     assert others == [], f"{folder.name}/__init__.py has more than re-exports: {others}"
     assert any(isinstance(node, ast.Assign) for node in body), f"{folder.name} has no __all__"
+
+
+def _lazy_block(folder: Path) -> ast.If | None:
+    blocks = [node for node in _init_body(folder) if _is_lazy_block(node)]
+    assert len(blocks) <= 1, f"{folder.name}/__init__.py has {len(blocks)} lazy blocks"
+    return typing.cast(ast.If, blocks[0]) if blocks else None
+
+
+LAZY_FOLDERS = [folder for folder in SERVICE_FOLDERS if _lazy_block(folder)]
+
+
+def test_the_service_folders_with_heavy_implementations_are_lazy() -> None:
+    assert {p.name for p in LAZY_FOLDERS} >= {
+        "auth",
+        "cache",
+        "database",
+        "events",
+        "scheduler",
+        "url_reader",
+    }
+
+
+@pytest.mark.parametrize("folder", LAZY_FOLDERS, ids=lambda p: p.name)
+def test_a_lazy_service_folder_loads_each_name_from_where_type_checkers_see_it(
+    folder: Path,
+) -> None:
+    # The names under TYPE_CHECKING (what mypy sees) and the lazy_exports table (what runs)
+    # are written twice; they must agree, and every name must resolve.
+    block = _lazy_block(folder)
+    assert block is not None
+    seen = {
+        alias.asname or alias.name: "." * child.level + (child.module or "")
+        for child in block.body
+        if isinstance(child, ast.ImportFrom)
+        for alias in child.names
+    }
+    table = ast.literal_eval(block.orelse[0].value.args[1])  # type: ignore[attr-defined]
+    assert table == seen
+    package = importlib.import_module(f"backstage_runtime.defaults.{folder.name}")
+    assert set(table) <= set(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match=f"backstage_runtime.defaults.{folder.name}' has no"):
+        _ = package.no_such_name
+
+
+def _type_checking_names(module: types.ModuleType) -> dict[str, typing.Any]:
+    """What ``module`` imports under ``if TYPE_CHECKING:`` (a factory module imports its
+    implementation there and loads it inside the factory function), imported now.
+    """
+    namespace: dict[str, typing.Any] = {}
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            code = compile(
+                ast.Module(body=node.body, type_ignores=[]), str(module.__file__), "exec"
+            )
+            exec(code, {"__name__": module.__name__, "__package__": module.__package__}, namespace)
+    return namespace
 
 
 def _factory_builders() -> list[tuple[str, typing.Any]]:
@@ -118,11 +200,11 @@ def _factory_builders() -> list[tuple[str, typing.Any]]:
 
 @pytest.mark.parametrize(("name", "builder"), _factory_builders(), ids=lambda v: str(v))
 def test_a_factory_builder_names_the_service_it_provides(name: str, builder: typing.Any) -> None:
-    # The code's file, not __module__: a builder exported from backstage_runtime is published
+    # The code's module, not __module__: a builder exported from backstage_runtime is published
     # there (its __module__ says backstage_runtime once the lazy name was first loaded).
-    source = Path(builder.__code__.co_filename)
-    assert source.name == "_factory.py", f"{name} is defined in {source}"
-    returned = typing.get_type_hints(builder)["return"]
+    module = sys.modules[builder.__globals__["__name__"]]
+    assert module.__name__.endswith("._factory"), f"{name} is defined in {module.__name__}"
+    returned = typing.get_type_hints(builder, localns=_type_checking_names(module))["return"]
 
     assert typing.get_origin(returned) is ServiceFactory, f"{name} returns {returned}"
     (service_type,) = typing.get_args(returned)

@@ -30,11 +30,47 @@ HEAVY_PREFIXES = (
 )
 
 
-def _loaded_after(code: str) -> dict[str, list[str]]:
-    """Run ``code`` in a fresh interpreter; the heavy modules loaded after each ``# mark`` line."""
+#: What a backend must not load before a service that needs it is built (an empty backend builds
+#: only the root services: config, logger, lifecycle, health and the HTTP server).
+SERVICE_PREFIXES = (
+    "sqlalchemy",
+    "alembic",
+    "asyncpg",
+    "aiosqlite",
+    "aiomysql",
+    "aiocache",
+    "redis",
+    "aiomcache",
+    "opentelemetry",
+    "aiohttp",
+    "joserfc",
+    "croniter",
+    "jsonschema",
+    *(
+        f"backstage_runtime.defaults.url_reader.{provider}"
+        for provider in (
+            "aws_s3",
+            "azure_blob_storage",
+            "azure_devops",
+            "bitbucket_cloud",
+            "bitbucket_server",
+            "fetch",
+            "gerrit",
+            "gitea",
+            "github",
+            "gitlab",
+            "google_gcs",
+            "harness",
+        )
+    ),
+)
+
+
+def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY_PREFIXES) -> dict[str, list[str]]:
+    """Run ``code`` in a fresh interpreter; the ``heavy`` modules loaded at each ``mark()``."""
     script = (
         "import json, sys\n"
-        "HEAVY = " + repr(HEAVY_PREFIXES) + "\n"
+        "HEAVY = " + repr(heavy) + "\n"
         "marks = {}\n"
         "def mark(label):\n"
         "    marks[label] = sorted(m for m in sys.modules\n"
@@ -72,8 +108,96 @@ def test_the_implementation_loads_when_create_backend_is_first_used() -> None:
     )
     assert marks["before"] == []
     loaded = {name.split(".")[0] for name in marks["after"]}
-    assert {"quart", "hypercorn", "sqlalchemy", "aiohttp"} <= loaded
+    assert {"quart", "hypercorn"} <= loaded
     assert "backstage_runtime.defaults" in marks["after"]
+    # Each default service package is imported for its factory; the implementations behind them
+    # wait until a service is built.
+    assert not {"sqlalchemy", "aiohttp", "redis", "aiocache"} & loaded
+
+
+_START_EMPTY_BACKEND = (
+    "import asyncio\n"
+    "from backstage_runtime import create_backend\n"
+    "async def main():\n"
+    "    backend = create_backend(config={'backend': {'listen': {'port': 0}}})\n"
+    "    async with backend:\n"
+    "        mark('started')\n"
+    "    mark('stopped')\n"
+    "asyncio.run(main())\n"
+)
+
+
+def test_an_empty_backend_loads_no_service_it_does_not_build() -> None:
+    marks = _loaded_after(_START_EMPTY_BACKEND, SERVICE_PREFIXES)
+    assert marks == {"started": [], "stopped": []}
+
+
+def test_an_empty_backend_serves_through_quart_and_hypercorn() -> None:
+    # The counterpart of the test above: the marks do see what the backend really uses.
+    marks = _loaded_after(_START_EMPTY_BACKEND, ("quart", "hypercorn"))
+    assert {name.split(".")[0] for name in marks["started"]} == {"quart", "hypercorn"}
+
+
+def test_a_plugin_that_uses_no_database_loads_no_sqlalchemy_even_when_serving() -> None:
+    # Its router's auth depends on core.database (for the plugin's signing keys), which is
+    # built but never connects: neither it nor a request to an open route loads SQLAlchemy.
+    marks = _loaded_after(
+        "import asyncio, urllib.request\n"
+        "from quart import Blueprint\n"
+        "from backstage_runtime import core_services, create_backend, create_backend_plugin\n"
+        "routes = Blueprint('plain', __name__)\n"
+        "@routes.get('/hello')\n"
+        "async def hello():\n"
+        "    return {'hello': 'world'}\n"
+        "def register(env):\n"
+        "    async def init(http):\n"
+        "        http.use(routes)\n"
+        "        http.add_auth_policy(path='/hello', allow='unauthenticated')\n"
+        "    env.register_init(deps={'http': core_services.http_router}, init=init)\n"
+        "plugin = create_backend_plugin(plugin_id='plain', register=register)\n"
+        "def get(url):\n"
+        "    with urllib.request.urlopen(url, timeout=30) as response:\n"
+        "        return response.read()\n"
+        "async def main():\n"
+        "    backend = create_backend(features=[plugin],\n"
+        "                             config={'backend': {'listen': {'port': 0}}})\n"
+        "    async with backend:\n"
+        "        mark('started')\n"
+        "        router = await backend.get_service(core_services.root_http_router)\n"
+        "        port = router.listen_address[1]\n"
+        "        body = await asyncio.to_thread(get, f'http://127.0.0.1:{port}/api/plain/hello')\n"
+        "        assert json.loads(body) == {'hello': 'world'}, body\n"
+        "        mark('served')\n"
+        "asyncio.run(main())\n",
+        ("sqlalchemy", "alembic", "aiosqlite", "aiocache", "redis", "opentelemetry"),
+    )
+    assert marks == {"started": [], "served": []}
+
+
+def test_a_service_loads_its_implementation_when_a_plugin_first_uses_it() -> None:
+    marks = _loaded_after(
+        "import asyncio\n"
+        "from backstage_runtime import core_services, create_backend, create_backend_plugin\n"
+        "def register(env):\n"
+        "    async def init(database, cache):\n"
+        "        mark('init')\n"
+        "        async with database.connect():\n"
+        "            mark('connected')\n"
+        "    env.register_init(deps={'database': core_services.database,\n"
+        "                             'cache': core_services.cache}, init=init)\n"
+        "plugin = create_backend_plugin(plugin_id='data', register=register)\n"
+        "async def main():\n"
+        "    backend = create_backend(features=[plugin], serve_http=False)\n"
+        "    mark('created')\n"
+        "    async with backend:\n"
+        "        pass\n"
+        "asyncio.run(main())\n",
+        ("sqlalchemy", "aiocache", "backstage_runtime.defaults.scheduler._scheduler"),
+    )
+    assert marks["created"] == []
+    # The cache's store is built with the service; the database connects on first use.
+    assert {name.split(".")[0] for name in marks["init"]} == {"aiocache"}
+    assert {name.split(".")[0] for name in marks["connected"]} == {"sqlalchemy", "aiocache"}
 
 
 @pytest.mark.parametrize(

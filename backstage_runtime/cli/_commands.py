@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import signal
 import sys
@@ -15,6 +16,7 @@ from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
 from ..runtime import Backend, EntryPointScan, PackageFilter, scan_entry_points
+from ._event_loop import EventLoop
 from ._workers import notify_ready
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "run_plugins",
     "serve_one_backend",
 ]
+
 
 def freeze_startup_objects() -> None:
     """Move everything alive after startup out of the garbage collector's reach.
@@ -37,10 +40,14 @@ def freeze_startup_objects() -> None:
 
 
 def serve_one_backend(
-    config_paths: Sequence[str] | None, overrides: dict[str, Any] | None
+    config_paths: Sequence[str] | None,
+    overrides: dict[str, Any] | None,
+    *,
+    event_loop: EventLoop = "asyncio",
 ) -> int:
     """Start every discovered feature in this process and run until SIGINT/SIGTERM; 0 after a
-    clean stop, 128 + the signal number when a signal interrupted the start.
+    clean stop, 128 + the signal number when a signal interrupted the start. ``event_loop`` is
+    the loop to run on (``backend.eventLoop``).
     """
     backend = create_backend(config_paths=config_paths, overrides=overrides, discover=True)
 
@@ -82,7 +89,7 @@ def serve_one_backend(
             return 128 + received[0].value
         return 0
 
-    return anyio.run(serve)
+    return anyio.run(serve, backend_options={"use_uvloop": event_loop == "uvloop"})
 
 
 async def _announce_start(backend: Backend) -> None:
@@ -90,9 +97,11 @@ async def _announce_start(backend: Backend) -> None:
     logger = await backend.get_service(core_services.root_logger)
     result = backend.startup_result
     started = [p for p, s in result.plugins.items() if s.started]
+    # The loop's package: "asyncio", or "uvloop" when backend.eventLoop chose it.
+    loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]
     logger.info(
         "Backend started; stop it with SIGINT or SIGTERM",
-        {"plugins": started, "type": "serve"},
+        {"plugins": started, "type": "serve", "eventLoop": loop},
     )
 
 

@@ -24,6 +24,7 @@ from ..http_toolkit import (
     open_listening_socket,
     read_listen_options,
 )
+from ._event_loop import read_event_loop
 from ._shared_state import per_process_state
 from ._workers import WorkerPolicy, supervise
 
@@ -49,8 +50,8 @@ def run_serve(
         # the override is merged over them, and mixing shapes is a config type error.
         listen = listen_override(load_config(config_paths), host=host, port=port)
         overrides = {"backend": {"listen": listen}}
+    config = load_config(config_paths, overrides=overrides)
     if INHERITED_SOCKET_ENV not in os.environ:
-        config = load_config(config_paths, overrides=overrides)
         count = workers if workers is not None else read_worker_count(config)
         if count > 1:
             return run_workers(
@@ -63,7 +64,7 @@ def run_serve(
             )
     from ._commands import serve_one_backend
 
-    return serve_one_backend(config_paths, overrides)
+    return serve_one_backend(config_paths, overrides, event_loop=read_event_loop(config))
 
 
 _WORKERS_KEY = "backend.workers"

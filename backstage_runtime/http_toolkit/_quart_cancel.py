@@ -1,8 +1,15 @@
-"""A Quart HTTP connection whose handler is cancelled when the request is.
+"""A Quart HTTP connection that runs the handler in the request's own task.
 
-Quart runs each request's handler in a task of its own and, when the request itself is
-cancelled (a shutdown cutting requests that outlast the drain), leaves that task running: it
-would go on using services that are being shut down. This connection cancels it.
+Quart serves each request with three tasks: one reading the body, one running the handler, and
+one more that ``asyncio.wait_for`` makes to bound sending the response; the request's task waits
+for the first two. Besides costing a task start, a few event-loop turns and an ``asyncio.wait``
+per request, that leaves the handler running when the request is cancelled (a shutdown cutting
+requests that outlast the drain): it would go on using services that are being shut down.
+
+This connection keeps Quart's behaviour with one task: the handler runs in the request's task,
+so cancelling the request cancels it; the body reader is the only task of its own, and when it
+ends first (the client disconnected) it cancels the handler, as Quart's ``asyncio.wait`` with
+``FIRST_COMPLETED`` does; the response is bounded by ``asyncio.timeout``, which needs no task.
 """
 
 from __future__ import annotations
@@ -11,38 +18,89 @@ import asyncio
 from typing import Any
 
 from quart.asgi import ASGIHTTPConnection
+from quart.debug import traceback_response
+from quart.wrappers import Request, Response
 
 __all__ = ["CancellableHTTPConnection"]
 
 
-class CancellableHTTPConnection(ASGIHTTPConnection):
-    """Quart's HTTP connection, cancelling its handler and body tasks when it is cancelled."""
+class _Disconnect:
+    """Cancels the handler's task when the body reader ends before the handler does."""
 
-    _tasks: list[asyncio.Task[Any]]
+    __slots__ = ("cancelled", "finished", "handler")
+
+    def __init__(self, handler: asyncio.Task[Any]) -> None:
+        self.handler = handler
+        self.finished = False
+        self.cancelled = False
+
+    def reader_done(self, _reader: asyncio.Future[Any]) -> None:
+        if not self.finished:
+            self.cancelled = True
+            self.handler.cancel()
+
+
+class CancellableHTTPConnection(ASGIHTTPConnection):
+    """Quart's HTTP connection with the handler in the request's task (see the module)."""
 
     async def __call__(self, receive: Any, send: Any) -> None:
-        """Serve the request as Quart does; on cancellation cancel the tasks it started."""
-        self._tasks = []
-        try:
+        """Serve the request as Quart does: read the body alongside the handler; a disconnect
+        cancels the handler; an error of either is raised.
+        """
+        handler = asyncio.current_task()
+        if handler is None:  # not in a task: nothing to run inline in
             await super().__call__(receive, send)
+            return
+        request = self._create_request_from_scope(send)
+        reader = asyncio.ensure_future(self.handle_messages(request, receive))
+        disconnect = _Disconnect(handler)
+        reader.add_done_callback(disconnect.reader_done)
+        try:
+            await self.handle_request(request, send)
         except asyncio.CancelledError:
-            # Not awaited: inside a cancelled scope every await would be cancelled again; the
-            # tasks unwind on their own at their next checkpoint.
-            for task in self._tasks:
-                task.cancel()
-            raise
+            # Only our own cancellation (the client left) ends the request quietly; one from
+            # outside (the server cutting it) goes on.
+            if not disconnect.cancelled or handler.uncancel() > 0:
+                reader.cancel()  # not awaited: a cancelled scope would cancel the await too
+                raise
+        else:
+            if disconnect.cancelled:
+                handler.uncancel()  # the handler swallowed it; keep the task's count even
+        finally:
+            disconnect.finished = True
+            reader.remove_done_callback(disconnect.reader_done)
+        await _finish(reader)
 
-    async def handle_messages(self, *args: Any, **kwargs: Any) -> None:
-        """Quart's body reader, noted as a task to cancel."""
-        self._note_task()
-        await super().handle_messages(*args, **kwargs)
+    async def handle_request(self, request: Request, send: Any) -> None:
+        """Quart's handler runner, bounding the response by ``asyncio.timeout`` instead of
+        ``asyncio.wait_for`` (which runs the send in a task of its own).
+        """
+        app = self.app
+        try:
+            response = await app.handle_request(request)
+        except Exception as error:
+            if not (app.debug or app.testing):
+                raise
+            response = await traceback_response(error)
+        timeout = app.config["RESPONSE_TIMEOUT"]
+        if isinstance(response, Response) and response.timeout is not Ellipsis:
+            timeout = response.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await self._send_response(send, response)
+        except TimeoutError:
+            pass  # as Quart: a response that outlasts its timeout is left unfinished
 
-    async def handle_request(self, *args: Any, **kwargs: Any) -> None:
-        """Quart's handler runner, noted as a task to cancel."""
-        self._note_task()
-        await super().handle_request(*args, **kwargs)
 
-    def _note_task(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.append(task)
+async def _finish(reader: asyncio.Future[Any]) -> None:
+    """Stop the body reader (Quart cancels it and waits), then raise what it failed with."""
+    if not reader.done():
+        reader.cancel()
+        try:
+            await reader
+        except asyncio.CancelledError:
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise  # the request itself is being cancelled
+            return
+    if not reader.cancelled() and (error := reader.exception()) is not None:
+        raise error

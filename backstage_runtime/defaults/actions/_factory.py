@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ...api import (
     Config,
@@ -17,7 +17,11 @@ from ...api._actions_refs import actions_service_ref, alpha_actions_service_ref
 from ...api.services.actions import ActionsService
 from ...api.services.auth import AuthService
 from ...api.services.permissions import PermissionsService
-from ._service import DefaultActionsService
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._service import DefaultActionsService
 
 __all__ = ["actions_service_factory", "alpha_actions_service_factory"]
 
@@ -36,6 +40,8 @@ def actions_service_factory() -> ServiceFactory[ActionsService]:
         http_client: aiohttp.ClientSession,
         permissions: PermissionsService,
     ) -> DefaultActionsService:
+        from ._service import DefaultActionsService
+
         return DefaultActionsService(
             config=config,
             logger=logger,

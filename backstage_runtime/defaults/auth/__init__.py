@@ -13,11 +13,28 @@ Usage in a plugin::
             ...
 """
 
-from ._auth_service import DefaultAuthService
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import auth_service_factory
-from ._key_sources import KEY_DURATION_SECONDS
-from ._plugin_tokens import PLUGIN_TOKEN_TYPE
-from ._user_tokens import LIMITED_USER_TOKEN_TYPE, USER_TOKEN_TYPE
+from ._key_duration import KEY_DURATION_SECONDS
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds the service only when something depends on it.
+if TYPE_CHECKING:
+    from ._auth_service import DefaultAuthService
+    from ._plugin_tokens import PLUGIN_TOKEN_TYPE
+    from ._user_tokens import LIMITED_USER_TOKEN_TYPE, USER_TOKEN_TYPE
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "DefaultAuthService": "._auth_service",
+            "PLUGIN_TOKEN_TYPE": "._plugin_tokens",
+            "LIMITED_USER_TOKEN_TYPE": "._user_tokens",
+            "USER_TOKEN_TYPE": "._user_tokens",
+        },
+    )
 
 __all__ = [
     "KEY_DURATION_SECONDS",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from ...api import (
     Config,
@@ -20,19 +18,13 @@ from ...api.errors import ConfigError
 from ...api.services.auth import AuthService
 from ...api.services.database import DatabaseService
 from ...api.services.telemetry import TelemetryService
-from ...jose import JwksClient
-from ._auth_service import DefaultAuthService
-from ._external import read_external_handlers
-from ._key_sources import (
-    KEY_DURATION_SECONDS,
-    DatabasePluginKeySource,
-    PluginKeySource,
-    StaticPluginKeySource,
-)
-from ._key_store import DatabaseKeyStore
-from ._plugin_tokens import PluginTokenHandler
-from ._telemetry import AuthTelemetry
-from ._user_tokens import UserTokenHandler
+from ._key_duration import KEY_DURATION_SECONDS
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._auth_service import DefaultAuthService
+    from ._key_sources import PluginKeySource, StaticPluginKeySource
 
 __all__ = ["auth_service_factory"]
 
@@ -47,6 +39,12 @@ class _AuthRoot:
         session: aiohttp.ClientSession,
         telemetry: TelemetryService,
     ):
+        # joserfc and the token handlers load with the first plugin's auth service.
+        from ...jose import JwksClient
+        from ._external import read_external_handlers
+        from ._key_sources import StaticPluginKeySource
+        from ._telemetry import AuthTelemetry
+
         self.config = config
         self.telemetry = AuthTelemetry(telemetry)
         self.jwks = JwksClient(session, on_fetch=self.telemetry.jwks_observer())
@@ -63,7 +61,7 @@ class _AuthRoot:
                 f"Unsupported backend.auth.pluginKeyStore.type '{self.key_store_type}', "
                 "expected 'database' or 'static'"
             )
-        self.static_keys = (
+        self.static_keys: StaticPluginKeySource | None = (
             StaticPluginKeySource.from_config(config) if self.key_store_type == "static" else None
         )
 
@@ -93,6 +91,12 @@ def auth_service_factory(
         database: DatabaseService,
         **_root_deps: Any,
     ) -> DefaultAuthService:
+        from ._auth_service import DefaultAuthService
+        from ._key_sources import DatabasePluginKeySource
+        from ._key_store import DatabaseKeyStore
+        from ._plugin_tokens import PluginTokenHandler
+        from ._user_tokens import UserTokenHandler
+
         plugin_id = plugin_metadata.get_id()
         keys: PluginKeySource = root.static_keys or DatabasePluginKeySource(
             DatabaseKeyStore(database), logger, key_duration=key_duration

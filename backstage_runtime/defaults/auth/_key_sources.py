@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey, Key, import_key
 
 from ...api import Config, LoggerService
 from ...api.errors import ConfigError
+from ._key_duration import KEY_DURATION_SECONDS
 from ._key_store import DatabaseKeyStore
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
     "public_jwk",
 ]
 
-#: A signing key's lifetime, and so a plugin token's (Backstage: one hour).
-KEY_DURATION_SECONDS = 3600.0
 # Public keys stay listed three lifetimes, so tokens signed just before a rotation still verify.
 _PUBLIC_KEY_MARGIN = 3
 

@@ -8,18 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from ...api.services.database import DatabaseService
 
 __all__ = ["DatabaseKeyStore", "StoredKey"]
 
-_TABLE = sa.table(
-    "backstage_backend_public_keys__keys",
-    sa.column("id", sa.String),
-    sa.column("key", sa.Text),
-    sa.column("expires_at", sa.String),
-)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _VERSION_TABLE = "backstage_backend_public_keys__alembic_version"
 
@@ -57,25 +49,27 @@ class DatabaseKeyStore:
 
     async def add_key(self, key: dict[str, Any], expires_at: datetime) -> None:
         """Store ``key`` (its ``kid`` is the row id) until ``expires_at``."""
+        from ._key_table import insert_key
+
         engine = await self._engine()
         async with engine.begin() as conn:
-            await conn.execute(
-                sa.insert(_TABLE).values(
-                    id=key["kid"], key=json.dumps(key), expires_at=_iso(expires_at)
-                )
-            )
+            await conn.execute(insert_key(key["kid"], json.dumps(key), _iso(expires_at)))
 
     async def list_keys(self) -> list[StoredKey]:
         """Every stored key (expired ones included; the caller prunes)."""
+        from ._key_table import select_keys
+
         engine = await self._engine()
         async with engine.connect() as conn:
-            rows = (await conn.execute(sa.select(_TABLE.c.key, _TABLE.c.expires_at))).all()
+            rows = (await conn.execute(select_keys())).all()
         return [StoredKey(json.loads(row.key), _parse(row.expires_at)) for row in rows]
 
     async def remove_keys(self, kids: list[str]) -> None:
         """Delete the keys with these ids."""
         if not kids:
             return
+        from ._key_table import delete_keys
+
         engine = await self._engine()
         async with engine.begin() as conn:
-            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.id.in_(kids)))
+            await conn.execute(delete_keys(kids))

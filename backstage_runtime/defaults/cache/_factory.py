@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     Config,
     LoggerService,
@@ -14,7 +16,9 @@ from ...api import (
 from ...api._telemetry import telemetry_service_ref
 from ...api.services.cache import CacheService
 from ...api.services.telemetry import TelemetryService
-from ._manager import CacheManager
+
+if TYPE_CHECKING:
+    from ._manager import CacheManager
 
 __all__ = ["cache_service_factory"]
 
@@ -34,6 +38,9 @@ def cache_service_factory() -> ServiceFactory[CacheService]:
         root_lifecycle: RootLifecycleService,
         telemetry: TelemetryService,
     ) -> CacheManager:
+        # aiocache and the store's client (redis, aiomcache) load when a plugin first asks.
+        from ._manager import CacheManager
+
         manager = CacheManager.from_config(
             config, root_logger.child({"type": "cacheManager"}), telemetry=telemetry
         )

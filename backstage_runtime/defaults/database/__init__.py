@@ -7,17 +7,39 @@ Configured by ``backend.database`` exactly as in Backstage (``client``, ``connec
 in-memory SQLite database.
 """
 
-from ._availability import DatabaseUnavailableError
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import database_service_factory
-from ._manager import DatabaseManager, DatabaseShutDownError
-from ._plugin_database import PluginDatabase
-from ._settings import (
-    MysqlSettings,
-    PgSettings,
-    PluginDatabaseSettings,
-    PoolSettings,
-    SqliteSettings,
-)
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds a database only for a plugin that asks for one.
+if TYPE_CHECKING:
+    from ._availability import DatabaseUnavailableError
+    from ._manager import DatabaseManager, DatabaseShutDownError
+    from ._plugin_database import PluginDatabase
+    from ._settings import (
+        MysqlSettings,
+        PgSettings,
+        PluginDatabaseSettings,
+        PoolSettings,
+        SqliteSettings,
+    )
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "DatabaseUnavailableError": "._availability",
+            "DatabaseManager": "._manager",
+            "DatabaseShutDownError": "._manager",
+            "PluginDatabase": "._plugin_database",
+            "MysqlSettings": "._settings",
+            "PgSettings": "._settings",
+            "PluginDatabaseSettings": "._settings",
+            "PoolSettings": "._settings",
+            "SqliteSettings": "._settings",
+        },
+    )
 
 __all__ = [
     "DatabaseManager",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     LoggerService,
     PluginMetadataService,
@@ -15,8 +17,10 @@ from ...api import (
 from ...api._telemetry import telemetry_service_ref
 from ...api.services.database import DatabaseService
 from ...api.services.telemetry import TelemetryService
-from ._manager import DatabaseManager
-from ._plugin_database import PluginDatabase
+
+if TYPE_CHECKING:
+    from ._manager import DatabaseManager
+    from ._plugin_database import PluginDatabase
 
 __all__ = ["database_service_factory"]
 
@@ -39,6 +43,9 @@ def database_service_factory(
         root_lifecycle: RootLifecycleService,
         telemetry: TelemetryService,
     ) -> DatabaseManager:
+        # SQLAlchemy loads here, when the first plugin asks for its database.
+        from ._manager import DatabaseManager
+
         manager = DatabaseManager.from_config(
             config,
             logger=root_logger.child({"type": "database"}),

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...api import Config, LoggerService
 from ...api.services.telemetry import TelemetryService
-from ._availability import watch_availability
 from ._config import read_plugin_settings
-from ._mysql import create_mysql_engine
 from ._plugin_database import PluginDatabase
-from ._postgres import create_pg_engine
-from ._provisioning import DatabaseProvisioner
 from ._section import DATABASE_CONFIG_KEY
-from ._settings import MysqlSettings, PgSettings, PluginDatabaseSettings
-from ._sqlite import create_sqlite_engine
-from ._telemetry import DatabaseTelemetry
+from ._settings import PgSettings, PluginDatabaseSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from ._provisioning import DatabaseProvisioner
+    from ._telemetry import DatabaseTelemetry
 
 __all__ = ["DatabaseManager", "DatabaseShutDownError"]
 
@@ -44,12 +44,18 @@ class DatabaseManager:
         telemetry: TelemetryService | None = None,
     ) -> None:
         self._section = section
-        self._telemetry = DatabaseTelemetry(telemetry) if telemetry is not None else None
+        # Only a recording telemetry instruments engines (SQLAlchemy hooks, loaded with them).
+        self._recording = (
+            telemetry
+            if telemetry is not None and (telemetry.metrics_enabled or telemetry.tracing_enabled)
+            else None
+        )
+        self._instrumentation: DatabaseTelemetry | None = None
         self._logger = logger
         self._skip_migrations = skip_migrations
         self._engines: dict[str, AsyncEngine] = {}
         self._locks: dict[str, anyio.Lock] = {}
-        self._provisioner = DatabaseProvisioner()
+        self._provisioner: DatabaseProvisioner | None = None
         self._closed = False
 
     @classmethod
@@ -94,6 +100,14 @@ class DatabaseManager:
             migration_engine=_migration_engine(settings, self._telemetry),
         )
 
+    def _telemetry(self) -> DatabaseTelemetry | None:
+        """The engines' instrumentation, built with the first engine (None when not recording)."""
+        if self._recording is not None and self._instrumentation is None:
+            from ._telemetry import DatabaseTelemetry
+
+            self._instrumentation = DatabaseTelemetry(self._recording)
+        return self._instrumentation
+
     async def dispose(self) -> None:
         """Close every engine (idempotent); later :meth:`PluginDatabase.get_client` calls fail."""
         self._closed = True
@@ -127,33 +141,24 @@ class DatabaseManager:
             return engine
 
     async def _create(self, settings: PluginDatabaseSettings) -> AsyncEngine:
-        target = settings.target
-        if isinstance(target, PgSettings):
-            if target.ensure_database:
-                await self._provisioner.ensure_database(target)
-            engine = create_pg_engine(target, settings.pool)
-        elif isinstance(target, MysqlSettings):
-            if target.ensure_database:
-                await self._provisioner.ensure_mysql_database(target)
-            engine = create_mysql_engine(target, settings.pool)
-        else:
-            engine = create_sqlite_engine(target, settings.pool)
-        watch_availability(engine, settings.plugin_id)
-        if self._telemetry is not None:
-            self._telemetry.instrument(engine, settings.plugin_id)
-        try:
-            if isinstance(target, PgSettings) and target.ensure_schema:
-                await self._provisioner.ensure_schema(engine, target, settings.plugin_id)
-            await _fill_pool(engine, settings.pool.min_size)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await engine.dispose()
-            raise
-        return engine
+        # The engine modules (SQLAlchemy and a driver) load with the first engine: a plugin may
+        # depend on core.database (core.auth does) and never connect.
+        from ._engines import create_plugin_engine
+        from ._provisioning import DatabaseProvisioner
+
+        provisioner = self._provisioner
+        if provisioner is None:
+            provisioner = self._provisioner = DatabaseProvisioner()
+        telemetry = self._telemetry()
+        return await create_plugin_engine(
+            settings,
+            provisioner,
+            instrument=None if telemetry is None else telemetry.instrument,
+        )
 
 
 def _migration_engine(
-    settings: PluginDatabaseSettings, telemetry: DatabaseTelemetry | None
+    settings: PluginDatabaseSettings, telemetry: Callable[[], DatabaseTelemetry | None]
 ) -> Callable[[], AsyncEngine] | None:
     """PostgreSQL migrations run on an engine of their own, without the statement timeout."""
     target = settings.target
@@ -161,11 +166,13 @@ def _migration_engine(
         return None  # MySQL has no statement timeout; SQLite in memory lives in one connection
 
     def create() -> AsyncEngine:
-        engine = create_pg_engine(target, settings.pool, for_migrations=True)
-        watch_availability(engine, settings.plugin_id)
-        if telemetry is not None:
+        from ._engines import create_migration_engine
+
+        engine = create_migration_engine(target, settings)
+        instrumentation = telemetry()
+        if instrumentation is not None:
             # Spans only: its pool is short-lived and not the plugin's.
-            telemetry.instrument(engine, settings.plugin_id, pool=False)
+            instrumentation.instrument(engine, settings.plugin_id, pool=False)
         return engine
 
     return create
@@ -175,32 +182,3 @@ def _closed_error(plugin_id: str) -> DatabaseShutDownError:
     return DatabaseShutDownError(
         f"The database of plugin '{plugin_id}' is closed: the backend has stopped"
     )
-
-
-async def _fill_pool(engine: AsyncEngine, count: int) -> None:
-    """Open ``count`` connections at once and return them to the pool (knex's ``pool.min``).
-
-    Raises the first connection error as it is (not wrapped in an exception group).
-    """
-    if count <= 0:
-        return
-    release = anyio.Event()
-    opened: list[None] = []
-    errors: list[Exception] = []
-
-    async def hold() -> None:
-        try:
-            async with engine.connect():
-                opened.append(None)
-                if len(opened) == count:
-                    release.set()
-                await release.wait()
-        except Exception as error:
-            errors.append(error)
-            release.set()
-
-    async with anyio.create_task_group() as group:
-        for _ in range(count):
-            group.start_soon(hold)
-    if errors:
-        raise errors[0]

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypedDict
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from ...api.errors import ConfigError
 from ...api.services._json import JsonValue
 from ._connection_fields import read_port, read_text
@@ -210,6 +207,10 @@ def _milliseconds(value: object, key: str) -> float:
 
 
 def _parse_url(value: str, key: str) -> _Connection:
+    # Only a connection string needs SQLAlchemy's parser; a config of fields does not.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     # The string may hold a password: errors describe it without quoting it.
     try:
         url = make_url(value)

@@ -6,15 +6,16 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ...api import LoggerService
 from ...api.services.database import DatabaseMigrations, DatabaseService
-from ._migrations import load_migration_scripts, run_migrations
 from ._settings import PgSettings, PluginDatabaseSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 __all__ = ["PluginDatabase"]
 
@@ -88,6 +89,10 @@ class PluginDatabase:
         scripts but no ``versions/`` revisions (they would never run); a folder with no script
         at all logs a warning and changes nothing.
         """
+        # SQLAlchemy and Alembic load with the first migration or connection, not with the
+        # service: a plugin may depend on core.database (core.auth does) and never use it.
+        from ._migrations import load_migration_scripts, run_migrations
+
         table = version_table or f"{self.plugin_id}_alembic_version"
         if self.skip_migrations:
             self._logger.debug("Skipping database migrations", {"versionTable": table})
@@ -139,6 +144,8 @@ class PluginDatabase:
         """An ORM session on the engine, closed when the block ends (``options`` go to
         :class:`AsyncSession`; ``expire_on_commit`` defaults to False, as async code wants).
         """
+        from sqlalchemy.ext.asyncio import AsyncSession
+
         engine = await self.get_client()
         options.setdefault("expire_on_commit", False)
         async with AsyncSession(engine, **options) as session:

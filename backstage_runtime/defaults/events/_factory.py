@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import anyio
 
 from ...api import (
@@ -23,10 +22,13 @@ from ...api._events_service_ref import events_service_ref
 from ...api.services.auth import AuthService
 from ...api.services.events import EventsService
 from ._bus import LocalEventBus
-from ._bus_client import EventBusClient
-from ._events import PluginEventsService
 from ._mode import EventBusMode, read_event_bus_mode
-from ._remote import RemoteBus, Sleep
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._events import PluginEventsService
+    from ._remote import Sleep
 
 __all__ = ["events_service_factory"]
 
@@ -72,6 +74,11 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         background_tasks: BackgroundTasksService,
         **_root_deps: Any,
     ) -> PluginEventsService:
+        # The bus client (aiohttp) loads with the first plugin's events service.
+        from ._bus_client import EventBusClient
+        from ._events import PluginEventsService
+        from ._remote import RemoteBus
+
         remote = None
         if root.mode != "never":
             client = EventBusClient(session=http_client, discovery=discovery, auth=auth)

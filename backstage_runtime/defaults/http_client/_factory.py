@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ..._version import __version__
 from ...api import ServiceFactory, create_service_factory, runtime_services
 from ...api.services.telemetry import TelemetryService
-from ._tracing import tracing_trace_config
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "http_client_service_factory"]
 
@@ -30,9 +31,14 @@ def http_client_service_factory(
     """
 
     async def factory(*, telemetry: TelemetryService) -> AsyncIterator[aiohttp.ClientSession]:
+        # aiohttp loads with the session, when something first needs outgoing HTTP.
+        import aiohttp
+
         headers = {"User-Agent": user_agent or f"backstage-runtime/{__version__}"}
         trace_configs = []
         if telemetry.tracing_enabled:
+            from ._tracing import tracing_trace_config
+
             tracer = telemetry.tracer_provider.get_tracer(INSTRUMENTATION_SCOPE)
             trace_configs.append(tracing_trace_config(tracer))
         session = aiohttp.ClientSession(

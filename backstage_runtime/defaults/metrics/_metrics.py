@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ...api.services.metrics import (
@@ -28,10 +28,18 @@ ROOT_METER_NAME = "backstage"
 class MeterMetrics:
     """Creates instruments with a meter (no-op ones while metrics are off)."""
 
-    __slots__ = ("_meter",)
+    __slots__ = ("_meter_source",)
 
-    def __init__(self, meter: Meter) -> None:
-        self._meter = meter
+    def __init__(self, meter: Meter | Callable[[], Meter]) -> None:
+        self._meter_source = meter
+
+    @property
+    def _meter(self) -> Meter:
+        # A callable is resolved with the first instrument: a backend builds its root services
+        # at start, and the meter would load OpenTelemetry's API for nothing.
+        if callable(self._meter_source):
+            self._meter_source = self._meter_source()
+        return self._meter_source
 
     def create_counter(self, name: str, *, unit: str = "", description: str = "") -> Counter:
         """A counter."""
@@ -109,7 +117,7 @@ class RootMetrics(MeterMetrics):
     __slots__ = ("_telemetry",)
 
     def __init__(self, telemetry: TelemetryService) -> None:
-        super().__init__(telemetry.meter_provider.get_meter(ROOT_METER_NAME))
+        super().__init__(lambda: telemetry.meter_provider.get_meter(ROOT_METER_NAME))
         self._telemetry = telemetry
 
     def for_plugin(self, plugin_id: str) -> MetricsService:

@@ -6,8 +6,22 @@ backend's ``/authorize`` with a plugin token on behalf of the caller, one item p
 with ``permission.EXPERIMENTAL_enableBatchedRequests``, one item per permission name.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import permissions_service_factory
-from ._permissions import DefaultPermissionsService
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds the service only when something depends on it.
+if TYPE_CHECKING:
+    from ._permissions import DefaultPermissionsService
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "DefaultPermissionsService": "._permissions",
+        },
+    )
 
 __all__ = [
     "DefaultPermissionsService",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ...api import (
     Config,
@@ -14,7 +14,11 @@ from ...api import (
 )
 from ...api.services.auth import AuthService
 from ...api.services.permissions import PermissionsService
-from ._permissions import DefaultPermissionsService
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._permissions import DefaultPermissionsService
 
 __all__ = ["permissions_service_factory"]
 
@@ -31,6 +35,8 @@ def permissions_service_factory() -> ServiceFactory[PermissionsService]:
         discovery: DiscoveryService,
         http_client: aiohttp.ClientSession,
     ) -> DefaultPermissionsService:
+        from ._permissions import DefaultPermissionsService
+
         return DefaultPermissionsService(
             enabled=bool(config.get_optional_boolean("permission.enabled")),
             batched=bool(

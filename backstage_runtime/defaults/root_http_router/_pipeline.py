@@ -21,8 +21,6 @@ from ._cors_middleware import CorsMiddleware
 from ._error_rendering import ErrorRendering
 from ._etag import ETagMiddleware
 from ._health import HealthEndpoints
-from ._http_metrics import HttpMetricsMiddleware
-from ._http_tracing import HttpTracingMiddleware
 from ._in_flight import InFlightMiddleware, InFlightRequests
 from ._request_log import RequestLogMiddleware
 from ._request_tracking import RequestTracking
@@ -73,6 +71,9 @@ def default_pipeline(
         pieces.append(Piece("client_address", client_address))
     pieces.append(Piece("request_tracking", RequestTracking))
     if telemetry is not None and telemetry.tracing_enabled:
+        # OpenTelemetry's API loads only when something records.
+        from ._http_tracing import HttpTracingMiddleware
+
         tracer = telemetry.tracer_provider.get_tracer(HTTP_INSTRUMENTATION_SCOPE)
 
         def http_tracing(app: ASGIApp) -> ASGIApp:
@@ -80,6 +81,8 @@ def default_pipeline(
 
         pieces.append(Piece("http_tracing", http_tracing))
     if telemetry is not None and telemetry.metrics_enabled:
+        from ._http_metrics import HttpMetricsMiddleware
+
         meter = telemetry.meter_provider.get_meter(HTTP_INSTRUMENTATION_SCOPE)
 
         def http_metrics(app: ASGIApp) -> ASGIApp:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from ...api import RootLoggerService, ServiceFactory, core_services, create_service_factory
@@ -94,8 +94,14 @@ def root_logger_service_factory(
     built, not when this factory is created.
     """
 
-    def factory(*, config: Config) -> RootLoggerService:
-        return create_root_logger(config, stream=stream, env=env, colors=colors)
+    def factory(*, config: Config) -> Iterator[RootLoggerService]:
+        logger = create_root_logger(config, stream=stream, env=env, colors=colors)
+        try:
+            yield logger
+        finally:
+            # Last of the backend's stop (the root logger is the first service built): what
+            # the writer thread still holds reaches stdout before the backend reports stopped.
+            logger.flush()
 
     return create_service_factory(
         service=core_services.root_logger,

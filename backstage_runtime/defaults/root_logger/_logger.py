@@ -15,6 +15,7 @@ from ._levels import LEVELS, LogLevel, level_value
 from ._overrides import LevelFilter, LevelOverride
 from ._redaction import Redactor, mask_sensitive_fields
 from ._trace_fields import add_trace_fields
+from ._writer import BackgroundWriter
 
 __all__ = ["BackstageLogger"]
 
@@ -31,6 +32,8 @@ class _Output:
     Lines are written straight to the stream rather than through :mod:`logging`: the stdlib keeps
     its loggers in a process-wide registry, which would couple two backends in one process, and
     its ``LogRecord`` has no place for structured metadata. A lock keeps lines whole across threads.
+    With ``background`` the lines go through a :class:`BackgroundWriter` instead (the process's
+    stdout, which a full pipe would make block).
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class _Output:
         formatter: Formatter,
         level_filter: LevelFilter,
         clock: Clock,
+        background: bool = False,
     ) -> None:
         self.stream = stream
         self.formatter = formatter
@@ -47,9 +51,13 @@ class _Output:
         self.redactor = Redactor()
         self.clock = clock
         self._lock = threading.Lock()
+        self.background = BackgroundWriter(stream) if background else None
 
     def write(self, text: str) -> None:
         line = self.redactor.redact(text) + "\n"
+        if self.background is not None:
+            self.background.write(line)
+            return
         with self._lock:
             try:
                 self.stream.write(line)
@@ -68,6 +76,12 @@ class BackstageLogger:
     transport writes) in the ``json`` or ``pretty`` format. An entry is written when the first
     matching level override admits it, or, if no override matches, when its level is at least as
     severe as ``level``. Every written line is passed through the redactor.
+
+    Lines written to the process's own stdout or stderr (``sys.__stdout__``/``sys.__stderr__``,
+    the default outside tests) are handed to a writer thread, so that a full pipe never blocks
+    the event loop; ``background`` forces that on or off. :meth:`flush` writes out what is
+    queued (the root logger service does at the end of the backend's stop; an ``atexit`` hook
+    otherwise). Other streams are written synchronously, line by line.
 
     Usually built by :func:`create_root_logger` from config; construct directly for full control.
     Raises :class:`ValueError` for an unknown ``level`` or ``format``.
@@ -88,6 +102,7 @@ class BackstageLogger:
         overrides: Sequence[LevelOverride] = (),
         colors: bool | None = None,
         clock: Clock | None = None,
+        background: bool | None = None,
     ) -> None:
         if level_value(level) is None:
             raise ValueError(f"Unknown log level {level!r}, expected one of {', '.join(LEVELS)}")
@@ -105,8 +120,14 @@ class BackstageLogger:
             raise ValueError(f"Unknown log format {format!r}, expected 'json' or 'pretty'")
         level_filter = LevelFilter(level.strip().lower())
         level_filter.set_overrides(overrides)
+        if background is None:
+            background = out is sys.__stdout__ or out is sys.__stderr__
         self._output = _Output(
-            stream=out, formatter=formatter, level_filter=level_filter, clock=clock or _utc_now
+            stream=out,
+            formatter=formatter,
+            level_filter=level_filter,
+            clock=clock or _utc_now,
+            background=background,
         )
         self._fields = dict(meta or {})
 
@@ -141,6 +162,14 @@ class BackstageLogger:
         child._output = self._output
         child._fields = {**self._fields, **meta}
         return child
+
+    def flush(self, timeout: float | None = 5.0) -> None:
+        """Write out every line handed to the writer thread (waiting at most ``timeout``
+        seconds); a no-op when lines are written synchronously. Logging may go on afterwards.
+        """
+        background = self._output.background
+        if background is not None:
+            background.flush(timeout)
 
     def add_redactions(self, values: Iterable[str]) -> int:
         """Redact each of ``values`` (trimmed; ones of length <= 1 ignored) from all later lines.

@@ -7,16 +7,19 @@ and Python backends alike. Without a recording span (tracing off) there is nothi
 
 from __future__ import annotations
 
+import sys
 from typing import Any
-
-from opentelemetry.trace import get_current_span
 
 __all__ = ["add_trace_fields"]
 
 
 def add_trace_fields(fields: dict[str, Any]) -> None:
     """Add the current span's ids to ``fields`` when there is a valid current span."""
-    context = get_current_span().get_span_context()
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        # Nothing imported OpenTelemetry's API (tracing off, cold start): no span is current.
+        return
+    context = trace.get_current_span().get_span_context()
     if context.is_valid:
         fields["trace_id"] = format(context.trace_id, "032x")
         fields["span_id"] = format(context.span_id, "016x")

@@ -18,11 +18,31 @@ another instance takes the task over. All times come from the database clock. Lo
 every instance, in-process only.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import scheduler_service_factory
-from ._global import PollIntervals
-from ._scheduler import MIGRATIONS, VERSION_TABLE, PluginScheduler, SchedulerOptions
-from ._signal import AbortSignal
-from ._store import TABLE
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds the service only when something depends on it.
+if TYPE_CHECKING:
+    from ._global import PollIntervals
+    from ._scheduler import MIGRATIONS, VERSION_TABLE, PluginScheduler, SchedulerOptions
+    from ._signal import AbortSignal
+    from ._store import TABLE
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "PollIntervals": "._global",
+            "MIGRATIONS": "._scheduler",
+            "VERSION_TABLE": "._scheduler",
+            "PluginScheduler": "._scheduler",
+            "SchedulerOptions": "._scheduler",
+            "AbortSignal": "._signal",
+            "TABLE": "._store",
+        },
+    )
 
 __all__ = [
     "MIGRATIONS",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import TracerProvider
+from typing import TYPE_CHECKING
 
 from ...api import (
     BackgroundTasksService,
@@ -24,10 +22,12 @@ from ...api.services.auditor import AuditorService
 from ...api.services.database import DatabaseService
 from ...api.services.scheduler import SchedulerService
 from ...api.services.telemetry import TelemetryService
-from ._global import PollIntervals
-from ._metrics import TRACER_ID, TaskMetrics
-from ._routes import scheduler_blueprint
-from ._scheduler import PluginScheduler, SchedulerOptions
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
+    from ._scheduler import PluginScheduler, SchedulerOptions
 
 __all__ = ["scheduler_service_factory"]
 
@@ -36,7 +36,8 @@ class _SchedulerRoot:
     """Shared by the plugin schedulers of one backend: tells them when the backend begins to
     stop, so that no run starts after the root before-shutdown hooks."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: SchedulerOptions) -> None:
+        self.options = options
         self._schedulers: list[PluginScheduler] = []
         self._stopping = False
 
@@ -71,13 +72,13 @@ def scheduler_service_factory(
     ``backstage-service-scheduler`` of ``runtime.telemetry``, unless ``meter_provider`` /
     ``tracer_provider`` are given.
     """
-    options = SchedulerOptions(
-        janitor_interval=_seconds(janitor_interval),
-        poll_intervals=PollIntervals(longest=_seconds(max_poll_interval)),
-    )
+    janitor_seconds = _seconds(janitor_interval)
+    longest_poll_seconds = _seconds(max_poll_interval)
 
     def create_root_context(*, root_lifecycle: RootLifecycleService, **_: object) -> _SchedulerRoot:
-        root = _SchedulerRoot()
+        # The scheduler (SQLAlchemy, croniter, OpenTelemetry) loads when a plugin first asks for
+        # one.
+        root = _SchedulerRoot(_options(janitor_seconds, longest_poll_seconds))
         root_lifecycle.add_before_shutdown_hook(root.before_shutdown)
         return root
 
@@ -94,6 +95,9 @@ def scheduler_service_factory(
         telemetry: TelemetryService,
         **_: object,
     ) -> PluginScheduler:
+        from ._metrics import TRACER_ID, TaskMetrics
+        from ._scheduler import PluginScheduler
+
         plugin_id = plugin_metadata.get_id()
         metrics = TaskMetrics(
             telemetry.plugin_meter(plugin_id)
@@ -106,7 +110,7 @@ def scheduler_service_factory(
             database=database,
             logger=logger,
             metrics=metrics,
-            options=options,
+            options=root.options,
         )
         root.add(scheduler)
         background_tasks.start_soon(scheduler.serve, name=f"scheduler {plugin_id}")
@@ -141,12 +145,24 @@ def _mount_after_init(
     # Mounted once the plugin's init has run, after the plugin's own handlers: its routes come
     # first, as in Backstage. Requests wait at the router's lifecycle gate until then.
     def mount() -> None:
+        from ._routes import scheduler_blueprint
+
         http_router.use(scheduler_blueprint(scheduler, auditor))
 
     try:
         lifecycle.add_startup_hook(mount)
     except RuntimeError:
         mount()  # created after the plugin started (e.g. looked up by a test)
+
+
+def _options(janitor_interval: float, longest_poll_interval: float) -> SchedulerOptions:
+    from ._global import PollIntervals
+    from ._scheduler import SchedulerOptions
+
+    return SchedulerOptions(
+        janitor_interval=janitor_interval,
+        poll_intervals=PollIntervals(longest=longest_poll_interval),
+    )
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import TracerProvider
 
 from ...api import Config, LoggerService, ServiceFactory, core_services, create_service_factory
 from ...api._telemetry import telemetry_service_ref
@@ -17,12 +16,14 @@ from ._settings import read_telemetry_settings
 from ._telemetry import BackendTelemetry
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader
     from opentelemetry.sdk.trace import SpanProcessor
+    from opentelemetry.trace import TracerProvider
 else:
     # The SDK is not imported unless it is configured; at run time (typing.get_type_hints)
     # these annotations only need a name.
-    MetricReader = SpanProcessor = object
+    MetricReader = SpanProcessor = MeterProvider = TracerProvider = object
 
 __all__ = ["telemetry_service_factory"]
 
@@ -47,8 +48,6 @@ def telemetry_service_factory(
     """
 
     async def factory(*, config: Config, logger: LoggerService) -> AsyncIterator[TelemetryService]:
-        from opentelemetry import metrics, trace
-
         settings = read_telemetry_settings(config)
         meters = meter_provider
         endpoint = None
@@ -69,10 +68,10 @@ def telemetry_service_factory(
             tracers = sdk_tracers
         telemetry = BackendTelemetry(
             config,
-            meter_provider=meters if meters is not None else metrics.get_meter_provider(),
-            tracer_provider=tracers if tracers is not None else trace.get_tracer_provider(),
-            metrics_enabled=meters is not None or _global_is_sdk(metrics.get_meter_provider()),
-            tracing_enabled=tracers is not None or _global_is_sdk(trace.get_tracer_provider()),
+            meter_provider=meters if meters is not None else _global_meter_provider,
+            tracer_provider=tracers if tracers is not None else _global_tracer_provider,
+            metrics_enabled=meters is not None or _global_sdk_installed("metrics"),
+            tracing_enabled=tracers is not None or _global_sdk_installed("trace"),
             prometheus=endpoint,
         )
         if endpoint is not None:
@@ -98,9 +97,28 @@ def telemetry_service_factory(
     )
 
 
-def _global_is_sdk(provider: object) -> bool:
-    # An SDK installed process-wide by the operator (as Backstage expects it) records; the
-    # API's own proxy and no-op providers do not.
+def _global_meter_provider() -> MeterProvider:
+    from opentelemetry import metrics
+
+    return metrics.get_meter_provider()
+
+
+def _global_tracer_provider() -> TracerProvider:
+    from opentelemetry import trace
+
+    return trace.get_tracer_provider()
+
+
+def _global_sdk_installed(signal: str) -> bool:
+    """Whether an SDK was installed process-wide (by the operator, as Backstage expects) for
+    ``signal`` (``metrics`` or ``trace``); the API's own proxy and no-op providers record nothing.
+    """
+    api = sys.modules.get(f"opentelemetry.{signal}")
+    if api is None:
+        # Nothing imported the API, so nothing installed a provider: stay without it (cold
+        # start) until a plugin asks for a meter or tracer.
+        return False
+    provider = api.get_meter_provider() if signal == "metrics" else api.get_tracer_provider()
     return not type(provider).__module__.startswith(
         ("opentelemetry.metrics", "opentelemetry.trace")
     )

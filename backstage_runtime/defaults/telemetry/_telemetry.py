@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...api import Config
@@ -36,8 +37,8 @@ class BackendTelemetry:
         self,
         config: Config,
         *,
-        meter_provider: MeterProvider,
-        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider | Callable[[], MeterProvider],
+        tracer_provider: TracerProvider | Callable[[], TracerProvider],
         metrics_enabled: bool,
         tracing_enabled: bool,
         prometheus: PrometheusEndpoint | None = None,
@@ -52,11 +53,16 @@ class BackendTelemetry:
     @property
     def meter_provider(self) -> MeterProvider:
         """Where every meter of the backend comes from."""
+        if callable(self._meter_provider):
+            # The global no-op provider, resolved (with the API imported) on first use.
+            self._meter_provider = self._meter_provider()
         return self._meter_provider
 
     @property
     def tracer_provider(self) -> TracerProvider:
         """Where every tracer of the backend comes from."""
+        if callable(self._tracer_provider):
+            self._tracer_provider = self._tracer_provider()
         return self._tracer_provider
 
     @property
@@ -78,13 +84,13 @@ class BackendTelemetry:
     def plugin_meter(self, plugin_id: str) -> Meter:
         """The meter of ``plugin_id`` (see :func:`instrumentation_scope`)."""
         scope = instrumentation_scope(self._config, "meter", plugin_id)
-        return self._meter_provider.get_meter(
+        return self.meter_provider.get_meter(
             scope.name, scope.version, scope.schema_url, {"backstage.plugin.id": plugin_id}
         )
 
     def plugin_tracer(self, plugin_id: str) -> Tracer:
         """The tracer of ``plugin_id`` (see :func:`instrumentation_scope`)."""
         scope = instrumentation_scope(self._config, "tracer", plugin_id)
-        return self._tracer_provider.get_tracer(
+        return self.tracer_provider.get_tracer(
             scope.name, scope.version, scope.schema_url, {"backstage.plugin.id": plugin_id}
         )

@@ -9,7 +9,15 @@ Usage in a plugin::
         span.set_attribute("catalog.entity.kind", kind)
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import tracing_service_factory
-from ._tracing import PluginTracing
+
+# PluginTracing (and OpenTelemetry's API) loads on first use (backstage_runtime._lazy).
+if TYPE_CHECKING:
+    from ._tracing import PluginTracing
+else:
+    __getattr__, __dir__ = lazy_exports(__name__, {"PluginTracing": "._tracing"})
 
 __all__ = ["PluginTracing", "tracing_service_factory"]

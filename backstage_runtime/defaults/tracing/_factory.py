@@ -12,7 +12,6 @@ from ...api import (
 from ...api._telemetry import telemetry_service_ref, tracing_service_ref
 from ...api.services.telemetry import TelemetryService
 from ...api.services.tracing import TracingService
-from ._tracing import PluginTracing
 
 __all__ = ["tracing_service_factory"]
 
@@ -25,6 +24,9 @@ def tracing_service_factory() -> ServiceFactory[TracingService]:
     def factory(
         *, config: Config, telemetry: TelemetryService, plugin_metadata: PluginMetadataService
     ) -> TracingService:
+        # OpenTelemetry's API loads with the first plugin that asks for tracing.
+        from ._tracing import PluginTracing
+
         plugin_id = plugin_metadata.get_id()
         capture = config.get_optional_boolean("backend.tracing.capture.endUser") or False
         return PluginTracing(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ...api import ServiceFactory, core_services, create_service_factory, runtime_services
 from ...api.services.config import Config
@@ -16,9 +15,11 @@ from ...api.services.url_reader import (
     UrlReaderService,
     url_reader_factories,
 )
-from ._mux import UrlReaderPredicateMux
-from ._readers import builtin_reader_factories, create_readers
-from ._tree import DefaultReadTreeResponseFactory
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._tree import DefaultReadTreeResponseFactory
 
 __all__ = ["url_reader_service_factory"]
 
@@ -44,6 +45,10 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
         http_client: aiohttp.ClientSession,
         root_lifecycle: RootLifecycleService,
     ) -> _SharedReaders:
+        # The readers load when a plugin first asks for a URL reader.
+        from ._readers import builtin_reader_factories, create_readers
+        from ._tree import DefaultReadTreeResponseFactory
+
         trees = DefaultReadTreeResponseFactory.from_config(config)
         builtins = create_readers(
             builtin_reader_factories(),
@@ -65,6 +70,9 @@ def url_reader_service_factory() -> ServiceFactory[UrlReaderService]:
         logger: LoggerService,
         factories: list[ReaderFactory],
     ) -> UrlReaderService:
+        from ._mux import UrlReaderPredicateMux
+        from ._readers import create_readers
+
         extras = create_readers(
             factories,
             config=config,

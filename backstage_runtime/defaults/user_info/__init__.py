@@ -5,8 +5,22 @@ refs. Tokens without it (limited and on-behalf-of tokens) are resolved by the au
 ``/v1/userinfo``. Answers are cached for five seconds per token, shared by all plugins.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import user_info_service_factory
-from ._user_info import DefaultUserInfoService
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds the service only when something depends on it.
+if TYPE_CHECKING:
+    from ._user_info import DefaultUserInfoService
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "DefaultUserInfoService": "._user_info",
+        },
+    )
 
 __all__ = [
     "DefaultUserInfoService",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from ...api import (
     DiscoveryService,
@@ -14,7 +12,11 @@ from ...api import (
     runtime_services,
 )
 from ...api.services.auth import BackstageUserInfo, UserInfoService
-from ._user_info import DefaultUserInfoService
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._user_info import DefaultUserInfoService
 
 __all__ = ["user_info_service_factory"]
 
@@ -31,6 +33,8 @@ def user_info_service_factory() -> ServiceFactory[UserInfoService]:
         discovery: DiscoveryService,
         http_client: aiohttp.ClientSession,
     ) -> DefaultUserInfoService:
+        from ._user_info import DefaultUserInfoService
+
         return DefaultUserInfoService(discovery, http_client, cache)
 
     return create_service_factory(

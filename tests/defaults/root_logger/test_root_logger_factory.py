@@ -1,5 +1,6 @@
 import io
 import json
+from collections.abc import Iterator
 
 from backstage_runtime.api import RootLoggerService, ServiceFactory, core_services
 from backstage_runtime.defaults.root_logger import BackstageLogger, root_logger_service_factory
@@ -8,8 +9,12 @@ from .fakes import FakeConfig
 
 
 def build(factory: ServiceFactory[RootLoggerService], config: FakeConfig) -> BackstageLogger:
-    """Call the factory as the backend does; it is a plain function returning the logger."""
-    logger = factory.factory(config=config)
+    """Call the factory as the backend does: a generator yielding the logger, which flushes the
+    logger's writer thread when the backend stops (closes it).
+    """
+    built = factory.factory(config=config)
+    assert isinstance(built, Iterator)
+    logger = next(built)
     assert isinstance(logger, BackstageLogger)
     return logger
 

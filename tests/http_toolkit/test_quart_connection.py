@@ -1,0 +1,189 @@
+"""The Quart connection of mounted blueprints: Quart's behaviour (a disconnect cancels the
+handler, a failing body reader fails the request, a response bounded by its timeout) with the
+handler in the request's own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anyio
+import pytest
+from _support.asgi import Recorder, http_scope
+from _support.polling import eventually
+from quart import Blueprint, Response, request
+
+from backstage_runtime.http_toolkit import ErrorResponder
+from backstage_runtime.http_toolkit._quart_mount import build_quart_app
+from backstage_runtime.testing import MockRootLogger
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # Quart is asyncio-only
+
+
+class Client:
+    """An ASGI ``receive``: the request body, then nothing until :meth:`disconnect`."""
+
+    def __init__(self, *bodies: bytes) -> None:
+        self._messages: list[dict[str, Any]] = [
+            {"type": "http.request", "body": body, "more_body": i < len(bodies) - 1}
+            for i, body in enumerate(bodies or (b"",))
+        ]
+        self._gone = asyncio.Event()
+
+    def disconnect(self) -> None:
+        self._gone.set()
+
+    async def __call__(self) -> dict[str, Any]:
+        if self._messages:
+            return self._messages.pop(0)
+        await self._gone.wait()
+        return {"type": "http.disconnect"}
+
+
+def app_of(routes: Blueprint) -> Any:
+    return build_quart_app(
+        "test", [routes], ErrorResponder(MockRootLogger(), include_stack=False), relative_urls=True
+    )
+
+
+def scope_of(path: str, method: str = "GET") -> dict[str, Any]:
+    return {**http_scope(path, method=method), "scheme": "http", "client": ("127.0.0.1", 1)}
+
+
+async def test_the_handler_runs_in_the_request_task() -> None:
+    routes = Blueprint("tasks", __name__)
+    seen: list[asyncio.Task[Any] | None] = []
+
+    @routes.get("/task")
+    async def task() -> str:
+        seen.append(asyncio.current_task())
+        return "ok"
+
+    send = Recorder()
+    await app_of(routes)(scope_of("/task"), Client(), send)
+
+    assert seen == [asyncio.current_task()]
+    assert (send.status, send.body) == (200, b"ok")
+
+
+async def test_the_body_is_read_while_the_handler_runs() -> None:
+    routes = Blueprint("echo", __name__)
+
+    @routes.post("/echo")
+    async def echo() -> bytes:
+        return await request.get_data(True, False, False)
+
+    send = Recorder()
+    await app_of(routes)(scope_of("/echo", "POST"), Client(b"hello ", b"world"), send)
+
+    assert (send.status, send.body) == (200, b"hello world")
+
+
+async def test_a_disconnect_cancels_the_handler_and_ends_the_request_quietly() -> None:
+    routes = Blueprint("slow", __name__)
+    events: list[str] = []
+
+    @routes.get("/slow")
+    async def slow() -> str:
+        events.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("cancelled")
+        return "never"  # pragma: no cover
+
+    client = Client()
+    send = Recorder()
+    async with anyio.create_task_group() as group:
+        group.start_soon(app_of(routes), scope_of("/slow"), client, send)
+        await eventually(lambda: events == ["started"])
+        client.disconnect()
+        await eventually(lambda: events == ["started", "cancelled"])
+
+    assert send.messages == []
+
+
+async def test_a_failing_body_reader_fails_the_request() -> None:
+    routes = Blueprint("reader", __name__)
+    events: list[str] = []
+
+    @routes.post("/read")
+    async def read() -> bytes:
+        events.append("started")
+        await anyio.sleep_forever()
+        return b"never"  # pragma: no cover
+
+    failed = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await failed.wait()
+        raise OSError("the connection broke")
+
+    async def serve() -> None:
+        with pytest.raises(OSError, match="the connection broke"):
+            await app_of(routes)(scope_of("/read", "POST"), receive, Recorder())
+        events.append("raised")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(serve)
+        await eventually(lambda: events == ["started"])
+        failed.set()
+    assert events == ["started", "raised"]
+
+
+async def test_cancelling_the_request_cancels_the_handler_and_goes_on() -> None:
+    routes = Blueprint("stuck", __name__)
+    events: list[str] = []
+
+    @routes.get("/stuck")
+    async def stuck() -> str:
+        events.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("cancelled")
+        return "never"  # pragma: no cover
+
+    outcome: list[str] = []
+
+    async def serve() -> None:
+        try:
+            await app_of(routes)(scope_of("/stuck"), Client(), Recorder())
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    task = asyncio.ensure_future(serve())
+    await eventually(lambda: events == ["started"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert (events, outcome) == (["started", "cancelled"], ["cancelled"])
+
+
+async def test_a_response_that_outlasts_its_timeout_is_left_unfinished() -> None:
+    routes = Blueprint("stream", __name__)
+
+    @routes.get("/stream")
+    async def stream() -> Response:
+        async def chunks() -> Any:
+            yield b"first"
+            await anyio.sleep_forever()
+
+        response = Response(chunks())
+        response.timeout = 0.05
+        return response
+
+    send = Recorder()
+    with anyio.fail_after(5):
+        await app_of(routes)(scope_of("/stream"), Client(), send)
+
+    assert send.status == 200
+    assert [m.get("body") for m in send.messages[1:]] == [b"first"]
