@@ -1,0 +1,354 @@
+"""Events and actions between our backend and a real Node Backstage backend (issue 16).
+
+A Python backend (``create_backend`` on a real socket) and a Node backend share discovery
+(each names the other's plugins) and trust each other's plugin tokens through JWKS. Node runs
+Backstage's events backend (the ``events`` plugin) and a plugin ``nodepeer``; Python runs a
+plugin ``pyinterop``. Both sides set ``events.useEventBus: always``, so an event can only cross
+through the Node events backend's bus, never by falling back to a local bus.
+
+The tests run only when ``NODE_PEER_DIR`` names a prepared Node project; without it they skip.
+Preparing one (Node 20+, npm; versions that go together with ``backend-defaults`` 0.18)::
+
+    mkdir nodepeer && cd nodepeer && npm init -y
+    npm install @backstage/backend-defaults@0.18.0 @backstage/backend-plugin-api@1.12.0 \\
+        @backstage/plugin-events-backend@0.6.6 @backstage/plugin-events-node@0.4.26 \\
+        better-sqlite3 express express-promise-router
+    NODE_PEER_DIR=$PWD .venv/bin/python -m pytest tests/system/test_node_interop_events_actions.py
+
+The JavaScript is not kept there: the test writes ``NODE_INDEX`` (below) into the directory as
+``interop-backend.js`` and starts it with ``node interop-backend.js --config <tmp>/app-config.yaml``
+(the config, ``NODE_CONFIG``, lives in the test's temporary directory), so this file is the whole
+description of the Node side. The Node plugin subscribes to ``interop.to-node``, publishes what
+``POST /api/nodepeer/publish`` asks, registers the action ``nodepeer:shout``, and exposes Node's
+actions service and plugin tokens under ``/api/nodepeer/actions``, ``/invoke/<id>`` and
+``/token/<pluginId>`` for the test to drive.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _support.http import request
+from _support.polling import eventually
+
+from backstage_runtime import (
+    ActionAttributes,
+    ActionContext,
+    EventParams,
+    actions_registry_service_ref,
+    actions_service_ref,
+    core_services,
+    create_backend,
+    create_backend_plugin,
+    events_service_ref,
+)
+
+pytestmark = pytest.mark.anyio
+
+NODE_PEER_DIR = os.environ.get("NODE_PEER_DIR")
+if not NODE_PEER_DIR:
+    pytest.skip(
+        "NODE_PEER_DIR is not set: these tests need a Node project with "
+        "@backstage/backend-defaults 0.18 and @backstage/plugin-events-backend installed "
+        "(see this module's docstring for the npm command)",
+        allow_module_level=True,
+    )
+
+TO_NODE = "interop.to-node"
+TO_PYTHON = "interop.to-python"
+
+#: The Node backend: the events backend plus a plugin that uses events and actions.
+NODE_INDEX = r"""
+const { createBackend } = require('@backstage/backend-defaults');
+const { createBackendPlugin, coreServices } = require('@backstage/backend-plugin-api');
+const { actionsRegistryServiceRef, actionsServiceRef } = require('@backstage/backend-plugin-api/alpha');
+const { eventsServiceRef } = require('@backstage/plugin-events-node');
+const express = require('express');
+const Router = require('express-promise-router');
+
+const nodepeer = createBackendPlugin({
+  pluginId: 'nodepeer',
+  register(env) {
+    env.registerInit({
+      deps: {
+        http: coreServices.httpRouter,
+        auth: coreServices.auth,
+        events: eventsServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
+        actions: actionsServiceRef,
+      },
+      async init({ http, auth, events, actionsRegistry, actions }) {
+        const received = [];
+        await events.subscribe({
+          id: 'listener',
+          topics: ['interop.to-node'],
+          onEvent: async event => {
+            received.push({ topic: event.topic, eventPayload: event.eventPayload });
+          },
+        });
+
+        actionsRegistry.register({
+          name: 'shout',
+          title: 'Shout',
+          description: 'Upper-cases a text and names the caller',
+          attributes: { readOnly: true, idempotent: true },
+          schema: {
+            input: z => z.object({ text: z.string().min(1) }),
+            output: z => z.object({ shouted: z.string(), caller: z.any() }),
+          },
+          action: async ({ input, credentials }) => ({
+            output: { shouted: input.text.toUpperCase(), caller: credentials.principal },
+          }),
+        });
+
+        // What a failed call looks like from Node: the status and the error JSON it read.
+        const failure = error => ({
+          failed: { name: error.name, status: error.statusCode, body: error.body },
+        });
+
+        const router = Router();
+        router.use(express.json());
+        router.get('/received', (_req, res) => res.json({ events: received }));
+        router.post('/publish', async (req, res) => {
+          await events.publish({ topic: req.body.topic, eventPayload: req.body.payload });
+          res.json({ published: true });
+        });
+        router.get('/actions', async (_req, res) => {
+          const credentials = await auth.getOwnServiceCredentials();
+          res.json(await actions.list({ credentials }));
+        });
+        router.post('/invoke/:id', async (req, res) => {
+          const credentials = await auth.getOwnServiceCredentials();
+          try {
+            res.json(await actions.invoke({ id: req.params.id, input: req.body, credentials }));
+          } catch (error) {
+            res.json(failure(error));
+          }
+        });
+        router.get('/token/:target', async (req, res) => {
+          res.json(await auth.getPluginRequestToken({
+            onBehalfOf: await auth.getOwnServiceCredentials(),
+            targetPluginId: req.params.target,
+          }));
+        });
+        http.use(router);
+        for (const path of ['/received', '/publish', '/actions', '/invoke', '/token']) {
+          http.addAuthPolicy({ path, allow: 'unauthenticated' });
+        }
+      },
+    });
+  },
+});
+
+const backend = createBackend();
+backend.add(require('@backstage/plugin-events-backend'));
+backend.add(nodepeer);
+backend.start();
+"""
+
+#: The Node backend's config; ``{node_port}`` and ``{python_port}`` are filled in.
+NODE_CONFIG = """
+backend:
+  baseUrl: http://127.0.0.1:{node_port}
+  listen: {{host: 127.0.0.1, port: {node_port}}}
+  database: {{client: better-sqlite3, connection: ':memory:'}}
+  actions:
+    pluginSources: [nodepeer, pyinterop]
+discovery:
+  endpoints:
+    - target: http://127.0.0.1:{python_port}/api/{{{{pluginId}}}}
+      plugins: [pyinterop]
+events:
+  useEventBus: always
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class NodePeer:
+    """The running Node backend: its base URL and its log (colour codes removed)."""
+
+    base: str
+    log_file: Path
+
+    def log(self) -> str:
+        return _ANSI.sub("", self.log_file.read_text(errors="replace"))
+
+    async def get(self, path: str) -> Any:
+        reply = await request("GET", f"{self.base}{path}")
+        assert reply.status == 200, (path, reply.status, reply.body)
+        return reply.json()
+
+    async def post(self, path: str, body: Any) -> Any:
+        reply = await request("POST", f"{self.base}{path}", json=body)
+        assert reply.status == 200, (path, reply.status, reply.body)
+        return reply.json()
+
+
+@contextmanager
+def node_peer(tmp_path: Path, node_port: int, python_port: int) -> Iterator[NodePeer]:
+    assert NODE_PEER_DIR is not None
+    peer_dir = Path(NODE_PEER_DIR)
+    (peer_dir / "interop-backend.js").write_text(NODE_INDEX)
+    config = tmp_path / "node-app-config.yaml"
+    config.write_text(NODE_CONFIG.format(node_port=node_port, python_port=python_port))
+    log_file = tmp_path / "node.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            ["node", "interop-backend.js", "--config", str(config)],
+            cwd=peer_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NODE_ENV": "development", "FORCE_COLOR": "0"},
+        )
+    peer = NodePeer(base=f"http://127.0.0.1:{node_port}", log_file=log_file)
+    try:
+        yield peer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(f"--- Node backend log ---\n{peer.log()}")
+
+
+async def ready(base: str) -> bool:
+    try:
+        return (await request("GET", f"{base}/.backstage/health/v1/readiness")).status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class PythonSide:
+    """What the Python plugin ``pyinterop`` got at init, for the test to drive."""
+
+    received: list[EventParams] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+async def reverse(context: ActionContext) -> Any:
+    return {
+        "reversed": context.input["text"][::-1],
+        "caller": context.credentials.principal.to_json(),
+    }
+
+
+def pyinterop(side: PythonSide) -> Any:
+    def register(env: Any) -> None:
+        async def init(*, events: Any, registry: Any, actions: Any, auth: Any) -> None:
+            await events.subscribe(id="listener", topics=[TO_PYTHON], on_event=side.received.append)
+            registry.register(
+                name="reverse",
+                title="Reverse",
+                description="Reverses a text and names the caller",
+                input_schema={
+                    "type": "object",
+                    "properties": {"text": {"type": "string", "minLength": 1}},
+                    "required": ["text"],
+                },
+                attributes=ActionAttributes(destructive=False, read_only=True, idempotent=True),
+                action=reverse,
+            )
+            side.services.update(events=events, actions=actions, auth=auth)
+
+        env.register_init(
+            deps={
+                "events": events_service_ref,
+                "registry": actions_registry_service_ref,
+                "actions": actions_service_ref,
+                "auth": core_services.auth,
+            },
+            init=init,
+        )
+
+    return create_backend_plugin(plugin_id="pyinterop", register=register)
+
+
+@dataclass
+class Peers:
+    node: NodePeer
+    python: PythonSide
+    python_base: str
+
+
+@asynccontextmanager
+async def peers(tmp_path: Path) -> AsyncIterator[Peers]:
+    node_port, python_port = free_port(), free_port()
+    side = PythonSide()
+    config = {
+        "backend": {
+            "baseUrl": f"http://127.0.0.1:{python_port}",
+            "listen": {"host": "127.0.0.1", "port": python_port},
+            "actions": {"pluginSources": ["nodepeer", "pyinterop"]},
+        },
+        "discovery": {
+            "endpoints": [
+                {
+                    "target": f"http://127.0.0.1:{node_port}/api/{{{{pluginId}}}}",
+                    "plugins": ["events", "nodepeer"],
+                }
+            ]
+        },
+        "events": {"useEventBus": "always"},
+    }
+    with node_peer(tmp_path, node_port, python_port) as node:
+        # Node first: it serves the events bus the Python plugin subscribes to at its start.
+        await eventually(lambda: ready(node.base), timeout=60)
+        backend = create_backend(features=[pyinterop(side)], config=config, config_paths=[])
+        async with backend:
+            yield Peers(node=node, python=side, python_base=f"http://127.0.0.1:{python_port}")
+
+
+def subscribed(node: NodePeer, subscription_id: str) -> bool:
+    """Whether the Node events backend logged a successful PUT of the subscription (after it
+    the bus keeps every event of its topics for the subscriber)."""
+    return (
+        re.search(
+            rf'"PUT /api/events/bus/v1/subscriptions/{re.escape(subscription_id)} HTTP/1.1" 201',
+            node.log(),
+        )
+        is not None
+    )
+
+
+async def test_events_cross_the_node_events_bus_both_ways(tmp_path: Path) -> None:
+    async with peers(tmp_path) as both:
+        node, python = both.node, both.python
+        await eventually(lambda: subscribed(node, "pyinterop.listener"), timeout=30)
+        await eventually(lambda: subscribed(node, "nodepeer.listener"), timeout=30)
+
+        await node.post("/api/nodepeer/publish", {"topic": TO_PYTHON, "payload": {"from": "node"}})
+        await eventually(lambda: len(python.received) > 0, timeout=30)
+
+        await python.services["events"].publish(
+            topic=TO_NODE, event_payload={"from": "python", "n": [1, 2]}
+        )
+
+        async def node_received() -> bool:
+            return len((await node.get("/api/nodepeer/received"))["events"]) > 0
+
+        await eventually(node_received, timeout=30)
+        on_node = (await node.get("/api/nodepeer/received"))["events"]
+
+    assert python.received == [EventParams(topic=TO_PYTHON, event_payload={"from": "node"})]
+    assert on_node == [{"topic": TO_NODE, "eventPayload": {"from": "python", "n": [1, 2]}}]
