@@ -51,6 +51,7 @@ from backstage_runtime import (
     create_backend_plugin,
     events_service_ref,
 )
+from backstage_runtime.api.errors import InputError, NotFoundError
 
 pytestmark = pytest.mark.anyio
 
@@ -72,6 +73,7 @@ const { createBackend } = require('@backstage/backend-defaults');
 const { createBackendPlugin, coreServices } = require('@backstage/backend-plugin-api');
 const { actionsRegistryServiceRef, actionsServiceRef } = require('@backstage/backend-plugin-api/alpha');
 const { eventsServiceRef } = require('@backstage/plugin-events-node');
+const { NotFoundError } = require('@backstage/errors');
 const express = require('express');
 const Router = require('express-promise-router');
 
@@ -105,9 +107,12 @@ const nodepeer = createBackendPlugin({
             input: z => z.object({ text: z.string().min(1) }),
             output: z => z.object({ shouted: z.string(), caller: z.any() }),
           },
-          action: async ({ input, credentials }) => ({
-            output: { shouted: input.text.toUpperCase(), caller: credentials.principal },
-          }),
+          action: async ({ input, credentials }) => {
+            if (input.text === 'boom') {
+              throw new NotFoundError('Nothing to shout about');
+            }
+            return { output: { shouted: input.text.toUpperCase(), caller: credentials.principal } };
+          },
         });
 
         // What a failed call looks like from Node: the status and the error JSON it read.
@@ -247,6 +252,8 @@ class PythonSide:
 
 
 async def reverse(context: ActionContext) -> Any:
+    if context.input["text"] == "boom":
+        raise NotFoundError("Nothing to reverse")
     return {
         "reversed": context.input["text"][::-1],
         "caller": context.credentials.principal.to_json(),
@@ -352,3 +359,86 @@ async def test_events_cross_the_node_events_bus_both_ways(tmp_path: Path) -> Non
 
     assert python.received == [EventParams(topic=TO_PYTHON, event_payload={"from": "node"})]
     assert on_node == [{"topic": TO_NODE, "eventPayload": {"from": "python", "n": [1, 2]}}]
+
+
+async def test_our_actions_service_lists_and_invokes_a_node_action(tmp_path: Path) -> None:
+    async with peers(tmp_path) as both:
+        auth, actions = both.python.services["auth"], both.python.services["actions"]
+        me = await auth.get_own_service_credentials()
+        listed = {action.id: action for action in await actions.list(credentials=me)}
+        output = await actions.invoke(id="nodepeer:shout", input={"text": "hi"}, credentials=me)
+        with pytest.raises(InputError) as invalid:
+            await actions.invoke(id="nodepeer:shout", input={}, credentials=me)
+        with pytest.raises(NotFoundError) as failing:
+            await actions.invoke(id="nodepeer:shout", input={"text": "boom"}, credentials=me)
+
+    assert sorted(listed) == ["nodepeer:shout", "pyinterop:reverse"]
+    shout = listed["nodepeer:shout"]
+    assert (shout.name, shout.title) == ("shout", "Shout")
+    # Node defaults `destructive` to `!readOnly`; zod's schema arrives as JSON Schema draft 7.
+    assert shout.attributes == ActionAttributes(destructive=False, idempotent=True, read_only=True)
+    assert shout.input_schema["properties"] == {"text": {"type": "string", "minLength": 1}}
+    assert shout.input_schema["required"] == ["text"]
+    # The Node plugin saw our plugin's token (made on behalf of our plugin's own credentials).
+    assert output == {"shouted": "HI", "caller": {"type": "service", "subject": "plugin:pyinterop"}}
+    assert str(invalid.value).startswith('Invalid input to action "nodepeer:shout"')
+    assert str(failing.value) == "Nothing to shout about"
+
+
+async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: Path) -> None:
+    async with peers(tmp_path) as both:
+        node = both.node
+        listed = {
+            action["id"]: action for action in (await node.get("/api/nodepeer/actions"))["actions"]
+        }
+        output = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {"text": "abc"})
+        invalid = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {})
+        unknown = await node.post("/api/nodepeer/invoke/pyinterop:nope", {"text": "abc"})
+        failing = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {"text": "boom"})
+
+    assert sorted(listed) == ["nodepeer:shout", "pyinterop:reverse"]
+    reverse, shout = listed["pyinterop:reverse"], listed["nodepeer:shout"]
+    # Our listing entry has the fields of Node's own (a client cannot tell them apart).
+    assert sorted(reverse) == sorted(shout)
+    assert reverse["pluginId"] == "pyinterop"
+    assert reverse["attributes"] == {"destructive": False, "idempotent": True, "readOnly": True}
+    assert reverse["schema"]["input"]["required"] == ["text"]
+    assert output == {
+        "output": {"reversed": "cba", "caller": {"type": "service", "subject": "plugin:nodepeer"}}
+    }
+    # Node's ResponseError.fromResponse read our error JSON: status, name and message.
+    assert invalid["failed"]["status"] == 400
+    assert invalid["failed"]["body"]["error"]["name"] == "InputError"
+    assert invalid["failed"]["body"]["error"]["message"].startswith(
+        'Invalid input to action "pyinterop:reverse"'
+    )
+    assert unknown["failed"]["status"] == 404
+    assert unknown["failed"]["body"]["error"] == {
+        "name": "NotFoundError",
+        "message": 'Action "pyinterop:nope" not found',
+    }
+    assert failing["failed"]["status"] == 404
+    assert failing["failed"]["body"]["error"]["name"] == "NotFoundError"
+    assert failing["failed"]["body"]["error"]["message"] == "Nothing to reverse"
+
+
+async def test_a_node_plugin_token_lists_python_actions_over_plain_http(tmp_path: Path) -> None:
+    async with peers(tmp_path) as both:
+        token = (await both.node.get("/api/nodepeer/token/pyinterop"))["token"]
+        url = f"{both.python_base}/api/pyinterop/.backstage/actions/v1/actions"
+        listing = await request("GET", url, headers={"Authorization": f"Bearer {token}"})
+        invoke = await request(
+            "POST",
+            f"{both.python_base}/api/pyinterop/.backstage/actions/v1/actions/pyinterop:reverse/invoke",
+            json={"text": "xy"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        anonymous = await request("GET", url)
+
+    assert listing.status == 200
+    assert listing.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert [action["id"] for action in listing.json()["actions"]] == ["pyinterop:reverse"]
+    assert (invoke.status, invoke.json()["output"]["reversed"]) == (200, "yx")
+    assert invoke.json()["output"]["caller"] == {"type": "service", "subject": "plugin:nodepeer"}
+    assert anonymous.status == 401
+    assert anonymous.json()["error"]["name"] == "AuthenticationError"

@@ -55,6 +55,7 @@ class RegisteredAction:
     """An action as registered: its id ``<pluginId>:<name>``, texts, schemas and function."""
 
     id: str
+    plugin_id: str
     name: str
     title: str
     description: str
@@ -71,6 +72,9 @@ class RegisteredAction:
             "name": self.name,
             "title": self.title,
             "description": self.description,
+            # Node (backend-defaults 0.18) lists the serving plugin; its ActionsServiceAction
+            # type requires it, so a Node client of our listing may rely on it.
+            "pluginId": self.plugin_id,
             "attributes": attributes_json(self.attributes),
             "schema": {"input": self.input.json_schema, "output": self.output.json_schema},
         }
@@ -138,6 +142,7 @@ class ActionsRegistry:
             raise ValueError(f"The action function of '{action_id}' is not callable")
         self._actions[action_id] = RegisteredAction(
             id=action_id,
+            plugin_id=self._plugin_id,
             name=name,
             title=title,
             description=description,

@@ -127,6 +127,7 @@ async def test_list_and_invoke_with_a_service_token() -> None:
         "name": "echo",
         "title": "Echo",
         "description": "Repeats text",
+        "pluginId": "greeter",
         "attributes": {"destructive": False, "idempotent": False, "readOnly": True},
         "schema": {
             "input": ECHO_SCHEMA,
