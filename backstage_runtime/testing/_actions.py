@@ -140,8 +140,8 @@ class MockActionsRegistry:
         """Run an action by name (this plugin's) or id and return its output (JSON).
 
         Raises ``NotFoundError`` for an unknown action (naming the registered ones),
-        ``InputError`` for an invalid input, and ``ForwardedError`` around the action's own
-        failure, as the invoke route does.
+        ``InputError`` for an invalid input or output, and the action's own failure as it
+        raised it, as the invoke route does.
         """
         target = id if id is not None else name_or_id
         if target is None:

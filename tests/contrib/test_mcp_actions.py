@@ -190,12 +190,9 @@ async def test_an_error_of_the_action_is_a_tool_error_with_its_name() -> None:
         mcp_client(await test.url("/api/mcp-actions/v1"), SERVICE) as client,
     ):
         result = await client.call_tool("probe.missing", {})
-    # The registry wraps the action's error (keeping its name); the model reads both messages.
+    # The registry passes the action's error on as it is (as Node's does).
     assert result.is_error
-    assert texts(result) == [
-        'NotFoundError: Failed execution of action "probe:missing"; '
-        "caused by NotFoundError: entity does not exist"
-    ]
+    assert texts(result) == ["NotFoundError: entity does not exist"]
 
 
 async def test_an_unknown_tool_is_a_tool_error() -> None:

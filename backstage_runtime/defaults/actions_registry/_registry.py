@@ -11,7 +11,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
-from ...api.errors import ConflictError, ForwardedError, InputError, NotAllowedError, NotFoundError
+from ...api.errors import ConflictError, InputError, NotAllowedError, NotFoundError
 from ...api.services._json import JsonObject, JsonValue
 from ...api.services.actions import ActionAttributes, ActionContext, ActionFunction
 from ...api.services.auth import (
@@ -197,27 +197,24 @@ class ActionsRegistry:
     ) -> JsonValue:
         """Validate ``input``, run the action, validate and return its output (JSON).
 
-        An invalid input is an :class:`InputError` naming the field; a failure of the action,
-        or an invalid output, is a :class:`ForwardedError` keeping the cause's name and so its
-        HTTP status, as Node wraps them.
+        An invalid input or output is an :class:`InputError` naming the field; whatever the
+        action raises goes to the caller as it is (its name and status on the wire), as Node's
+        registry (backend-defaults 0.18) does: it no longer wraps them in a ``ForwardedError``.
         """
         try:
             parsed = action.input.parse(input)
         except SchemaViolation as violation:
             raise InputError(f'Invalid input to action "{action.id}": {violation}') from None
+        result = action.action(
+            ActionContext(input=parsed, logger=self._logger, credentials=credentials)
+        )
+        if inspect.isawaitable(result):
+            # A plain function is taken too: plugin authors write both.
+            result = await result
         try:
-            result = action.action(
-                ActionContext(input=parsed, logger=self._logger, credentials=credentials)
-            )
-            if inspect.isawaitable(result):
-                # A plain function is taken too: plugin authors write both.
-                result = await result
-            try:
-                return action.output.dump(action.output.parse(result))
-            except SchemaViolation as violation:
-                raise InputError(f'Invalid output from action "{action.id}": {violation}') from None
-        except Exception as error:
-            raise ForwardedError(f'Failed execution of action "{action.id}"', error) from error
+            return action.output.dump(action.output.parse(result))
+        except SchemaViolation as violation:
+            raise InputError(f'Invalid output from action "{action.id}": {violation}') from None
 
     async def invoke(
         self, action_id: str, input: Any, credentials: BackstageCredentials

@@ -4,7 +4,6 @@ errors as Backstage error JSON and actions hidden by their visibility permission
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -225,7 +224,7 @@ async def test_an_allowed_secret_is_listed_with_its_permission() -> None:
     assert invoked.json() == {"output": {"secret": 42}}
 
 
-async def test_a_failing_action_answers_with_its_cause_status_in_error_json() -> None:
+async def test_a_failing_action_answers_with_its_own_error_json() -> None:
     async def broken(context: ActionContext) -> Any:
         raise RuntimeError("database on fire")
 
@@ -242,8 +241,7 @@ async def test_a_failing_action_answers_with_its_cause_status_in_error_json() ->
 
     assert reply.status == 500
     body = reply.json()
-    assert body["error"]["message"].startswith('Failed execution of action "fragile:broken"')
-    assert json.dumps(body).count("database on fire") >= 1
+    assert body["error"]["message"] == "database on fire"
 
 
 async def test_the_alpha_id_is_the_same_registry() -> None:
