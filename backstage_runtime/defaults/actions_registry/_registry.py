@@ -17,7 +17,6 @@ from ...api.services.actions import ActionAttributes, ActionContext, ActionFunct
 from ...api.services.auth import (
     BackstageCredentials,
     BackstageNonePrincipal,
-    BackstageUserPrincipal,
     HttpAuthService,
 )
 from ...api.services.logger import LoggerService
@@ -90,8 +89,8 @@ class RegisteredAction:
 class ActionsRegistry:
     """Backstage's ``DefaultActionsRegistryService`` for one plugin.
 
-    Callers must be services, or users acting through a service (a plugin token on behalf of
-    the user); a direct user or anonymous caller is refused, as in Node.
+    Any authenticated caller (a service, a user, a user acting through a service) may invoke;
+    an anonymous one is refused, as in Node.
     """
 
     def __init__(
@@ -176,12 +175,15 @@ class ActionsRegistry:
 
     @staticmethod
     def check_caller(credentials: BackstageCredentials) -> None:
-        """Refuse a direct user and an anonymous caller (``NotAllowedError``), as Node does."""
-        principal = credentials.principal
-        if isinstance(principal, BackstageUserPrincipal) and principal.actor is None:
-            raise NotAllowedError("Actions must be invoked by a service, not a user")
-        if isinstance(principal, BackstageNonePrincipal):
-            raise NotAllowedError("Actions must be invoked by a service, not an anonymous request")
+        """Refuse an anonymous caller (``NotAllowedError``), as Node does.
+
+        Node's registry (backend-defaults 0.18) takes any authenticated principal, a user's
+        own token included; earlier releases required a service (or a user through one).
+        """
+        if isinstance(credentials.principal, BackstageNonePrincipal):
+            raise NotAllowedError(
+                "Actions must be invoked by an authenticated principal, not an anonymous request"
+            )
 
     async def find(self, action_id: str, credentials: BackstageCredentials) -> RegisteredAction:
         """The action ``action_id`` if ``credentials`` may see it; ``NotFoundError`` otherwise

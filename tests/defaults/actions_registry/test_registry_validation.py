@@ -204,15 +204,14 @@ async def test_an_action_failure_reaches_the_caller_as_it_was_raised() -> None:
     assert status_code_for_error(crashed.value) == 500
 
 
-async def test_users_only_through_a_service_and_never_anonymous() -> None:
+async def test_any_authenticated_caller_but_never_anonymous() -> None:
     actions = registry()
     actions.register(name="greet", title="t", description="d", action=greet_json)
-    with pytest.raises(NotAllowedError, match="must be invoked by a service, not a user"):
-        await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.user())
-    with pytest.raises(NotAllowedError, match="not an anonymous request"):
+    with pytest.raises(NotAllowedError, match="by an authenticated principal, not an anonymous"):
         await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.none())
+    direct = await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.user())
     output = await actions.invoke("greeter:greet", {"name": "a"}, USER_VIA_SERVICE)
-    assert output == {"message": "hello a", "who": "user"}
+    assert direct == output == {"message": "hello a", "who": "user"}
 
 
 async def test_an_unknown_action_is_not_found() -> None:
