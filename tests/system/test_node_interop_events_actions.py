@@ -273,7 +273,8 @@ def pyinterop(side: PythonSide) -> Any:
                     "properties": {"text": {"type": "string", "minLength": 1}},
                     "required": ["text"],
                 },
-                attributes=ActionAttributes(destructive=False, read_only=True, idempotent=True),
+                # Like the Node action: read-only, so not destructive unless it says so.
+                attributes=ActionAttributes(read_only=True, idempotent=True),
                 action=reverse,
             )
             side.services.update(events=events, actions=actions, auth=auth)

@@ -23,18 +23,29 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ActionAttributes:
     """What an action does to the world, as MCP tool annotations describe it.
 
     On the wire these are ``{"destructive", "idempotent", "readOnly"}``. The defaults are
-    Node's (and MCP's tool annotation defaults): an action is assumed destructive unless it says
-    otherwise, and neither idempotent nor read-only.
+    Node's (backend-defaults 0.18): neither idempotent nor read-only, and destructive unless
+    said otherwise — where an action that says it is read-only is taken as not destructive
+    (``ActionAttributes(read_only=True).destructive`` is False).
     """
 
-    destructive: bool = True
-    idempotent: bool = False
-    read_only: bool = False
+    destructive: bool
+    idempotent: bool
+    read_only: bool
+
+    def __init__(
+        self, destructive: bool | None = None, idempotent: bool = False, read_only: bool = False
+    ) -> None:
+        # Frozen: the fields are set once here, with destructive resolved against read_only.
+        object.__setattr__(
+            self, "destructive", not read_only if destructive is None else destructive
+        )
+        object.__setattr__(self, "idempotent", idempotent)
+        object.__setattr__(self, "read_only", read_only)
 
 
 @dataclass(frozen=True)

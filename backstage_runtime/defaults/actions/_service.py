@@ -29,17 +29,17 @@ _ACTIONS_PATH = "/.backstage/actions/v1/actions"
 
 
 def _attributes(value: Any) -> ActionAttributes:
-    defaults = ActionAttributes()
     value = value if isinstance(value, Mapping) else {}
 
-    def flag(key: str, default: bool) -> bool:
+    def flag(key: str) -> bool | None:
         item = value.get(key)
-        return item if isinstance(item, bool) else default
+        return item if isinstance(item, bool) else None
 
+    # A missing flag takes ActionAttributes' (Node's) default; destructive follows readOnly.
     return ActionAttributes(
-        destructive=flag("destructive", defaults.destructive),
-        idempotent=flag("idempotent", defaults.idempotent),
-        read_only=flag("readOnly", defaults.read_only),
+        destructive=flag("destructive"),
+        idempotent=flag("idempotent") or False,
+        read_only=flag("readOnly") or False,
     )
 
 

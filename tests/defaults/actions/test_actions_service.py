@@ -28,7 +28,7 @@ from backstage_runtime.api.errors import (
     NotFoundError,
     ResponseError,
 )
-from backstage_runtime.defaults.actions import error_from_response, read_action_filter
+from backstage_runtime.defaults.actions import error_from_response, parse_action, read_action_filter
 from backstage_runtime.testing import mock_credentials, mock_services, start_test_backend
 
 pytestmark = pytest.mark.anyio
@@ -317,3 +317,13 @@ async def test_hostile_invocations_get_clear_errors() -> None:
     assert odd_id.status == 404
     assert odd_id.json()["error"]["message"] == 'Action "greeter:shout/../x" not found'
     assert wrong_method.status == 405
+
+
+def test_a_listed_action_without_destructive_is_destructive_unless_read_only() -> None:
+    def listed(attributes: dict[str, Any]) -> ActionAttributes:
+        item = {"id": "p:a", "name": "a", "title": "t", "description": "d"}
+        return parse_action({**item, "attributes": attributes})[0].attributes
+
+    assert listed({"readOnly": True}) == ActionAttributes(destructive=False, read_only=True)
+    assert listed({}) == ActionAttributes(destructive=True)
+    assert listed({"readOnly": True, "destructive": True}).destructive is True

@@ -235,6 +235,26 @@ async def test_attributes_are_listed_as_given() -> None:
     }
 
 
+def test_a_read_only_action_is_not_destructive_unless_it_says_so() -> None:
+    # Node (backend-defaults 0.18): `destructive` defaults to `!readOnly`.
+    assert ActionAttributes() == ActionAttributes(destructive=True)
+    assert ActionAttributes(read_only=True).destructive is False
+    assert ActionAttributes(destructive=True, read_only=True).destructive is True
+    actions = registry()
+    actions.register(
+        name="peek",
+        title="t",
+        description="d",
+        action=greet_json,
+        attributes=ActionAttributes(read_only=True),
+    )
+    assert actions.actions["greeter:peek"].to_json()["attributes"] == {
+        "destructive": False,
+        "idempotent": False,
+        "readOnly": True,
+    }
+
+
 async def test_the_mock_registry_records_and_invokes_with_the_same_validation() -> None:
     mock = mock_services.actions_registry()
     mock.register(
