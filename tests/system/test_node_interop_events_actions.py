@@ -1,10 +1,12 @@
 """Events and actions between our backend and a real Node Backstage backend (issue 16).
 
 A Python backend (``create_backend`` on a real socket) and a Node backend share discovery
-(each names the other's plugins) and trust each other's plugin tokens through JWKS. Node runs
-Backstage's events backend (the ``events`` plugin) and a plugin ``nodepeer``; Python runs a
-plugin ``pyinterop``. Both sides set ``events.useEventBus: always``, so an event can only cross
-through the Node events backend's bus, never by falling back to a local bus.
+(each names the other's plugins) and trust each other's plugin tokens through JWKS (each
+verifies the other's tokens at ``/api/<pluginId>/.backstage/auth/v1/jwks.json``, found through
+discovery; no shared secret). Node runs a plugin ``nodepeer`` and, in most tests, Backstage's
+events backend (the ``events`` plugin); Python runs a plugin ``pyinterop`` and, in one test, our
+``contrib/events-backend`` instead. Both sides set ``events.useEventBus: always``, so an event
+can only cross through the events backend's bus, never by falling back to a local bus.
 
 The tests run only when ``NODE_PEER_DIR`` names a prepared Node project; without it they skip.
 Preparing one (Node 20+, npm; versions that go together with ``backend-defaults`` 0.18)::
@@ -31,7 +33,7 @@ import re
 import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ from backstage_runtime import (
     events_service_ref,
 )
 from backstage_runtime.api.errors import InputError, NotFoundError
+from backstage_runtime.testing import MockRootLogger, mock_services
 
 pytestmark = pytest.mark.anyio
 
@@ -155,12 +158,16 @@ const nodepeer = createBackendPlugin({
 });
 
 const backend = createBackend();
-backend.add(require('@backstage/plugin-events-backend'));
+// Unless the Python backend serves the events bus (discovery then sends `events` there).
+if (process.env.INTEROP_EVENTS_BACKEND !== 'python') {
+  backend.add(require('@backstage/plugin-events-backend'));
+}
 backend.add(nodepeer);
 backend.start();
 """
 
-#: The Node backend's config; ``{node_port}`` and ``{python_port}`` are filled in.
+#: The Node backend's config; ``{node_port}``, ``{python_port}`` and ``{python_plugins}`` (the
+#: plugins discovery finds on the Python backend) are filled in.
 NODE_CONFIG = """
 backend:
   baseUrl: http://127.0.0.1:{node_port}
@@ -171,7 +178,7 @@ backend:
 discovery:
   endpoints:
     - target: http://127.0.0.1:{python_port}/api/{{{{pluginId}}}}
-      plugins: [pyinterop]
+      plugins: [{python_plugins}]
 events:
   useEventBus: always
 """
@@ -208,12 +215,19 @@ class NodePeer:
 
 
 @contextmanager
-def node_peer(tmp_path: Path, node_port: int, python_port: int) -> Iterator[NodePeer]:
+def node_peer(
+    tmp_path: Path, node_port: int, python_port: int, events_backend: str
+) -> Iterator[NodePeer]:
     assert NODE_PEER_DIR is not None
     peer_dir = Path(NODE_PEER_DIR)
     (peer_dir / "interop-backend.js").write_text(NODE_INDEX)
+    python_plugins = "pyinterop, events" if events_backend == "python" else "pyinterop"
     config = tmp_path / "node-app-config.yaml"
-    config.write_text(NODE_CONFIG.format(node_port=node_port, python_port=python_port))
+    config.write_text(
+        NODE_CONFIG.format(
+            node_port=node_port, python_port=python_port, python_plugins=python_plugins
+        )
+    )
     log_file = tmp_path / "node.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
@@ -221,7 +235,12 @@ def node_peer(tmp_path: Path, node_port: int, python_port: int) -> Iterator[Node
             cwd=peer_dir,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "NODE_ENV": "development", "FORCE_COLOR": "0"},
+            env={
+                **os.environ,
+                "NODE_ENV": "development",
+                "FORCE_COLOR": "0",
+                "INTEROP_EVENTS_BACKEND": events_backend,
+            },
         )
     peer = NodePeer(base=f"http://127.0.0.1:{node_port}", log_file=log_file)
     try:
@@ -297,12 +316,16 @@ class Peers:
     node: NodePeer
     python: PythonSide
     python_base: str
+    python_log: MockRootLogger
 
 
 @asynccontextmanager
-async def peers(tmp_path: Path) -> AsyncIterator[Peers]:
+async def peers(tmp_path: Path, events_backend: str = "node") -> AsyncIterator[Peers]:
+    """Both backends; ``events_backend`` says which one serves the events bus (``node``: Node's
+    ``@backstage/plugin-events-backend``; ``python``: our ``contrib/events-backend``)."""
     node_port, python_port = free_port(), free_port()
     side = PythonSide()
+    on_node = ["events", "nodepeer"] if events_backend == "node" else ["nodepeer"]
     config = {
         "backend": {
             "baseUrl": f"http://127.0.0.1:{python_port}",
@@ -311,54 +334,82 @@ async def peers(tmp_path: Path) -> AsyncIterator[Peers]:
         },
         "discovery": {
             "endpoints": [
-                {
-                    "target": f"http://127.0.0.1:{node_port}/api/{{{{pluginId}}}}",
-                    "plugins": ["events", "nodepeer"],
-                }
+                {"target": f"http://127.0.0.1:{node_port}/api/{{{{pluginId}}}}", "plugins": on_node}
             ]
         },
         "events": {"useEventBus": "always"},
     }
-    with node_peer(tmp_path, node_port, python_port) as node:
-        # Node first: it serves the events bus the Python plugin subscribes to at its start.
+    log = MockRootLogger(level="info")
+    features: list[Any] = [pyinterop(side), mock_services.root_logger.factory(logger=log)]
+    if events_backend == "python":
+        from backstage_plugin_events_backend import events_plugin
+
+        features.append(events_plugin)
+    python_base = f"http://127.0.0.1:{python_port}"
+    async with AsyncExitStack() as stack:
+        if events_backend == "python":
+            # Ours first: it serves the bus the Node plugin subscribes to at its start.
+            await stack.enter_async_context(
+                create_backend(features=features, config=config, config_paths=[])
+            )
+        node = stack.enter_context(node_peer(tmp_path, node_port, python_port, events_backend))
         await eventually(lambda: ready(node.base), timeout=60)
-        backend = create_backend(features=[pyinterop(side)], config=config, config_paths=[])
-        async with backend:
-            yield Peers(node=node, python=side, python_base=f"http://127.0.0.1:{python_port}")
+        if events_backend == "node":
+            await stack.enter_async_context(
+                create_backend(features=features, config=config, config_paths=[])
+            )
+        yield Peers(node=node, python=side, python_base=python_base, python_log=log)
 
 
-def subscribed(node: NodePeer, subscription_id: str) -> bool:
-    """Whether the Node events backend logged a successful PUT of the subscription (after it
-    the bus keeps every event of its topics for the subscriber)."""
-    return (
-        re.search(
-            rf'"PUT /api/events/bus/v1/subscriptions/{re.escape(subscription_id)} HTTP/1.1" 201',
-            node.log(),
-        )
-        is not None
+def _put_201(subscription_id: str) -> re.Pattern[str]:
+    return re.compile(
+        rf'"PUT /api/events/bus/v1/subscriptions/{re.escape(subscription_id)} HTTP/1.1" 201'
     )
 
 
+def subscribed(both: Peers, subscription_id: str, events_backend: str = "node") -> bool:
+    """Whether the events backend logged a successful PUT of the subscription (after it the
+    bus keeps every event of its topics for the subscriber)."""
+    pattern = _put_201(subscription_id)
+    if events_backend == "node":
+        return pattern.search(both.node.log()) is not None
+    return any(pattern.search(message) for message in both.python_log.messages())
+
+
+async def exchange_events(both: Peers, events_backend: str) -> tuple[list[EventParams], Any]:
+    """Node publishes to Python and Python to Node; what each received."""
+    node, python = both.node, both.python
+    await eventually(lambda: subscribed(both, "pyinterop.listener", events_backend), timeout=30)
+    await eventually(lambda: subscribed(both, "nodepeer.listener", events_backend), timeout=30)
+
+    await node.post("/api/nodepeer/publish", {"topic": TO_PYTHON, "payload": {"from": "node"}})
+    await eventually(lambda: len(python.received) > 0, timeout=30)
+
+    await python.services["events"].publish(
+        topic=TO_NODE, event_payload={"from": "python", "n": [1, 2]}
+    )
+
+    async def node_received() -> bool:
+        return len((await node.get("/api/nodepeer/received"))["events"]) > 0
+
+    await eventually(node_received, timeout=30)
+    return list(python.received), (await node.get("/api/nodepeer/received"))["events"]
+
+
 async def test_events_cross_the_node_events_bus_both_ways(tmp_path: Path) -> None:
-    async with peers(tmp_path) as both:
-        node, python = both.node, both.python
-        await eventually(lambda: subscribed(node, "pyinterop.listener"), timeout=30)
-        await eventually(lambda: subscribed(node, "nodepeer.listener"), timeout=30)
+    async with peers(tmp_path, events_backend="node") as both:
+        on_python, on_node = await exchange_events(both, "node")
 
-        await node.post("/api/nodepeer/publish", {"topic": TO_PYTHON, "payload": {"from": "node"}})
-        await eventually(lambda: len(python.received) > 0, timeout=30)
+    assert on_python == [EventParams(topic=TO_PYTHON, event_payload={"from": "node"})]
+    assert on_node == [{"topic": TO_NODE, "eventPayload": {"from": "python", "n": [1, 2]}}]
 
-        await python.services["events"].publish(
-            topic=TO_NODE, event_payload={"from": "python", "n": [1, 2]}
-        )
 
-        async def node_received() -> bool:
-            return len((await node.get("/api/nodepeer/received"))["events"]) > 0
+async def test_events_cross_our_events_backend_with_nodes_bus_client(tmp_path: Path) -> None:
+    # The other way round: Node's events service is the client of our contrib events backend.
+    async with peers(tmp_path, events_backend="python") as both:
+        on_python, on_node = await exchange_events(both, "python")
 
-        await eventually(node_received, timeout=30)
-        on_node = (await node.get("/api/nodepeer/received"))["events"]
-
-    assert python.received == [EventParams(topic=TO_PYTHON, event_payload={"from": "node"})]
+    assert on_python == [EventParams(topic=TO_PYTHON, event_payload={"from": "node"})]
     assert on_node == [{"topic": TO_NODE, "eventPayload": {"from": "python", "n": [1, 2]}}]
 
 
