@@ -137,7 +137,9 @@ const nodepeer = createBackendPlugin({
         router.post('/invoke/:id', async (req, res) => {
           const credentials = await auth.getOwnServiceCredentials();
           try {
-            res.json(await actions.invoke({ id: req.params.id, input: req.body, credentials }));
+            // ?secrets=1: as an action with secrets is invoked (Node then uses the v2 route).
+            const secrets = req.query.secrets ? { apiKey: 'not-a-real-secret' } : undefined;
+            res.json(await actions.invoke({ id: req.params.id, input: req.body, secrets, credentials }));
           } catch (error) {
             res.json(failure(error));
           }
@@ -447,6 +449,9 @@ async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: 
         invalid = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {})
         unknown = await node.post("/api/nodepeer/invoke/pyinterop:nope", {"text": "abc"})
         failing = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {"text": "boom"})
+        with_secrets = await node.post(
+            "/api/nodepeer/invoke/pyinterop:reverse?secrets=1", {"text": "abc"}
+        )
 
     assert sorted(listed) == ["nodepeer:shout", "pyinterop:reverse"]
     reverse, shout = listed["pyinterop:reverse"], listed["nodepeer:shout"]
@@ -472,6 +477,8 @@ async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: 
     assert failing["failed"]["status"] == 404
     assert failing["failed"]["body"]["error"]["name"] == "NotFoundError"
     assert failing["failed"]["body"]["error"]["message"] == "Nothing to reverse"
+    # Known gap: we serve no v2 invoke route (action secrets), which Node uses with secrets.
+    assert with_secrets["failed"]["status"] == 404
 
 
 async def test_a_node_plugin_token_lists_python_actions_over_plain_http(tmp_path: Path) -> None:
