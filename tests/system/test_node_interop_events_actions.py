@@ -11,19 +11,21 @@ can only cross through the events backend's bus, never by falling back to a loca
 The tests run only when ``NODE_PEER_DIR`` names a prepared Node project; without it they skip.
 Preparing one (Node 20+, npm; versions that go together with ``backend-defaults`` 0.18)::
 
-    mkdir nodepeer && cd nodepeer && npm init -y
+    mkdir /tmp/nodepeer && cd /tmp/nodepeer && npm init -y
     npm install @backstage/backend-defaults@0.18.0 @backstage/backend-plugin-api@1.12.0 \\
         @backstage/plugin-events-backend@0.6.6 @backstage/plugin-events-node@0.4.26 \\
-        better-sqlite3 express express-promise-router
-    NODE_PEER_DIR=$PWD .venv/bin/python -m pytest tests/system/test_node_interop_events_actions.py
+        @backstage/errors better-sqlite3 express express-promise-router
+    # then, in this repository:
+    NODE_PEER_DIR=/tmp/nodepeer .venv/bin/python -m pytest tests/system/test_node_interop_events_actions.py
 
 The JavaScript is not kept there: the test writes ``NODE_INDEX`` (below) into the directory as
 ``interop-backend.js`` and starts it with ``node interop-backend.js --config <tmp>/app-config.yaml``
 (the config, ``NODE_CONFIG``, lives in the test's temporary directory), so this file is the whole
 description of the Node side. The Node plugin subscribes to ``interop.to-node``, publishes what
-``POST /api/nodepeer/publish`` asks, registers the action ``nodepeer:shout``, and exposes Node's
-actions service and plugin tokens under ``/api/nodepeer/actions``, ``/invoke/<id>`` and
-``/token/<pluginId>`` for the test to drive.
+``POST /api/nodepeer/publish`` asks, registers the actions ``nodepeer:shout`` and
+``nodepeer:whisper`` (which takes secrets), and exposes Node's actions service and plugin
+tokens under ``/api/nodepeer/actions``, ``/invoke/<id>`` and ``/token/<pluginId>`` for the
+test to drive.
 """
 
 from __future__ import annotations
@@ -118,6 +120,21 @@ const nodepeer = createBackendPlugin({
           },
         });
 
+        actionsRegistry.register({
+          name: 'whisper',
+          title: 'Whisper',
+          description: 'Needs a token (a secret) beside its input',
+          attributes: { readOnly: true },
+          schema: {
+            input: z => z.object({ text: z.string() }),
+            secrets: z => z.object({ token: z.string().min(8) }),
+            output: z => z.object({ text: z.string(), tokenLength: z.number() }),
+          },
+          action: async ({ input, secrets }) => ({
+            output: { text: input.text, tokenLength: secrets.token.length },
+          }),
+        });
+
         // What a failed call looks like from Node: the status and the error JSON it read.
         const failure = error => ({
           failed: { name: error.name, status: error.statusCode, body: error.body },
@@ -138,7 +155,7 @@ const nodepeer = createBackendPlugin({
           const credentials = await auth.getOwnServiceCredentials();
           try {
             // ?secrets=1: as an action with secrets is invoked (Node then uses the v2 route).
-            const secrets = req.query.secrets ? { apiKey: 'not-a-real-secret' } : undefined;
+            const secrets = req.query.secrets ? { token: 'not-a-real-secret' } : undefined;
             res.json(await actions.invoke({ id: req.params.id, input: req.body, secrets, credentials }));
           } catch (error) {
             res.json(failure(error));
@@ -281,6 +298,10 @@ async def reverse(context: ActionContext) -> Any:
     }
 
 
+async def whisper(context: ActionContext) -> Any:
+    return {"text": context.input["text"], "tokenLength": len(context.secrets["token"])}
+
+
 def pyinterop(side: PythonSide) -> Any:
     def register(env: Any) -> None:
         async def init(*, events: Any, registry: Any, actions: Any, auth: Any) -> None:
@@ -297,6 +318,19 @@ def pyinterop(side: PythonSide) -> Any:
                 # Like the Node action: read-only, so not destructive unless it says so.
                 attributes=ActionAttributes(read_only=True, idempotent=True),
                 action=reverse,
+            )
+            registry.register(
+                name="whisper",
+                title="Whisper",
+                description="Needs a token (a secret) beside its input",
+                input_schema={"type": "object", "properties": {"text": {"type": "string"}}},
+                secrets_schema={
+                    "type": "object",
+                    "properties": {"token": {"type": "string", "minLength": 8}},
+                    "required": ["token"],
+                },
+                attributes=ActionAttributes(read_only=True),
+                action=whisper,
             )
             side.services.update(events=events, actions=actions, auth=auth)
 
@@ -425,8 +459,21 @@ async def test_our_actions_service_lists_and_invokes_a_node_action(tmp_path: Pat
             await actions.invoke(id="nodepeer:shout", input={}, credentials=me)
         with pytest.raises(NotFoundError) as failing:
             await actions.invoke(id="nodepeer:shout", input={"text": "boom"}, credentials=me)
+        whispered = await actions.invoke(
+            id="nodepeer:whisper",
+            input={"text": "a"},
+            secrets={"token": "0123456789"},
+            credentials=me,
+        )
+        with pytest.raises(InputError) as unwhispered:
+            await actions.invoke(id="nodepeer:whisper", input={"text": "a"}, credentials=me)
 
-    assert sorted(listed) == ["nodepeer:shout", "pyinterop:reverse"]
+    assert sorted(listed) == [
+        "nodepeer:shout",
+        "nodepeer:whisper",
+        "pyinterop:reverse",
+        "pyinterop:whisper",
+    ]
     shout = listed["nodepeer:shout"]
     assert (shout.name, shout.title) == ("shout", "Shout")
     # Node defaults `destructive` to `!readOnly`; zod's schema arrives as JSON Schema draft 7.
@@ -437,6 +484,13 @@ async def test_our_actions_service_lists_and_invokes_a_node_action(tmp_path: Pat
     assert output == {"shouted": "HI", "caller": {"type": "service", "subject": "plugin:pyinterop"}}
     assert str(invalid.value).startswith('Invalid input to action "nodepeer:shout"')
     assert str(failing.value) == "Nothing to shout about"
+    # Secrets travel through Node's v2 route; its secrets schema is listed.
+    assert whispered == {"text": "a", "tokenLength": 10}
+    assert listed["nodepeer:whisper"].secrets_schema is not None
+    assert listed["nodepeer:whisper"].secrets_schema["required"] == ["token"]
+    assert str(unwhispered.value) == (
+        'Action "nodepeer:whisper" requires secrets but none were provided'
+    )
 
 
 async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: Path) -> None:
@@ -449,11 +503,18 @@ async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: 
         invalid = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {})
         unknown = await node.post("/api/nodepeer/invoke/pyinterop:nope", {"text": "abc"})
         failing = await node.post("/api/nodepeer/invoke/pyinterop:reverse", {"text": "boom"})
-        with_secrets = await node.post(
-            "/api/nodepeer/invoke/pyinterop:reverse?secrets=1", {"text": "abc"}
+        refused = await node.post("/api/nodepeer/invoke/pyinterop:reverse?secrets=1", {"text": "a"})
+        whispered = await node.post(
+            "/api/nodepeer/invoke/pyinterop:whisper?secrets=1", {"text": "a"}
         )
+        unwhispered = await node.post("/api/nodepeer/invoke/pyinterop:whisper", {"text": "a"})
 
-    assert sorted(listed) == ["nodepeer:shout", "pyinterop:reverse"]
+    assert sorted(listed) == [
+        "nodepeer:shout",
+        "nodepeer:whisper",
+        "pyinterop:reverse",
+        "pyinterop:whisper",
+    ]
     reverse, shout = listed["pyinterop:reverse"], listed["nodepeer:shout"]
     # Our listing entry has the fields of Node's own (a client cannot tell them apart).
     assert sorted(reverse) == sorted(shout)
@@ -477,8 +538,17 @@ async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: 
     assert failing["failed"]["status"] == 404
     assert failing["failed"]["body"]["error"]["name"] == "NotFoundError"
     assert failing["failed"]["body"]["error"]["message"] == "Nothing to reverse"
-    # Known gap: we serve no v2 invoke route (action secrets), which Node uses with secrets.
-    assert with_secrets["failed"]["status"] == 404
+    # With secrets Node calls our v2 route; its checks answer as Node's own would.
+    assert whispered == {"output": {"text": "a", "tokenLength": 17}}
+    assert listed["pyinterop:whisper"]["schema"]["secrets"]["required"] == ["token"]
+    assert (refused["failed"]["status"], refused["failed"]["body"]["error"]["message"]) == (
+        400,
+        'Action "pyinterop:reverse" does not accept secrets',
+    )
+    assert (unwhispered["failed"]["status"], unwhispered["failed"]["body"]["error"]["message"]) == (
+        400,
+        'Action "pyinterop:whisper" requires secrets but none were provided',
+    )
 
 
 async def test_a_node_plugin_token_lists_python_actions_over_plain_http(tmp_path: Path) -> None:
@@ -496,7 +566,10 @@ async def test_a_node_plugin_token_lists_python_actions_over_plain_http(tmp_path
 
     assert listing.status == 200
     assert listing.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert [action["id"] for action in listing.json()["actions"]] == ["pyinterop:reverse"]
+    assert [action["id"] for action in listing.json()["actions"]] == [
+        "pyinterop:reverse",
+        "pyinterop:whisper",
+    ]
     assert (invoke.status, invoke.json()["output"]["reversed"]) == (200, "yx")
     assert invoke.json()["output"]["caller"] == {"type": "service", "subject": "plugin:nodepeer"}
     assert anonymous.status == 401

@@ -51,13 +51,16 @@ class ActionAttributes:
 @dataclass(frozen=True)
 class ActionContext:
     """What an action receives: its validated ``input`` (a pydantic model instance when the
-    input schema is a model, else the JSON object), the plugin's ``logger`` and the caller's
-    ``credentials``.
+    input schema is a model, else the JSON object), the plugin's ``logger``, the caller's
+    ``credentials`` and, for an action with a secrets schema, the validated ``secrets``.
     """
 
     input: Any
     logger: LoggerService = field(repr=False)
     credentials: BackstageCredentials
+    #: The validated secrets of the call (a model instance or the JSON object), or None for an
+    #: action without a secrets schema. Kept out of the repr so that it never reaches a log.
+    secrets: Any = field(default=None, repr=False)
 
 
 #: An action: ``async def action(context: ActionContext) -> output`` — the output is a JSON
@@ -82,6 +85,7 @@ class ActionsRegistryService(Protocol):
         output_schema: type[Any] | Mapping[str, Any] | None = None,
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
+        secrets_schema: type[Any] | Mapping[str, Any] | None = None,
     ) -> None:
         """Register an action.
 
@@ -90,6 +94,9 @@ class ActionsRegistryService(Protocol):
         ``visibility_permission`` is a basic permission (``{"type": "basic", "name": ...,
         "attributes": {...}}``): a caller denied it neither sees nor invokes the action (invoking
         it answers 404, as for an unknown action).
+        ``secrets_schema`` (same forms) makes the action take secrets (credentials of the end
+        user, as Node's ``schema.secrets``): they come apart from the input (the v2 invoke
+        route), are required and validated, and reach the action as ``context.secrets``.
         Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
         """
 
@@ -105,6 +112,8 @@ class ActionsServiceAction:
     input_schema: JsonObject
     output_schema: JsonObject
     attributes: ActionAttributes = ActionAttributes()
+    #: The JSON Schema of the secrets the action takes (None: it takes none).
+    secrets_schema: JsonObject | None = None
 
 
 class ActionsService(Protocol):
@@ -122,8 +131,10 @@ class ActionsService(Protocol):
         id: str,
         input: JsonObject | None = None,
         credentials: BackstageCredentials,
+        secrets: JsonObject | None = None,
     ) -> JsonValue:
-        """Run action ``id`` (``<pluginId>:<name>``) and return its output.
+        """Run action ``id`` (``<pluginId>:<name>``) and return its output; ``secrets`` go to an
+        action that takes them (sent through the v2 invoke route, as Node sends them).
 
         Raises the Backstage error the serving plugin answered with (``InputError`` for an
         invalid input, ``NotFoundError`` for an unknown or invisible action, ...).

@@ -63,9 +63,14 @@ class RegisteredAction:
     output: ActionSchema
     attributes: ActionAttributes
     visibility_permission: JsonObject | None
+    #: The secrets the action takes (None: it takes none, and a call with secrets is refused).
+    secrets: ActionSchema | None = None
 
     def to_json(self) -> JsonObject:
         """The entry of ``GET /.backstage/actions/v1/actions``."""
+        schema: JsonObject = {"input": self.input.json_schema, "output": self.output.json_schema}
+        if self.secrets is not None:
+            schema["secrets"] = self.secrets.json_schema
         body: JsonObject = {
             "id": self.id,
             "name": self.name,
@@ -75,7 +80,7 @@ class RegisteredAction:
             # type requires it, so a Node client of our listing may rely on it.
             "pluginId": self.plugin_id,
             "attributes": attributes_json(self.attributes),
-            "schema": {"input": self.input.json_schema, "output": self.output.json_schema},
+            "schema": schema,
         }
         if self.visibility_permission is not None:
             # Node's actions service filters on it too; it needs no more than name and attributes.
@@ -128,6 +133,7 @@ class ActionsRegistry:
         output_schema: type[Any] | Mapping[str, Any] | None = None,
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
+        secrets_schema: type[Any] | Mapping[str, Any] | None = None,
     ) -> None:
         """Register ``name`` as ``<pluginId>:<name>``; see
         :meth:`~backstage_runtime.api.ActionsRegistryService.register`.
@@ -150,6 +156,9 @@ class ActionsRegistry:
             output=compile_schema(output_schema, label=f"output schema of action '{action_id}'"),
             attributes=attributes if attributes is not None else ActionAttributes(),
             visibility_permission=_basic_permission(visibility_permission, action_id),
+            secrets=None
+            if secrets_schema is None
+            else compile_schema(secrets_schema, label=f"secrets schema of action '{action_id}'"),
         )
 
     async def _visible(
@@ -194,22 +203,47 @@ class ActionsRegistry:
             raise NotFoundError(f'Action "{action_id}" not found')
         return action
 
-    async def run(
-        self, action: RegisteredAction, input: Any, credentials: BackstageCredentials
-    ) -> JsonValue:
-        """Validate ``input``, run the action, validate and return its output (JSON).
+    @staticmethod
+    def _secrets(action: RegisteredAction, secrets: Any) -> Any:
+        if action.secrets is None:
+            if secrets is not None:
+                raise InputError(f'Action "{action.id}" does not accept secrets')
+            return None
+        if secrets is None:
+            raise InputError(f'Action "{action.id}" requires secrets but none were provided')
+        try:
+            return action.secrets.parse(secrets)
+        except SchemaViolation as violation:
+            # Name the field only: a schema's message may quote the (secret) value.
+            where = f": {violation.where} is invalid" if violation.where else ""
+            raise InputError(f'Invalid secrets for action "{action.id}"{where}') from None
 
-        An invalid input or output is an :class:`InputError` naming the field; whatever the
-        action raises goes to the caller as it is (its name and status on the wire), as Node's
-        registry (backend-defaults 0.18) does: it no longer wraps them in a ``ForwardedError``.
+    async def run(
+        self,
+        action: RegisteredAction,
+        input: Any,
+        credentials: BackstageCredentials,
+        secrets: Any = None,
+    ) -> JsonValue:
+        """Validate ``input`` (and ``secrets``), run the action, validate and return its output.
+
+        An invalid input or output is an :class:`InputError` naming the field, as are secrets
+        given to an action that takes none, or missing or invalid for one that does; whatever
+        the action raises goes to the caller as it is (its name and status on the wire), as
+        Node's registry (backend-defaults 0.18) does: it no longer wraps them in a
+        ``ForwardedError``.
         """
         try:
             parsed = action.input.parse(input)
         except SchemaViolation as violation:
             raise InputError(f'Invalid input to action "{action.id}": {violation}') from None
-        result = action.action(
-            ActionContext(input=parsed, logger=self._logger, credentials=credentials)
+        context = ActionContext(
+            input=parsed,
+            logger=self._logger,
+            credentials=credentials,
+            secrets=self._secrets(action, secrets),
         )
+        result = action.action(context)
         if inspect.isawaitable(result):
             # A plain function is taken too: plugin authors write both.
             result = await result
@@ -219,14 +253,21 @@ class ActionsRegistry:
             raise InputError(f'Invalid output from action "{action.id}": {violation}') from None
 
     async def invoke(
-        self, action_id: str, input: Any, credentials: BackstageCredentials
+        self,
+        action_id: str,
+        input: Any,
+        credentials: BackstageCredentials,
+        secrets: Any = None,
     ) -> JsonValue:
-        """Check the caller, find the action and run it (what the invoke route does)."""
+        """Check the caller, find the action and run it (what the invoke routes do)."""
         self.check_caller(credentials)
-        return await self.run(await self.find(action_id, credentials), input, credentials)
+        action = await self.find(action_id, credentials)
+        return await self.run(action, input, credentials, secrets)
 
     def routes(self) -> Blueprint:
-        """``GET /.backstage/actions/v1/actions`` and ``POST …/actions/<actionId>/invoke``."""
+        """``GET /.backstage/actions/v1/actions``, ``POST …/v1/actions/<actionId>/invoke`` (the
+        body is the input) and ``POST …/v2/actions/<actionId>/invoke`` (``{input, secrets}``).
+        """
         if self._http_auth is None:
             raise RuntimeError("The actions routes need the plugin's http auth service")
         http_auth = self._http_auth
@@ -240,14 +281,31 @@ class ActionsRegistry:
             credentials = await http_auth.credentials(request)
             return {"actions": [action.to_json() for action in await registry.list(credentials)]}
 
+        async def body() -> Any:
+            # express.json(): an empty or non-JSON body is an empty object.
+            data = await request.get_data(as_text=False)
+            parsed = await request.get_json() if data.strip() else None
+            return {} if parsed is None else parsed
+
         @routes.post("/.backstage/actions/v1/actions/<path:action_id>/invoke")
         async def invoke_action(action_id: str) -> Any:
             credentials = await http_auth.credentials(request)
             registry.check_caller(credentials)
             action = await registry.find(action_id, credentials)
-            # express.json(): an empty or non-JSON body is an empty object.
-            data = await request.get_data(as_text=False)
-            body = await request.get_json() if data.strip() else None
-            return {"output": await registry.run(action, {} if body is None else body, credentials)}
+            return {"output": await registry.run(action, await body(), credentials)}
+
+        @routes.post("/.backstage/actions/v2/actions/<path:action_id>/invoke")
+        async def invoke_action_v2(action_id: str) -> Any:
+            credentials = await http_auth.credentials(request)
+            registry.check_caller(credentials)
+            action = await registry.find(action_id, credentials)
+            wrapped = await body()
+            if not isinstance(wrapped, dict):
+                raise InputError("The v2 invoke body must be an object {input, secrets}")
+            input = wrapped.get("input")
+            output = await registry.run(
+                action, {} if input is None else input, credentials, wrapped.get("secrets")
+            )
+            return {"output": output}
 
         return routes
