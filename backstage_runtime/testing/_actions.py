@@ -5,7 +5,7 @@ invoked in process, validated exactly as the default registry validates them, no
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api import (
@@ -45,6 +45,7 @@ def _listed(action: RegisteredAction) -> ActionsServiceAction:
         output_schema=action.output.json_schema,
         attributes=action.attributes,
         secrets_schema=None if action.secrets is None else action.secrets.json_schema,
+        examples=action.examples,
     )
 
 
@@ -108,6 +109,7 @@ class MockActionsRegistry:
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
         secrets_schema: type[Any] | Mapping[str, Any] | None = None,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Register an action as ``<pluginId>:<name>`` (see the default registry)."""
         self._registry(self._plugin_id).register(
@@ -120,6 +122,7 @@ class MockActionsRegistry:
             attributes=attributes,
             visibility_permission=visibility_permission,
             secrets_schema=secrets_schema,
+            examples=examples,
         )
 
     async def list(

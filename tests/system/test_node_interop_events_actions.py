@@ -108,6 +108,7 @@ const nodepeer = createBackendPlugin({
           title: 'Shout',
           description: 'Upper-cases a text and names the caller',
           attributes: { readOnly: true, idempotent: true },
+          examples: [{ title: 'Shout hi', input: { text: 'hi' }, output: { shouted: 'HI' } }],
           schema: {
             input: z => z.object({ text: z.string().min(1) }),
             output: z => z.object({ shouted: z.string(), caller: z.any() }),
@@ -315,6 +316,7 @@ def pyinterop(side: PythonSide) -> Any:
                     "properties": {"text": {"type": "string", "minLength": 1}},
                     "required": ["text"],
                 },
+                examples=[{"title": "Reverse abc", "input": {"text": "abc"}}],
                 # Like the Node action: read-only, so not destructive unless it says so.
                 attributes=ActionAttributes(read_only=True, idempotent=True),
                 action=reverse,
@@ -480,6 +482,9 @@ async def test_our_actions_service_lists_and_invokes_a_node_action(tmp_path: Pat
     assert shout.attributes == ActionAttributes(destructive=False, idempotent=True, read_only=True)
     assert shout.input_schema["properties"] == {"text": {"type": "string", "minLength": 1}}
     assert shout.input_schema["required"] == ["text"]
+    assert shout.examples == (
+        {"title": "Shout hi", "input": {"text": "hi"}, "output": {"shouted": "HI"}},
+    )
     # The Node plugin saw our plugin's token (made on behalf of our plugin's own credentials).
     assert output == {"shouted": "HI", "caller": {"type": "service", "subject": "plugin:pyinterop"}}
     assert str(invalid.value).startswith('Invalid input to action "nodepeer:shout"')
@@ -519,6 +524,7 @@ async def test_node_actions_service_lists_and_invokes_a_python_action(tmp_path: 
     # Our listing entry has the fields of Node's own (a client cannot tell them apart).
     assert sorted(reverse) == sorted(shout)
     assert reverse["pluginId"] == "pyinterop"
+    assert reverse["examples"] == [{"title": "Reverse abc", "input": {"text": "abc"}}]
     assert reverse["attributes"] == {"destructive": False, "idempotent": True, "readOnly": True}
     assert reverse["schema"]["input"]["required"] == ["text"]
     assert output == {

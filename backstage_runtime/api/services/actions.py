@@ -5,7 +5,7 @@ services, which the MCP actions backend exposes as MCP tools).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,6 +86,7 @@ class ActionsRegistryService(Protocol):
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
         secrets_schema: type[Any] | Mapping[str, Any] | None = None,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Register an action.
 
@@ -97,6 +98,8 @@ class ActionsRegistryService(Protocol):
         ``secrets_schema`` (same forms) makes the action take secrets (credentials of the end
         user, as Node's ``schema.secrets``): they come apart from the input (the v2 invoke
         route), are required and validated, and reach the action as ``context.secrets``.
+        ``examples`` (``[{"title", "description"?, "input", "output"?}]``) are listed as they
+        are, for the people and models that read the listing.
         Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
         """
 
@@ -114,6 +117,8 @@ class ActionsServiceAction:
     attributes: ActionAttributes = ActionAttributes()
     #: The JSON Schema of the secrets the action takes (None: it takes none).
     secrets_schema: JsonObject | None = None
+    #: The action's examples (``{"title", "description"?, "input", "output"?}``), if it has any.
+    examples: tuple[JsonObject, ...] | None = None
 
 
 class ActionsService(Protocol):

@@ -45,6 +45,12 @@ def _attributes(value: Any) -> ActionAttributes:
     )
 
 
+def _examples(value: Any) -> tuple[JsonObject, ...] | None:
+    if not isinstance(value, list):
+        return None
+    return tuple(dict(example) for example in value if isinstance(example, Mapping))
+
+
 def parse_action(item: Any) -> tuple[ActionsServiceAction, JsonObject | None]:
     """An entry of a plugin's action listing and its ``visibilityPermission`` (if any).
 
@@ -67,6 +73,7 @@ def parse_action(item: Any) -> tuple[ActionsServiceAction, JsonObject | None]:
         output_schema=dict(outputs) if isinstance(outputs, Mapping) else {},
         attributes=_attributes(item.get("attributes")),
         secrets_schema=dict(secrets) if isinstance(secrets, Mapping) else None,
+        examples=_examples(item.get("examples")),
     )
     permission = item.get("visibilityPermission")
     if isinstance(permission, Mapping) and isinstance(permission.get("name"), str):

@@ -5,7 +5,7 @@ and the HTTP routes (``/.backstage/actions/v1/actions``) the actions service cal
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,23 @@ def _basic_permission(permission: Mapping[str, Any] | None, action_id: str) -> J
     return {"type": "basic", "name": name, "attributes": dict(attributes)}
 
 
+def _examples(examples: Sequence[Mapping[str, Any]], action_id: str) -> tuple[JsonObject, ...]:
+    checked: list[JsonObject] = []
+    for index, example in enumerate(examples):
+        if not (
+            isinstance(example, Mapping)
+            and isinstance(example.get("title"), str)
+            and isinstance(example.get("input"), Mapping)
+        ):
+            raise ValueError(
+                f"Example {index} of action '{action_id}' must be an object with a string "
+                f"'title' and an object 'input' (and optionally 'description' and 'output'), "
+                f"got {example!r}"
+            )
+        checked.append(dict(example))
+    return tuple(checked)
+
+
 @dataclass(frozen=True)
 class RegisteredAction:
     """An action as registered: its id ``<pluginId>:<name>``, texts, schemas and function."""
@@ -65,6 +82,8 @@ class RegisteredAction:
     visibility_permission: JsonObject | None
     #: The secrets the action takes (None: it takes none, and a call with secrets is refused).
     secrets: ActionSchema | None = None
+    #: Listed as given (Node leaves the key out when there are none).
+    examples: tuple[JsonObject, ...] | None = None
 
     def to_json(self) -> JsonObject:
         """The entry of ``GET /.backstage/actions/v1/actions``."""
@@ -82,6 +101,8 @@ class RegisteredAction:
             "attributes": attributes_json(self.attributes),
             "schema": schema,
         }
+        if self.examples is not None:
+            body["examples"] = list(self.examples)
         if self.visibility_permission is not None:
             # Node's actions service filters on it too; it needs no more than name and attributes.
             body["visibilityPermission"] = {
@@ -134,6 +155,7 @@ class ActionsRegistry:
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
         secrets_schema: type[Any] | Mapping[str, Any] | None = None,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Register ``name`` as ``<pluginId>:<name>``; see
         :meth:`~backstage_runtime.api.ActionsRegistryService.register`.
@@ -159,6 +181,7 @@ class ActionsRegistry:
             secrets=None
             if secrets_schema is None
             else compile_schema(secrets_schema, label=f"secrets schema of action '{action_id}'"),
+            examples=None if examples is None else _examples(examples, action_id),
         )
 
     async def _visible(

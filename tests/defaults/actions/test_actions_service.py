@@ -327,3 +327,10 @@ def test_a_listed_action_without_destructive_is_destructive_unless_read_only() -
     assert listed({"readOnly": True}) == ActionAttributes(destructive=False, read_only=True)
     assert listed({}) == ActionAttributes(destructive=True)
     assert listed({"readOnly": True, "destructive": True}).destructive is True
+
+
+def test_a_listed_action_keeps_its_examples() -> None:
+    item = {"id": "p:a", "name": "a", "title": "t", "description": "d"}
+    example = {"title": "One", "input": {"x": 1}}
+    assert parse_action({**item, "examples": [example]})[0].examples == (example,)
+    assert parse_action(item)[0].examples is None

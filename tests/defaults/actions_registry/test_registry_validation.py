@@ -352,3 +352,19 @@ async def test_a_model_returned_under_a_json_schema_or_no_schema_is_sent_as_json
     actions.register(name="loose", title="t", description="d", action=model_out)
     assert await actions.invoke("greeter:typed", {}, SERVICE) == {"message": "hi"}
     assert await actions.invoke("greeter:loose", {}, SERVICE) == {"message": "hi"}
+
+
+def test_examples_are_listed_as_given_and_checked_for_shape() -> None:
+    example = {"title": "Greet Ada", "input": {"name": "Ada"}, "output": {"message": "hello Ada"}}
+    actions = registry()
+    actions.register(
+        name="greet", title="t", description="d", action=greet_json, examples=[example]
+    )
+    actions.register(name="bare", title="t", description="d", action=greet_json)
+    assert actions.actions["greeter:greet"].to_json()["examples"] == [example]
+    # As Node: no key at all for an action without examples.
+    assert "examples" not in actions.actions["greeter:bare"].to_json()
+    with pytest.raises(ValueError, match=r"Example 0 of action 'greeter:odd' must be an object"):
+        actions.register(
+            name="odd", title="t", description="d", action=greet_json, examples=[{"input": {}}]
+        )
