@@ -5,7 +5,7 @@ invoked in process, validated exactly as the default registry validates them, no
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api import (
@@ -44,6 +44,8 @@ def _listed(action: RegisteredAction) -> ActionsServiceAction:
         input_schema=action.input.json_schema,
         output_schema=action.output.json_schema,
         attributes=action.attributes,
+        secrets_schema=None if action.secrets is None else action.secrets.json_schema,
+        examples=action.examples,
     )
 
 
@@ -106,6 +108,8 @@ class MockActionsRegistry:
         output_schema: type[Any] | Mapping[str, Any] | None = None,
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
+        secrets_schema: type[Any] | Mapping[str, Any] | None = None,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Register an action as ``<pluginId>:<name>`` (see the default registry)."""
         self._registry(self._plugin_id).register(
@@ -117,6 +121,8 @@ class MockActionsRegistry:
             output_schema=output_schema,
             attributes=attributes,
             visibility_permission=visibility_permission,
+            secrets_schema=secrets_schema,
+            examples=examples,
         )
 
     async def list(
@@ -136,12 +142,13 @@ class MockActionsRegistry:
         *,
         id: str | None = None,
         credentials: BackstageCredentials | None = None,
+        secrets: JsonObject | None = None,
     ) -> JsonValue:
         """Run an action by name (this plugin's) or id and return its output (JSON).
 
         Raises ``NotFoundError`` for an unknown action (naming the registered ones),
-        ``InputError`` for an invalid input, and ``ForwardedError`` around the action's own
-        failure, as the invoke route does.
+        ``InputError`` for an invalid input or output (or secrets missing, invalid or not
+        taken), and the action's own failure as it raised it, as the invoke routes do.
         """
         target = id if id is not None else name_or_id
         if target is None:
@@ -153,7 +160,7 @@ class MockActionsRegistry:
             known = ", ".join(f'"{known}"' for known in self.actions) or "none"
             raise NotFoundError(f'Action "{action_id}" not found, available actions: {known}')
         action = await registry.find(action_id, who)
-        return await registry.run(action, {} if input is None else input, who)
+        return await registry.run(action, {} if input is None else input, who, secrets)
 
     def factory(self) -> ServiceFactory[ActionsRegistryService]:
         """A ``core.actionsRegistry`` factory giving every plugin a registry on these actions
@@ -186,10 +193,17 @@ class MockActionsService:
         return await self.registry.list(credentials=credentials)
 
     async def invoke(
-        self, *, id: str, input: JsonObject | None = None, credentials: BackstageCredentials
+        self,
+        *,
+        id: str,
+        input: JsonObject | None = None,
+        credentials: BackstageCredentials,
+        secrets: JsonObject | None = None,
     ) -> JsonValue:
-        """Run action ``id`` of the registry."""
-        return await self.registry.invoke(id=id, input=input, credentials=credentials)
+        """Run action ``id`` of the registry (with ``secrets`` for an action that takes them)."""
+        return await self.registry.invoke(
+            id=id, input=input, credentials=credentials, secrets=secrets
+        )
 
     def factory(self) -> ServiceFactory[ActionsService]:
         """A ``core.actions`` factory serving this service to every plugin."""

@@ -47,7 +47,12 @@ class FakeActions:
         return self.actions
 
     async def invoke(
-        self, *, id: str, input: JsonObject | None = None, credentials: BackstageCredentials
+        self,
+        *,
+        id: str,
+        input: JsonObject | None = None,
+        credentials: BackstageCredentials,
+        secrets: JsonObject | None = None,
     ) -> JsonValue:
         self.invoked.append((id, input, credentials))
         if self.error is not None:

@@ -5,7 +5,7 @@ services, which the MCP actions backend exposes as MCP tools).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,30 +23,44 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ActionAttributes:
     """What an action does to the world, as MCP tool annotations describe it.
 
     On the wire these are ``{"destructive", "idempotent", "readOnly"}``. The defaults are
-    Node's (and MCP's tool annotation defaults): an action is assumed destructive unless it says
-    otherwise, and neither idempotent nor read-only.
+    Node's (backend-defaults 0.18): neither idempotent nor read-only, and destructive unless
+    said otherwise — where an action that says it is read-only is taken as not destructive
+    (``ActionAttributes(read_only=True).destructive`` is False).
     """
 
-    destructive: bool = True
-    idempotent: bool = False
-    read_only: bool = False
+    destructive: bool
+    idempotent: bool
+    read_only: bool
+
+    def __init__(
+        self, destructive: bool | None = None, idempotent: bool = False, read_only: bool = False
+    ) -> None:
+        # Frozen: the fields are set once here, with destructive resolved against read_only.
+        object.__setattr__(
+            self, "destructive", not read_only if destructive is None else destructive
+        )
+        object.__setattr__(self, "idempotent", idempotent)
+        object.__setattr__(self, "read_only", read_only)
 
 
 @dataclass(frozen=True)
 class ActionContext:
     """What an action receives: its validated ``input`` (a pydantic model instance when the
-    input schema is a model, else the JSON object), the plugin's ``logger`` and the caller's
-    ``credentials``.
+    input schema is a model, else the JSON object), the plugin's ``logger``, the caller's
+    ``credentials`` and, for an action with a secrets schema, the validated ``secrets``.
     """
 
     input: Any
     logger: LoggerService = field(repr=False)
     credentials: BackstageCredentials
+    #: The validated secrets of the call (a model instance or the JSON object), or None for an
+    #: action without a secrets schema. Kept out of the repr so that it never reaches a log.
+    secrets: Any = field(default=None, repr=False)
 
 
 #: An action: ``async def action(context: ActionContext) -> output`` — the output is a JSON
@@ -71,6 +85,8 @@ class ActionsRegistryService(Protocol):
         output_schema: type[Any] | Mapping[str, Any] | None = None,
         attributes: ActionAttributes | None = None,
         visibility_permission: Mapping[str, Any] | None = None,
+        secrets_schema: type[Any] | Mapping[str, Any] | None = None,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Register an action.
 
@@ -79,6 +95,11 @@ class ActionsRegistryService(Protocol):
         ``visibility_permission`` is a basic permission (``{"type": "basic", "name": ...,
         "attributes": {...}}``): a caller denied it neither sees nor invokes the action (invoking
         it answers 404, as for an unknown action).
+        ``secrets_schema`` (same forms) makes the action take secrets (credentials of the end
+        user, as Node's ``schema.secrets``): they come apart from the input (the v2 invoke
+        route), are required and validated, and reach the action as ``context.secrets``.
+        ``examples`` (``[{"title", "description"?, "input", "output"?}]``) are listed as they
+        are, for the people and models that read the listing.
         Registering a name twice raises :class:`~backstage_runtime.api.errors.ConflictError`.
         """
 
@@ -94,6 +115,10 @@ class ActionsServiceAction:
     input_schema: JsonObject
     output_schema: JsonObject
     attributes: ActionAttributes = ActionAttributes()
+    #: The JSON Schema of the secrets the action takes (None: it takes none).
+    secrets_schema: JsonObject | None = None
+    #: The action's examples (``{"title", "description"?, "input", "output"?}``), if it has any.
+    examples: tuple[JsonObject, ...] | None = None
 
 
 class ActionsService(Protocol):
@@ -111,8 +136,10 @@ class ActionsService(Protocol):
         id: str,
         input: JsonObject | None = None,
         credentials: BackstageCredentials,
+        secrets: JsonObject | None = None,
     ) -> JsonValue:
-        """Run action ``id`` (``<pluginId>:<name>``) and return its output.
+        """Run action ``id`` (``<pluginId>:<name>``) and return its output; ``secrets`` go to an
+        action that takes them (sent through the v2 invoke route, as Node sends them).
 
         Raises the Backstage error the serving plugin answered with (``InputError`` for an
         invalid input, ``NotFoundError`` for an unknown or invisible action, ...).

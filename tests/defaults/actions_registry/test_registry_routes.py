@@ -4,7 +4,6 @@ errors as Backstage error JSON and actions hidden by their visibility permission
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -127,6 +126,7 @@ async def test_list_and_invoke_with_a_service_token() -> None:
         "name": "echo",
         "title": "Echo",
         "description": "Repeats text",
+        "pluginId": "greeter",
         "attributes": {"destructive": False, "idempotent": False, "readOnly": True},
         "schema": {
             "input": ECHO_SCHEMA,
@@ -149,7 +149,7 @@ async def test_list_and_invoke_with_a_service_token() -> None:
     assert elsewhere.status == 404
 
 
-async def test_a_user_token_may_list_but_not_invoke_and_anonymous_gets_neither() -> None:
+async def test_a_user_token_may_list_and_invoke_and_anonymous_gets_neither() -> None:
     async with start_test_backend(features=[greeter()]) as backend:
         base = await backend.url("/api/greeter/.backstage/actions/v1/actions")
         user = mock_credentials.user.headers()
@@ -165,11 +165,8 @@ async def test_a_user_token_may_list_but_not_invoke_and_anonymous_gets_neither()
         )
 
     assert listed.status == 200
-    assert invoked.status == 403
-    assert invoked.json()["error"] == {
-        "name": "NotAllowedError",
-        "message": "Actions must be invoked by a service, not a user",
-    }
+    # As Node's registry (backend-defaults 0.18): a user's own token may invoke.
+    assert (invoked.status, invoked.json()) == (200, {"output": {"echo": "a"}})
     assert anonymous.status == 401
 
 
@@ -224,7 +221,7 @@ async def test_an_allowed_secret_is_listed_with_its_permission() -> None:
     assert invoked.json() == {"output": {"secret": 42}}
 
 
-async def test_a_failing_action_answers_with_its_cause_status_in_error_json() -> None:
+async def test_a_failing_action_answers_with_its_own_error_json() -> None:
     async def broken(context: ActionContext) -> Any:
         raise RuntimeError("database on fire")
 
@@ -241,8 +238,7 @@ async def test_a_failing_action_answers_with_its_cause_status_in_error_json() ->
 
     assert reply.status == 500
     body = reply.json()
-    assert body["error"]["message"].startswith('Failed execution of action "fragile:broken"')
-    assert json.dumps(body).count("database on fire") >= 1
+    assert body["error"]["message"] == "database on fire"
 
 
 async def test_the_alpha_id_is_the_same_registry() -> None:

@@ -17,10 +17,9 @@ from backstage_runtime.api import (
     actions_registry_service_ref,
     create_backend_plugin,
 )
-from backstage_runtime.api.error_response import serialize_error, status_code_for_error
+from backstage_runtime.api.error_response import status_code_for_error
 from backstage_runtime.api.errors import (
     ConflictError,
-    ForwardedError,
     InputError,
     NotAllowedError,
     NotFoundError,
@@ -175,21 +174,19 @@ async def test_a_json_schema_validates_and_names_the_offending_field() -> None:
         await actions.invoke("greeter:greet", {"name": "a", "admin": True}, SERVICE)
 
 
-async def test_an_invalid_output_is_a_forwarded_input_error() -> None:
+async def test_an_invalid_output_is_an_input_error() -> None:
     async def liar(context: ActionContext) -> dict[str, Any]:
         return {"message": 42}
 
     actions = registry()
     actions.register(name="lie", title="t", description="d", action=liar, output_schema=Greeted)
-    with pytest.raises(ForwardedError) as caught:
+    with pytest.raises(InputError) as caught:
         await actions.invoke("greeter:lie", {}, SERVICE)
-    assert str(caught.value).startswith('Failed execution of action "greeter:lie"; caused by')
-    assert isinstance(caught.value.cause, InputError)
-    assert "Invalid output from action" in str(caught.value.cause)
+    assert str(caught.value).startswith('Invalid output from action "greeter:lie": message')
     assert status_code_for_error(caught.value) == 400
 
 
-async def test_an_action_failure_keeps_its_name_and_status_through_the_wrapping() -> None:
+async def test_an_action_failure_reaches_the_caller_as_it_was_raised() -> None:
     async def missing(context: ActionContext) -> None:
         raise NotFoundError("no such entity")
 
@@ -199,24 +196,22 @@ async def test_an_action_failure_keeps_its_name_and_status_through_the_wrapping(
     actions = registry()
     actions.register(name="missing", title="t", description="d", action=missing)
     actions.register(name="crash", title="t", description="d", action=crash)
-    with pytest.raises(ForwardedError) as caught:
+    with pytest.raises(NotFoundError, match=r"^no such entity$") as caught:
         await actions.invoke("greeter:missing", {}, SERVICE)
     assert status_code_for_error(caught.value) == 404
-    assert serialize_error(caught.value)["cause"]["message"] == "no such entity"
-    with pytest.raises(ForwardedError) as crashed:
+    with pytest.raises(RuntimeError, match=r"^boom$") as crashed:
         await actions.invoke("greeter:crash", {}, SERVICE)
     assert status_code_for_error(crashed.value) == 500
 
 
-async def test_users_only_through_a_service_and_never_anonymous() -> None:
+async def test_any_authenticated_caller_but_never_anonymous() -> None:
     actions = registry()
     actions.register(name="greet", title="t", description="d", action=greet_json)
-    with pytest.raises(NotAllowedError, match="must be invoked by a service, not a user"):
-        await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.user())
-    with pytest.raises(NotAllowedError, match="not an anonymous request"):
+    with pytest.raises(NotAllowedError, match="by an authenticated principal, not an anonymous"):
         await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.none())
+    direct = await actions.invoke("greeter:greet", {"name": "a"}, mock_credentials.user())
     output = await actions.invoke("greeter:greet", {"name": "a"}, USER_VIA_SERVICE)
-    assert output == {"message": "hello a", "who": "user"}
+    assert direct == output == {"message": "hello a", "who": "user"}
 
 
 async def test_an_unknown_action_is_not_found() -> None:
@@ -236,6 +231,26 @@ async def test_attributes_are_listed_as_given() -> None:
     assert actions.actions["greeter:read"].to_json()["attributes"] == {
         "destructive": False,
         "idempotent": True,
+        "readOnly": True,
+    }
+
+
+def test_a_read_only_action_is_not_destructive_unless_it_says_so() -> None:
+    # Node (backend-defaults 0.18): `destructive` defaults to `!readOnly`.
+    assert ActionAttributes() == ActionAttributes(destructive=True)
+    assert ActionAttributes(read_only=True).destructive is False
+    assert ActionAttributes(destructive=True, read_only=True).destructive is True
+    actions = registry()
+    actions.register(
+        name="peek",
+        title="t",
+        description="d",
+        action=greet_json,
+        attributes=ActionAttributes(read_only=True),
+    )
+    assert actions.actions["greeter:peek"].to_json()["attributes"] == {
+        "destructive": False,
+        "idempotent": False,
         "readOnly": True,
     }
 
@@ -337,3 +352,19 @@ async def test_a_model_returned_under_a_json_schema_or_no_schema_is_sent_as_json
     actions.register(name="loose", title="t", description="d", action=model_out)
     assert await actions.invoke("greeter:typed", {}, SERVICE) == {"message": "hi"}
     assert await actions.invoke("greeter:loose", {}, SERVICE) == {"message": "hi"}
+
+
+def test_examples_are_listed_as_given_and_checked_for_shape() -> None:
+    example = {"title": "Greet Ada", "input": {"name": "Ada"}, "output": {"message": "hello Ada"}}
+    actions = registry()
+    actions.register(
+        name="greet", title="t", description="d", action=greet_json, examples=[example]
+    )
+    actions.register(name="bare", title="t", description="d", action=greet_json)
+    assert actions.actions["greeter:greet"].to_json()["examples"] == [example]
+    # As Node: no key at all for an action without examples.
+    assert "examples" not in actions.actions["greeter:bare"].to_json()
+    with pytest.raises(ValueError, match=r"Example 0 of action 'greeter:odd' must be an object"):
+        actions.register(
+            name="odd", title="t", description="d", action=greet_json, examples=[{"input": {}}]
+        )
