@@ -52,13 +52,22 @@ class ServeProcess:
 
     async def read_until(self, message_start: str, timeout: float = 30) -> dict[str, Any]:
         """The first (further) entry whose message starts with ``message_start``."""
-        with anyio.fail_after(timeout):
-            while True:
-                entry = await self._next_line()
-                if entry is None:
-                    raise AssertionError(f"serve exited before {message_start!r}: {self.lines}")
-                if entry["message"].startswith(message_start):
-                    return entry
+        try:
+            with anyio.fail_after(timeout):
+                while True:
+                    entry = await self._next_line()
+                    if entry is None:
+                        raise AssertionError(
+                            f"serve exited before {message_start!r}: {self.lines}"
+                        )
+                    if entry["message"].startswith(message_start):
+                        return entry
+        except TimeoutError:
+            # Say what did arrive: a missing line is otherwise a bare timeout.
+            seen = [(e.get("pid"), e.get("worker"), e["message"]) for e in self.lines[-30:]]
+            raise AssertionError(
+                f"no {message_start!r} within {timeout:g}s; the last lines: {seen}"
+            ) from None
 
     async def drain(self) -> None:
         """Read (and keep) every further line until the process closes its output: a process
