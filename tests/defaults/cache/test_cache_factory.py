@@ -159,10 +159,17 @@ async def test_the_warning_filter_hides_only_aiocaches_deprecated_redis_calls() 
                 for w in caught
                 if issubclass(w.category, DeprecationWarning)
             ]
-    # Without the filter aiocache's two deprecated calls show, and ours.
-    assert caught_by_filter[False] == [
+    # Without the filter aiocache's deprecated calls show, then ours. Which of aiocache's calls
+    # redis-py deprecates depends on its release (8.2 no longer deprecates SETEX; every release
+    # we support deprecates close()), so only those two are pinned.
+    aiocache_calls = [found for found in caught_by_filter[False] if found[1] == "redis.py"]
+    assert ("Call to deprecated close.", "redis.py") in aiocache_calls
+    assert set(aiocache_calls) <= {
         ("Call to deprecated setex.", "redis.py"),
         ("Call to deprecated close.", "redis.py"),
+    }
+    assert caught_by_filter[False] == [
+        *aiocache_calls,
         ("Call to deprecated close.", "test_cache_factory.py"),
     ]
     # With it only ours does.
