@@ -184,8 +184,16 @@ class PrivateValkeyServer:
             port = self._choose_port()
             tried.append(port)
             directory = Path(tempfile.mkdtemp(prefix="backstage-test-valkey-"))
-            process = self._spawn(port, directory)
-            if self._wait_ready(process, port, directory):
+            process: subprocess.Popen[bytes] | None = None
+            try:
+                process = self._spawn(port, directory)
+                ready = self._wait_ready(process, port, directory)
+            except BaseException:  # a Ctrl-C while it starts included: leave nothing behind
+                if process is not None:
+                    _terminate(process)
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
+            if ready:
                 atexit.register(self.stop)
                 return _Running(process, directory, port)
             shutil.rmtree(directory, ignore_errors=True)
@@ -212,18 +220,24 @@ class PrivateValkeyServer:
             "no",
         ]
         with (directory / "valkey.log").open("wb") as log:
-            # The child stays in our process group: a CI runner's group kill or a Ctrl-C
-            # reaches it too, where a session of its own would leave it running.
-            return subprocess.Popen(
-                arguments,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=directory,
-            )
+            try:
+                # The child stays in our process group: a CI runner's group kill or a Ctrl-C
+                # reaches it too, where a session of its own would leave it running.
+                return subprocess.Popen(
+                    arguments,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=directory,
+                )
+            except OSError as error:  # not executable, not a binary for this machine...
+                raise PrivateValkeyError(f"{self.executable} could not be run: {error}") from error
 
     def _wait_ready(self, process: subprocess.Popen[bytes], port: int, directory: Path) -> bool:
-        """True once it answers PING; False when its port was taken; raises otherwise."""
+        """True once it answers PING; False when its port was taken; raises otherwise.
+
+        Whatever it raises, the child has exited (or was terminated) by then.
+        """
         deadline = time.monotonic() + self._start_timeout
         while True:
             code = process.poll()
@@ -240,7 +254,6 @@ class PrivateValkeyServer:
             if time.monotonic() >= deadline:
                 _terminate(process)
                 output = _log_tail(directory)
-                shutil.rmtree(directory, ignore_errors=True)
                 raise PrivateValkeyError(
                     f"{self.executable} did not answer PING on {_HOST}:{port} within "
                     f"{self._start_timeout:g} s: {output or 'no output'}"

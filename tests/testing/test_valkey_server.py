@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from importlib.util import find_spec
@@ -42,6 +43,15 @@ def empty_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory.mkdir()
     monkeypatch.setenv("PATH", str(directory))
     return directory
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the servers' temporary directories go during the test."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
 
 
 def executable_script(path: Path, body: str) -> str:
@@ -178,7 +188,7 @@ def test_a_port_taken_between_choosing_and_binding_is_retried(
 
 
 def test_gives_up_when_every_port_it_tries_is_taken(
-    server_factory: Callable[..., PrivateValkeyServer], plain_listener: int
+    server_factory: Callable[..., PrivateValkeyServer], plain_listener: int, temp_root: Path
 ) -> None:
     choose, given = ports(plain_listener, plain_listener)
     server = server_factory(choose_port=choose, attempts=2)
@@ -188,9 +198,10 @@ def test_gives_up_when_every_port_it_tries_is_taken(
     with pytest.raises(PrivateValkeyError, match=message):
         server.url()
     assert len(given) == 2  # remembered, not tried again
+    assert list(temp_root.iterdir()) == []
 
 
-def test_a_binary_that_fails_to_start_says_what_it_printed(tmp_path: Path) -> None:
+def test_a_binary_that_fails_to_start_says_what_it_printed(tmp_path: Path, temp_root: Path) -> None:
     broken = executable_script(tmp_path / "valkey-server", 'echo "FATAL cannot start" >&2; exit 3')
     choose, given = ports()
     server = PrivateValkeyServer(broken, choose_port=choose)
@@ -199,10 +210,20 @@ def test_a_binary_that_fails_to_start_says_what_it_printed(tmp_path: Path) -> No
     with pytest.raises(PrivateValkeyError, match="FATAL cannot start"):
         server.url()
     assert len(given) == 1
+    assert list(temp_root.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_run_is_a_clear_error(tmp_path: Path, temp_root: Path) -> None:
+    not_executable = tmp_path / "valkey-server"
+    not_executable.write_text("not a program")
+    server = PrivateValkeyServer(str(not_executable))
+    with pytest.raises(PrivateValkeyError, match=r"valkey-server could not be run: .*Permission"):
+        server.url()
+    assert list(temp_root.iterdir()) == []
 
 
 def test_a_server_that_never_answers_is_stopped_after_the_timeout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, temp_root: Path
 ) -> None:
     pid_file = tmp_path / "pid"
     monkeypatch.setenv("SILENT_SERVER_PID_FILE", str(pid_file))
@@ -214,6 +235,7 @@ def test_a_server_that_never_answers_is_stopped_after_the_timeout(
         server.url()
     with pytest.raises(ProcessLookupError):  # terminated and reaped
         os.kill(int(pid_file.read_text()), 0)
+    assert list(temp_root.iterdir()) == []
 
 
 def test_a_server_that_dies_mid_run_is_a_clear_error(
