@@ -108,7 +108,9 @@ class PrivateValkeyServer:
         # url() may be called from several threads (anyio's worker threads) at once.
         self._lock = threading.Lock()
         self._running: _Running | None = None
-        self._failure: PrivateValkeyError | None = None
+        # The message, not the error: raising one exception object again and again would
+        # stack each test's traceback onto the last.
+        self._failure: str | None = None
         #: The process that started the server: only it stops it (a forked child inherits
         #: this object and the atexit hook, not the server's ownership).
         self.owner = os.getpid()
@@ -141,13 +143,13 @@ class PrivateValkeyServer:
         """
         with self._lock:
             if self._failure is not None:
-                raise self._failure
+                raise PrivateValkeyError(self._failure)
             running = self._running
             if running is None:
                 try:
                     running = self._running = self._start()
                 except PrivateValkeyError as error:
-                    self._failure = error
+                    self._failure = error.message
                     raise
             self._raise_if_exited(running)
             return f"valkey://{_HOST}:{running.port}"
@@ -171,9 +173,7 @@ class PrivateValkeyServer:
             atexit.unregister(self.stop)
             running = self._running
             if self._failure is None:
-                self._failure = PrivateValkeyError(
-                    f"The private Valkey server on {_HOST}:{self.port} was stopped"
-                )
+                self._failure = f"The private Valkey server on {_HOST}:{self.port} was stopped"
             if running is not None:
                 _terminate(running.process)
                 shutil.rmtree(running.directory, ignore_errors=True)
@@ -264,12 +264,12 @@ class PrivateValkeyServer:
         code = running.process.poll()
         if code is None:
             return
-        self._failure = PrivateValkeyError(
+        self._failure = (
             f"The private Valkey server (pid {running.process.pid}, {_HOST}:{running.port}) "
             f"exited ({_describe(code)}) while tests were using it: "
             f"{_log_tail(running.directory) or 'no output'}"
         )
-        raise self._failure
+        raise PrivateValkeyError(self._failure)
 
 
 def _answers_as(port: int, pid: int) -> bool:

@@ -247,10 +247,12 @@ def test_a_server_that_dies_mid_run_is_a_clear_error(
     os.kill(server.pid, signal.SIGKILL)
     assert server.wait(10) == -signal.SIGKILL
     message = rf"pid {server.pid}, 127\.0\.0\.1:{server.port}\) exited \(killed by SIGKILL\)"
-    with pytest.raises(PrivateValkeyError, match=message):
+    with pytest.raises(PrivateValkeyError, match=message) as first:
         server.url()
-    with pytest.raises(PrivateValkeyError, match=message):
+    with pytest.raises(PrivateValkeyError, match=message) as again:
         server.url()
+    # A new error each time: one object raised again would carry every earlier traceback.
+    assert again.value is not first.value
 
 
 def test_a_forked_child_does_not_stop_its_parents_server(
