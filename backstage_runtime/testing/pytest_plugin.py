@@ -13,9 +13,10 @@ Fixtures for plugin tests (async tests need anyio's pytest plugin, ``@pytest.mar
   when the test ends (``mock_directory.set_content({"a.txt": "hello"})``).
 - ``mock_http``: a :class:`~backstage_runtime.testing.MockHttp` answering the test's outgoing
   aiohttp requests (needs the ``test-utils`` extra); requests to 127.0.0.1 still go through.
-- ``test_cache``: the test runs once per cache store (``MEMORY``, ``REDIS_7``,
-  ``MEMCACHED_1``, and ``VALKEY_8`` where its variable names a server), each in a namespace of
-  its own that is removed afterwards.
+- ``test_cache``: the test runs once per cache store (``MEMORY``, ``REDIS_7``, ``VALKEY_8``
+  and ``MEMCACHED_1``; Valkey at the server its variable names, else on a private
+  ``valkey-server`` the process starts), each in a namespace of its own that is removed
+  afterwards.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def test_databases() -> AsyncIterator[TestDatabases]:
 
 @pytest.fixture(params=TestCaches.each_supported_id(), ids=str.lower)
 async def test_cache(request: pytest.FixtureRequest) -> AsyncIterator[TestCache]:
-    """The test once per cache store (a missing Redis skips locally and fails on CI)."""
+    """The test once per cache store (a missing one skips locally and fails on CI)."""
     async with TestCaches() as caches:
         yield await caches.init(request.param)
 
