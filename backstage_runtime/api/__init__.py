@@ -11,7 +11,7 @@ from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._core_services import core_services
 from ._durations import parse_duration, read_duration_from_config
 from ._events_service_ref import events_service_ref
-from ._factories import ServiceFactory, ServiceInitialization, create_service_factory
+from ._factories import Deferred, ServiceFactory, ServiceInitialization, create_service_factory
 from ._features import (
     BackendFeature,
     BackendFeatureLoader,
@@ -189,6 +189,7 @@ __all__ = [
     "create_backend_module",
     "create_backend_plugin",
     # Refs, extension points and factories.
+    "Deferred",
     "ExtensionPoint",
     "ServiceFactory",
     "ServiceInitialization",
