@@ -46,4 +46,6 @@ def identity_service_factory(
             "http_client": runtime_services.http_client,
         },
         factory=factory,
+        # The JWKS client builds the session (and loads aiohttp) for its first fetch.
+        deferred=("http_client",),
     )
