@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..api.errors import BackstageError
-from ._scaffold import module_scaffold, plugin_scaffold, write_scaffold
 
 __all__ = ["build_parser", "main", "run_new"]
 
@@ -124,6 +123,9 @@ def _worker_count(text: str) -> int:
 
 def run_new(args: argparse.Namespace) -> int:
     """``new plugin`` / ``new module``: write the distribution and say what to do next."""
+    # Only `new` reads the templates and the installed version: `serve` does not load them.
+    from ._scaffold import module_scaffold, plugin_scaffold, write_scaffold
+
     if args.kind == "plugin":
         scaffold = plugin_scaffold(args.plugin_id)
     else:
