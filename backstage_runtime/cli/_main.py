@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..api.errors import BackstageError
+from ._collection import PausedCollection
 
 __all__ = ["build_parser", "main", "run_new"]
 
@@ -142,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            from ._serve import run_serve
+            with PausedCollection():
+                # The web stack: most of the modules `serve` loads, without the collector's
+                # rescans of the ones already loaded.
+                from ._serve import run_serve
 
             return run_serve(
                 args.config,
