@@ -132,6 +132,34 @@ def test_an_empty_backend_loads_no_service_it_does_not_build() -> None:
     assert marks == {"started": [], "stopped": []}
 
 
+def test_a_plugin_with_routes_loads_no_http_client_or_jose_until_a_token_needs_them() -> None:
+    # Its router builds core.auth (the credentials barrier); signing or checking a token, not
+    # the start, is what needs joserfc, and only a JWKS fetch needs aiohttp.
+    marks = _loaded_after(
+        "import asyncio\n"
+        "from backstage_runtime import core_services, create_backend, create_backend_plugin\n"
+        "def register(env):\n"
+        "    env.register_init(deps={'http': core_services.http_router}, init=lambda http: None)\n"
+        "plugin = create_backend_plugin(plugin_id='hello', register=register)\n"
+        "async def main():\n"
+        "    backend = create_backend(\n"
+        "        features=[plugin], config={'backend': {'listen': {'port': 0}}}\n"
+        "    )\n"
+        "    async with backend:\n"
+        "        mark('started')\n"
+        "        auth = await backend.get_service(core_services.auth, 'hello')\n"
+        "        await auth.get_plugin_request_token(\n"
+        "            on_behalf_of=await auth.get_own_service_credentials(),\n"
+        "            target_plugin_id='hello',\n"
+        "        )\n"
+        "        mark('signed')\n"
+        "asyncio.run(main())\n",
+        ("aiohttp", "joserfc", "cryptography"),
+    )
+    assert marks["started"] == []
+    assert {name.split(".")[0] for name in marks["signed"]} == {"joserfc", "cryptography"}
+
+
 def test_an_empty_backend_serves_through_quart_and_hypercorn() -> None:
     # The counterpart of the test above: the marks do see what the backend really uses.
     marks = _loaded_after(_START_EMPTY_BACKEND, ("quart", "hypercorn"))

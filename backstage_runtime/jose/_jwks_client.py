@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from joserfc.jwk import KeySet
 
 if TYPE_CHECKING:
     import aiohttp
+    from joserfc.jwk import KeySet
 
 __all__ = ["JwksClient", "JwksUnavailableError"]
 
@@ -194,7 +194,9 @@ class JwksClient:
             fetch.done.set()
 
     async def _fetch(self, url: str) -> KeySet:
-        import aiohttp  # loaded with the session, before the first fetch
+        # Loaded with the first fetch rather than at start (aiohttp with the session).
+        import aiohttp
+        from joserfc.jwk import KeySet
 
         session = self._session
         if callable(session):
