@@ -13,48 +13,23 @@ The module count and the RSS do not depend on the machine's load; the import tim
 ``-X importtime``'s self times) does, so compare it only within one run. The last column lists
 the heavy packages each scenario loaded.
 
-``--serve`` measures instead what ``compare_node.py`` calls "start": ``backstage-runtime serve``
-with one ``hello`` plugin (a distribution on ``PYTHONPATH``, found through its entry point), from
-process launch until ``GET /.backstage/health/v1/readiness`` answers 200, polled every
-``--poll-ms``. It prints the median of ``--runs`` launches, split at the log lines "Listening on"
-and "Plugin initialization complete", the server's CPU time until then, and the modules it
-imported (``PYTHONPROFILEIMPORTTIME``, one more launch). ``--callgrind`` adds the instructions
-until the first readiness 200 (one launch under valgrind: the server says it has started
-through the supervisor's ready pipe, is probed once, then its counters are dumped), which the
-machine's load does not change. Our package is byte-compiled first, as ``pip install`` does
-(``--source`` skips that, to see what a checkout run with ``PYTHONDONTWRITEBYTECODE`` pays).
-Run:
+``--serve`` times instead launch -> readiness 200 of ``backstage-runtime serve`` with one plugin,
+beside the Node peer when ``NODE_PEER_DIR`` is set (see ``_serve_start.py``). Run:
 
     python benchmarks/cold_start.py
-    python benchmarks/cold_start.py --serve [--runs 20] [--poll-ms 10] [--callgrind] [--source]
+    python benchmarks/cold_start.py --serve [--runs 20] [--poll-ms 10] [--config FILE]
+        [--callgrind] [--source]
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
-import os
-import re
-import select
-import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from compare_node import write_hello_site
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRIB = [ROOT / "contrib" / "todo-backend", ROOT / "contrib" / "todo-backend-module-static"]
@@ -127,233 +102,18 @@ def run(code: str) -> dict[str, object]:
     return result
 
 
-READINESS = "/.backstage/health/v1/readiness"
-_READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"  # what `serve --workers` tells each worker
-
-
-@dataclass
-class ServeStart:
-    """One launch of ``serve``: seconds from launch to each milestone, and CPU until ready."""
-
-    listening_s: float
-    plugins_s: float
-    ready_s: float
-    cpu_s: float
-    probes: int
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _launch(
-    site: Path,
-    workdir: Path,
-    port: int,
-    *,
-    stdout: IO[bytes] | int,
-    stderr: IO[bytes] | int,
-    env: Mapping[str, str] | None = None,
-    prefix: Sequence[str] = (),
-    pass_fds: Sequence[int] = (),
-) -> subprocess.Popen[bytes]:
-    """``backstage-runtime serve`` on ``port``, finding the plugin in ``site``, as a user runs it
-    (the console script beside this interpreter), behind ``prefix`` (valgrind) if given.
-    """
-    cli = Path(sys.executable).with_name("backstage-runtime")
-    command = [*prefix, str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(
-        command,
-        cwd=workdir,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(site),
-            "LOG_FORMAT": "json",
-            "PYTHONHASHSEED": "0",
-            **(env or {}),
-        },
-        stdout=stdout,
-        stderr=stderr,
-        pass_fds=pass_fds,
-    )
-
-
-def _probe(port: int) -> int | None:
-    """The readiness endpoint's status, None while nothing listens."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{READINESS}", timeout=30) as reply:
-            return int(reply.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _logged_at(log: Path, message: str) -> float:
-    """The wall-clock time of the first JSON log line whose message starts with ``message``."""
-    for line in log.read_text().splitlines():
-        record = json.loads(line)
-        if str(record.get("message", "")).startswith(message):
-            return datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).timestamp()
-    raise RuntimeError(f"no log line {message!r} in {log}")
-
-
-def measure_serve(site: Path, workdir: Path, poll_s: float) -> ServeStart:
-    """Launch ``serve`` and poll readiness until it answers 200."""
-    port = _free_port()
-    log = workdir / "serve.log"
-    with log.open("wb") as out:
-        launched_wall, launched = time.time(), time.monotonic()
-        process = _launch(site, workdir, port, stdout=out, stderr=subprocess.DEVNULL)
-        try:
-            probes = 0
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"serve exited with status {process.returncode}")
-                probes += 1
-                if _probe(port) == 200:
-                    ready = time.monotonic() - launched
-                    break
-                time.sleep(poll_s)  # polling a server that is still starting, as a probe does
-            cpu = _cpu_seconds(process.pid)
-        finally:
-            _stop(process)
-    return ServeStart(
-        listening_s=_logged_at(log, "Listening on") - launched_wall,
-        plugins_s=_logged_at(log, "Plugin initialization complete") - launched_wall,
-        ready_s=ready,
-        cpu_s=cpu,
-        probes=probes,
-    )
-
-
-def _wait_started(process: subprocess.Popen[bytes], ready_read: int, timeout: float) -> None:
-    """Block until the server writes its ready byte (after its start, before serving on)."""
-    began = time.monotonic()
-    while not select.select([ready_read], [], [], 1)[0]:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with status {process.returncode}")
-        if time.monotonic() - began > timeout:
-            raise RuntimeError(f"serve did not start within {timeout:.0f} s")
-    os.read(ready_read, 1)
-
-
-def serve_modules(site: Path, workdir: Path) -> int:
-    """The modules ``serve`` imported by the time it had started (``PYTHONPROFILEIMPORTTIME``)."""
-    ready_read, ready_write = os.pipe()
-    errors = workdir / "importtime.log"
-    port = _free_port()
-    with errors.open("wb") as err:
-        process = _launch(
-            site,
-            workdir,
-            port,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={"PYTHONPROFILEIMPORTTIME": "1", _READY_FD_ENV: str(ready_write)},
-            pass_fds=(ready_write,),
-        )
-        os.close(ready_write)
-        try:
-            _wait_started(process, ready_read, 300)
-            assert _probe(port) == 200
-            text = errors.read_text()
-        finally:
-            os.close(ready_read)
-            _stop(process)
-    lines = text.splitlines()
-    return sum(1 for line in lines if line.startswith("import time:") and "self [us]" not in line)
-
-
-def serve_instructions(site: Path, workdir: Path) -> int:
-    """Instructions (valgrind callgrind) from launch to the first readiness 200."""
-    ready_read, ready_write = os.pipe()
-    out = workdir / "callgrind.out"
-    port = _free_port()
-    process = _launch(
-        site,
-        workdir,
-        port,
-        prefix=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={_READY_FD_ENV: str(ready_write)},
-        pass_fds=(ready_write,),
-    )
-    os.close(ready_write)
-    try:
-        _wait_started(process, ready_read, 3600)
-        assert _probe(port) == 200
-        subprocess.run(
-            ["callgrind_control", "--dump=ready", str(process.pid)], check=True, capture_output=True
-        )
-    finally:
-        os.close(ready_read)
-        _stop(process)
-    found = re.search(r"^summary: (\d+)$", (workdir / "callgrind.out.1").read_text(), re.M)
-    assert found, "callgrind wrote no summary"
-    return int(found.group(1))
-
-
-def main_serve(args: argparse.Namespace) -> None:
-    if not args.source:
-        compileall.compile_dir(ROOT / "backstage_runtime", quiet=1)
-    with tempfile.TemporaryDirectory() as directory:
-        workdir = Path(directory)
-        site = write_hello_site(workdir / "site")
-        poll_s = args.poll_ms / 1000
-        measure_serve(site, workdir, poll_s)  # warm-up: the page cache, not counted
-        runs = [measure_serve(site, workdir, poll_s) for _ in range(args.runs)]
-        modules = serve_modules(site, workdir)
-        instructions = serve_instructions(site, workdir) if args.callgrind else None
-
-    def ms(values: list[float]) -> str:
-        shown = [value * 1000 for value in values]
-        return f"{statistics.median(shown):7.0f} ms  (min {min(shown):.0f}, max {max(shown):.0f})"
-
-    bytecode = "from source (no bytecode)" if args.source else "byte-compiled"
-    print(
-        f"backstage-runtime serve, one hello plugin, {args.runs} launches, readiness polled every "
-        f"{args.poll_ms:g} ms; our package {bytecode}; load average {os.getloadavg()[0]:.2f} "
-        f"on {os.cpu_count()} cores"
-    )
-    print(f"launch -> readiness 200             {ms([r.ready_s for r in runs])}")
-    print(f"  launch -> 'Listening on'          {ms([r.listening_s for r in runs])}")
-    plugins = [r.plugins_s - r.listening_s for r in runs]
-    print(f"  -> 'Plugin initialization complete' {ms(plugins)}")
-    print(f"  -> readiness 200                  {ms([r.ready_s - r.plugins_s for r in runs])}")
-    print(f"server CPU until readiness          {ms([r.cpu_s for r in runs])}")
-    print(f"readiness probes per launch         {statistics.median(r.probes for r in runs):7.0f}")
-    print(f"modules imported when started       {modules:7d}")
-    if instructions is not None:
-        print(f"instructions to readiness 200       {instructions:,}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="launch -> readiness of `serve`")
-    parser.add_argument("--runs", type=int, default=20, help="launches of `serve` to time")
+    parser.add_argument("--runs", type=int, default=20, help="launches of each server to time")
     parser.add_argument("--poll-ms", type=float, default=10, help="readiness poll interval")
+    parser.add_argument("--config", metavar="FILE", help="an app-config file for ours")
     parser.add_argument("--callgrind", action="store_true", help="instructions (valgrind)")
     parser.add_argument("--source", action="store_true", help="do not byte-compile first")
     args = parser.parse_args()
     if args.serve:
+        from _serve_start import main_serve
+
         main_serve(args)
         return
     print(f"{'scenario':14}{'modules':>9}{'peak RSS':>12}{'imports':>11}  heavy packages loaded")
