@@ -160,6 +160,19 @@ def test_a_plugin_with_routes_loads_no_http_client_or_jose_until_a_token_needs_t
     assert {name.split(".")[0] for name in marks["signed"]} == {"joserfc", "cryptography"}
 
 
+def test_yaml_loads_with_the_first_config_file_only(tmp_path: Path) -> None:
+    config_file = tmp_path / "app-config.yaml"
+    config_file.write_text("backend:\n  listen:\n    port: 0\n")
+    marks = _loaded_after(
+        _START_EMPTY_BACKEND + "import backstage_runtime.defaults.root_config as root_config\n"
+        f"root_config.load_config([{str(config_file)!r}])\n"
+        "mark('file read')\n",
+        ("yaml",),
+    )
+    assert marks["stopped"] == []
+    assert "yaml" in marks["file read"]
+
+
 def test_an_empty_backend_serves_through_quart_and_hypercorn() -> None:
     # The counterpart of the test above: the marks do see what the backend really uses.
     marks = _loaded_after(_START_EMPTY_BACKEND, ("quart", "hypercorn"))

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-import yaml
 
 from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
@@ -207,6 +206,8 @@ def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:
 
 def run_config(config_paths: Sequence[str] | None, *, show_secrets: bool) -> int:
     """Print the resolved configuration as YAML, secret values replaced by ``***``."""
+    import yaml  # only this command writes YAML; serve reads it only when there is a file
+
     config = load_config(config_paths)
     # No file and no APP_CONFIG_*: an empty configuration, not a missing value.
     data = config.get() if config.keys() else {}
