@@ -17,7 +17,7 @@ from ..defaults.root_config import load_config
 from ..runtime import Backend, EntryPointScan, PackageFilter, scan_entry_points
 from ._collection import PausedCollection
 from ._event_loop import EventLoop
-from ._workers import notify_ready
+from ._ready import notify_ready
 
 __all__ = [
     "freeze_startup_objects",
