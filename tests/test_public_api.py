@@ -99,6 +99,47 @@ def test_importing_the_api_loads_no_implementation(statement: str) -> None:
     assert marks["after"] == []
 
 
+#: Interfaces of services a backend builds only when a plugin asks for them: the API loads them
+#: on first use.
+ON_DEMAND_INTERFACES = tuple(
+    f"backstage_runtime.api.services.{name}"
+    for name in ("actions", "events", "identity", "permissions", "scheduler", "url_reader")
+)
+
+
+def test_interfaces_of_services_built_on_demand_load_on_first_use() -> None:
+    marks = _loaded_after(
+        "import backstage_runtime\n"
+        "mark('imported')\n"
+        "backstage_runtime.SearchResponse\n"
+        "mark('used')\n",
+        ON_DEMAND_INTERFACES,
+    )
+    assert marks["imported"] == []
+    assert marks["used"] == ["backstage_runtime.api.services.url_reader"]
+
+
+def test_an_interface_loaded_on_demand_is_published_however_it_is_imported() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from backstage_runtime.api.services.url_reader import SearchResponse, UrlReaderError\n"
+            "print(SearchResponse.__module__, UrlReaderError.__module__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.split() == ["backstage_runtime", "backstage_runtime"]
+
+
+def test_a_started_backend_loads_no_interface_of_a_service_it_does_not_build() -> None:
+    marks = _loaded_after(_START_EMPTY_BACKEND, ON_DEMAND_INTERFACES)
+    assert marks == {"started": [], "stopped": []}
+
+
 def test_the_implementation_loads_when_create_backend_is_first_used() -> None:
     marks = _loaded_after(
         "import backstage_runtime\n"

@@ -13,11 +13,11 @@ from ...api import (
     create_service_factory,
 )
 from ...api._actions_refs import actions_registry_service_ref, alpha_actions_registry_service_ref
-from ...api.services.actions import ActionsRegistryService
 from ...api.services.auth import HttpAuthService
-from ...api.services.permissions import PermissionsService
 
 if TYPE_CHECKING:
+    from ...api.services.actions import ActionsRegistryService
+    from ...api.services.permissions import PermissionsService
     from ._registry import ActionsRegistry
 
 __all__ = ["actions_registry_service_factory", "alpha_actions_registry_service_factory"]

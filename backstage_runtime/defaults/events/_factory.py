@@ -20,13 +20,13 @@ from ...api import (
 )
 from ...api._events_service_ref import events_service_ref
 from ...api.services.auth import AuthService
-from ...api.services.events import EventsService
-from ._bus import LocalEventBus
 from ._mode import EventBusMode, read_event_bus_mode
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.events import EventsService
+    from ._bus import LocalEventBus
     from ._events import PluginEventsService
     from ._remote import Sleep
 
@@ -59,6 +59,8 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         root_config: Config,
         **_root_deps: Any,
     ) -> _EventsRoot:
+        from ._bus import LocalEventBus
+
         mode = read_event_bus_mode(root_config) or "auto"
         return _EventsRoot(LocalEventBus(root_logger), mode)
 

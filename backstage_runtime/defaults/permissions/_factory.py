@@ -14,11 +14,11 @@ from ...api import (
     runtime_services,
 )
 from ...api.services.auth import AuthService
-from ...api.services.permissions import PermissionsService
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.permissions import PermissionsService
     from ._permissions import DefaultPermissionsService
 
 __all__ = ["permissions_service_factory"]

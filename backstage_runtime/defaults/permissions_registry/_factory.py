@@ -13,9 +13,9 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.auth import HttpAuthService
-from ...api.services.permissions import PermissionsRegistryService
 
 if TYPE_CHECKING:
+    from ...api.services.permissions import PermissionsRegistryService
     from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
 
 __all__ = ["permissions_registry_service_factory"]
