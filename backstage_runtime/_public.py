@@ -15,7 +15,10 @@ import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["publish", "publish_all"]
+__all__ = ["publish", "publish_all", "publish_lazy_module"]
+
+#: The package whose members the public names are: ``backstage_runtime``.
+_PUBLIC_PACKAGE = __name__.partition(".")[0]
 
 
 def publish(value: object, public_module: str) -> None:
@@ -39,6 +42,16 @@ def publish_all(namespace: Mapping[str, object], names: Iterable[str], public_mo
     for name in names:
         if name in namespace:
             publish(namespace[name], public_module)
+
+
+def publish_lazy_module(namespace: Mapping[str, object]) -> None:
+    """:func:`publish_all` of a plugin-API module's ``__all__``, called at the end of a module
+    that the package root loads on first use: its names then carry the public module however
+    the module was first imported (by the root, or directly by an implementation).
+    """
+    names = namespace["__all__"]
+    assert isinstance(names, list | tuple)
+    publish_all(namespace, names, _PUBLIC_PACKAGE)
 
 
 def _resolve_own_annotations(cls: type, home: str) -> None:

@@ -11,17 +11,25 @@ Each scenario runs in a fresh interpreter (``python -X importtime``):
 
 The module count and the RSS do not depend on the machine's load; the import time (the sum of
 ``-X importtime``'s self times) does, so compare it only within one run. The last column lists
-the heavy packages each scenario loaded. Run:
+the heavy packages each scenario loaded.
+
+``--serve`` times instead launch -> readiness 200 of ``backstage-runtime serve`` with one plugin,
+beside the Node peer when ``NODE_PEER_DIR`` is set (see ``_serve_start.py``). Run:
 
     python benchmarks/cold_start.py
+    python benchmarks/cold_start.py --serve [--runs 20] [--poll-ms 10] [--config FILE]
+        [--callgrind] [--source]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRIB = [ROOT / "contrib" / "todo-backend", ROOT / "contrib" / "todo-backend-module-static"]
@@ -95,6 +103,19 @@ def run(code: str) -> dict[str, object]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help="launch -> readiness of `serve`")
+    parser.add_argument("--runs", type=int, default=20, help="launches of each server to time")
+    parser.add_argument("--poll-ms", type=float, default=10, help="readiness poll interval")
+    parser.add_argument("--config", metavar="FILE", help="an app-config file for ours")
+    parser.add_argument("--callgrind", action="store_true", help="instructions (valgrind)")
+    parser.add_argument("--source", action="store_true", help="do not byte-compile first")
+    args = parser.parse_args()
+    if args.serve:
+        from _serve_start import main_serve
+
+        main_serve(args)
+        return
     print(f"{'scenario':14}{'modules':>9}{'peak RSS':>12}{'imports':>11}  heavy packages loaded")
     for name, code in SCENARIOS.items():
         result = run(code)

@@ -112,6 +112,21 @@ hello_plugin = create_backend_plugin(plugin_id="hello", register=register)
 '''
 
 
+def write_hello_site(site: Path) -> Path:
+    """A folder for ``PYTHONPATH`` holding the ``hello`` plugin as an installed distribution
+    (``hello-plugin``, advertising it in the ``backstage_runtime.features`` entry-point group).
+    """
+    site.mkdir()
+    (site / "hello_plugin.py").write_text(HELLO_PLUGIN)
+    dist_info = site / "hello_plugin-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[backstage_runtime.features]\nhello = hello_plugin:hello_plugin\n"
+    )
+    return site
+
+
 @dataclass
 class Figures:
     """One server's round: throughput, latency, CPU per 1,000 requests, start time, memory."""
@@ -159,16 +174,7 @@ class Servers:
         self.node_dir = node_dir
         (workdir / "raw.py").write_text(RAW_APP)
         (workdir / "bare.py").write_text(BARE_APP)
-        site = workdir / "site"
-        site.mkdir()
-        (site / "hello_plugin.py").write_text(HELLO_PLUGIN)
-        dist_info = site / "hello_plugin-1.0.dist-info"
-        dist_info.mkdir()
-        (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
-        (dist_info / "entry_points.txt").write_text(
-            "[backstage_runtime.features]\nhello = hello_plugin:hello_plugin\n"
-        )
-        self.site = site
+        self.site = write_hello_site(workdir / "site")
 
     def kinds(self) -> list[str]:
         kinds = ["raw", "bare", "ours", f"ours-{self.workers}"]

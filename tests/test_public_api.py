@@ -99,6 +99,47 @@ def test_importing_the_api_loads_no_implementation(statement: str) -> None:
     assert marks["after"] == []
 
 
+#: Interfaces of services a backend builds only when a plugin asks for them: the API loads them
+#: on first use.
+ON_DEMAND_INTERFACES = tuple(
+    f"backstage_runtime.api.services.{name}"
+    for name in ("actions", "events", "identity", "permissions", "scheduler", "url_reader")
+)
+
+
+def test_interfaces_of_services_built_on_demand_load_on_first_use() -> None:
+    marks = _loaded_after(
+        "import backstage_runtime\n"
+        "mark('imported')\n"
+        "backstage_runtime.SearchResponse\n"
+        "mark('used')\n",
+        ON_DEMAND_INTERFACES,
+    )
+    assert marks["imported"] == []
+    assert marks["used"] == ["backstage_runtime.api.services.url_reader"]
+
+
+def test_an_interface_loaded_on_demand_is_published_however_it_is_imported() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from backstage_runtime.api.services.url_reader import SearchResponse, UrlReaderError\n"
+            "print(SearchResponse.__module__, UrlReaderError.__module__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.split() == ["backstage_runtime", "backstage_runtime"]
+
+
+def test_a_started_backend_loads_no_interface_of_a_service_it_does_not_build() -> None:
+    marks = _loaded_after(_START_EMPTY_BACKEND, ON_DEMAND_INTERFACES)
+    assert marks == {"started": [], "stopped": []}
+
+
 def test_the_implementation_loads_when_create_backend_is_first_used() -> None:
     marks = _loaded_after(
         "import backstage_runtime\n"
@@ -130,6 +171,47 @@ _START_EMPTY_BACKEND = (
 def test_an_empty_backend_loads_no_service_it_does_not_build() -> None:
     marks = _loaded_after(_START_EMPTY_BACKEND, SERVICE_PREFIXES)
     assert marks == {"started": [], "stopped": []}
+
+
+def test_a_plugin_with_routes_loads_no_http_client_or_jose_until_a_token_needs_them() -> None:
+    # Its router builds core.auth (the credentials barrier); signing or checking a token, not
+    # the start, is what needs joserfc, and only a JWKS fetch needs aiohttp.
+    marks = _loaded_after(
+        "import asyncio\n"
+        "from backstage_runtime import core_services, create_backend, create_backend_plugin\n"
+        "def register(env):\n"
+        "    env.register_init(deps={'http': core_services.http_router}, init=lambda http: None)\n"
+        "plugin = create_backend_plugin(plugin_id='hello', register=register)\n"
+        "async def main():\n"
+        "    backend = create_backend(\n"
+        "        features=[plugin], config={'backend': {'listen': {'port': 0}}}\n"
+        "    )\n"
+        "    async with backend:\n"
+        "        mark('started')\n"
+        "        auth = await backend.get_service(core_services.auth, 'hello')\n"
+        "        await auth.get_plugin_request_token(\n"
+        "            on_behalf_of=await auth.get_own_service_credentials(),\n"
+        "            target_plugin_id='hello',\n"
+        "        )\n"
+        "        mark('signed')\n"
+        "asyncio.run(main())\n",
+        ("aiohttp", "joserfc", "cryptography"),
+    )
+    assert marks["started"] == []
+    assert {name.split(".")[0] for name in marks["signed"]} == {"joserfc", "cryptography"}
+
+
+def test_yaml_loads_with_the_first_config_file_only(tmp_path: Path) -> None:
+    config_file = tmp_path / "app-config.yaml"
+    config_file.write_text("backend:\n  listen:\n    port: 0\n")
+    marks = _loaded_after(
+        _START_EMPTY_BACKEND + "import backstage_runtime.defaults.root_config as root_config\n"
+        f"root_config.load_config([{str(config_file)!r}])\n"
+        "mark('file read')\n",
+        ("yaml",),
+    )
+    assert marks["stopped"] == []
+    assert "yaml" in marks["file read"]
 
 
 def test_an_empty_backend_serves_through_quart_and_hypercorn() -> None:

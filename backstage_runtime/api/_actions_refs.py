@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._refs import ServiceRef, create_service_ref
-from .services.actions import ActionsRegistryService, ActionsService
+
+if TYPE_CHECKING:
+    from .services.actions import ActionsRegistryService, ActionsService
 
 __all__ = [
     "actions_registry_service_ref",

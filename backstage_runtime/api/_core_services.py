@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._actions_refs import actions_registry_service_ref, actions_service_ref
 from ._refs import ServiceRef, create_service_ref
-from .services.actions import ActionsRegistryService, ActionsService
 from .services.auditor import AuditorService
 from .services.auth import AuthService, HttpAuthService, UserInfoService
 from .services.cache import CacheService
@@ -14,7 +13,6 @@ from .services.config import RootConfigService
 from .services.database import DatabaseService
 from .services.discovery import DiscoveryService
 from .services.http import HttpRouterService, RootHealthService, RootHttpRouterService
-from .services.identity import IdentityService
 from .services.lifecycle import LifecycleService, RootLifecycleService
 from .services.logger import LoggerService, RootLoggerService
 from .services.metadata import (
@@ -22,9 +20,14 @@ from .services.metadata import (
     RootInstanceMetadataService,
     RootSystemMetadataService,
 )
-from .services.permissions import PermissionsRegistryService, PermissionsService
-from .services.scheduler import SchedulerService
-from .services.url_reader import UrlReaderService
+
+if TYPE_CHECKING:
+    # Loaded on first use (see backstage_runtime.api): the refs only name them.
+    from .services.actions import ActionsRegistryService, ActionsService
+    from .services.identity import IdentityService
+    from .services.permissions import PermissionsRegistryService, PermissionsService
+    from .services.scheduler import SchedulerService
+    from .services.url_reader import UrlReaderService
 
 __all__ = ["core_services"]
 

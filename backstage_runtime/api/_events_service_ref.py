@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._refs import ServiceRef, create_service_ref
-from .services.events import EventsService
+
+if TYPE_CHECKING:
+    from .services.events import EventsService
 
 __all__ = ["events_service_ref"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
@@ -11,6 +11,7 @@ from ._refs import ServiceRef
 from ._source import caller_location
 
 __all__ = [
+    "Deferred",
     "ServiceFactory",
     "ServiceFactoryFunction",
     "ServiceInitialization",
@@ -29,6 +30,12 @@ ServiceInitialization = Literal["always", "lazy"]
 #: shutdown. Its arguments are the deps as keyword arguments, so the type checker sees ``...``.
 ServiceFactoryFunction: TypeAlias = Callable[..., T | Awaitable[T] | AsyncIterator[T] | Iterator[T]]
 
+#: What a factory receives for a dependency it names in ``deferred``: a coroutine function that
+#: builds the dependency on its first call (once per scope, like any dependency) and returns the
+#: same instance on every call. For a dependency that is costly to build and needed only later
+#: (the ``aiohttp`` session behind a JWKS fetch), so the start does not pay for it.
+Deferred: TypeAlias = Callable[[], Awaitable[T]]
+
 
 @dataclass(frozen=True, eq=False)
 class ServiceFactory(Generic[T]):
@@ -41,6 +48,8 @@ class ServiceFactory(Generic[T]):
     factory: ServiceFactoryFunction[T]
     create_root_context: Callable[..., Any] | None = None
     initialization: ServiceInitialization | None = None
+    #: The names in ``deps`` passed as a :data:`Deferred` instead of the built instance.
+    deferred: frozenset[str] = frozenset()
     #: Where the factory was created (``file:line``), to name it in errors.
     source: str = field(default="", compare=False)
 
@@ -66,6 +75,7 @@ def create_service_factory(
     factory: ServiceFactoryFunction[T],
     create_root_context: Callable[..., Any] | None = None,
     initialization: ServiceInitialization | None = None,
+    deferred: Iterable[str] = (),
 ) -> ServiceFactory[T]:
     """Create a factory for ``service``.
 
@@ -80,8 +90,15 @@ def create_service_factory(
     ``deps`` as keyword arguments; its result is then passed as the first positional argument of
     every ``factory`` call: ``factory(context, **deps)``.
 
+    ``deferred`` names deps that are passed as a :data:`Deferred` (``await dep()`` builds and
+    returns the instance) rather than built before the factory runs. They are dependencies all
+    the same: a missing implementation or a cycle through one fails the start. One that is first
+    built after this service is cleaned up before it at shutdown, so a generator factory must
+    not use a deferred dependency after its ``yield``.
+
     Raises :class:`ValueError` if ``create_root_context`` is given for a root-scoped service, if a
-    dependency is not a :class:`ServiceRef`, or if ``initialization`` is unknown.
+    dependency is not a :class:`ServiceRef`, if a ``deferred`` name is not in ``deps``, or if
+    ``initialization`` is unknown.
     """
     dep_map = dict(deps or {})
     for name, ref in dep_map.items():
@@ -100,6 +117,13 @@ def create_service_factory(
             f"create_root_context is only for plugin-scoped services, but '{service.id}' is "
             "root-scoped"
         )
+    deferred_names = frozenset(deferred)
+    unknown = sorted(deferred_names - dep_map.keys())
+    if unknown:
+        raise ValueError(
+            f"Deferred dependency {', '.join(repr(name) for name in unknown)} of the service "
+            f"factory for '{service.id}' is not in its deps"
+        )
     if initialization not in (None, "always", "lazy"):
         raise ValueError(
             f"Invalid initialization {initialization!r} for '{service.id}', "
@@ -111,5 +135,6 @@ def create_service_factory(
         factory=factory,
         create_root_context=create_root_context,
         initialization=initialization,
+        deferred=deferred_names,
         source=caller_location(),
     )

@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-import yaml
 
 from .._create_backend import create_backend
 from ..api import BackendModule, BackendPlugin, ServiceFactory, core_services
 from ..defaults.root_config import load_config
 from ..runtime import Backend, EntryPointScan, PackageFilter, scan_entry_points
+from ._collection import PausedCollection
 from ._event_loop import EventLoop
-from ._workers import notify_ready
+from ._ready import notify_ready
 
 __all__ = [
     "freeze_startup_objects",
@@ -47,8 +47,19 @@ def serve_one_backend(
 ) -> int:
     """Start every discovered feature in this process and run until SIGINT/SIGTERM; 0 after a
     clean stop, 128 + the signal number when a signal interrupted the start. ``event_loop`` is
-    the loop to run on (``backend.eventLoop``).
+    the loop to run on (``backend.eventLoop``). The garbage collector waits until the start is
+    over (see :mod:`._collection`).
     """
+    with PausedCollection() as collection:
+        return _start_and_serve(config_paths, overrides, event_loop, collection)
+
+
+def _start_and_serve(
+    config_paths: Sequence[str] | None,
+    overrides: dict[str, Any] | None,
+    event_loop: EventLoop,
+    collection: PausedCollection,
+) -> int:
     backend = create_backend(config_paths=config_paths, overrides=overrides, discover=True)
 
     async def serve() -> int:
@@ -80,7 +91,7 @@ def serve_one_backend(
                 with starting:
                     async with backend:
                         started = True
-                        await _announce_start(backend)
+                        await _announce_start(backend, collection)
                         notify_ready()
                         await stop.wait()
                 watchers.cancel_scope.cancel()
@@ -92,8 +103,9 @@ def serve_one_backend(
     return anyio.run(serve, backend_options={"use_uvloop": event_loop == "uvloop"})
 
 
-async def _announce_start(backend: Backend) -> None:
+async def _announce_start(backend: Backend, collection: PausedCollection) -> None:
     freeze_startup_objects()
+    collection.resume()
     logger = await backend.get_service(core_services.root_logger)
     result = backend.startup_result
     started = [p for p, s in result.plugins.items() if s.started]
@@ -194,6 +206,8 @@ def run_graph(config_paths: Sequence[str] | None, *, output_format: str) -> int:
 
 def run_config(config_paths: Sequence[str] | None, *, show_secrets: bool) -> int:
     """Print the resolved configuration as YAML, secret values replaced by ``***``."""
+    import yaml  # only this command writes YAML; serve reads it only when there is a file
+
     config = load_config(config_paths)
     # No file and no APP_CONFIG_*: an empty configuration, not a missing value.
     data = config.get() if config.keys() else {}

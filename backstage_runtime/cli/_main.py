@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..api.errors import BackstageError
-from ._scaffold import module_scaffold, plugin_scaffold, write_scaffold
+from ._collection import PausedCollection
 
 __all__ = ["build_parser", "main", "run_new"]
 
@@ -124,6 +124,9 @@ def _worker_count(text: str) -> int:
 
 def run_new(args: argparse.Namespace) -> int:
     """``new plugin`` / ``new module``: write the distribution and say what to do next."""
+    # Only `new` reads the templates and the installed version: `serve` does not load them.
+    from ._scaffold import module_scaffold, plugin_scaffold, write_scaffold
+
     if args.kind == "plugin":
         scaffold = plugin_scaffold(args.plugin_id)
     else:
@@ -140,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            from ._serve import run_serve
+            with PausedCollection():
+                # The web stack: most of the modules `serve` loads, without the collector's
+                # rescans of the ones already loaded.
+                from ._serve import run_serve
 
             return run_serve(
                 args.config,

@@ -25,8 +25,6 @@ from ..http_toolkit import (
     read_listen_options,
 )
 from ._event_loop import read_event_loop
-from ._shared_state import per_process_state
-from ._workers import WorkerPolicy, supervise
 
 __all__ = ["read_worker_count", "run_serve", "run_workers"]
 
@@ -95,6 +93,10 @@ def run_workers(
     SQLite, the memory cache) unless ``allow_per_process_state``: each worker would have its
     own, and plugin data, tokens and caches would silently differ from request to request.
     """
+    # The supervisor's machinery: loaded only when serve runs several workers.
+    from ._shared_state import per_process_state
+    from ._workers import WorkerPolicy, supervise
+
     reasons = per_process_state(config)
     if reasons and not allow_per_process_state:
         raise ConfigError(

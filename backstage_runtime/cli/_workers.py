@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -23,27 +23,12 @@ from anyio.abc import Process
 
 from ..api import LoggerService
 from ..http_toolkit import INHERITED_SOCKET_ENV
+from ._ready import READY_FD_ENV, notify_ready
 
 __all__ = ["READY_FD_ENV", "WORKER_INDEX_ENV", "WorkerPolicy", "notify_ready", "supervise"]
 
-#: The environment variable holding the pipe a worker writes to once it has started.
-READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"
 #: The environment variable holding a worker's number (1..N), for its logs.
 WORKER_INDEX_ENV = "BACKSTAGE_RUNTIME_WORKER"
-
-
-def notify_ready(env: Mapping[str, str] | None = None) -> None:
-    """Tell the supervisor (if any) that this worker's backend has started."""
-    value = (os.environ if env is None else env).get(READY_FD_ENV)
-    if value is None:
-        return
-    try:
-        descriptor = int(value)
-        os.write(descriptor, b"1")
-        os.close(descriptor)
-    except (ValueError, OSError):
-        # The supervisor is gone or the variable is stray; the worker serves either way.
-        pass
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import anyio
-from joserfc.jwk import KeySet
+
+if TYPE_CHECKING:
+    import aiohttp
+    from joserfc.jwk import KeySet
 
 __all__ = ["JwksClient", "JwksUnavailableError"]
 
@@ -75,13 +77,16 @@ class JwksClient:
     ``negative_ttl`` seconds. Backstage instead allows 10 forced refetches a minute for the whole
     client, which a stream of made-up key ids uses up for everyone.
 
-    ``clock`` (seconds, monotonic) drives intervals and expiry; tests pass a controllable one.
-    ``on_fetch(url, succeeded)`` is told of every fetch that ended (the backend counts them).
+    ``session`` is the session to fetch with, or a coroutine function giving it on the first
+    fetch (a deferred ``runtime.httpClient``: aiohttp then loads when a key set is first needed,
+    not at the backend's start). ``clock`` (seconds, monotonic) drives intervals and expiry;
+    tests pass a controllable one. ``on_fetch(url, succeeded)`` is told of every fetch that ended
+    (the backend counts them).
     """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | Callable[[], Awaitable[aiohttp.ClientSession]],
         *,
         timeout: float = _FETCH_TIMEOUT_SECONDS,
         max_urls: int = _MAX_URLS,
@@ -189,9 +194,16 @@ class JwksClient:
             fetch.done.set()
 
     async def _fetch(self, url: str) -> KeySet:
+        # Loaded with the first fetch rather than at start (aiohttp with the session).
+        import aiohttp
+        from joserfc.jwk import KeySet
+
+        session = self._session
+        if callable(session):
+            session = await session()
         try:
             with anyio.fail_after(self._timeout):
-                async with self._session.get(url) as response:
+                async with session.get(url) as response:
                     if response.status != 200:
                         raise JwksUnavailableError(
                             url, f"status {response.status}", response.status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
 from anyio.abc import TaskGroup
@@ -21,9 +21,11 @@ from ..api import (
 from ..api.errors import BackstageError
 from ._asgi_app import BackendAsgiApp
 from ._assembly import AddedFeature
-from ._feature_graph import FeatureGraph
 from ._initializer import BackendInitializer, StartupResult
 from ._types import ErasedFactory
+
+if TYPE_CHECKING:
+    from ._feature_graph import FeatureGraph
 
 __all__ = ["Backend", "BackendStateError", "create_specialized_backend"]
 

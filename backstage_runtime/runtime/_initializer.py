@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
@@ -32,7 +33,6 @@ from ..api.services.lifecycle import (
 from ._assembly import AddedFeature, Assembly
 from ._boot_failure import BootFailurePolicy
 from ._extension_points import ExtensionPointGate, guard_extension_point
-from ._feature_graph import FeatureGraph, build_feature_graph
 from ._lifecycle_drivers import LifecycleDriverError, as_plugin_driver, as_root_driver
 from ._resolver import ServiceResolver
 from ._runtime_factories import NullLogger, background_tasks_factory, instance_metadata_factory
@@ -40,6 +40,9 @@ from ._startup_result import PluginStartup, StartupResult
 from ._startup_timeout import read_startup_timeout, startup_timeout_error
 from ._types import ErasedFactory, ErasedRef
 from ._validation import ValidationReport, module_graph, validate
+
+if TYPE_CHECKING:
+    from ._feature_graph import FeatureGraph
 
 __all__ = ["BackendInitializer", "PluginStartup", "StartupResult"]
 
@@ -132,6 +135,8 @@ class BackendInitializer:
         """Assemble without starting (loaders run, registrations are collected) and return the
         dependency graph; root services a loader needs are built and cleaned up again.
         """
+        from ._feature_graph import build_feature_graph
+
         try:
             assembly = await self._assemble(group)
             _provide_instance_metadata(assembly)

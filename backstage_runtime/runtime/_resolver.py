@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar, cast
 
 from ..api import LoggerService, ServiceRef
@@ -88,7 +88,7 @@ class ServiceResolver:
         scope_problems = self.registry.root_scope_problems(factory)
         if scope_problems:
             raise ServiceInstantiationError(scope_problems[0])
-        deps = await self._resolve(factory.deps.items(), None)
+        deps = await self._resolve(factory.deps.items(), None, factory.deferred)
         # Root factory errors propagate as they are, as in Backstage.
         return await self._call(factory, (), deps, self._root)
 
@@ -100,7 +100,7 @@ class ServiceResolver:
         args: tuple[object, ...] = ()
         if factory.create_root_context is not None:
             args = (await self._root.root_context(factory, lambda: self._build_context(factory)),)
-        deps = await self._resolve(factory.deps.items(), container.plugin_id)
+        deps = await self._resolve(factory.deps.items(), container.plugin_id, factory.deferred)
         try:
             return await self._call(factory, args, deps, container)
         except Exception as error:
@@ -113,7 +113,7 @@ class ServiceResolver:
     async def _build_context(self, factory: ErasedFactory) -> object:
         create = factory.create_root_context
         assert create is not None  # only called for factories that have one
-        deps = await self._resolve(self.registry.root_context_deps(factory), None)
+        deps = await self._resolve(self.registry.root_context_deps(factory), None, factory.deferred)
         try:
             result: object = create(**deps)
             if inspect.isawaitable(result):
@@ -127,9 +127,27 @@ class ServiceResolver:
             ) from error
 
     async def _resolve(
-        self, deps: Iterable[tuple[str, ErasedRef]], plugin_id: str | None
+        self,
+        deps: Iterable[tuple[str, ErasedRef]],
+        plugin_id: str | None,
+        deferred: frozenset[str],
     ) -> dict[str, object]:
-        return {name: await self._get(ref, plugin_id) for name, ref in deps}
+        return {
+            name: self._deferred(ref, plugin_id)
+            if name in deferred
+            else await self._get(ref, plugin_id)
+            for name, ref in deps
+        }
+
+    def _deferred(self, ref: ErasedRef, plugin_id: str | None) -> Callable[[], Awaitable[object]]:
+        """A :data:`~backstage_runtime.api.Deferred`: ``ref`` for ``plugin_id``, built on the
+        first call and shared like any instance.
+        """
+
+        async def get() -> object:
+            return await self._get(ref, plugin_id)
+
+        return get
 
     async def _call(
         self,

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..._public import publish_lazy_module
 from ._json import JsonObject, JsonValue
 from .auth import BackstageCredentials
 from .logger import LoggerService
@@ -144,3 +145,8 @@ class ActionsService(Protocol):
         Raises the Backstage error the serving plugin answered with (``InputError`` for an
         invalid input, ``NotFoundError`` for an unknown or invisible action, ...).
         """
+
+
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..._public import publish_lazy_module
+
 __all__ = [
     "EventHandler",
     "EventMetadata",
@@ -63,3 +65,8 @@ class EventsService(Protocol):
         ``id`` names the subscriber in logs; it is prefixed with the plugin id
         (``<pluginId>.<id>``).
         """
+
+
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

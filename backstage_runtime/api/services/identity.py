@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ..._public import publish_lazy_module
+
 __all__ = ["BackstageIdentityResponse", "BackstageUserIdentity", "IdentityService"]
 
 
@@ -32,3 +34,8 @@ class IdentityService(Protocol):
         """The caller's identity, None when the request has no token; raises
         ``AuthenticationError`` for an invalid one.
         """
+
+
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

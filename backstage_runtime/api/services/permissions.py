@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..._public import publish_lazy_module
 from ..errors import InputError
 from ._json import JsonObject
 from .auth import BackstageCredentials
@@ -138,3 +139,8 @@ class PermissionsRegistryService(Protocol):
         get_resources: GetResources | None = None,
     ) -> None:
         """Declare a resource type of this plugin with its permissions and rules."""
+
+
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

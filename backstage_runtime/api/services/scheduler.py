@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol, TypeAlias
 
+from ..._public import publish_lazy_module
 from .._durations import parse_duration
 from ..errors import ConfigError
 from ._json import JsonObject
@@ -214,3 +215,8 @@ def _read_duration(config: Config, key: str) -> TaskDuration:
     if isinstance(value, str):
         return value
     return {unit: amount for unit, amount in value.items()}
+
+
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
 
-from .._refs import MultitonServiceRef, create_service_ref
+from ..._public import publish_lazy_module
+from .._url_reader_refs import url_reader_factories
 from ..errors import BackstageError, InputError
 
 if TYPE_CHECKING:
@@ -306,9 +307,6 @@ class ReaderFactory(Protocol):
         """The readers to register, in the order they are tried."""
 
 
-#: ``core.urlReader.factories`` (plugin scope, multiton): extra :class:`ReaderFactory` objects,
-#: tried before the built-in readers. Provide one with
-#: ``create_service_factory(service=url_reader_factories, factory=lambda: my_factory)``.
-url_reader_factories: Final[MultitonServiceRef[ReaderFactory]] = create_service_ref(
-    id="core.urlReader.factories", multiton=True
-)
+# Loaded on first use (backstage_runtime.api is lazy for it): the names take their public module
+# here, however this module was first imported.
+publish_lazy_module(globals())

@@ -14,13 +14,13 @@ from ...api import (
     runtime_services,
 )
 from ...api._actions_refs import actions_service_ref, alpha_actions_service_ref
-from ...api.services.actions import ActionsService
 from ...api.services.auth import AuthService
-from ...api.services.permissions import PermissionsService
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.actions import ActionsService
+    from ...api.services.permissions import PermissionsService
     from ._service import DefaultActionsService
 
 __all__ = ["actions_service_factory", "alpha_actions_service_factory"]

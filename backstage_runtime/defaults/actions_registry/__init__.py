@@ -13,9 +13,28 @@ The actions service lists ``GET /api/<pluginId>/.backstage/actions/v1/actions`` 
 ``POST /api/<pluginId>/.backstage/actions/v1/actions/<actionId>/invoke``.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import actions_registry_service_factory, alpha_actions_registry_service_factory
-from ._registry import ActionsRegistry, RegisteredAction, attributes_json
-from ._schemas import ActionSchema, SchemaViolation, compile_schema
+
+# The rest loads on first use (backstage_runtime._lazy): a backend imports this package for its
+# factory, and builds the service only when something depends on it.
+if TYPE_CHECKING:
+    from ._registry import ActionsRegistry, RegisteredAction, attributes_json
+    from ._schemas import ActionSchema, SchemaViolation, compile_schema
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "ActionsRegistry": "._registry",
+            "RegisteredAction": "._registry",
+            "attributes_json": "._registry",
+            "ActionSchema": "._schemas",
+            "SchemaViolation": "._schemas",
+            "compile_schema": "._schemas",
+        },
+    )
 
 __all__ = [
     "ActionSchema",

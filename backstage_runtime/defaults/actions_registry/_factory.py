@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     HttpRouterService,
     LoggerService,
@@ -11,10 +13,12 @@ from ...api import (
     create_service_factory,
 )
 from ...api._actions_refs import actions_registry_service_ref, alpha_actions_registry_service_ref
-from ...api.services.actions import ActionsRegistryService
 from ...api.services.auth import HttpAuthService
-from ...api.services.permissions import PermissionsService
-from ._registry import ActionsRegistry
+
+if TYPE_CHECKING:
+    from ...api.services.actions import ActionsRegistryService
+    from ...api.services.permissions import PermissionsService
+    from ._registry import ActionsRegistry
 
 __all__ = ["actions_registry_service_factory", "alpha_actions_registry_service_factory"]
 
@@ -32,6 +36,8 @@ def actions_registry_service_factory() -> ServiceFactory[ActionsRegistryService]
         logger: LoggerService,
         permissions: PermissionsService,
     ) -> ActionsRegistry:
+        from ._registry import ActionsRegistry
+
         registry = ActionsRegistry(
             plugin_metadata.get_id(), logger=logger, http_auth=http_auth, permissions=permissions
         )

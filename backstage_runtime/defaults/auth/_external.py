@@ -8,11 +8,7 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-from joserfc import jwt
-from joserfc.errors import BadSignatureError, JoseError
-from joserfc.jwk import OctKey
+from typing import TYPE_CHECKING, Protocol
 
 from ...api import Config, LoggerService
 from ...api.errors import AuthenticationError, ConfigError
@@ -24,6 +20,12 @@ from ...jose import (
     unverified_header,
     unverified_payload,
 )
+
+if TYPE_CHECKING:
+    from joserfc.jwk import OctKey
+
+# joserfc (and cryptography under it) is imported where a token is signed or verified, so a
+# backend that starts without doing either does not load it.
 
 __all__ = ["ExternalTokenHandler", "ExternalVerification", "read_external_handlers"]
 
@@ -53,7 +55,9 @@ class _StaticVerifier:
 
 class _LegacyVerifier:
     def __init__(self, secret: bytes, subject: str) -> None:
-        self._key = OctKey.import_key(secret)
+        from joserfc.jwk import OctKey
+
+        self._key: OctKey = OctKey.import_key(secret)
         self._subject = subject
 
     async def verify(self, token: str) -> str | None:
@@ -63,6 +67,9 @@ class _LegacyVerifier:
             return None
         if payload.get("sub") != "backstage-server" or "aud" in payload:
             return None
+        from joserfc import jwt
+        from joserfc.errors import BadSignatureError, JoseError
+
         try:
             verified = jwt.decode(token, self._key, algorithms=["HS256"])
         except BadSignatureError:
@@ -97,6 +104,9 @@ class _JwksVerifier:
         header = unverified_header(token)
         if header is None:
             return None
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
             key_set = await self._jwks.key_set(self._url, header.get("kid"))
             verified = jwt.decode(token, key_set, algorithms=self._algorithms)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...api import (
     Config,
+    Deferred,
     DiscoveryService,
     LoggerService,
     PluginMetadataService,
@@ -36,7 +37,7 @@ class _AuthRoot:
         self,
         config: Config,
         logger: LoggerService,
-        session: aiohttp.ClientSession,
+        session: Deferred[aiohttp.ClientSession],
         telemetry: TelemetryService,
     ):
         # joserfc and the token handlers load with the first plugin's auth service.
@@ -77,7 +78,7 @@ def auth_service_factory(
         *,
         config: Config,
         root_logger: LoggerService,
-        http_client: aiohttp.ClientSession,
+        http_client: Deferred[aiohttp.ClientSession],
         telemetry: TelemetryService,
     ) -> _AuthRoot:
         return _AuthRoot(config, root_logger.child({"service": "auth"}), http_client, telemetry)
@@ -132,4 +133,7 @@ def auth_service_factory(
         },
         create_root_context=create_root_context,
         factory=factory,
+        # Only a JWKS fetch needs the session: aiohttp (and the CA certificates it loads) stays
+        # out of the start of every backend whose plugins never verify a foreign token.
+        deferred=("http_client",),
     )

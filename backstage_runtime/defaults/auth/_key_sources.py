@@ -6,15 +6,20 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
-from joserfc.jwk import ECKey, Key, import_key
 
 from ...api import Config, LoggerService
 from ...api.errors import ConfigError
 from ._key_duration import KEY_DURATION_SECONDS
 from ._key_store import DatabaseKeyStore
+
+if TYPE_CHECKING:
+    from joserfc.jwk import ECKey, Key
+
+# joserfc (and cryptography under it) is imported where a key is generated or read, so a backend
+# that starts without signing a token does not load it.
 
 __all__ = [
     "KEY_DURATION_SECONDS",
@@ -85,6 +90,8 @@ class DatabasePluginKeySource:
         async with self._lock:
             if self._key is not None and time.time() < self._renew_at:
                 return self._key
+            from joserfc.jwk import ECKey
+
             fresh = ECKey.generate_key("P-256", parameters={"kid": str(uuid.uuid4())})
             expires = datetime.now(UTC) + timedelta(seconds=self._duration * _PUBLIC_KEY_MARGIN)
             await self._store.add_key(public_jwk(fresh, self.algorithm), expires)
@@ -160,6 +167,8 @@ def _read(path: str, key: str) -> str:
 
 
 def _import(pem: str, key_id: str, key: str) -> Key:
+    from joserfc.jwk import import_key
+
     last: Exception | None = None
     for key_type in ("EC", "RSA"):
         try:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING
 
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
@@ -22,6 +19,12 @@ from ...jose import (
     unverified_payload,
 )
 from ._key_sources import KEY_DURATION_SECONDS, PluginKeySource
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
+# joserfc (and cryptography under it) is imported where a token is signed or verified, so a
+# backend that starts without doing either does not load it.
 
 __all__ = ["PLUGIN_TOKEN_TYPE", "PluginTokenHandler", "VerifiedPluginToken"]
 
@@ -71,6 +74,8 @@ class PluginTokenHandler:
         """A token from this plugin to ``target_plugin_id``, valid one hour (capped at the
         on-behalf-of token's expiry).
         """
+        from joserfc import jwt
+
         key = await self._keys.signing_key()
         now = int(time.time())
         expires = now + int(self._duration)
@@ -91,6 +96,9 @@ class PluginTokenHandler:
         """The verified token, or None when it is not a plugin token at all; raises
         :class:`AuthenticationError` when it is one but does not verify.
         """
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         header = unverified_header(token)
         if header is None or header.get("typ") != PLUGIN_TOKEN_TYPE:
             return None

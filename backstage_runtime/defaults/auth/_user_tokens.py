@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-
 from ...api import DiscoveryService, LoggerService
 from ...api.errors import AuthenticationError
 from ...jose import (
@@ -20,6 +17,9 @@ from ...jose import (
     unverified_header,
     unverified_payload,
 )
+
+# joserfc (and cryptography under it) is imported where a token is signed or verified, so a
+# backend that starts without doing either does not load it.
 
 __all__ = ["LIMITED_USER_TOKEN_TYPE", "USER_TOKEN_TYPE", "UserTokenHandler", "VerifiedUserToken"]
 
@@ -65,6 +65,9 @@ class UserTokenHandler:
         """
         if not self.is_user_token(token):
             return None
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         header = unverified_header(token) or {}
         typ = header.get("typ")
         url = f"{await self._discovery.get_base_url('auth')}/.well-known/jwks.json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -13,7 +13,10 @@ from ...api.services.events import EventHandler, EventMetadata, EventParams
 from ._bus import LocalEventBus
 from ._in_flight import InFlight
 from ._mode import EVENT_BUS_KEY, EventBusMode, read_event_bus_mode
-from ._remote import RemoteBus
+
+if TYPE_CHECKING:
+    # With aiohttp under it: only a service that talks to the events backend has one.
+    from ._remote import RemoteBus
 
 __all__ = [
     "EVENT_BUS_KEY",

@@ -9,6 +9,7 @@ import anyio
 from ...api import (
     BackgroundTasksService,
     Config,
+    Deferred,
     DiscoveryService,
     LifecycleService,
     LoggerService,
@@ -20,13 +21,13 @@ from ...api import (
 )
 from ...api._events_service_ref import events_service_ref
 from ...api.services.auth import AuthService
-from ...api.services.events import EventsService
-from ._bus import LocalEventBus
 from ._mode import EventBusMode, read_event_bus_mode
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.events import EventsService
+    from ._bus import LocalEventBus
     from ._events import PluginEventsService
     from ._remote import Sleep
 
@@ -59,10 +60,12 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         root_config: Config,
         **_root_deps: Any,
     ) -> _EventsRoot:
+        from ._bus import LocalEventBus
+
         mode = read_event_bus_mode(root_config) or "auto"
         return _EventsRoot(LocalEventBus(root_logger), mode)
 
-    def factory(
+    async def factory(
         root: _EventsRoot,
         *,
         plugin_metadata: PluginMetadataService,
@@ -70,18 +73,20 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         logger: LoggerService,
         discovery: DiscoveryService,
         auth: AuthService,
-        http_client: aiohttp.ClientSession,
+        http_client: Deferred[aiohttp.ClientSession],
         background_tasks: BackgroundTasksService,
         **_root_deps: Any,
     ) -> PluginEventsService:
-        # The bus client (aiohttp) loads with the first plugin's events service.
-        from ._bus_client import EventBusClient
         from ._events import PluginEventsService
-        from ._remote import RemoteBus
 
         remote = None
         if root.mode != "never":
-            client = EventBusClient(session=http_client, discovery=discovery, auth=auth)
+            # The bus client, the shared session and aiohttp load with the first plugin's
+            # events service that talks to the events backend; ``never`` needs none of them.
+            from ._bus_client import EventBusClient
+            from ._remote import RemoteBus
+
+            client = EventBusClient(session=await http_client(), discovery=discovery, auth=auth)
             remote = RemoteBus(
                 client=client, mode=root.mode, logger=logger, sleep=sleep or anyio.sleep
             )
@@ -109,4 +114,5 @@ def events_service_factory(*, sleep: Sleep | None = None) -> ServiceFactory[Even
         },
         create_root_context=create_root_context,
         factory=factory,
+        deferred=("http_client",),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from ..._version import __version__
 from ...api import ServiceFactory, create_service_factory, runtime_services
 from ...api.services.telemetry import TelemetryService
 
@@ -31,8 +30,11 @@ def http_client_service_factory(
     """
 
     async def factory(*, telemetry: TelemetryService) -> AsyncIterator[aiohttp.ClientSession]:
-        # aiohttp loads with the session, when something first needs outgoing HTTP.
+        # aiohttp loads with the session, when something first needs outgoing HTTP; so does the
+        # version, read from the installed distribution's metadata.
         import aiohttp
+
+        from ..._version import __version__
 
         headers = {"User-Agent": user_agent or f"backstage-runtime/{__version__}"}
         trace_configs = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...api import (
     DiscoveryService,
@@ -13,9 +13,11 @@ from ...api import (
     create_service_factory,
     runtime_services,
 )
-from ...api.services.identity import IdentityService
 from ...jose import JwksClient
 from ._identity import DefaultIdentityService
+
+if TYPE_CHECKING:
+    from ...api.services.identity import IdentityService
 
 __all__ = ["identity_service_factory"]
 
@@ -46,4 +48,6 @@ def identity_service_factory(
             "http_client": runtime_services.http_client,
         },
         factory=factory,
+        # The JWKS client builds the session (and loads aiohttp) for its first fetch.
+        deferred=("http_client",),
     )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...api import (
     Config,
+    Deferred,
     DiscoveryService,
     ServiceFactory,
     core_services,
@@ -13,11 +14,11 @@ from ...api import (
     runtime_services,
 )
 from ...api.services.auth import AuthService
-from ...api.services.permissions import PermissionsService
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.permissions import PermissionsService
     from ._permissions import DefaultPermissionsService
 
 __all__ = ["permissions_service_factory"]
@@ -33,7 +34,7 @@ def permissions_service_factory() -> ServiceFactory[PermissionsService]:
         config: Config,
         auth: AuthService,
         discovery: DiscoveryService,
-        http_client: aiohttp.ClientSession,
+        http_client: Deferred[aiohttp.ClientSession],
     ) -> DefaultPermissionsService:
         from ._permissions import DefaultPermissionsService
 
@@ -56,4 +57,6 @@ def permissions_service_factory() -> ServiceFactory[PermissionsService]:
             "http_client": runtime_services.http_client,
         },
         factory=factory,
+        # Only a request to the permission backend needs the session (and aiohttp).
+        deferred=("http_client",),
     )

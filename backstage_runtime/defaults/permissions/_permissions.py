@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from ...api import DiscoveryService
+from ...api import Deferred, DiscoveryService
 from ...api.errors import ResponseError
 from ...api.services._json import JsonObject, JsonValue
 from ...api.services.auth import AuthService, BackstageCredentials, BackstageServicePrincipal
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["DefaultPermissionsService"]
 
@@ -32,7 +33,11 @@ def _local_decision(principal: BackstageServicePrincipal, permission: Any) -> st
 
 
 class DefaultPermissionsService:
-    """Decisions for permission requests (``{"permission": {...}, "resourceRef"?: ...}``)."""
+    """Decisions for permission requests (``{"permission": {...}, "resourceRef"?: ...}``).
+
+    ``session`` gives the backend's aiohttp session when a decision first needs the permission
+    backend (a deferred ``runtime.httpClient``).
+    """
 
     def __init__(
         self,
@@ -40,7 +45,7 @@ class DefaultPermissionsService:
         enabled: bool,
         auth: AuthService,
         discovery: DiscoveryService,
-        session: aiohttp.ClientSession,
+        session: Deferred[aiohttp.ClientSession],
         batched: bool = False,
     ) -> None:
         self._enabled = enabled
@@ -159,7 +164,8 @@ class DefaultPermissionsService:
             if token.token:
                 headers["Authorization"] = f"Bearer {token.token}"
         url = f"{await self._discovery.get_base_url('permission')}/authorize"
-        async with self._session.post(url, json={"items": items}, headers=headers) as reply:
+        session = await self._session()
+        async with session.post(url, json={"items": items}, headers=headers) as reply:
             if reply.status >= 300:
                 raise ResponseError(
                     f"Request failed with {reply.status} {reply.reason or ''}".strip(),

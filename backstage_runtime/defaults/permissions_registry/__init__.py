@@ -16,8 +16,17 @@ The permission backend reads ``/.well-known/backstage/permissions/metadata`` and
 ``/.well-known/backstage/permissions/apply-conditions`` on the plugin.
 """
 
-from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
 from ._factory import permissions_registry_service_factory
+
+# The registry (and the permissions toolkit under it) loads on first use
+# (backstage_runtime._lazy): a backend imports this package for its factory.
+if TYPE_CHECKING:
+    from ._registry import PermissionsRegistry
+else:
+    __getattr__, __dir__ = lazy_exports(__name__, {"PermissionsRegistry": "._registry"})
 
 __all__ = [
     "PermissionsRegistry",

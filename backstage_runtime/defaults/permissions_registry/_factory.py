@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...api import (
     HttpRouterService,
     LifecycleService,
@@ -11,8 +13,10 @@ from ...api import (
     create_service_factory,
 )
 from ...api.services.auth import HttpAuthService
-from ...api.services.permissions import PermissionsRegistryService
-from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
+
+if TYPE_CHECKING:
+    from ...api.services.permissions import PermissionsRegistryService
+    from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
 
 __all__ = ["permissions_registry_service_factory"]
 
@@ -27,6 +31,10 @@ def permissions_registry_service_factory() -> ServiceFactory[PermissionsRegistry
         http_auth: HttpAuthService,
         lifecycle: LifecycleService,
     ) -> PermissionsRegistry:
+        # The permissions toolkit (conditions, criteria, rule schemas) loads with the first
+        # plugin that registers permissions.
+        from ...permissions._registry import PermissionIntegrationRouter as PermissionsRegistry
+
         registry = PermissionsRegistry(plugin_metadata.get_id(), http_auth)
         http.use(registry.routes())
         lifecycle.add_startup_hook(registry.mark_started)

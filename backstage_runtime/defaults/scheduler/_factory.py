@@ -20,13 +20,13 @@ from ...api import (
 from ...api._telemetry import telemetry_service_ref
 from ...api.services.auditor import AuditorService
 from ...api.services.database import DatabaseService
-from ...api.services.scheduler import SchedulerService
 from ...api.services.telemetry import TelemetryService
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
+    from ...api.services.scheduler import SchedulerService
     from ._scheduler import PluginScheduler, SchedulerOptions
 
 __all__ = ["scheduler_service_factory"]

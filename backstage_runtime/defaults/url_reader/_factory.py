@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...api import ServiceFactory, core_services, create_service_factory, runtime_services
+from ...api._url_reader_refs import url_reader_factories
 from ...api.services.config import Config
 from ...api.services.lifecycle import RootLifecycleService
 from ...api.services.logger import LoggerService
-from ...api.services.url_reader import (
-    ReaderFactory,
-    UrlReaderPredicateTuple,
-    UrlReaderService,
-    url_reader_factories,
-)
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ...api.services.url_reader import (
+        ReaderFactory,
+        UrlReaderPredicateTuple,
+        UrlReaderService,
+    )
     from ._tree import DefaultReadTreeResponseFactory
 
 __all__ = ["url_reader_service_factory"]

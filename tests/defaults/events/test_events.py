@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
 
 from backstage_runtime import EventParams, EventsService, events_service_ref
-from backstage_runtime.api import core_services, create_backend_plugin
+from backstage_runtime.api import (
+    core_services,
+    create_backend_plugin,
+    create_service_factory,
+    runtime_services,
+)
 from backstage_runtime.api.errors import BackendStartupError, ServiceUnavailableError
 from backstage_runtime.defaults.events import events_service_factory
 from backstage_runtime.testing import start_test_backend
@@ -213,3 +220,23 @@ async def test_an_invalid_bus_mode_stops_the_start_naming_the_key() -> None:
         ):
             pass
     assert "Invalid events.useEventBus config" in str(caught.value.__cause__ or caught.value)
+
+
+async def test_the_in_process_bus_alone_builds_no_http_session() -> None:
+    # With useEventBus never, nothing talks to the events backend: the shared aiohttp session
+    # (a deferred dependency) is never built.
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def recording_session() -> AsyncIterator[aiohttp.ClientSession]:
+        async with aiohttp.ClientSession() as session:
+            sessions.append(session)
+            yield session
+
+    http_client = create_service_factory(
+        service=runtime_services.http_client, factory=recording_session, initialization="lazy"
+    )
+    features = [plugin_with_events("a"), events_service_factory(), http_client]
+    async with start_test_backend(features=features, config=LOCAL) as test:
+        events = await test.get_service(events_service_ref, "a")
+        await events.publish(topic="t1", event_payload={"n": 1})
+    assert sessions == []
