@@ -4,6 +4,13 @@ The supervisor opens the listening socket itself, so every worker accepts from t
 and a worker that dies loses only the connections it had accepted. It starts the workers, waits
 until each says it started (a byte on a pipe, sent after ``Backend started``), replaces one that
 dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful stop.
+
+The supervisor and its workers write their log lines to one stdout, each process from a writer
+thread of its own (see the root logger). A process therefore writes out what it has queued
+before it tells another to act (a worker before it says it started, the supervisor before it
+passes the signal on): otherwise the other process's reaction (``Received SIGTERM, shutting
+down``) could reach stdout before the line that caused it (``Received SIGTERM, stopping 2
+workers``), still waiting in the writer thread of a busy machine.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import anyio
 from anyio.abc import Process
@@ -24,7 +32,14 @@ from anyio.abc import Process
 from ..api import LoggerService
 from ..http_toolkit import INHERITED_SOCKET_ENV
 
-__all__ = ["READY_FD_ENV", "WORKER_INDEX_ENV", "WorkerPolicy", "notify_ready", "supervise"]
+__all__ = [
+    "READY_FD_ENV",
+    "WORKER_INDEX_ENV",
+    "SupervisorLogger",
+    "WorkerPolicy",
+    "notify_ready",
+    "supervise",
+]
 
 #: The environment variable holding the pipe a worker writes to once it has started.
 READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"
@@ -32,11 +47,33 @@ READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"
 WORKER_INDEX_ENV = "BACKSTAGE_RUNTIME_WORKER"
 
 
-def notify_ready(env: Mapping[str, str] | None = None) -> None:
-    """Tell the supervisor (if any) that this worker's backend has started."""
+#: How long a process waits for its queued log lines to be written before it signals another.
+#: Only the order of the lines depends on it: a stdout that accepts nothing for this long is
+#: stuck, and the signal must not wait for it.
+LOG_FLUSH_TIMEOUT = 5.0
+
+
+class SupervisorLogger(LoggerService, Protocol):
+    """The supervisor's logger: a logger that can write out the lines it has queued (as the
+    default root logger's ``flush`` does).
+    """
+
+    def flush(self, timeout: float | None = ...) -> None:
+        """Return once every queued line is written, or after ``timeout`` seconds."""
+
+
+def notify_ready(
+    env: Mapping[str, str] | None = None, *, flush_logs: Callable[[float], object] | None = None
+) -> None:
+    """Tell the supervisor (if any) that this worker's backend has started. Under a supervisor,
+    ``flush_logs`` (given a timeout in seconds) is called first, so that this worker's lines
+    precede the supervisor's ``All N workers started`` on the shared stdout.
+    """
     value = (os.environ if env is None else env).get(READY_FD_ENV)
     if value is None:
         return
+    if flush_logs is not None:
+        flush_logs(LOG_FLUSH_TIMEOUT)
     try:
         descriptor = int(value)
         os.write(descriptor, b"1")
@@ -151,7 +188,7 @@ async def _run_slot(
         first = False
 
 
-async def _stop_all(state: _State, policy: WorkerPolicy, logger: LoggerService) -> None:
+async def _stop_all(state: _State, policy: WorkerPolicy, logger: SupervisorLogger) -> None:
     for process in list(state.processes.values()):
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -173,7 +210,7 @@ async def supervise(
     command: Sequence[str],
     count: int,
     sock: socket.socket,
-    logger: LoggerService,
+    logger: SupervisorLogger,
     policy: WorkerPolicy | None = None,
 ) -> int:
     """Run ``count`` workers of ``command`` on ``sock`` until SIGINT/SIGTERM; the exit status."""
@@ -222,6 +259,9 @@ async def supervise(
                 )
             elif state.failed is not None:
                 logger.error(f"Stopping every worker: {state.failed}", {"type": "supervisor"})
+            # Written out before the workers hear of it, so their reactions follow it in the
+            # shared stdout (see the module's docstring).
+            logger.flush(LOG_FLUSH_TIMEOUT)
             # New connections now queue nowhere once the workers close their copies.
             sock.close()
             await _stop_all(state, policy, logger)
