@@ -1,9 +1,11 @@
-"""``serve --workers N``: N full backends in child processes serving one inherited socket.
+"""``serve --workers N``: N full backends in child processes serving one address.
 
-The supervisor opens the listening socket itself, so every worker accepts from the same queue
-and a worker that dies loses only the connections it had accepted. It starts the workers, waits
-until each says it started (a byte on a pipe, sent after ``Backend started``), replaces one that
-dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful stop.
+The supervisor takes the listen address itself and hands each worker the socket it serves (see
+:mod:`._worker_sockets`: on Linux one of its own, so that the kernel spreads connections over
+the workers), so a worker that dies loses only its own connections. It starts the workers,
+waits until each says it started (a byte on a pipe, sent after ``Backend started``), replaces
+one that dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful
+stop.
 
 The supervisor and its workers write their log lines to one stdout, each process from a writer
 thread of its own (see the root logger). A process therefore writes out what it has queued
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections import deque
@@ -31,6 +32,7 @@ from anyio.abc import Process
 
 from ..api import LoggerService
 from ..http_toolkit import INHERITED_SOCKET_ENV
+from ._worker_sockets import WorkerSockets
 
 __all__ = [
     "READY_FD_ENV",
@@ -106,30 +108,35 @@ class _State:
 
 
 async def _spawn(
-    index: int, command: Sequence[str], sock: socket.socket
+    index: int, command: Sequence[str], sockets: WorkerSockets
 ) -> tuple[Process, int]:
-    read_end, write_end = os.pipe()
-    env = {
-        **os.environ,
-        INHERITED_SOCKET_ENV: str(sock.fileno()),
-        READY_FD_ENV: str(write_end),
-        WORKER_INDEX_ENV: str(index),
-    }
+    sock = sockets.for_worker()
     try:
-        process = await anyio.open_process(
-            list(command),
-            env=env,
-            stdin=None,
-            stdout=None,
-            stderr=None,
-            pass_fds=(sock.fileno(), write_end),
-        )
-    except BaseException:
-        os.close(read_end)
-        raise
+        read_end, write_end = os.pipe()
+        env = {
+            **os.environ,
+            INHERITED_SOCKET_ENV: str(sock.fileno()),
+            READY_FD_ENV: str(write_end),
+            WORKER_INDEX_ENV: str(index),
+        }
+        try:
+            process = await anyio.open_process(
+                list(command),
+                env=env,
+                stdin=None,
+                stdout=None,
+                stderr=None,
+                pass_fds=(sock.fileno(), write_end),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            # Only the child keeps the write end: when it exits, the read below sees end-of-file.
+            os.close(write_end)
     finally:
-        # Only the child keeps the write end: when it exits, the read below sees end-of-file.
-        os.close(write_end)
+        # Nor does the supervisor keep a socket of the worker's own: it ends with the worker.
+        sockets.handed_over(sock)
     return process, read_end
 
 
@@ -145,7 +152,7 @@ async def _run_slot(
     index: int,
     count: int,
     command: Sequence[str],
-    sock: socket.socket,
+    sockets: WorkerSockets,
     state: _State,
     policy: WorkerPolicy,
     logger: LoggerService,
@@ -154,7 +161,7 @@ async def _run_slot(
 ) -> None:
     first = True
     while not state.stopping:
-        process, read_end = await _spawn(index, command, sock)
+        process, read_end = await _spawn(index, command, sockets)
         state.processes[index] = process
         meta = {"worker": index, "pid": process.pid, "type": "supervisor"}
         ready = await _wait_ready(read_end)
@@ -209,16 +216,17 @@ async def _stop_all(state: _State, policy: WorkerPolicy, logger: SupervisorLogge
 async def supervise(
     command: Sequence[str],
     count: int,
-    sock: socket.socket,
+    sockets: WorkerSockets,
     logger: SupervisorLogger,
     policy: WorkerPolicy | None = None,
 ) -> int:
-    """Run ``count`` workers of ``command`` on ``sock`` until SIGINT/SIGTERM; the exit status."""
+    """Run ``count`` workers of ``command`` on ``sockets`` until SIGINT/SIGTERM; the exit
+    status. ``sockets`` is closed when the workers are told to stop.
+    """
     policy = policy or WorkerPolicy()
     state = _State()
     stop = anyio.Event()
     all_ready = anyio.Event()
-    sock.set_inheritable(True)
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as slots:
 
@@ -243,7 +251,7 @@ async def supervise(
                     index,
                     count,
                     command,
-                    sock,
+                    sockets,
                     state,
                     policy,
                     logger,
@@ -262,8 +270,8 @@ async def supervise(
             # Written out before the workers hear of it, so their reactions follow it in the
             # shared stdout (see the module's docstring).
             logger.flush(LOG_FLUSH_TIMEOUT)
-            # New connections now queue nowhere once the workers close their copies.
-            sock.close()
+            # New connections are refused once the workers close their sockets too.
+            sockets.close()
             await _stop_all(state, policy, logger)
             slots.cancel_scope.cancel()
     for process in state.processes.values():
