@@ -6,7 +6,7 @@ import asyncio
 import gc
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -92,7 +92,7 @@ def _start_and_serve(
                     async with backend:
                         started = True
                         await _announce_start(backend, collection)
-                        notify_ready()
+                        notify_ready(flush_logs=await _log_flusher(backend))
                         await stop.wait()
                 watchers.cancel_scope.cancel()
         if received and not started:
@@ -115,6 +115,13 @@ async def _announce_start(backend: Backend, collection: PausedCollection) -> Non
         "Backend started; stop it with SIGINT or SIGTERM",
         {"plugins": started, "type": "serve", "eventLoop": loop},
     )
+
+
+async def _log_flusher(backend: Backend) -> Callable[[float], object] | None:
+    # The default root logger writes from a thread and can wait for it; another may not.
+    logger = await backend.get_service(core_services.root_logger)
+    flush = getattr(logger, "flush", None)
+    return flush if callable(flush) else None
 
 
 def run_plugins(config_paths: Sequence[str] | None) -> int:

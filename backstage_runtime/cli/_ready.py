@@ -7,19 +7,32 @@ never loads.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-__all__ = ["READY_FD_ENV", "notify_ready"]
+__all__ = ["LOG_FLUSH_TIMEOUT", "READY_FD_ENV", "notify_ready"]
 
 #: The environment variable holding the pipe a worker writes to once it has started.
 READY_FD_ENV = "BACKSTAGE_RUNTIME_READY_FD"
 
 
-def notify_ready(env: Mapping[str, str] | None = None) -> None:
-    """Tell the supervisor (if any) that this worker's backend has started."""
+#: How long a process waits for its queued log lines to be written before it signals another.
+#: Only the order of the lines depends on it: a stdout that accepts nothing for this long is
+#: stuck, and the signal must not wait for it.
+LOG_FLUSH_TIMEOUT = 5.0
+
+
+def notify_ready(
+    env: Mapping[str, str] | None = None, *, flush_logs: Callable[[float], object] | None = None
+) -> None:
+    """Tell the supervisor (if any) that this worker's backend has started. Under a supervisor,
+    ``flush_logs`` (given a timeout in seconds) is called first, so that this worker's lines
+    precede the supervisor's ``All N workers started`` on the shared stdout.
+    """
     value = (os.environ if env is None else env).get(READY_FD_ENV)
     if value is None:
         return
+    if flush_logs is not None:
+        flush_logs(LOG_FLUSH_TIMEOUT)
     try:
         descriptor = int(value)
         os.write(descriptor, b"1")

@@ -18,12 +18,7 @@ from ..api import Config, read_duration_from_config, read_shutdown_hook_timeout
 from ..api.errors import ConfigError
 from ..defaults.root_config import load_config
 from ..defaults.root_logger import create_root_logger
-from ..http_toolkit import (
-    INHERITED_SOCKET_ENV,
-    listen_override,
-    open_listening_socket,
-    read_listen_options,
-)
+from ..http_toolkit import INHERITED_SOCKET_ENV, listen_override, read_listen_options
 from ._event_loop import read_event_loop
 
 __all__ = ["read_worker_count", "run_serve", "run_workers"]
@@ -40,7 +35,7 @@ def run_serve(
     """Start every discovered feature and run until SIGINT/SIGTERM; 0 after a clean stop.
 
     ``workers`` (else ``backend.workers``, else 1) above 1 runs that many backends in child
-    processes on one socket (see :func:`run_workers`).
+    processes on one address (see :func:`run_workers`).
     """
     overrides: dict[str, Any] | None = None
     if host is not None or port is not None:
@@ -87,7 +82,7 @@ def run_workers(
     count: int,
     allow_per_process_state: bool,
 ) -> int:
-    """Supervise ``count`` workers of ``serve`` on one socket opened here.
+    """Supervise ``count`` workers of ``serve`` on the listen address, taken here.
 
     Refuses (:class:`ConfigError`) a configuration whose state lives in one process (in-memory
     SQLite, the memory cache) unless ``allow_per_process_state``: each worker would have its
@@ -95,6 +90,7 @@ def run_workers(
     """
     # The supervisor's machinery: loaded only when serve runs several workers.
     from ._shared_state import per_process_state
+    from ._worker_sockets import WorkerSockets
     from ._workers import WorkerPolicy, supervise
 
     reasons = per_process_state(config)
@@ -107,7 +103,7 @@ def run_workers(
             "memcache), or pass --allow-per-process-state"
         )
     logger = create_root_logger(config).child({"service": "supervisor"})
-    sock = open_listening_socket(read_listen_options(config))
+    sockets = WorkerSockets(read_listen_options(config))
     command = [sys.executable, "-m", "backstage_runtime.cli", "serve"]
     for path in config_paths or ():
         command += ["--config", path]
@@ -124,4 +120,4 @@ def run_workers(
     )
     stop_timeout = delay + 3 * read_shutdown_hook_timeout(config)
     policy = WorkerPolicy(stop_timeout=stop_timeout + 10)
-    return anyio.run(supervise, command, count, sock, logger, policy)
+    return anyio.run(supervise, command, count, sockets, logger, policy)

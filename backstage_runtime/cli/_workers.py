@@ -1,9 +1,18 @@
-"""``serve --workers N``: N full backends in child processes serving one inherited socket.
+"""``serve --workers N``: N full backends in child processes serving one address.
 
-The supervisor opens the listening socket itself, so every worker accepts from the same queue
-and a worker that dies loses only the connections it had accepted. It starts the workers, waits
-until each says it started (a byte on a pipe, sent after ``Backend started``), replaces one that
-dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful stop.
+The supervisor takes the listen address itself and hands each worker the socket it serves (see
+:mod:`._worker_sockets`: on Linux one of its own, so that the kernel spreads connections over
+the workers), so a worker that dies loses only its own connections. It starts the workers,
+waits until each says it started (a byte on a pipe, sent after ``Backend started``), replaces
+one that dies, and on SIGINT/SIGTERM passes SIGTERM to every worker and waits for each graceful
+stop.
+
+The supervisor and its workers write their log lines to one stdout, each process from a writer
+thread of its own (see the root logger). A process therefore writes out what it has queued
+before it tells another to act (a worker before it says it started, the supervisor before it
+passes the signal on): otherwise the other process's reaction (``Received SIGTERM, shutting
+down``) could reach stdout before the line that caused it (``Received SIGTERM, stopping 2
+workers``), still waiting in the writer thread of a busy machine.
 """
 
 from __future__ import annotations
@@ -11,24 +20,41 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import anyio
 from anyio.abc import Process
 
 from ..api import LoggerService
 from ..http_toolkit import INHERITED_SOCKET_ENV
-from ._ready import READY_FD_ENV, notify_ready
+from ._ready import LOG_FLUSH_TIMEOUT, READY_FD_ENV, notify_ready
+from ._worker_sockets import WorkerSockets
 
-__all__ = ["READY_FD_ENV", "WORKER_INDEX_ENV", "WorkerPolicy", "notify_ready", "supervise"]
+__all__ = [
+    "READY_FD_ENV",
+    "WORKER_INDEX_ENV",
+    "SupervisorLogger",
+    "WorkerPolicy",
+    "notify_ready",
+    "supervise",
+]
 
 #: The environment variable holding a worker's number (1..N), for its logs.
 WORKER_INDEX_ENV = "BACKSTAGE_RUNTIME_WORKER"
+
+
+class SupervisorLogger(LoggerService, Protocol):
+    """The supervisor's logger: a logger that can write out the lines it has queued (as the
+    default root logger's ``flush`` does).
+    """
+
+    def flush(self, timeout: float | None = ...) -> None:
+        """Return once every queued line is written, or after ``timeout`` seconds."""
 
 
 @dataclass(frozen=True)
@@ -54,30 +80,35 @@ class _State:
 
 
 async def _spawn(
-    index: int, command: Sequence[str], sock: socket.socket
+    index: int, command: Sequence[str], sockets: WorkerSockets
 ) -> tuple[Process, int]:
-    read_end, write_end = os.pipe()
-    env = {
-        **os.environ,
-        INHERITED_SOCKET_ENV: str(sock.fileno()),
-        READY_FD_ENV: str(write_end),
-        WORKER_INDEX_ENV: str(index),
-    }
+    sock = sockets.for_worker()
     try:
-        process = await anyio.open_process(
-            list(command),
-            env=env,
-            stdin=None,
-            stdout=None,
-            stderr=None,
-            pass_fds=(sock.fileno(), write_end),
-        )
-    except BaseException:
-        os.close(read_end)
-        raise
+        read_end, write_end = os.pipe()
+        env = {
+            **os.environ,
+            INHERITED_SOCKET_ENV: str(sock.fileno()),
+            READY_FD_ENV: str(write_end),
+            WORKER_INDEX_ENV: str(index),
+        }
+        try:
+            process = await anyio.open_process(
+                list(command),
+                env=env,
+                stdin=None,
+                stdout=None,
+                stderr=None,
+                pass_fds=(sock.fileno(), write_end),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            # Only the child keeps the write end: when it exits, the read below sees end-of-file.
+            os.close(write_end)
     finally:
-        # Only the child keeps the write end: when it exits, the read below sees end-of-file.
-        os.close(write_end)
+        # Nor does the supervisor keep a socket of the worker's own: it ends with the worker.
+        sockets.handed_over(sock)
     return process, read_end
 
 
@@ -93,7 +124,7 @@ async def _run_slot(
     index: int,
     count: int,
     command: Sequence[str],
-    sock: socket.socket,
+    sockets: WorkerSockets,
     state: _State,
     policy: WorkerPolicy,
     logger: LoggerService,
@@ -102,7 +133,7 @@ async def _run_slot(
 ) -> None:
     first = True
     while not state.stopping:
-        process, read_end = await _spawn(index, command, sock)
+        process, read_end = await _spawn(index, command, sockets)
         state.processes[index] = process
         meta = {"worker": index, "pid": process.pid, "type": "supervisor"}
         ready = await _wait_ready(read_end)
@@ -136,7 +167,7 @@ async def _run_slot(
         first = False
 
 
-async def _stop_all(state: _State, policy: WorkerPolicy, logger: LoggerService) -> None:
+async def _stop_all(state: _State, policy: WorkerPolicy, logger: SupervisorLogger) -> None:
     for process in list(state.processes.values()):
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -157,16 +188,17 @@ async def _stop_all(state: _State, policy: WorkerPolicy, logger: LoggerService) 
 async def supervise(
     command: Sequence[str],
     count: int,
-    sock: socket.socket,
-    logger: LoggerService,
+    sockets: WorkerSockets,
+    logger: SupervisorLogger,
     policy: WorkerPolicy | None = None,
 ) -> int:
-    """Run ``count`` workers of ``command`` on ``sock`` until SIGINT/SIGTERM; the exit status."""
+    """Run ``count`` workers of ``command`` on ``sockets`` until SIGINT/SIGTERM; the exit
+    status. ``sockets`` is closed when the workers are told to stop.
+    """
     policy = policy or WorkerPolicy()
     state = _State()
     stop = anyio.Event()
     all_ready = anyio.Event()
-    sock.set_inheritable(True)
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as slots:
 
@@ -191,7 +223,7 @@ async def supervise(
                     index,
                     count,
                     command,
-                    sock,
+                    sockets,
                     state,
                     policy,
                     logger,
@@ -207,8 +239,11 @@ async def supervise(
                 )
             elif state.failed is not None:
                 logger.error(f"Stopping every worker: {state.failed}", {"type": "supervisor"})
-            # New connections now queue nowhere once the workers close their copies.
-            sock.close()
+            # Written out before the workers hear of it, so their reactions follow it in the
+            # shared stdout (see the module's docstring).
+            logger.flush(LOG_FLUSH_TIMEOUT)
+            # New connections are refused once the workers close their sockets too.
+            sockets.close()
             await _stop_all(state, policy, logger)
             slots.cancel_scope.cancel()
     for process in state.processes.values():

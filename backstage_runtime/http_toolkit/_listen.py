@@ -15,6 +15,8 @@ __all__ = [
     "DEFAULT_PORT",
     "ListenOptions",
     "INHERITED_SOCKET_ENV",
+    "bind_beside",
+    "bind_socket",
     "inherited_listening_socket",
     "listen_override",
     "open_listening_socket",
@@ -99,14 +101,20 @@ def listen_override(config: Config, *, host: str | None, port: int | None) -> ob
 
 
 #: The environment variable through which ``serve --workers`` hands each worker the file
-#: descriptor of the socket it listens on for all of them.
+#: descriptor of the socket it is to serve: one listening socket shared by every worker, or the
+#: worker's own socket, bound beside its siblings' (:func:`bind_beside`) and not listening yet.
 INHERITED_SOCKET_ENV = "BACKSTAGE_RUNTIME_LISTEN_FD"
 
 
-def inherited_listening_socket(env: Mapping[str, str] | None = None) -> socket.socket | None:
-    """The listening socket a supervisor handed down in :data:`INHERITED_SOCKET_ENV`, or None.
+def inherited_listening_socket(
+    env: Mapping[str, str] | None = None, backlog: int = 1024
+) -> socket.socket | None:
+    """The socket a supervisor handed down in :data:`INHERITED_SOCKET_ENV`, listening and
+    non-blocking, or None. A socket that is bound but not listening yet is made to listen here,
+    with ``backlog``: from then on (not from the worker's birth) the kernel gives it its share of
+    the connections.
 
-    Raises :class:`ConfigError` when the variable names no listening TCP socket, rather than
+    Raises :class:`ConfigError` when the variable names no bound TCP socket, rather than
     quietly opening a second one beside the supervisor's.
     """
     value = (os.environ if env is None else env).get(INHERITED_SOCKET_ENV)
@@ -118,53 +126,103 @@ def inherited_listening_socket(env: Mapping[str, str] | None = None) -> socket.s
         raise ConfigError(
             f"{INHERITED_SOCKET_ENV}={value!r} is not an open socket descriptor: {error}"
         ) from error
-    if sock.type != socket.SOCK_STREAM or not sock.getsockopt(
-        socket.SOL_SOCKET, socket.SO_ACCEPTCONN
-    ):
+    listening = sock.type == socket.SOCK_STREAM and bool(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    )
+    if not listening and not _bound_stream(sock):
         sock.detach()
         raise ConfigError(f"{INHERITED_SOCKET_ENV}={value} is not a listening TCP socket")
+    if not listening:
+        sock.listen(backlog)
     sock.setblocking(False)
     return sock
 
 
+def _bound_stream(sock: socket.socket) -> bool:
+    if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    return int(sock.getsockname()[1]) != 0
+
+
 def open_listening_socket(options: ListenOptions, backlog: int = 1024) -> socket.socket:
     """A bound, listening, non-blocking TCP socket; errors name the address and the config key."""
+    sock = bind_socket(options)
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def bind_socket(options: ListenOptions, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``options`` that does not listen yet (so takes no connections);
+    errors name the address and the config key.
+
+    ``reuse_port`` sets ``SO_REUSEPORT``: sockets made by :func:`bind_beside` can then share its
+    address (and the port the kernel chose for port 0), and while this one is open no socket
+    without the option (nor another user's) can take that address.
+    """
     host = options.host
     try:
         if host in ("", "::"):
-            sock = _dual_stack_socket(options.port) if socket.has_dualstack_ipv6() else None
+            sock = (
+                _dual_stack_socket(options.port, reuse_port)
+                if socket.has_dualstack_ipv6()
+                else None
+            )
             if sock is None:
-                sock = _socket_for(socket.AF_INET, "0.0.0.0", options.port)
+                sock = _socket_for(socket.AF_INET, "0.0.0.0", options.port, reuse_port)
         else:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             if family == socket.AF_INET and not host.replace(".", "").isdigit():
                 info = socket.getaddrinfo(host, options.port, type=socket.SOCK_STREAM)
                 family, _, _, _, address = info[0]
                 host = str(address[0])
-            sock = _socket_for(family, host, options.port)
+            sock = _socket_for(family, host, options.port, reuse_port)
     except OSError as error:
         reason = "address already in use" if error.errno == errno.EADDRINUSE else str(error)
         shown = options.host or "*"
         raise ConfigError(
             f"Unable to listen on {shown}:{options.port} (backend.listen): {reason}"
         ) from error
-    sock.listen(backlog)
-    sock.setblocking(False)
     return sock
 
 
-def _tune(sock: socket.socket) -> None:
+def bind_beside(anchor: socket.socket) -> socket.socket:
+    """A new TCP socket bound to the address of ``anchor`` (made by :func:`bind_socket` with
+    ``reuse_port``), not listening yet. Once it and others like it listen, the kernel spreads
+    incoming connections over them (Linux hashes each connection to one of the listening
+    sockets of the address); ``anchor`` itself never listens, so takes none.
+
+    Raises :class:`OSError` if the address can no longer be shared (``anchor`` was closed).
+    """
+    sock = socket.socket(anchor.family, socket.SOCK_STREAM)
+    try:
+        _tune(sock, reuse_port=True)
+        if anchor.family == socket.AF_INET6:
+            v6only = anchor.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        sock.bind(anchor.getsockname())
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _tune(sock: socket.socket, reuse_port: bool = False) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # Accepted connections inherit it: without it Nagle's algorithm holds the body of a response
     # back until the client acknowledges its headers (Hypercorn writes them separately), which
     # halved throughput in benchmarks/http_overhead.py.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _socket_for(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+def _socket_for(
+    family: socket.AddressFamily, host: str, port: int, reuse_port: bool
+) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        _tune(sock)
+        _tune(sock, reuse_port)
         sock.bind((host, port))
     except BaseException:
         sock.close()
@@ -172,13 +230,13 @@ def _socket_for(family: socket.AddressFamily, host: str, port: int) -> socket.so
     return sock
 
 
-def _dual_stack_socket(port: int) -> socket.socket | None:
+def _dual_stack_socket(port: int, reuse_port: bool) -> socket.socket | None:
     try:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     except OSError:
         return None
     try:
-        _tune(sock)
+        _tune(sock, reuse_port)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind(("::", port))
     except BaseException:

@@ -1,4 +1,4 @@
-"""The listening socket a ``serve --workers`` supervisor hands to its workers."""
+"""The socket a ``serve --workers`` supervisor hands to its workers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from backstage_runtime.api.errors import ConfigError
 from backstage_runtime.http_toolkit import (
     INHERITED_SOCKET_ENV,
     ListenOptions,
+    bind_beside,
+    bind_socket,
     inherited_listening_socket,
     open_listening_socket,
 )
@@ -48,3 +50,21 @@ def test_a_socket_that_does_not_listen_is_refused() -> None:
         unbound.bind(("127.0.0.1", 0))
     finally:
         unbound.close()
+
+
+def test_a_bound_socket_is_made_to_listen() -> None:
+    # What a supervisor hands a worker of its own: bound beside the others, listening only once
+    # the worker's server takes it.
+    anchor = bind_socket(ListenOptions("127.0.0.1", 0), reuse_port=True)
+    bound = bind_beside(anchor)
+    try:
+        assert not bound.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        inherited = inherited_listening_socket({INHERITED_SOCKET_ENV: str(bound.fileno())})
+        assert inherited is not None
+        assert inherited.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        assert inherited.getsockname() == anchor.getsockname()
+        assert inherited.getblocking() is False
+        inherited.detach()  # `bound` owns the descriptor
+    finally:
+        bound.close()
+        anchor.close()
