@@ -8,9 +8,17 @@ credentials barrier, body limit) and the Quart app. After a warm-up of 20 reques
 per request, the Python function calls (cProfile) and the asyncio tasks created; with
 ``--callgrind`` it runs itself twice under ``valgrind --tool=callgrind`` (0 and N requests after
 the same warm-up) and prints the instructions per request (their difference divided by N).
+
+``--metrics`` / ``--tracing`` configure the backend as ``http_overhead.py``'s runs of those
+names (Prometheus reader with its scrape endpoint listening, not scraped; an SDK tracer with a
+batch processor whose exporter drops the spans). With ``--callgrind`` the instructions are
+measured for all three configurations (``plain``, ``metrics``, ``tracing``), each in fresh
+processes, and printed with the ratios to ``plain`` against issue 17's targets (metrics at most
+5% more, tracing at most 10%).
 Log lines go to this process's stdout as in production: redirect it. Run:
 
-    python benchmarks/request_cost.py [--requests 300] [--callgrind] [--uvloop] > /dev/null
+    python benchmarks/request_cost.py [--requests 300] [--callgrind] [--uvloop]
+        [--metrics | --tracing] > /dev/null
 """
 
 from __future__ import annotations
@@ -27,11 +35,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from http_overhead import telemetry_features
 from quart import Blueprint
 
 from backstage_runtime import core_services, create_backend, create_backend_plugin
 
 WARM_UP = 20
+KINDS = ("plain", "metrics", "tracing")
+#: Issue 17: the most instructions per request a kind may cost, as a ratio to ``plain``.
+TARGETS = {"metrics": 1.05, "tracing": 1.10}
 
 routes = Blueprint("hello", __name__)
 
@@ -100,11 +112,12 @@ class _CountingTasks:
         return asyncio.Task(coro, loop=loop, **kwargs)
 
 
-async def measure(requests: int, profile: bool) -> dict[str, float]:
+async def measure(requests: int, profile: bool, kind: str = "plain") -> dict[str, float]:
+    extra_features, extra_config = telemetry_features(kind)
     backend = create_backend(
-        features=[hello_plugin],
+        features=[hello_plugin, *extra_features],
         serve_http=False,
-        config={"backend": {"baseUrl": "http://localhost:7007"}},
+        config={"backend": {"baseUrl": "http://localhost:7007", **extra_config}},
     )
     async with backend:
         app = backend.asgi_app
@@ -136,15 +149,19 @@ async def measure(requests: int, profile: bool) -> dict[str, float]:
     return {"calls": calls / max(requests, 1), "tasks": tasks.count / max(requests, 1)}
 
 
-def _run(requests: int, use_uvloop: bool, profile: bool) -> dict[str, float]:
+def _run(requests: int, use_uvloop: bool, profile: bool, kind: str) -> dict[str, float]:
     if use_uvloop:
         import uvloop
 
-        return uvloop.run(measure(requests, profile))
-    return asyncio.run(measure(requests, profile))
+        return uvloop.run(measure(requests, profile, kind))
+    return asyncio.run(measure(requests, profile, kind))
 
 
-def _instructions(requests: int, use_uvloop: bool) -> int:
+def _kind_switches(kind: str) -> list[str]:
+    return [] if kind == "plain" else [f"--{kind}"]
+
+
+def _instructions(requests: int, use_uvloop: bool, kind: str = "plain") -> int:
     """Instructions per request: callgrind totals of N and 0 requests, the difference over N."""
     totals = []
     with tempfile.TemporaryDirectory() as folder:
@@ -159,6 +176,7 @@ def _instructions(requests: int, use_uvloop: bool) -> int:
                 str(count),
                 "--no-profile",
                 *(["--uvloop"] if use_uvloop else []),
+                *_kind_switches(kind),
             ]
             env = {**os.environ, "PYTHONHASHSEED": "0"}
             done = subprocess.run(
@@ -175,20 +193,77 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--callgrind", action="store_true")
     parser.add_argument("--uvloop", action="store_true")
+    switches = parser.add_mutually_exclusive_group()
+    switches.add_argument(
+        "--metrics", action="store_true", help="backend.metrics.prometheus on (as http_overhead)"
+    )
+    switches.add_argument(
+        "--tracing", action="store_true", help="spans to a dropping exporter (as http_overhead)"
+    )
     parser.add_argument("--no-profile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--calls-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    result = _run(args.requests, args.uvloop, profile=not args.no_profile)
+    kind = "metrics" if args.metrics else "tracing" if args.tracing else "plain"
+    result = _run(args.requests, args.uvloop, profile=not args.no_profile, kind=kind)
     if args.no_profile:
         return  # a run under callgrind: the instruction count is what matters
+    if args.calls_only:
+        # A child of --callgrind: its figures for the parent, on stderr (stdout has log lines).
+        print(f"calls {result['calls']} tasks {result['tasks']}", file=sys.stderr)
+        return
     loop = "uvloop" if args.uvloop else "asyncio"
     report = [
-        f"GET /api/hello/ping in-process on {loop}, {args.requests} requests after {WARM_UP}",
+        f"GET /api/hello/ping in-process on {loop}, {args.requests} requests after {WARM_UP}"
+        f" ({kind})",
         f"function calls per request   {result['calls']:.0f}",
         f"tasks created per request    {result['tasks']:.1f}",
     ]
     if args.callgrind:
-        report.append(f"instructions per request     {_instructions(args.requests, args.uvloop):,}")
+        report.extend(_compare_kinds(args.requests, args.uvloop, kind, result))
     print("\n".join(report), file=sys.stderr)
+
+
+def _calls(requests: int, use_uvloop: bool, kind: str) -> tuple[float, float]:
+    """Calls and tasks per request of ``kind``, in a process of its own (a backend with the SDK
+    loaded would leave it imported for the next one)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--requests",
+        str(requests),
+        "--calls-only",
+        *(["--uvloop"] if use_uvloop else []),
+        *_kind_switches(kind),
+    ]
+    done = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True
+    )
+    found = re.search(r"calls ([\d.]+) tasks ([\d.]+)", done.stderr)
+    assert found, done.stderr[-2000:]
+    return float(found.group(1)), float(found.group(2))
+
+
+def _compare_kinds(
+    requests: int, use_uvloop: bool, measured: str, result: dict[str, float]
+) -> list[str]:
+    """The table of every kind: calls, tasks and instructions per request, ratios to plain."""
+    lines = ["", f"{'':9}{'calls':>8}{'tasks':>7}{'instructions':>14}{'ratio':>8}"]
+    plain = 0
+    for kind in KINDS:
+        if kind == measured:
+            calls, tasks = result["calls"], result["tasks"]
+        else:
+            calls, tasks = _calls(requests, use_uvloop, kind)
+        instructions = _instructions(requests, use_uvloop, kind)
+        if kind == "plain":
+            plain = instructions
+        ratio = instructions / plain
+        verdict = ""
+        if kind in TARGETS:
+            met = "meets" if ratio <= TARGETS[kind] else "MISSES"
+            verdict = f"  ({met} the {TARGETS[kind]:.2f} target)"
+        lines.append(f"{kind:9}{calls:8.0f}{tasks:7.1f}{instructions:14,}{ratio:8.3f}{verdict}")
+    return lines
 
 
 if __name__ == "__main__":
