@@ -49,8 +49,11 @@ class HttpTracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # The current context, looked up once: the SDK would look it up again for the
+        # parent, the sampler, the processors and the span's own context.
+        current = otel_context.get_current()
         carrier = _carrier(scope)
-        parent = _PROPAGATOR.extract(carrier) if carrier else None
+        parent = _PROPAGATOR.extract(carrier) if carrier else current
         method: str = scope["method"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
@@ -67,7 +70,7 @@ class HttpTracingMiddleware:
                 "url.path": scope["path"],
             },
         )
-        token = otel_context.attach(set_span_in_context(span))
+        token = otel_context.attach(set_span_in_context(span, current))
         try:
             try:
                 await self.app(scope, receive, send)
