@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ...http_toolkit import RequestInfo, Scope
+from ...http_toolkit import RequestInfo
 
-__all__ = ["request_attributes", "response_attributes"]
+__all__ = ["KNOWN_METHODS", "DurationAttributes", "response_attributes"]
 
-# Methods outside the known set are reported as _OTHER, as the conventions ask (a client must
-# not be able to create a time series per made-up method).
-_KNOWN_METHODS = frozenset(
+#: Methods outside this set are reported as _OTHER, as the conventions ask (a client must not
+#: be able to create a time series per made-up method).
+KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 )
 
-
-def request_attributes(scope: Scope) -> dict[str, Any]:
-    """``http.request.method``, ``url.scheme`` and ``network.protocol.version``."""
-    method: str = scope["method"]
-    return {
-        "http.request.method": method if method in _KNOWN_METHODS else "_OTHER",
-        "url.scheme": scope.get("scheme", "http"),
-        "network.protocol.version": scope.get("http_version", "1.1"),
-    }
+# Enough for every route template x status x method of a large backend; past it the
+# attributes are built per request instead (never an unbounded cache).
+_MOST_CACHED = 4096
 
 
 def response_attributes(info: RequestInfo | None) -> dict[str, Any]:
@@ -45,3 +40,35 @@ def response_attributes(info: RequestInfo | None) -> dict[str, Any]:
     if info.plugin_id is not None:
         found["backstage.plugin.id"] = info.plugin_id
     return found
+
+
+class DurationAttributes:
+    """The attributes of one finished request's measurement: ``http.request.method``,
+    ``url.scheme``, ``network.protocol.version``, then :func:`response_attributes`; one
+    mapping per combination, built once and handed out again (the SDK copies what it is
+    given, so nobody writes to them)."""
+
+    __slots__ = ("_built",)
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+
+    def of(
+        self, method: str, scheme: str, version: str, info: RequestInfo | None
+    ) -> Mapping[str, Any]:
+        """The attributes of a request of ``method`` (already ``_OTHER`` when unknown)."""
+        if info is None:
+            key: tuple[Any, ...] = (method, scheme, version)
+        else:
+            key = (method, scheme, version, info.status, info.route, info.plugin_id)
+        found = self._built.get(key)
+        if found is None:
+            found = {
+                "http.request.method": method,
+                "url.scheme": scheme,
+                "network.protocol.version": version,
+                **response_attributes(info),
+            }
+            if len(self._built) < _MOST_CACHED:
+                self._built[key] = found
+        return found

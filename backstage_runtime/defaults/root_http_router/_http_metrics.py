@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from ...http_toolkit import ASGIApp, Receive, Scope, Send, get_request_info
-from ._http_attributes import request_attributes, response_attributes
+from ._http_attributes import KNOWN_METHODS, DurationAttributes
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -20,9 +23,14 @@ _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2
 class HttpMetricsMiddleware:
     """Records ``http.server.request.duration`` (histogram, seconds; method, status code,
     route template, scheme, protocol version, plugin id) and ``http.server.active_requests``
-    (up-down counter; method, scheme) for each HTTP request."""
+    (up-down counter; method, scheme) for each HTTP request.
 
-    __slots__ = ("_active", "_duration", "app")
+    The active requests are counted here and observed when a reader collects: an SDK
+    measurement costs as much as the histogram's, twice per request, for a number that is
+    only read at collection.
+    """
+
+    __slots__ = ("_active", "_active_attributes", "_attributes", "_duration", "app")
 
     def __init__(self, app: ASGIApp, meter: Meter) -> None:
         self.app = app
@@ -32,8 +40,14 @@ class HttpMetricsMiddleware:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
-        self._active = meter.create_up_down_counter(
+        self._attributes = DurationAttributes()
+        # (method, scheme) -> requests being served; written on the event loop, read by the
+        # reader's thread (a Prometheus scrape, an OTLP push) through ``_observe``.
+        self._active: dict[tuple[str, str], int] = {}
+        self._active_attributes: dict[tuple[str, str], dict[str, Any]] = {}
+        meter.create_observable_up_down_counter(
             "http.server.active_requests",
+            [self._observe],
             unit="{request}",
             description="Number of active HTTP server requests.",
         )
@@ -43,14 +57,30 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        attributes = request_attributes(scope)
-        active = {"http.request.method": attributes["http.request.method"]}
-        active["url.scheme"] = attributes["url.scheme"]
-        self._active.add(1, active)
+        method: str = scope["method"]
+        if method not in KNOWN_METHODS:
+            method = "_OTHER"
+        scheme: str = scope.get("scheme", "http")
+        key = (method, scheme)
+        active = self._active
+        count = active.get(key)
+        if count is None:
+            # Attributes first: the reader's thread may observe the key as soon as it exists.
+            self._active_attributes[key] = {"http.request.method": method, "url.scheme": scheme}
+            count = 0
+        active[key] = count + 1
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
-            self._active.add(-1, active)
-            attributes.update(response_attributes(get_request_info(scope)))
-            self._duration.record(time.perf_counter() - started, attributes)
+            active[key] -= 1
+            duration = time.perf_counter() - started
+            attributes = self._attributes.of(
+                method, scheme, scope.get("http_version", "1.1"), get_request_info(scope)
+            )
+            self._duration.record(duration, attributes)
+
+    def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        # A copy of the items: the event loop may add a key while this thread reads.
+        attributes = self._active_attributes
+        return [Observation(count, attributes[key]) for key, count in list(self._active.items())]

@@ -2,7 +2,7 @@
 
 The names are the ones OpenTelemetry's winston instrumentation gives a Backstage log line
 (``trace_id``, ``span_id``, ``trace_flags``), so that a log backend's trace links work for Node
-and Python backends alike. Without a recording span (tracing off) there is nothing to add.
+and Python backends alike. Without a valid current span (tracing off) there is nothing to add.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ def add_trace_fields(fields: dict[str, Any]) -> None:
     if trace is None:
         # Nothing imported OpenTelemetry's API (tracing off, cold start): no span is current.
         return
-    context = trace.get_current_span().get_span_context()
+    # Loaded with the trace API. An empty context is the usual case without tracing (metrics
+    # on load the API too): one lookup settles it, before the span lookup's chain of calls.
+    current = sys.modules["opentelemetry.context"].get_current()
+    if not current:
+        return
+    context = trace.get_current_span(current).get_span_context()
     if context.is_valid:
         fields["trace_id"] = format(context.trace_id, "032x")
         fields["span_id"] = format(context.span_id, "016x")

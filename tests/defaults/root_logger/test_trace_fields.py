@@ -1,0 +1,62 @@
+"""The trace fields of a log line: the current span's ids whenever its context is valid
+(recording or not), nothing otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from backstage_runtime.defaults.root_logger._trace_fields import add_trace_fields
+
+TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
+SPAN_ID = 0x00F067AA0BA902B7
+
+
+def fields_now() -> dict[str, Any]:
+    fields: dict[str, Any] = {"message": "hello"}
+    add_trace_fields(fields)
+    return fields
+
+
+def test_without_a_current_span_nothing_is_added() -> None:
+    assert fields_now() == {"message": "hello"}
+
+
+def test_a_recording_span_adds_its_ids() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        ids = span.get_span_context()
+        assert ids.trace_flags.sampled
+        assert fields_now() == {
+            "message": "hello",
+            "trace_id": format(ids.trace_id, "032x"),
+            "span_id": format(ids.span_id, "016x"),
+            # Sampled (01), and the SDK's random trace id flag (02) of W3C trace context 2.
+            "trace_flags": format(ids.trace_flags, "02x"),
+        }
+    assert fields_now() == {"message": "hello"}
+
+
+def test_a_valid_span_that_does_not_record_adds_its_ids_too() -> None:
+    # What a sampler that drops the request leaves current: the caller's ids, flags 00.
+    ids = SpanContext(TRACE_ID, SPAN_ID, is_remote=True, trace_flags=TraceFlags(0))
+    with trace.use_span(NonRecordingSpan(ids)):
+        assert fields_now() == {
+            "message": "hello",
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "span_id": "00f067aa0ba902b7",
+            "trace_flags": "00",
+        }
+
+
+def test_an_invalid_span_or_other_context_values_add_nothing() -> None:
+    token = context.attach(context.set_value("unrelated", 1))
+    try:
+        assert fields_now() == {"message": "hello"}
+        with trace.use_span(NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
+            assert fields_now() == {"message": "hello"}
+    finally:
+        context.detach(token)

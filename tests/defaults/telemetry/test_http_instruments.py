@@ -1,0 +1,408 @@
+"""The HTTP server's own span and metrics, exactly: names, kinds, attributes, statuses and the
+active-requests count, over real sockets (and, for what no route can make happen, an exception
+escaping the pipeline, the middleware on its own)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+from _support.polling import eventually
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    HistogramDataPoint,
+    InMemoryMetricReader,
+    NumberDataPoint,
+    Sum,
+)
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from quart import Blueprint
+
+from backstage_runtime import core_services, create_backend_plugin
+from backstage_runtime.api.errors import ServiceUnavailableError
+from backstage_runtime.defaults.root_http_router._http_metrics import HttpMetricsMiddleware
+from backstage_runtime.defaults.root_http_router._http_tracing import HttpTracingMiddleware
+from backstage_runtime.defaults.root_logger import root_logger_service_factory
+from backstage_runtime.http_toolkit import Receive, RequestInfo, Scope, Send, set_request_info
+from backstage_runtime.testing import TestBackend
+
+from ._support import TRACEPARENT, telemetry_backend
+
+pytestmark = pytest.mark.anyio
+
+SCOPE_NAME = "backstage-service-rootHttpRouter"
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+
+class Gate:
+    """Holds ``GET /api/web/held`` until the test releases it."""
+
+    def __init__(self) -> None:
+        self.entered = anyio.Event()
+        self.release = anyio.Event()
+
+
+def web_plugin(gate: Gate | None = None) -> Any:
+    """Plugin ``web``: ``GET /items/<item_id>`` (200, logs ``item <item_id>``), ``GET /broken``
+    (503), ``GET /held``."""
+
+    def register(env: Any) -> None:
+        def init(http_router: Any, logger: Any) -> None:
+            blueprint = Blueprint("web", __name__)
+
+            @blueprint.get("/items/<item_id>")
+            async def item(item_id: str) -> dict[str, str]:
+                logger.info(f"item {item_id}")
+                return {"id": item_id}
+
+            @blueprint.get("/broken")
+            async def broken() -> dict[str, str]:
+                raise ServiceUnavailableError("down for maintenance")
+
+            @blueprint.get("/held")
+            async def held() -> dict[str, bool]:
+                assert gate is not None
+                gate.entered.set()
+                await gate.release.wait()
+                return {"held": True}
+
+            http_router.use(blueprint)
+            http_router.add_auth_policy(path="/", allow="unauthenticated")
+
+        env.register_init(
+            deps={"http_router": core_services.http_router, "logger": core_services.logger},
+            init=init,
+        )
+
+    return create_backend_plugin(plugin_id="web", register=register)
+
+
+async def fetch(
+    backend: TestBackend,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, await backend.url(path), headers=headers) as response,
+    ):
+        await response.read()
+        return response.status
+
+
+@asynccontextmanager
+async def traced(
+    stream: io.StringIO | None = None,
+) -> AsyncIterator[tuple[TestBackend, InMemorySpanExporter]]:
+    exporter = InMemorySpanExporter()
+    features: list[Any] = [web_plugin()]
+    if stream is not None:
+        features.append(root_logger_service_factory(stream=stream, env={"NODE_ENV": "production"}))
+    async with telemetry_backend(features, span_processors=[SimpleSpanProcessor(exporter)]) as (
+        backend,
+        _,
+    ):
+        yield backend, exporter
+
+
+def server_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
+    return [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
+
+
+async def test_a_routed_request_span_is_named_for_its_route_with_every_attribute() -> None:
+    async with traced() as (backend, exporter):
+        assert await fetch(backend, "/api/web/items/1?full=yes") == 200
+
+    [span] = server_spans(exporter)
+    assert span.name == "GET /api/web/items/<item_id>"
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == SCOPE_NAME
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "GET",
+        "url.scheme": "http",
+        "network.protocol.version": "1.1",
+        "url.path": "/api/web/items/1",
+        "http.response.status_code": 200,
+        "http.route": "/api/web/items/<item_id>",
+        "backstage.plugin.id": "web",
+    }
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.parent is None
+    assert list(span.events) == []
+
+
+async def test_a_5xx_marks_the_span_as_an_error_without_a_description() -> None:
+    async with traced() as (backend, exporter):
+        assert await fetch(backend, "/api/web/broken") == 503
+
+    [span] = server_spans(exporter)
+    assert span.name == "GET /api/web/broken"
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == 503
+    assert span.attributes["error.type"] == "503"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description is None
+
+
+async def test_a_request_no_route_takes_is_named_for_its_method() -> None:
+    async with traced() as (backend, exporter):
+        assert await fetch(backend, "/api/web/nothing") == 404
+        assert await fetch(backend, "/.backstage/health/v1/liveness") == 200
+
+    plugin, health = server_spans(exporter)
+    assert plugin.name == "GET"
+    assert dict(plugin.attributes or {}) == {
+        "http.request.method": "GET",
+        "url.scheme": "http",
+        "network.protocol.version": "1.1",
+        "url.path": "/api/web/nothing",
+        "http.response.status_code": 404,
+        "backstage.plugin.id": "web",
+    }
+    assert plugin.status.status_code is StatusCode.UNSET
+    assert health.name == "GET"
+    assert health.attributes is not None
+    assert "backstage.plugin.id" not in health.attributes
+    assert "http.route" not in health.attributes
+
+
+async def test_an_unknown_method_is_other_and_names_the_span_http() -> None:
+    async with traced() as (backend, exporter):
+        assert await fetch(backend, "/api/web/items/1", method="PURGE") == 405
+
+    [span] = server_spans(exporter)
+    assert span.name == "HTTP"
+    assert span.attributes is not None
+    assert span.attributes["http.request.method"] == "_OTHER"
+
+
+async def test_a_continued_trace_keeps_the_callers_ids_in_the_span_and_the_log_line() -> None:
+    stream = io.StringIO()
+    async with traced(stream) as (backend, exporter):
+        assert await fetch(backend, "/api/web/items/2", headers={"traceparent": TRACEPARENT}) == 200
+
+    [span] = server_spans(exporter)
+    assert span.parent is not None
+    assert span.parent.is_remote
+    assert span.context.trace_id == int(TRACEPARENT.split("-")[1], 16)
+    [line] = [
+        json.loads(text)
+        for text in stream.getvalue().splitlines()
+        if text.startswith("{") and json.loads(text)["message"] == "item 2"
+    ]
+    assert line["trace_id"] == TRACEPARENT.split("-")[1]
+    assert line["span_id"] == format(span.context.span_id, "016x")
+    assert line["trace_flags"] == "01"
+
+
+async def test_without_tracing_a_log_line_has_no_trace_fields_even_with_metrics_on() -> None:
+    stream = io.StringIO()
+    reader = InMemoryMetricReader()
+    async with telemetry_backend(
+        [
+            web_plugin(),
+            root_logger_service_factory(stream=stream, env={"NODE_ENV": "production"}),
+        ],
+        metric_readers=[reader],
+    ) as (backend, telemetry):
+        assert telemetry.metrics_enabled
+        assert not telemetry.tracing_enabled
+        assert await fetch(backend, "/api/web/items/3", headers={"traceparent": TRACEPARENT}) == 200
+
+    [line] = [
+        json.loads(text)
+        for text in stream.getvalue().splitlines()
+        if text.startswith("{") and json.loads(text)["message"] == "item 3"
+    ]
+    assert not {"trace_id", "span_id", "trace_flags"} & set(line)
+
+
+def http_metrics(reader: InMemoryMetricReader) -> dict[str, Any]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {
+        metric.name: metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        if scope.scope.name == SCOPE_NAME
+        for metric in scope.metrics
+    }
+
+
+async def test_the_duration_histogram_has_one_series_per_route_status_and_plugin() -> None:
+    reader = InMemoryMetricReader()
+    async with telemetry_backend([web_plugin()], metric_readers=[reader]) as (backend, _):
+        for path in ("/api/web/items/1", "/api/web/items/2", "/api/web/broken"):
+            await fetch(backend, path)
+        await fetch(backend, "/api/web/items/1", method="PURGE")
+        await fetch(backend, "/.backstage/health/v1/liveness")
+        duration = http_metrics(reader)["http.server.request.duration"]
+
+    assert duration.unit == "s"
+    assert duration.description == "Duration of HTTP server requests."
+    points: list[HistogramDataPoint] = list(duration.data.data_points)
+    common = {"url.scheme": "http", "network.protocol.version": "1.1"}
+    series = {
+        json.dumps(dict(point.attributes or {}), sort_keys=True): point.count for point in points
+    }
+    expected = [
+        (
+            {
+                "http.request.method": "GET",
+                "http.response.status_code": 200,
+                "http.route": "/api/web/items/<item_id>",
+                "backstage.plugin.id": "web",
+            },
+            2,
+        ),
+        (
+            {
+                "http.request.method": "GET",
+                "http.response.status_code": 503,
+                "error.type": "503",
+                "http.route": "/api/web/broken",
+                "backstage.plugin.id": "web",
+            },
+            1,
+        ),
+        (
+            {
+                "http.request.method": "_OTHER",
+                "http.response.status_code": 405,
+                "backstage.plugin.id": "web",
+            },
+            1,
+        ),
+        ({"http.request.method": "GET", "http.response.status_code": 200}, 1),
+    ]
+    assert series == {
+        json.dumps({**common, **attributes}, sort_keys=True): count
+        for attributes, count in expected
+    }
+    for point in points:
+        assert tuple(point.explicit_bounds) == BUCKETS
+        assert 0 < point.sum < 10
+
+
+async def test_active_requests_count_a_request_while_it_is_served() -> None:
+    gate = Gate()
+    reader = InMemoryMetricReader()
+    async with (
+        telemetry_backend([web_plugin(gate)], metric_readers=[reader]) as (backend, _),
+        anyio.create_task_group() as group,
+    ):
+        statuses: list[int] = []
+
+        async def held() -> None:
+            statuses.append(await fetch(backend, "/api/web/held"))
+
+        group.start_soon(held)
+        await gate.entered.wait()
+        during = http_metrics(reader)["http.server.active_requests"]
+        gate.release.set()
+        await eventually(lambda: statuses == [200])
+        after = http_metrics(reader)["http.server.active_requests"]
+
+    assert during.unit == "{request}"
+    assert during.description == "Number of active HTTP server requests."
+    assert isinstance(during.data, Sum)
+    assert not during.data.is_monotonic
+    assert during.data.aggregation_temporality is AggregationTemporality.CUMULATIVE
+    key = {"http.request.method": "GET", "url.scheme": "http"}
+    [point] = during.data.data_points
+    assert isinstance(point, NumberDataPoint)
+    assert (dict(point.attributes or {}), point.value) == (key, 1)
+    [point] = after.data.data_points
+    assert (dict(point.attributes or {}), point.value) == (key, 0)
+
+
+def http_scope(info: RequestInfo | None) -> Scope:
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "https",
+        "http_version": "2",
+        "path": "/api/web/upload",
+        "headers": [],
+    }
+    if info is not None:
+        set_request_info(scope, info)
+    return scope
+
+
+async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the pipeline broke")
+
+
+async def never_receive() -> dict[str, Any]:
+    raise AssertionError("not called")  # pragma: no cover
+
+
+async def never_send(message: MutableMapping[str, Any]) -> None:
+    raise AssertionError("not called")  # pragma: no cover
+
+
+async def test_an_exception_escaping_the_pipeline_is_recorded_on_the_span() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(failing_app, provider.get_tracer(SCOPE_NAME))
+    info = RequestInfo(request_id="r1", started=0.0, plugin_id="web")
+
+    with pytest.raises(RuntimeError, match="the pipeline broke"):
+        await middleware(http_scope(info), never_receive, never_send)
+
+    [span] = exporter.get_finished_spans()
+    assert span.name == "POST"
+    assert span.kind is SpanKind.SERVER
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "POST",
+        "url.scheme": "https",
+        "network.protocol.version": "2",
+        "url.path": "/api/web/upload",
+        "error.type": "incomplete",
+        "backstage.plugin.id": "web",
+    }
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "RuntimeError: the pipeline broke"
+    [event] = span.events
+    assert event.name == "exception"
+    assert event.attributes is not None
+    assert event.attributes["exception.type"] == "RuntimeError"
+    assert event.attributes["exception.message"] == "the pipeline broke"
+
+
+async def test_a_request_that_fails_still_records_its_duration_and_leaves_active() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    middleware = HttpMetricsMiddleware(failing_app, provider.get_meter(SCOPE_NAME))
+
+    with pytest.raises(RuntimeError, match="the pipeline broke"):
+        await middleware(http_scope(None), never_receive, never_send)
+
+    found = http_metrics(reader)
+    [point] = found["http.server.request.duration"].data.data_points
+    assert dict(point.attributes or {}) == {
+        "http.request.method": "POST",
+        "url.scheme": "https",
+        "network.protocol.version": "2",
+    }
+    assert point.count == 1
+    [active] = found["http.server.active_requests"].data.data_points
+    assert (dict(active.attributes or {}), active.value) == (
+        {"http.request.method": "POST", "url.scheme": "https"},
+        0,
+    )
+    provider.shutdown()
