@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..api.errors import BackstageError, NotFoundError
 from ._asgi import ASGIApp, Scope, json_bytes, request_url
 from ._error_responder import ErrorResponder
+from ._quart_app import MountedQuart
 from ._quart_cancel import CancellableHTTPConnection
 from ._quart_request import BackstageRequest
 
@@ -45,7 +46,8 @@ def is_blueprint(handler: object) -> bool:
 def build_quart_app(
     name: str, blueprints: Sequence[Blueprint], responder: ErrorResponder, *, relative_urls: bool
 ) -> Quart:
-    """A Quart app named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
+    """A Quart app (a :class:`MountedQuart`, whose request cycle skips the signals and hooks
+    nobody registered) named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
 
     JSON keeps the order handlers put keys in and writes UTF-8 as is, as Express does (Quart's
     defaults sort keys and escape non-ASCII). Routing is an Express router's: ``/hello``
@@ -55,7 +57,7 @@ def build_quart_app(
     declared). Matching stays case-sensitive, as Quart's is. Request bodies are parsed as JSON
     strictly (:class:`BackstageRequest`): a malformed one is a 400, never a 500.
     """
-    app = Quart(name, static_folder=None)
+    app = MountedQuart(name, static_folder=None)
     app.request_class = BackstageRequest
     # Before any blueprint is registered: a rule takes these from the map when it is added.
     app.url_map.strict_slashes = False
