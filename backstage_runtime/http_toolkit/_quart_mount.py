@@ -4,6 +4,7 @@ own, with Backstage's error handler; any other ASGI application is mounted as it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -29,12 +30,21 @@ class ExpressJsonProvider(DefaultJSONProvider):
     sort_keys = False
     ensure_ascii = False
 
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        # What ``dumps(value, separators=(",", ":"))`` builds for every response, built once.
+        self._compact = json.JSONEncoder(
+            ensure_ascii=self.ensure_ascii,
+            sort_keys=self.sort_keys,
+            separators=(",", ":"),
+            default=self.default,
+        )
+
     def response(self, *args: Any, **kwargs: Any) -> Any:
         """A response whose body is ``args``/``kwargs`` as JSON."""
         value = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(
-            self.dumps(value, separators=(",", ":")),
-            content_type="application/json; charset=utf-8",
+            self._compact.encode(value), content_type="application/json; charset=utf-8"
         )
 
 
