@@ -19,7 +19,10 @@ from typing import Any
 
 from quart.asgi import ASGIHTTPConnection
 from quart.debug import traceback_response
+from quart.typing import ResponseTypes
+from quart.utils import encode_headers
 from quart.wrappers import Request, Response
+from quart.wrappers.response import DataBody
 
 __all__ = ["CancellableHTTPConnection"]
 
@@ -90,6 +93,26 @@ class CancellableHTTPConnection(ASGIHTTPConnection):
                 await self._send_response(send, response)
         except TimeoutError:
             pass  # as Quart: a response that outlasts its timeout is left unfinished
+
+    async def _send_response(self, send: Any, response: ResponseTypes) -> None:
+        """Quart's, except that a buffered body goes out as one message that ends the
+        response, rather than the body and then an empty closing message: the same bytes,
+        one message fewer through every ``send`` of the pipeline.
+        """
+        body = response.response if isinstance(response, Response) else None
+        if type(body) is not DataBody:
+            await super()._send_response(send, response)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": encode_headers(response.headers),
+            }
+        )
+        # What iterating a DataBody yields, once (its context and iterator do nothing else).
+        data = body.data[body.begin : body.end]
+        await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 async def _finish(reader: asyncio.Future[Any]) -> None:

@@ -187,3 +187,39 @@ async def test_a_response_that_outlasts_its_timeout_is_left_unfinished() -> None
 
     assert send.status == 200
     assert [m.get("body") for m in send.messages[1:]] == [b"first"]
+
+
+async def test_a_buffered_body_is_one_message_that_ends_the_response() -> None:
+    routes = Blueprint("buffered", __name__)
+
+    @routes.get("/buffered")
+    async def buffered() -> str:
+        return "whole"
+
+    send = Recorder()
+    await app_of(routes)(scope_of("/buffered"), Client(), send)
+
+    assert [(m["type"], m.get("body"), m.get("more_body")) for m in send.messages[1:]] == [
+        ("http.response.body", b"whole", False)
+    ]
+
+
+async def test_a_streamed_body_is_sent_as_quart_sends_it() -> None:
+    routes = Blueprint("streamed", __name__)
+
+    @routes.get("/streamed")
+    async def streamed() -> Response:
+        async def chunks() -> Any:
+            yield b"one"
+            yield b"two"
+
+        return Response(chunks())
+
+    send = Recorder()
+    await app_of(routes)(scope_of("/streamed"), Client(), send)
+
+    assert [(m.get("body"), m.get("more_body")) for m in send.messages[1:]] == [
+        (b"one", True),
+        (b"two", True),
+        (b"", False),
+    ]
