@@ -28,8 +28,8 @@ class InFlightRequests:
 
     def __init__(self) -> None:
         self._running: set[anyio.CancelScope] = set()
-        self._idle = anyio.Event()
-        self._idle.set()
+        # Made by a wait and set by the last request to end: requests alone make no event.
+        self._idle: anyio.Event | None = None
         self._cut_reason: str | None = None
 
     @property
@@ -46,8 +46,6 @@ class InFlightRequests:
         """A request started; ``scope`` cancels it. After :meth:`cut` it is cancelled at once:
         nothing may start running once the wait is over.
         """
-        if not self._running:
-            self._idle = anyio.Event()
         self._running.add(scope)
         if self._cut_reason is not None:
             scope.cancel()
@@ -55,12 +53,15 @@ class InFlightRequests:
     def exit(self, scope: anyio.CancelScope) -> None:
         """A request finished (whatever its outcome)."""
         self._running.discard(scope)
-        if not self._running:
+        if not self._running and self._idle is not None:
             self._idle.set()
+            self._idle = None
 
     async def wait_idle(self) -> None:
         """Return once no request is in progress."""
         while self._running:
+            if self._idle is None:
+                self._idle = anyio.Event()
             await self._idle.wait()
 
     def cut(self, reason: str) -> int:
