@@ -10,11 +10,16 @@ This connection keeps Quart's behaviour with one task: the handler runs in the r
 so cancelling the request cancels it; the body reader is the only task of its own, and when it
 ends first (the client disconnected) it cancels the handler, as Quart's ``asyncio.wait`` with
 ``FIRST_COMPLETED`` does; the response is bounded by ``asyncio.timeout``, which needs no task.
+Without a body to read, the reader's task is only made once the handler has suspended (before
+that, nothing could have run it anyway), so a handler that answers at once costs no task and
+no event-loop turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from quart.asgi import ASGIHTTPConnection
@@ -27,20 +32,63 @@ from quart.wrappers.response import DataBody
 __all__ = ["CancellableHTTPConnection"]
 
 
-class _Disconnect:
-    """Cancels the handler's task when the body reader ends before the handler does."""
+class _BodyReader:
+    """Quart's body reader (``handle_messages``) in a task of its own, which cancels the
+    handler when it ends first (the client disconnected).
 
-    __slots__ = ("cancelled", "finished", "handler")
+    For a request that declares no body the task is made at the event loop's next turn, the
+    first moment the handler can be waiting on its client: a handler that answers without
+    suspending is done by then and costs no task (Quart's reader would have been cancelled
+    before its first step just the same). A request with a body gets its reader at once, so
+    that the body is read from the first turn on, as Quart reads it.
+    """
 
-    def __init__(self, handler: asyncio.Task[Any]) -> None:
+    __slots__ = ("_messages", "_start", "cancelled", "finished", "handler", "task")
+
+    def __init__(
+        self,
+        handler: asyncio.Task[Any],
+        messages: Callable[[], Coroutine[Any, Any, None]],
+        *,
+        deferred: bool,
+    ) -> None:
         self.handler = handler
+        self.task: asyncio.Task[None] | None = None
         self.finished = False
         self.cancelled = False
+        self._messages = messages
+        self._start: asyncio.Handle | None = None
+        if deferred:
+            self._start = handler.get_loop().call_soon(self._begin)
+        else:
+            self._begin()
 
-    def reader_done(self, _reader: asyncio.Future[Any]) -> None:
+    def _begin(self) -> None:
+        self.task = self.handler.get_loop().create_task(self._messages())
+        self.task.add_done_callback(self._ended)
+
+    def _ended(self, _task: asyncio.Future[Any]) -> None:
         if not self.finished:
             self.cancelled = True
             self.handler.cancel()
+
+    def stop(self) -> None:
+        """The handler is done: the reader no longer starts, nor cancels it."""
+        self.finished = True
+        if self._start is not None:
+            self._start.cancel()
+        if self.task is not None:
+            self.task.remove_done_callback(self._ended)
+
+
+def _declares_body(scope: Any) -> bool:
+    """Whether the request's headers announce a body (``Transfer-Encoding``, or a
+    ``Content-Length`` other than 0).
+    """
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 class CancellableHTTPConnection(ASGIHTTPConnection):
@@ -55,24 +103,27 @@ class CancellableHTTPConnection(ASGIHTTPConnection):
             await super().__call__(receive, send)
             return
         request = self._create_request_from_scope(send)
-        reader = asyncio.ensure_future(self.handle_messages(request, receive))
-        disconnect = _Disconnect(handler)
-        reader.add_done_callback(disconnect.reader_done)
+        reader = _BodyReader(
+            handler,
+            partial(self.handle_messages, request, receive),
+            deferred=not _declares_body(self.scope),
+        )
         try:
             await self.handle_request(request, send)
         except asyncio.CancelledError:
             # Only our own cancellation (the client left) ends the request quietly; one from
             # outside (the server cutting it) goes on.
-            if not disconnect.cancelled or handler.uncancel() > 0:
-                reader.cancel()  # not awaited: a cancelled scope would cancel the await too
+            if not reader.cancelled or handler.uncancel() > 0:
+                if reader.task is not None:
+                    reader.task.cancel()  # not awaited: a cancelled scope would cancel it too
                 raise
         else:
-            if disconnect.cancelled:
+            if reader.cancelled:
                 handler.uncancel()  # the handler swallowed it; keep the task's count even
         finally:
-            disconnect.finished = True
-            reader.remove_done_callback(disconnect.reader_done)
-        await _finish(reader)
+            reader.stop()
+        if reader.task is not None:
+            await _finish(reader.task)
 
     async def handle_request(self, request: Request, send: Any) -> None:
         """Quart's handler runner, bounding the response by ``asyncio.timeout`` instead of

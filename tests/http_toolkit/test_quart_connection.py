@@ -223,3 +223,57 @@ async def test_a_streamed_body_is_sent_as_quart_sends_it() -> None:
         (b"two", True),
         (b"", False),
     ]
+
+
+class CountingTasks:
+    """A task factory counting the tasks the loop makes while installed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+
+async def tasks_made_by(app: Any, scope: dict[str, Any], client: Client, send: Recorder) -> int:
+    loop = asyncio.get_running_loop()
+    tasks = CountingTasks()
+    previous = loop.get_task_factory()
+    loop.set_task_factory(tasks)
+    try:
+        await app(scope, client, send)
+    finally:
+        loop.set_task_factory(previous)
+    return tasks.count
+
+
+async def test_a_request_without_a_body_answered_at_once_makes_no_task() -> None:
+    routes = Blueprint("quick", __name__)
+
+    @routes.get("/quick")
+    async def quick() -> str:
+        return "quick"
+
+    send = Recorder()
+    made = await tasks_made_by(app_of(routes), scope_of("/quick"), Client(), send)
+
+    assert (made, send.status, send.body) == (0, 200, b"quick")
+
+
+async def test_a_declared_body_is_read_from_the_start_as_quart_reads_it() -> None:
+    routes = Blueprint("upload", __name__)
+    before_any_await: list[int] = []
+
+    @routes.post("/upload")
+    async def upload() -> bytes:
+        before_any_await.append(len(asyncio.all_tasks()))
+        return await request.get_data(True, False, False)
+
+    scope = {**scope_of("/upload", "POST"), "headers": [(b"content-length", b"5")]}
+    send = Recorder()
+    tasks_before = len(asyncio.all_tasks())
+    await app_of(routes)(scope, Client(b"hello"), send)
+
+    assert send.body == b"hello"
+    assert before_any_await == [tasks_before + 1]  # the reader existed before the handler ran
