@@ -4,6 +4,9 @@ that outlast the wait with a 503 of their own.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, Protocol
+
 import anyio
 
 from ...api.errors import ServiceUnavailableError
@@ -21,13 +24,20 @@ from ...http_toolkit import (
 __all__ = ["InFlightMiddleware", "InFlightRequests"]
 
 
+class Cancellable(Protocol):
+    """What cancels one request in progress (an anyio cancel scope, or a task's cut)."""
+
+    def cancel(self) -> None:
+        """Cancel the request."""
+
+
 class InFlightRequests:
     """The requests being served, each with its own cancel scope: a wait for none to be left,
     and :meth:`cut` to cancel the ones still running.
     """
 
     def __init__(self) -> None:
-        self._running: set[anyio.CancelScope] = set()
+        self._running: set[Cancellable] = set()
         # Made by a wait and set by the last request to end: requests alone make no event.
         self._idle: anyio.Event | None = None
         self._cut_reason: str | None = None
@@ -42,7 +52,7 @@ class InFlightRequests:
         """Why requests were cut (the 503's message), or None while they may run to the end."""
         return self._cut_reason
 
-    def enter(self, scope: anyio.CancelScope) -> None:
+    def enter(self, scope: Cancellable) -> None:
         """A request started; ``scope`` cancels it. After :meth:`cut` it is cancelled at once:
         nothing may start running once the wait is over.
         """
@@ -50,7 +60,7 @@ class InFlightRequests:
         if self._cut_reason is not None:
             scope.cancel()
 
-    def exit(self, scope: anyio.CancelScope) -> None:
+    def exit(self, scope: Cancellable) -> None:
         """A request finished (whatever its outcome)."""
         self._running.discard(scope)
         if not self._running and self._idle is not None:
@@ -74,6 +84,48 @@ class InFlightRequests:
         return len(self._running)
 
 
+class _TaskCut:
+    """What cuts a request served in an asyncio task: one ``cancel`` of the task, told apart
+    from any other cancellation by the task's cancel count, as ``asyncio.timeout`` tells its own
+    (an anyio cancel scope does the same for about four times the instructions per request). A
+    cut made from within the request itself (it arrived after the cut) cancels nothing: the
+    request then does not run at all.
+    """
+
+    __slots__ = ("_cancelling", "_sent", "called", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self._cancelling = task.cancelling()
+        self._sent = False
+        self.called = False
+
+    def cancel(self) -> None:
+        """Cut the request (once)."""
+        if self.called:
+            return
+        self.called = True
+        if self.task is not _current_task():
+            self._sent = True
+            self.task.cancel()
+
+    def withdraw(self) -> bool:
+        """Take the cut's cancellation back from the task's count (once the app returned or
+        raised); True when nothing else had cancelled the task.
+        """
+        if not self._sent:
+            return False
+        self._sent = False
+        return self.task.uncancel() <= self._cancelling
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None  # another event loop (trio): anyio's cancel scope serves
+
+
 class InFlightMiddleware:
     """Counts every HTTP request in ``requests`` while it is served, so that shutdown can wait
     for the last one; a request cut by :meth:`InFlightRequests.cut` before its response started
@@ -92,6 +144,33 @@ class InFlightMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        task = _current_task()
+        if task is None:
+            await self._serve_in_scope(scope, receive, send)
+            return
+        requests = self._requests
+        cut = _TaskCut(task)
+        guarded = _CutSend(send)
+        requests.enter(cut)
+        try:
+            if not cut.called:  # after the cut nothing starts running
+                try:
+                    await self.app(scope, receive, guarded)
+                except asyncio.CancelledError:
+                    if not cut.withdraw():
+                        raise
+                except BaseException:
+                    cut.withdraw()  # whatever the cancellation became, it is over
+                    raise
+                else:
+                    cut.withdraw()  # the app swallowed the cancellation, if there was one
+            if cut.called and not guarded.started:
+                await self._answer_cut(scope, send, guarded)
+        finally:
+            guarded.cut = True
+            requests.exit(cut)
+
+    async def _serve_in_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         requests = self._requests
         cancel = anyio.CancelScope()
         guarded = _CutSend(send)
@@ -100,19 +179,22 @@ class InFlightMiddleware:
             with cancel:
                 await self.app(scope, receive, guarded)
             if cancel.cancel_called and not guarded.started:
-                # Outside the cancelled scope, so the answer itself is not cancelled; still
-                # counted, so the server is not closed before it is written.
-                guarded.cut = True
-                reason = requests.cut_reason or "Backend is shutting down"
-                status, body = self._errors.respond(
-                    ServiceUnavailableError(reason),
-                    method=scope["method"],
-                    url=request_url(scope, relative=False),
-                )
-                await send_json(send, status, body)
+                await self._answer_cut(scope, send, guarded)
         finally:
             guarded.cut = True
             requests.exit(cancel)
+
+    async def _answer_cut(self, scope: Scope, send: Send, guarded: _CutSend) -> None:
+        # Outside the cancelled call, so the answer itself is not cancelled; still counted, so
+        # the server is not closed before it is written.
+        guarded.cut = True
+        reason = self._requests.cut_reason or "Backend is shutting down"
+        status, body = self._errors.respond(
+            ServiceUnavailableError(reason),
+            method=scope["method"],
+            url=request_url(scope, relative=False),
+        )
+        await send_json(send, status, body)
 
 
 class _CutSend:
