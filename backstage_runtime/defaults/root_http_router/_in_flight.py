@@ -5,7 +5,7 @@ that outlast the wait with a 503 of their own.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 
@@ -17,6 +17,8 @@ from ...http_toolkit import (
     Receive,
     Scope,
     Send,
+    TaskCancel,
+    current_asyncio_task,
     request_url,
     send_json,
 )
@@ -84,48 +86,6 @@ class InFlightRequests:
         return len(self._running)
 
 
-class _TaskCut:
-    """What cuts a request served in an asyncio task: one ``cancel`` of the task, told apart
-    from any other cancellation by the task's cancel count, as ``asyncio.timeout`` tells its own
-    (an anyio cancel scope does the same for about four times the instructions per request). A
-    cut made from within the request itself (it arrived after the cut) cancels nothing: the
-    request then does not run at all.
-    """
-
-    __slots__ = ("_cancelling", "_sent", "called", "task")
-
-    def __init__(self, task: asyncio.Task[Any]) -> None:
-        self.task = task
-        self._cancelling = task.cancelling()
-        self._sent = False
-        self.called = False
-
-    def cancel(self) -> None:
-        """Cut the request (once)."""
-        if self.called:
-            return
-        self.called = True
-        if self.task is not _current_task():
-            self._sent = True
-            self.task.cancel()
-
-    def withdraw(self) -> bool:
-        """Take the cut's cancellation back from the task's count (once the app returned or
-        raised); True when nothing else had cancelled the task.
-        """
-        if not self._sent:
-            return False
-        self._sent = False
-        return self.task.uncancel() <= self._cancelling
-
-
-def _current_task() -> asyncio.Task[Any] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None  # another event loop (trio): anyio's cancel scope serves
-
-
 class InFlightMiddleware:
     """Counts every HTTP request in ``requests`` while it is served, so that shutdown can wait
     for the last one; a request cut by :meth:`InFlightRequests.cut` before its response started
@@ -144,12 +104,14 @@ class InFlightMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        task = _current_task()
-        if task is None:
+        task = current_asyncio_task()
+        if task is None:  # another event loop (trio): anyio's cancel scope serves
             await self._serve_in_scope(scope, receive, send)
             return
         requests = self._requests
-        cut = _TaskCut(task)
+        # A cut cancels the task once; an anyio cancel scope would do the same for about four
+        # times the instructions per request. One that arrives after the cut does not run.
+        cut = TaskCancel(task)
         guarded = _CutSend(send)
         requests.enter(cut)
         try:

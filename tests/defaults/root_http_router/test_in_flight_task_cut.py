@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 def cut_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each test runs with the asyncio task cut and with the anyio scope (as off asyncio)."""
     if request.param == "scope":
-        monkeypatch.setattr(_in_flight, "_current_task", lambda: None)
+        monkeypatch.setattr(_in_flight, "current_asyncio_task", lambda: None)
     return str(request.param)
 
 
