@@ -9,10 +9,13 @@ requests that outlast the drain): it would go on using services that are being s
 This connection keeps Quart's behaviour with one task: the handler runs in the request's task,
 so cancelling the request cancels it; the body reader is the only task of its own, and when it
 ends first (the client disconnected) it cancels the handler, as Quart's ``asyncio.wait`` with
-``FIRST_COMPLETED`` does; the response is bounded by ``asyncio.timeout``, which needs no task.
-Without a body to read, the reader's task is only made once the handler has suspended (before
-that, nothing could have run it anyway), so a handler that answers at once costs no task and
-no event-loop turn.
+``FIRST_COMPLETED`` does; the response is bounded by its timeout without a task either.
+
+Two of those only matter once the request's task waits: the reader of a request without a
+body (before then nothing could run it, nor could the client's leaving be noticed) and the
+response's timer (a send that never waits cannot outlast anything). Both are set up at the
+event loop's next turn, which comes only when the task waits (:class:`_NextTurn`): a handler
+that answers at once costs no task, no timer and no loop turn.
 """
 
 from __future__ import annotations
@@ -29,54 +32,71 @@ from quart.utils import encode_headers
 from quart.wrappers import Request, Response
 from quart.wrappers.response import DataBody
 
+from ._task_cancel import TaskCancel
+
 __all__ = ["CancellableHTTPConnection"]
+
+
+class _NextTurn:
+    """Calls what it is given at the event loop's next turn, or at once once that turn has
+    come; nothing if the request ends before it (:meth:`close`).
+    """
+
+    __slots__ = ("_calls", "_handle", "_passed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._calls: list[Callable[[], None]] = []
+        self._passed = False
+        self._handle = loop.call_soon(self._run)
+
+    def call(self, function: Callable[[], None]) -> None:
+        """Call ``function`` at the next turn (now, if it has come)."""
+        if self._passed:
+            function()
+        else:
+            self._calls.append(function)
+
+    def close(self) -> None:
+        """The request is over: call nothing more."""
+        self._handle.cancel()
+        self._calls.clear()
+
+    def _run(self) -> None:
+        self._passed = True
+        for function in self._calls:
+            function()
+        self._calls.clear()
 
 
 class _BodyReader:
     """Quart's body reader (``handle_messages``) in a task of its own, which cancels the
     handler when it ends first (the client disconnected).
-
-    For a request that declares no body the task is made at the event loop's next turn, the
-    first moment the handler can be waiting on its client: a handler that answers without
-    suspending is done by then and costs no task (Quart's reader would have been cancelled
-    before its first step just the same). A request with a body gets its reader at once, so
-    that the body is read from the first turn on, as Quart reads it.
     """
 
-    __slots__ = ("_messages", "_start", "cancelled", "finished", "handler", "task")
+    __slots__ = ("_messages", "disconnect", "finished", "task")
 
     def __init__(
-        self,
-        handler: asyncio.Task[Any],
-        messages: Callable[[], Coroutine[Any, Any, None]],
-        *,
-        deferred: bool,
+        self, disconnect: TaskCancel, messages: Callable[[], Coroutine[Any, Any, None]]
     ) -> None:
-        self.handler = handler
+        #: Cancels the handler's task when the client left.
+        self.disconnect = disconnect
         self.task: asyncio.Task[None] | None = None
         self.finished = False
-        self.cancelled = False
         self._messages = messages
-        self._start: asyncio.Handle | None = None
-        if deferred:
-            self._start = handler.get_loop().call_soon(self._begin)
-        else:
-            self._begin()
 
-    def _begin(self) -> None:
-        self.task = self.handler.get_loop().create_task(self._messages())
-        self.task.add_done_callback(self._ended)
+    def start(self) -> None:
+        """Make the reader's task (the handler is waiting, or may soon be)."""
+        if not self.finished:
+            self.task = self.disconnect.task.get_loop().create_task(self._messages())
+            self.task.add_done_callback(self._ended)
 
     def _ended(self, _task: asyncio.Future[Any]) -> None:
         if not self.finished:
-            self.cancelled = True
-            self.handler.cancel()
+            self.disconnect.cancel()
 
     def stop(self) -> None:
         """The handler is done: the reader no longer starts, nor cancels it."""
         self.finished = True
-        if self._start is not None:
-            self._start.cancel()
         if self.task is not None:
             self.task.remove_done_callback(self._ended)
 
@@ -91,8 +111,30 @@ def _declares_body(scope: Any) -> bool:
     return False
 
 
+class _Deadline:
+    """Cancels the task (through ``expiry``) at ``when`` on the loop's clock, once armed."""
+
+    __slots__ = ("_timer", "_when", "expiry")
+
+    def __init__(self, expiry: TaskCancel, when: float) -> None:
+        self.expiry = expiry
+        self._when = when
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        """Start the timer (a deadline already past cancels at the loop's next turn)."""
+        self._timer = self.expiry.task.get_loop().call_at(self._when, self.expiry.cancel)
+
+    def disarm(self) -> None:
+        """Stop the timer, if it runs."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class CancellableHTTPConnection(ASGIHTTPConnection):
     """Quart's HTTP connection with the handler in the request's task (see the module)."""
+
+    _next_turn: _NextTurn | None = None
 
     async def __call__(self, receive: Any, send: Any) -> None:
         """Serve the request as Quart does: read the body alongside the handler; a disconnect
@@ -103,31 +145,32 @@ class CancellableHTTPConnection(ASGIHTTPConnection):
             await super().__call__(receive, send)
             return
         request = self._create_request_from_scope(send)
-        reader = _BodyReader(
-            handler,
-            partial(self.handle_messages, request, receive),
-            deferred=not _declares_body(self.scope),
-        )
+        reader = _BodyReader(TaskCancel(handler), partial(self.handle_messages, request, receive))
+        self._next_turn = next_turn = _NextTurn(handler.get_loop())
+        if _declares_body(self.scope):
+            reader.start()  # read from the first turn on, as Quart reads a body
+        else:
+            next_turn.call(reader.start)
         try:
             await self.handle_request(request, send)
         except asyncio.CancelledError:
             # Only our own cancellation (the client left) ends the request quietly; one from
             # outside (the server cutting it) goes on.
-            if not reader.cancelled or handler.uncancel() > 0:
+            if not reader.disconnect.withdraw():
                 if reader.task is not None:
                     reader.task.cancel()  # not awaited: a cancelled scope would cancel it too
                 raise
         else:
-            if reader.cancelled:
-                handler.uncancel()  # the handler swallowed it; keep the task's count even
+            reader.disconnect.withdraw()  # the handler swallowed it, if it came: even the count
         finally:
+            next_turn.close()
             reader.stop()
         if reader.task is not None:
             await _finish(reader.task)
 
     async def handle_request(self, request: Request, send: Any) -> None:
-        """Quart's handler runner, bounding the response by ``asyncio.timeout`` instead of
-        ``asyncio.wait_for`` (which runs the send in a task of its own).
+        """Quart's handler runner; the response is bounded by its timeout as by Quart's
+        ``asyncio.wait_for``, without the task that runs the send in.
         """
         app = self.app
         try:
@@ -139,11 +182,25 @@ class CancellableHTTPConnection(ASGIHTTPConnection):
         timeout = app.config["RESPONSE_TIMEOUT"]
         if isinstance(response, Response) and response.timeout is not Ellipsis:
             timeout = response.timeout
+        task = asyncio.current_task()
+        if timeout is None or task is None:
+            await self._send_response(send, response)
+            return
+        deadline = _Deadline(TaskCancel(task), task.get_loop().time() + timeout)
+        if self._next_turn is not None:
+            self._next_turn.call(deadline.arm)  # a send that never waits needs no timer
+        else:
+            deadline.arm()
         try:
-            async with asyncio.timeout(timeout):
-                await self._send_response(send, response)
-        except TimeoutError:
-            pass  # as Quart: a response that outlasts its timeout is left unfinished
+            await self._send_response(send, response)
+        except asyncio.CancelledError:
+            if not deadline.expiry.withdraw():
+                raise
+            # As Quart: a response that outlasts its timeout is left unfinished.
+        else:
+            deadline.expiry.withdraw()  # the send swallowed the expiry, if it came
+        finally:
+            deadline.disarm()
 
     async def _send_response(self, send: Any, response: ResponseTypes) -> None:
         """Quart's, except that a buffered body goes out as one message that ends the

@@ -277,3 +277,40 @@ async def test_a_declared_body_is_read_from_the_start_as_quart_reads_it() -> Non
 
     assert send.body == b"hello"
     assert before_any_await == [tasks_before + 1]  # the reader existed before the handler ran
+
+
+async def test_a_send_that_waits_past_the_timeout_is_abandoned_and_the_task_goes_on() -> None:
+    routes = Blueprint("slow_client", __name__)
+
+    @routes.get("/slow-client")
+    async def slow_client() -> Response:
+        response = Response(b"never read")
+        response.timeout = 0.05
+        return response
+
+    stuck = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        await stuck.wait()  # a client that reads nothing
+
+    with anyio.fail_after(5):
+        await app_of(routes)(scope_of("/slow-client"), Client(), send)
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+    await asyncio.sleep(0)  # not left cancelled
+
+
+async def test_a_zero_timeout_does_not_cut_a_send_that_never_waits() -> None:
+    routes = Blueprint("instant", __name__)
+
+    @routes.get("/instant")
+    async def instant() -> Response:
+        response = Response(b"sent")
+        response.timeout = 0
+        return response
+
+    send = Recorder()
+    await app_of(routes)(scope_of("/instant"), Client(), send)
+
+    assert (send.status, send.body) == (200, b"sent")
