@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
+from urllib.parse import urlparse
 
 from quart.asgi import ASGIHTTPConnection
 from quart.debug import traceback_response
@@ -31,6 +32,7 @@ from quart.typing import ResponseTypes
 from quart.utils import encode_headers
 from quart.wrappers import Request, Response
 from quart.wrappers.response import DataBody
+from werkzeug.datastructures import Headers
 
 from ._task_cancel import TaskCancel
 
@@ -111,6 +113,18 @@ def _declares_body(scope: Any) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)  # clients send few distinct header names; this runs for each header
+def _header_name(raw: bytes) -> str:
+    return raw.decode("latin1").title()
+
+
+def _normalise_path(path: str, root_path: str) -> str:
+    # quart.asgi's: a path outside the mount point becomes one that matches no route.
+    if path == root_path or not path.startswith(root_path):
+        return " "
+    return path.removeprefix(root_path)
+
+
 class _Deadline:
     """Cancels the task (through ``expiry``) at ``when`` on the loop's clock, once armed."""
 
@@ -167,6 +181,40 @@ class CancellableHTTPConnection(ASGIHTTPConnection):
             reader.stop()
         if reader.task is not None:
             await _finish(reader.task)
+
+    def _create_request_from_scope(self, send: Any) -> Request:
+        """Quart's request for the scope, its Headers made from the ASGI headers in one go.
+
+        Quart adds them one at a time, each value checked for CR and LF (werkzeug's guard for
+        headers an application sets): 60k instructions for a browser's dozen headers, where
+        the server's HTTP parser (h11, h2) has refused such values already.
+        """
+        scope = self.scope
+        headers = Headers()
+        headers._list = [
+            ("Remote-Addr", str((scope.get("client") or ["<local>"])[0])),
+            *[(_header_name(name), value.decode("latin1")) for name, value in scope["headers"]],
+        ]
+        if scope["http_version"] < "1.1":
+            headers.setdefault("Host", self.app.config["SERVER_NAME"] or "")
+        path = scope["path"]
+        path = path if path[0] == "/" else urlparse(path).path
+        root_path = scope.get("root_path", "")
+        if root_path != "":
+            path = _normalise_path(path, root_path)
+        return self.app.request_class(
+            scope["method"],
+            scope["scheme"],
+            path,
+            scope["query_string"],
+            headers,
+            root_path,
+            scope["http_version"],
+            max_content_length=self.app.config["MAX_CONTENT_LENGTH"],
+            body_timeout=self.app.config["BODY_TIMEOUT"],
+            send_push_promise=partial(self._send_push_promise, send),
+            scope=scope,
+        )
 
     async def handle_request(self, request: Request, send: Any) -> None:
         """Quart's handler runner; the response is bounded by its timeout as by Quart's

@@ -13,8 +13,10 @@ import pytest
 from _support.asgi import Recorder, http_scope
 from _support.polling import eventually
 from quart import Blueprint, Response, request
+from quart.asgi import ASGIHTTPConnection
 
 from backstage_runtime.http_toolkit import ErrorResponder
+from backstage_runtime.http_toolkit._quart_cancel import CancellableHTTPConnection
 from backstage_runtime.http_toolkit._quart_mount import build_quart_app
 from backstage_runtime.testing import MockRootLogger
 
@@ -314,3 +316,41 @@ async def test_a_zero_timeout_does_not_cut_a_send_that_never_waits() -> None:
     await app_of(routes)(scope_of("/instant"), Client(), send)
 
     assert (send.status, send.body) == (200, b"sent")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"http_version": "1.0", "headers": [(b"accept", b"*/*")]},
+        {"client": None},
+        {"root_path": "/api/demo", "path": "/api/demo/items"},
+        {"root_path": "/api/demo", "path": "/elsewhere"},
+        {
+            "headers": [
+                (b"host", b"backstage.example.com"),
+                (b"x-forwarded-for", b"10.0.0.1"),
+                (b"x-forwarded-for", b"10.0.0.2"),
+                (b"x-custom_header", b"caf\xe9"),
+                (b"cookie", b"a=1; b=2"),
+            ]
+        },
+    ],
+)
+def test_the_request_is_made_as_quart_makes_it(changes: dict[str, Any]) -> None:
+    scope: Any = {
+        **scope_of("/items"),
+        "query_string": b"q=1",
+        "headers": [(b"host", b"localhost:7007"), (b"accept-encoding", b"gzip")],
+        **changes,
+    }
+    app = app_of(Blueprint("made", __name__))
+
+    push: Any = Recorder()  # the send a push promise would go to; never used here
+    ours = CancellableHTTPConnection(app, scope)._create_request_from_scope(push)
+    quarts = ASGIHTTPConnection(app, scope)._create_request_from_scope(push)
+
+    assert list(ours.headers.items()) == list(quarts.headers.items())
+    seen = ("method", "scheme", "path", "root_path", "query_string", "http_version", "host")
+    assert [getattr(ours, name) for name in seen] == [getattr(quarts, name) for name in seen]
+    assert (ours.remote_addr, ours.content_length) == (quarts.remote_addr, quarts.content_length)
