@@ -93,15 +93,20 @@ class MountedQuart(Quart):
         """The URL adapter for ``request``; Quart's own unless the host alone decides it.
 
         Without ``SERVER_NAME``, subdomain or host matching, Quart compares the request's host
-        with itself and binds with an empty subdomain: the same binding, made directly.
+        with itself and binds with an empty subdomain: the same binding, made directly. The
+        app context of every request asks for an adapter without a request: without
+        ``SERVER_NAME`` there is none.
         """
+        server_name = self.config["SERVER_NAME"]
+        if request is None and server_name is None:
+            return None
         url_map = self.url_map
         if (
             request is None
             or self.subdomain_matching
             or url_map.host_matching
             or url_map.default_subdomain
-            or self.config["SERVER_NAME"] is not None
+            or server_name is not None
         ):
             return super().create_url_adapter(request)
         scheme = request.scheme
