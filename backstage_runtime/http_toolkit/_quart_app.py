@@ -31,9 +31,11 @@ from quart.signals import (
     request_tearing_down,
 )
 from quart.typing import ResponseReturnValue, ResponseTypes
-from quart.wrappers import BaseRequestWebsocket
+from quart.wrappers import BaseRequestWebsocket, Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
+
+from ._route_probe import probed_match
 
 __all__ = ["MountedQuart"]
 
@@ -71,6 +73,28 @@ class _MountedAppContext(AppContext):
             await appcontext_popped.send_async(self.app, _sync_wrapper=self.app.ensure_async)  # type: ignore[arg-type]
 
 
+class _ProbedRequestContext(RequestContext):
+    """Quart's request context, taking the route a :class:`~._route_probe.RouteProbe` matched
+    for the request (the same path and method) instead of matching it again.
+    """
+
+    def match_request(self) -> None:
+        """Set the request's rule and view arguments (Quart's, or the probe's)."""
+        request = self.request_websocket
+        found = probed_match(request.scope)
+        adapter = self.url_adapter
+        if (
+            found is not None
+            and adapter is not None
+            and found.path == adapter.path_info
+            and found.method == adapter.default_method
+        ):
+            request.url_rule = found.rule  # type: ignore[assignment]
+            request.view_args = found.args
+            return
+        super().match_request()
+
+
 def _normalise_host(scheme: str, host: str) -> str:
     # quart.routing's: the default port of the scheme is not part of the host.
     if scheme in ("http", "ws") and host.endswith(":80"):
@@ -85,9 +109,19 @@ class MountedQuart(Quart):
     registered (see the module); everything a handler can observe stays Quart's.
     """
 
+    #: Whether requests come with the route a probe matched for them (a plugin router serving
+    #: blueprints and an application asks before it sends a request here).
+    reuses_probed_matches = False
+
     def app_context(self) -> AppContext:
         """A new app context (one per request, as Quart makes it)."""
         return _MountedAppContext(self)
+
+    def request_context(self, request: Request) -> RequestContext:
+        """A new request context for ``request``, reusing a probed match when there is one."""
+        if self.reuses_probed_matches:
+            return _ProbedRequestContext(self, request)
+        return RequestContext(self, request)
 
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """The URL adapter for ``request``; Quart's own unless the host alone decides it.

@@ -55,7 +55,7 @@ def is_blueprint(handler: object) -> bool:
 
 def build_quart_app(
     name: str, blueprints: Sequence[Blueprint], responder: ErrorResponder, *, relative_urls: bool
-) -> Quart:
+) -> MountedQuart:
     """A Quart app (a :class:`MountedQuart`, whose request cycle skips the signals and hooks
     nobody registered) named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
 
