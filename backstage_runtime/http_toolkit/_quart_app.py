@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar, cast, overload
 from quart import Quart
 from quart.ctx import AppContext, RequestContext, _sentinel
 from quart.globals import _cv_app, request_ctx
-from quart.sessions import SessionMixin
+from quart.sessions import SecureCookieSessionInterface, SessionMixin
 from quart.signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -73,8 +73,27 @@ class _MountedAppContext(AppContext):
             await appcontext_popped.send_async(self.app, _sync_wrapper=self.app.ensure_async)  # type: ignore[arg-type]
 
 
-class _ProbedRequestContext(RequestContext):
-    """Quart's request context, taking the route a :class:`~._route_probe.RouteProbe` matched
+class _MountedRequestContext(RequestContext):
+    """Quart's request context; without a ``SECRET_KEY`` the session is the null one at once.
+
+    Quart's cookie sessions open nothing without a key and then make the null session, in
+    three coroutine calls per request; with another session interface, or a key, Quart's own
+    steps run when the context is pushed.
+    """
+
+    def __init__(self, app: Quart, request: Request, session: SessionMixin | None = None) -> None:
+        interface = app.session_interface
+        if (
+            session is None
+            and type(interface) is SecureCookieSessionInterface
+            and not app.config["SECRET_KEY"]
+        ):
+            session = interface.null_session_class()
+        super().__init__(app, request, session)
+
+
+class _ProbedRequestContext(_MountedRequestContext):
+    """The request context taking the route a :class:`~._route_probe.RouteProbe` matched
     for the request (the same path and method) instead of matching it again.
     """
 
@@ -121,7 +140,7 @@ class MountedQuart(Quart):
         """A new request context for ``request``, reusing a probed match when there is one."""
         if self.reuses_probed_matches:
             return _ProbedRequestContext(self, request)
-        return RequestContext(self, request)
+        return _MountedRequestContext(self, request)
 
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """The URL adapter for ``request``; Quart's own unless the host alone decides it.

@@ -324,3 +324,40 @@ async def test_a_configured_server_name_binds_urls_as_stock_quart_does() -> None
 
 def test_mounted_apps_are_mounted_quarts() -> None:
     assert isinstance(mounted(plain([])), MountedQuart)
+
+
+def sessions(events: Events) -> Blueprint:
+    routes = Blueprint("demo", __name__)
+
+    @routes.get("/session")
+    async def answer() -> str:
+        current = session._get_current_object()  # type: ignore[attr-defined]
+        events.append(f"{type(current).__name__} {session.get('user')}")
+        try:
+            session["user"] = "guest"
+        except RuntimeError as error:
+            events.append(f"refused: {error}")
+        return "session"
+
+    return routes
+
+
+async def test_without_a_secret_key_the_session_is_quarts_null_session() -> None:
+    stock_seen, mounted_seen = await both(sessions, "/session")
+
+    assert mounted_seen == stock_seen
+    assert mounted_seen[0][0] == "NullSession None"
+    assert mounted_seen[0][1].startswith("refused: The session is unavailable")
+
+
+async def test_with_a_secret_key_the_session_is_quarts_cookie_session() -> None:
+    seen = []
+    for build in (stock, mounted):
+        events: Events = []
+        app = build(sessions(events))
+        app.secret_key = "not-a-real-secret"
+        send = await serve(app, "/session")
+        cookies = [value for name, value in send.headers if name == b"set-cookie"]
+        seen.append((events, len(cookies), cookies[0].startswith(b"session=")))
+
+    assert seen[1] == seen[0] == (["SecureCookieSession None"], 1, True)
