@@ -24,6 +24,7 @@ from quart import (
     session,
     signals,
     url_for,
+    websocket,
 )
 
 from backstage_runtime.http_toolkit import ErrorResponder
@@ -361,3 +362,61 @@ async def test_with_a_secret_key_the_session_is_quarts_cookie_session() -> None:
         seen.append((events, len(cookies), cookies[0].startswith(b"session=")))
 
     assert seen[1] == seen[0] == (["SecureCookieSession None"], 1, True)
+
+
+def sockets(events: Events) -> Blueprint:
+    routes = Blueprint("demo", __name__)
+
+    @routes.before_app_websocket
+    async def before() -> None:
+        g.greeting = "hello"
+
+    @routes.websocket("/ws/<name>")
+    async def echo(name: str) -> None:
+        message = await websocket.receive()
+        assert isinstance(message, str)  # the client sends text
+        events.append(f"{name} {message} {g.greeting} {url_for('demo.echo', name=name)}")
+        await websocket.send(f"{g.greeting} {message}")
+
+    return routes
+
+
+async def talk(app: Quart, *texts: str) -> Recorder:
+    """Open a websocket to ``/api/demo/ws/bob``, send ``texts``, then stay connected."""
+    incoming: list[dict[str, Any]] = [{"type": "websocket.connect"}]
+    incoming += [{"type": "websocket.receive", "text": text} for text in texts]
+    never = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await never.wait()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    send = Recorder()
+    scope = {
+        **http_scope("/api/demo/ws/bob", root_path="/api/demo"),
+        "type": "websocket",
+        "scheme": "ws",
+        "client": ("127.0.0.1", 1),
+        "headers": [(b"host", b"localhost:7007")],
+        "subprotocols": [],
+    }
+    asgi: Any = app
+    await asgi(scope, receive, send)
+    return send
+
+
+async def test_a_websocket_is_served_as_stock_quart_serves_it() -> None:
+    seen = []
+    for build in (stock, mounted):
+        events: Events = []
+        send = await talk(build(sockets(events)), "there")
+        seen.append((events, [m["type"] for m in send.messages], send.messages[1].get("text")))
+
+    assert seen[1] == seen[0]
+    assert seen[1] == (
+        ["bob there hello ws://localhost:7007/api/demo/ws/bob"],
+        ["websocket.accept", "websocket.send", "websocket.close"],
+        "hello there",
+    )
