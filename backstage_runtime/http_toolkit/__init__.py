@@ -49,6 +49,7 @@ from ._rate_limit import (
     read_plugin_rate_limit,
 )
 from ._request_info import RequestInfo, get_request_info, set_request_info
+from ._task_cancel import TaskCancel, current_asyncio_task
 from ._trust_proxy import (
     TrustProxy,
     TrustProxyMiddleware,
@@ -79,6 +80,7 @@ __all__ = [
     "RequestInfo",
     "Scope",
     "Send",
+    "TaskCancel",
     "TrustProxy",
     "TrustProxyMiddleware",
     "bearer_token",
@@ -87,6 +89,7 @@ __all__ = [
     "build_pipeline",
     "client_address",
     "compile_trust_proxy",
+    "current_asyncio_task",
     "development_mode",
     "get_request_info",
     "header_value",

@@ -4,6 +4,7 @@ own, with Backstage's error handler; any other ASGI application is mounted as it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..api.errors import BackstageError, NotFoundError
 from ._asgi import ASGIApp, Scope, json_bytes, request_url
 from ._error_responder import ErrorResponder
+from ._quart_app import MountedQuart
 from ._quart_cancel import CancellableHTTPConnection
 from ._quart_request import BackstageRequest
 
@@ -28,12 +30,21 @@ class ExpressJsonProvider(DefaultJSONProvider):
     sort_keys = False
     ensure_ascii = False
 
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        # What ``dumps(value, separators=(",", ":"))`` builds for every response, built once.
+        self._compact = json.JSONEncoder(
+            ensure_ascii=self.ensure_ascii,
+            sort_keys=self.sort_keys,
+            separators=(",", ":"),
+            default=self.default,
+        )
+
     def response(self, *args: Any, **kwargs: Any) -> Any:
         """A response whose body is ``args``/``kwargs`` as JSON."""
         value = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(
-            self.dumps(value, separators=(",", ":")),
-            content_type="application/json; charset=utf-8",
+            self._compact.encode(value), content_type="application/json; charset=utf-8"
         )
 
 
@@ -44,8 +55,9 @@ def is_blueprint(handler: object) -> bool:
 
 def build_quart_app(
     name: str, blueprints: Sequence[Blueprint], responder: ErrorResponder, *, relative_urls: bool
-) -> Quart:
-    """A Quart app named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
+) -> MountedQuart:
+    """A Quart app (a :class:`MountedQuart`, whose request cycle skips the signals and hooks
+    nobody registered) named ``name`` serving ``blueprints``, errors rendered as Backstage JSON.
 
     JSON keeps the order handlers put keys in and writes UTF-8 as is, as Express does (Quart's
     defaults sort keys and escape non-ASCII). Routing is an Express router's: ``/hello``
@@ -55,7 +67,7 @@ def build_quart_app(
     declared). Matching stays case-sensitive, as Quart's is. Request bodies are parsed as JSON
     strictly (:class:`BackstageRequest`): a malformed one is a 400, never a 500.
     """
-    app = Quart(name, static_folder=None)
+    app = MountedQuart(name, static_folder=None)
     app.request_class = BackstageRequest
     # Before any blueprint is registered: a rule takes these from the map when it is added.
     app.url_map.strict_slashes = False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Request
+from werkzeug.sansio.utils import get_content_length
+from werkzeug.utils import cached_property
 
 from ..api.errors import InputError
 from ._json_body import parse_json_body
@@ -19,6 +21,20 @@ class BackstageRequest(Request):
     it is raised before the guard) and deep nesting (``RecursionError``) became 500s with a
     traceback per request, and ``NaN`` was accepted.
     """
+
+    @cached_property
+    def content_length(self) -> int | None:
+        """werkzeug's ``Content-Length`` (None for a chunked or undeclared body), read from the
+        ASGI headers the request was made of: ``headers.get`` of a missing header raises and
+        catches an exception, twice for every request without a body.
+        """
+        length = encoding = None
+        for name, value in self.scope["headers"]:
+            if name == b"content-length" and length is None:
+                length = value.decode("latin-1")
+            elif name == b"transfer-encoding" and encoding is None:
+                encoding = value.decode("latin-1")
+        return get_content_length(http_content_length=length, http_transfer_encoding=encoding)
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """The body parsed as JSON; None when it is not JSON (unless ``force``), or when it is

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from quart import Blueprint, Quart, request
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
+from quart import Blueprint, request
 
 from ...api.errors import NotFoundError
 from ...http_toolkit import (
@@ -18,10 +16,11 @@ from ...http_toolkit import (
     get_request_info,
     is_blueprint,
     mount_handler,
-    mount_relative_path,
     request_url,
 )
+from ...http_toolkit._quart_app import MountedQuart
 from ...http_toolkit._quart_mount import build_quart_app
+from ...http_toolkit._route_probe import RouteProbe
 from ._plugin_errors import send_plugin_error
 
 __all__ = ["PluginDispatch"]
@@ -36,7 +35,7 @@ class PluginDispatch:
     blueprints tell the request's info which route template matched.
     """
 
-    __slots__ = ("_app", "_errors", "_note_routes", "_plugin_id", "_quart")
+    __slots__ = ("_app", "_errors", "_note_routes", "_plugin_id", "_probe", "_quart")
 
     def __init__(
         self, plugin_id: str, errors: ErrorResponder, *, note_routes: bool = False
@@ -44,8 +43,9 @@ class PluginDispatch:
         self._plugin_id = plugin_id
         self._note_routes = note_routes
         self._errors = errors
-        self._quart: Quart | None = None
+        self._quart: MountedQuart | None = None
         self._app: ASGIApp | None = None
+        self._probe: RouteProbe | None = None
 
     def use(self, handler: Any) -> None:
         """Add ``handler``: a blueprint or a non-empty list (tuple) of blueprints, or the one
@@ -64,6 +64,7 @@ class PluginDispatch:
                     self._quart.before_request(_note_route)
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
+            self._share_matches()
             return
         if isinstance(handler, list | tuple):
             raise TypeError(
@@ -76,6 +77,14 @@ class PluginDispatch:
                 "takes Quart blueprints (any number) and at most one ASGI application"
             )
         self._app = mount_handler(handler, name, self._errors, relative_urls=True)
+        self._share_matches()
+
+    def _share_matches(self) -> None:
+        # With both, each request is matched to choose between them; the blueprints' app then
+        # takes that match rather than matching again.
+        if self._quart is not None and self._app is not None and self._probe is None:
+            self._probe = RouteProbe(self._quart.url_map)
+            self._quart.reuses_probed_matches = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request with the handler that takes it."""
@@ -92,8 +101,9 @@ class PluginDispatch:
     def _handler_for(self, scope: Scope) -> ASGIApp | None:
         if self._quart is None:
             return self._app
-        if self._app is None or _matches_a_route(self._quart, scope):
-            return cast(ASGIApp, self._quart)
+        if self._probe is None or (scope["type"] == "http" and self._probe.takes(scope)):
+            # What calling the app awaits, without that one more coroutine per request.
+            return self._quart.asgi_app  # type: ignore[return-value]
         return self._app
 
 
@@ -114,19 +124,3 @@ def _blueprints_in(handler: Any) -> list[Blueprint] | None:
     if isinstance(handler, list | tuple) and handler and all(is_blueprint(h) for h in handler):
         return list(handler)
     return None
-
-
-def _matches_a_route(quart: Quart, scope: Scope) -> bool:
-    """Whether a blueprint route takes this request's path and method (a route that only
-    answers other methods does not: the request falls through, as in Express).
-    """
-    if scope["type"] != "http":
-        return False
-    adapter = quart.url_map.bind("localhost")
-    try:
-        adapter.match(mount_relative_path(scope), method=scope["method"])
-    except RequestRedirect:
-        return True  # the blueprints answer with the redirect (a missing trailing slash)
-    except HTTPException:
-        return False
-    return True
