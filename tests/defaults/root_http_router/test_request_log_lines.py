@@ -12,18 +12,17 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from backstage_runtime.defaults.root_http_router import _request_log
+from backstage_runtime._iso_time import IsoClock
 from backstage_runtime.defaults.root_http_router._request_log import log_request
 from backstage_runtime.defaults.root_logger import BackstageLogger, LogFormat
 from backstage_runtime.http_toolkit import RequestInfo
 
 SECRET = "s3cr3t-t0ken"
 # The request's date (log_request) and the entry's timestamp (the logger) are read apart.
-DATE = datetime(2024, 5, 6, 7, 8, 9, 5432, tzinfo=UTC)
+DATE_CLOCK = IsoClock(lambda: 1_714_979_289_005_432_000)  # 2024-05-06T07:08:09.005432Z
 STAMP = datetime(2024, 5, 6, 7, 8, 9, 12999, tzinfo=UTC)
 SPAN = SpanContext(
     trace_id=0x0AF7651916CD43DD8448EB211C80319C,
@@ -31,17 +30,6 @@ SPAN = SpanContext(
     is_remote=False,
     trace_flags=TraceFlags(1),
 )
-
-
-class _FixedDatetime:
-    @staticmethod
-    def now(tz: Any) -> datetime:
-        return DATE
-
-
-@pytest.fixture(autouse=True)
-def fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_request_log, "datetime", _FixedDatetime)
 
 
 def full_scope() -> dict[str, Any]:
@@ -90,10 +78,10 @@ def lines_of(log_format: LogFormat, *, colors: bool = False) -> list[str]:
     )
     root.add_redactions([SECRET])
     http = root.child({"service": "rootHttpRouter"})
-    log_request(http, full_scope(), full_info(), 0.0123456)
+    log_request(http, full_scope(), full_info(), 0.0123456, DATE_CLOCK)
     with trace.use_span(NonRecordingSpan(SPAN)):
-        log_request(http, full_scope(), full_info(), 0.0123456)
-    log_request(http, bare_scope(), RequestInfo(request_id="abc", started=0.0), 0.0)
+        log_request(http, full_scope(), full_info(), 0.0123456, DATE_CLOCK)
+    log_request(http, bare_scope(), RequestInfo(request_id="abc", started=0.0), 0.0, DATE_CLOCK)
     text = stream.getvalue()
     assert text.endswith("\n")
     return text.split("\n")[:-1]
