@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
+from ..._iso_time import IsoClock
 from ...api import LoggerService
 from ...http_toolkit import (
     ASGIApp,
@@ -20,18 +20,23 @@ from ...http_toolkit import (
 __all__ = ["RequestLogMiddleware", "log_request"]
 
 
-def _iso_utc(moment: datetime) -> str:
-    # JavaScript's Date.toISOString(): milliseconds and a literal Z.
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
-def log_request(logger: LoggerService, scope: Scope, info: RequestInfo, duration: float) -> None:
+def log_request(
+    logger: LoggerService,
+    scope: Scope,
+    info: RequestInfo,
+    duration: float,
+    clock: IsoClock | None = None,
+) -> None:
     """Write ``[<date>] "<METHOD> <url> HTTP/<v>" <status> <length> "<referrer>" "<agent>"`` with
     Backstage's fields (``type: incomingRequest``, ``date``, ``method``, ``url``, ``status``,
     ``httpVersion``, ``userAgent``, ``contentLength``, ``referrer``) plus ``durationMs``,
     ``requestId``, ``plugin`` and ``ip`` (the client address, behind ``backend.trustProxy``).
+
+    ``date`` is read from ``clock`` (the middleware keeps one, so that the date and time part
+    is formatted once a second), else from the system clock.
     """
-    date = _iso_utc(datetime.now(UTC))
+    # JavaScript's Date.toISOString(), as morgan's :date[iso]: milliseconds and a literal Z.
+    date = (clock or IsoClock()).now()
     method: str = scope["method"]
     path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
     query: bytes = scope.get("query_string", b"")
@@ -80,11 +85,12 @@ class RequestLogMiddleware:
     :class:`RequestInfo` that :class:`RequestTracking` (outside it) attached.
     """
 
-    __slots__ = ("_logger", "app")
+    __slots__ = ("_clock", "_logger", "app")
 
     def __init__(self, app: ASGIApp, logger: LoggerService) -> None:
         self.app = app
         self._logger = logger
+        self._clock = IsoClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, then log it."""
@@ -95,4 +101,4 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            log_request(self._logger, scope, info, time.perf_counter() - info.started)
+            log_request(self._logger, scope, info, time.perf_counter() - info.started, self._clock)

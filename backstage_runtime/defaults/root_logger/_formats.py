@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from typing import Any, Final, Literal, Protocol
 
 from ._entry import LogEntry, error_name, error_stack
@@ -42,6 +44,29 @@ def _json_default(value: Any) -> Any:
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+def _plain_encoder() -> Callable[[dict[str, Any]], str]:
+    """What encodes a plain record: the C encoder that :meth:`json.JSONEncoder.encode` builds
+    on every call, built once here (with the same options).
+
+    It is undocumented (``json.encoder.c_make_encoder``, the same since Python 2.7), so where
+    it is missing or takes other arguments the public encoder does the work. It is made
+    without circular-reference markers, which a record of scalars does not need.
+    """
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        encode = make(None, _json_default, encode_basestring, None, ":", ",", False, False, True)
+    except TypeError:
+        return _ENCODER.encode
+
+    def encode_plain(record: dict[str, Any]) -> str:
+        return "".join(encode(record, 0))
+
+    return encode_plain
+
+
+_encode_plain: Final = _plain_encoder()
+
+
 def to_json(value: Any) -> str:
     """Compact JSON as JavaScript's ``JSON.stringify`` writes it (no spaces, no ``\\u`` escapes).
 
@@ -55,6 +80,21 @@ def to_json(value: Any) -> str:
         return json.dumps(_json_default(value), ensure_ascii=False)
 
 
+def _scalar_json(value: Any) -> str:
+    """The JSON of an ``int``, ``float``, ``bool`` or ``None``, as :func:`to_json` writes it."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float and not math.isfinite(value):
+        # Python's json (allow_nan) writes these; JavaScript would write null.
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    # int.__repr__ and float.__repr__ are what the json encoder writes for numbers.
+    return repr(value)
+
+
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as JavaScript's ``Date.toISOString``."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -65,6 +105,14 @@ class Formatter(Protocol):
 
     def format(self, entry: LogEntry) -> str:
         """The text to write for ``entry``, without the trailing newline."""
+
+    def format_plain(self, record: dict[str, Any], timestamp: str) -> str:
+        """The text :meth:`format` writes for a plain entry, from less work.
+
+        ``record`` is ``{"level": ..., "message": ..., **fields}`` with fields that need no
+        masking (see ``is_plain``), none named ``level`` or ``message``, and no exception;
+        ``timestamp`` is already formatted. The formatter may change ``record``.
+        """
 
 
 class JsonFormatter:
@@ -86,6 +134,11 @@ class JsonFormatter:
         record["timestamp"] = format_timestamp(entry.timestamp)
         return to_json(record)
 
+    def format_plain(self, record: dict[str, Any], timestamp: str) -> str:
+        """The line of a plain entry (see :meth:`Formatter.format_plain`): one encoding."""
+        record["timestamp"] = timestamp
+        return _encode_plain(record)
+
 
 # ANSI styles: (start, end) so a style can be closed without resetting the others.
 _STYLES: Final[Mapping[str, tuple[str, str]]] = {
@@ -99,6 +152,10 @@ _STYLES: Final[Mapping[str, tuple[str, str]]] = {
 }
 
 
+# The keys of a plain record that the pretty format shows other than as ``key=value``.
+_NOT_PRETTY_FIELDS: Final = frozenset({"level", "message", "plugin", "service"})
+
+
 class PrettyFormatter:
     """``<ISO timestamp> <plugin-or-service> <level> <message> key=<JSON value> ...``.
 
@@ -109,6 +166,8 @@ class PrettyFormatter:
 
     def __init__(self, *, colors: bool = False) -> None:
         self._colors = colors
+        # The ANSI codes around a field name: each line paints a dozen.
+        self._field_start, self._field_end = _STYLES["field"] if colors else ("", "")
 
     def _paint(self, style: str, text: str) -> str:
         if not self._colors or style not in _STYLES:
@@ -135,3 +194,25 @@ class PrettyFormatter:
         if entry.error is not None:
             line = f"{line}\n{error_stack(entry.error)}"
         return line
+
+    def format_plain(self, record: dict[str, Any], timestamp: str) -> str:
+        """The line of a plain entry (see :meth:`Formatter.format_plain`), each field's value
+        encoded on its own as :meth:`format` does, without the copies and calls per field.
+        """
+        level = record["level"]
+        prefix = record.get("plugin") or record.get("service") or "-"
+        if type(prefix) is not str:
+            prefix = _scalar_json(prefix)
+        parts = [
+            self._paint("timestamp", timestamp),
+            self._paint("prefix", prefix),
+            self._paint(level, level),
+            record["message"],
+        ]
+        start, end = self._field_start, self._field_end
+        for key, value in record.items():
+            if key in _NOT_PRETTY_FIELDS:
+                continue
+            text = encode_basestring(value) if type(value) is str else _scalar_json(value)
+            parts.append(f"{start}{key}{end}={text}")
+        return " ".join(parts)

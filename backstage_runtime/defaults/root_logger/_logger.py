@@ -6,20 +6,26 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Final, TextIO, cast
 
+from ..._iso_time import IsoClock
 from ...api.services.logger import LogMeta
 from ._entry import LogEntry, merge_meta
-from ._formats import Formatter, JsonFormatter, LogFormat, PrettyFormatter
+from ._formats import Formatter, JsonFormatter, LogFormat, PrettyFormatter, format_timestamp
 from ._levels import LEVELS, LogLevel, level_value
 from ._overrides import LevelFilter, LevelOverride
-from ._redaction import Redactor, mask_sensitive_fields
+from ._redaction import PlainCheck, Redactor, mask_sensitive_fields
 from ._trace_fields import add_trace_fields
 from ._writer import BackgroundWriter
 
 __all__ = ["BackstageLogger"]
 
 Clock = Callable[[], datetime]
+
+_ERROR: Final = LEVELS["error"]
+_WARN: Final = LEVELS["warn"]
+_INFO: Final = LEVELS["info"]
+_DEBUG: Final = LEVELS["debug"]
 
 
 def _utc_now() -> datetime:
@@ -42,16 +48,27 @@ class _Output:
         stream: TextIO,
         formatter: Formatter,
         level_filter: LevelFilter,
-        clock: Clock,
+        clock: Clock | None,
         background: bool = False,
     ) -> None:
         self.stream = stream
         self.formatter = formatter
         self.level_filter = level_filter
         self.redactor = Redactor()
-        self.clock = clock
+        self.plain = PlainCheck()
+        self.clock = clock or _utc_now
+        # Without a clock of the caller's, timestamps come from the system clock, formatted
+        # once a second (plus milliseconds) instead of through datetime.isoformat per line.
+        self._custom_clock = clock
+        self._iso_clock = IsoClock()
         self._lock = threading.Lock()
         self.background = BackgroundWriter(stream) if background else None
+
+    def timestamp(self) -> str:
+        """The current time as the formats write it (``2024-05-06T07:08:09.005Z``)."""
+        if self._custom_clock is not None:
+            return format_timestamp(self._custom_clock())
+        return self._iso_clock.now()
 
     def write(self, text: str) -> None:
         line = self.redactor.redact(text) + "\n"
@@ -87,10 +104,13 @@ class BackstageLogger:
     Raises :class:`ValueError` for an unknown ``level`` or ``format``.
     """
 
-    __slots__ = ("_fields", "_output")
+    __slots__ = ("_fields", "_output", "_plain")
 
     _output: _Output
     _fields: Mapping[str, Any]
+    # Whether the bound fields are plain (see ``is_plain``) and name neither the entry's
+    # ``message`` nor its ``level``: then an entry with plain metadata takes the plain path.
+    _plain: bool
 
     def __init__(
         self,
@@ -126,31 +146,43 @@ class BackstageLogger:
             stream=out,
             formatter=formatter,
             level_filter=level_filter,
-            clock=clock or _utc_now,
+            clock=clock,
             background=background,
         )
-        self._fields = dict(meta or {})
+        self._bind(dict(meta or {}))
+
+    def _bind(self, fields: dict[Any, Any]) -> None:
+        self._fields = fields
+        self._plain = (
+            "message" not in fields and "level" not in fields and self._output.plain(fields)
+        )
 
     @property
     def level(self) -> str:
         """The global level (``LOG_LEVEL`` or ``backend.logger.level`` when built from config)."""
         return self._output.level_filter.level
 
+    # Each method checks the level first: most debug calls in production end there.
+
     def error(self, message: str, meta: LogMeta = None) -> None:
         """Log at error level; ``meta`` is a mapping of fields or an exception."""
-        self._log("error", message, meta)
+        if self._output.level_filter.widest >= _ERROR:
+            self._log("error", _ERROR, message, meta)
 
     def warn(self, message: str, meta: LogMeta = None) -> None:
         """Log at warn level; ``meta`` is a mapping of fields or an exception."""
-        self._log("warn", message, meta)
+        if self._output.level_filter.widest >= _WARN:
+            self._log("warn", _WARN, message, meta)
 
     def info(self, message: str, meta: LogMeta = None) -> None:
         """Log at info level; ``meta`` is a mapping of fields or an exception."""
-        self._log("info", message, meta)
+        if self._output.level_filter.widest >= _INFO:
+            self._log("info", _INFO, message, meta)
 
     def debug(self, message: str, meta: LogMeta = None) -> None:
         """Log at debug level; ``meta`` is a mapping of fields or an exception."""
-        self._log("debug", message, meta)
+        if self._output.level_filter.widest >= _DEBUG:
+            self._log("debug", _DEBUG, message, meta)
 
     def child(self, meta: Mapping[str, Any]) -> BackstageLogger:
         """A logger that adds ``meta`` to every entry.
@@ -160,7 +192,7 @@ class BackstageLogger:
         """
         child = object.__new__(BackstageLogger)
         child._output = self._output
-        child._fields = {**self._fields, **meta}
+        child._bind({**self._fields, **meta})
         return child
 
     def flush(self, timeout: float | None = 5.0) -> None:
@@ -182,12 +214,31 @@ class BackstageLogger:
         """Replace the level overrides of this logger's root and all its children."""
         self._output.level_filter.set_overrides(overrides)
 
-    def _log(self, level: LogLevel, message: str, meta: LogMeta) -> None:
+    def _log(self, level: LogLevel, rank: int, message: str, meta: LogMeta) -> None:
         output = self._output
         level_filter = output.level_filter
-        rank = LEVELS[level]
-        # Cheap exit before any work: most debug calls in production end here.
-        if not level_filter.could_pass(rank):
+        # The plain path: plain bound fields and a plain dict (or no meta) as metadata. Exactly
+        # a dict, as another mapping's ``update`` is its own; no ``message`` or ``level`` key,
+        # which would change the entry's own (winston's merge, the general path's work).
+        if self._plain and (
+            meta is None
+            or (
+                type(meta) is dict
+                and "message" not in meta
+                and "level" not in meta
+                and output.plain(meta)
+            )
+        ):
+            # The line's record is built once, in its order (level, message, bound fields,
+            # metadata), with nothing to mask and nothing to merge away.
+            record: dict[str, Any] = {"level": level, "message": str(message), **self._fields}
+            if meta:
+                record.update(cast(dict[str, Any], meta))
+            add_trace_fields(record)
+            # ``record`` holds every field, ``level`` and ``message``, as the overrides need.
+            if level_filter.has_overrides and not level_filter.allows(rank, record):
+                return
+            output.write(output.formatter.format_plain(record, output.timestamp()))
             return
         text, fields, error = merge_meta(str(message), self._fields, meta)
         add_trace_fields(fields)

@@ -111,24 +111,26 @@ class LevelFilter:
     """
 
     level: str
+    #: The least severe rank that the global level or any override admits: an entry of a
+    #: higher rank is never written (the loggers' first check, before any other work).
+    widest: int = field(init=False)
     _rank: int = field(init=False)
     _overrides: tuple[tuple[Predicate, int], ...] = field(init=False, default=())
-    _widest: int = field(init=False)
 
     def __post_init__(self) -> None:
         self._rank = LEVELS[self.level]
-        self._widest = self._rank
+        self.widest = self._rank
 
     def set_overrides(self, overrides: Sequence[LevelOverride]) -> None:
         """Replace the overrides; ``LEVELS`` must contain every override level."""
         compiled = tuple((_entry_matcher(o.matchers), LEVELS[o.level]) for o in overrides)
         # Assigning the tuple in one step keeps concurrent writers on the old or the new list.
         self._overrides = compiled
-        self._widest = max([self._rank, *(rank for _, rank in compiled)])
+        self.widest = max([self._rank, *(rank for _, rank in compiled)])
 
     def could_pass(self, rank: int) -> bool:
         """Cheap pre-check: False when no override or global level could admit ``rank``."""
-        return rank <= self._widest
+        return rank <= self.widest
 
     @property
     def has_overrides(self) -> bool:

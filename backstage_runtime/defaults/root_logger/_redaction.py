@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["REDACTED", "Redactor", "mask_sensitive_fields"]
+__all__ = ["REDACTED", "PlainCheck", "Redactor", "mask_sensitive_fields"]
 
 #: What a redacted secret is replaced with.
 REDACTED: Final = "***"
@@ -26,6 +26,8 @@ _CREDENTIALS: Final = re.compile(
 _SENSITIVE_KEYS: Final = frozenset({"authorization"})
 _SENSITIVE_KEY_LENGTHS: Final = frozenset(len(key) for key in _SENSITIVE_KEYS)
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_STRINGS: Final = frozenset({str})
+_SAFE_KEYS_KEPT: Final = 1024
 _CIRCULAR: Final = "[Circular]"
 
 
@@ -94,6 +96,39 @@ class Redactor:
         if "bearer" not in lowered and "basic" not in lowered:
             return text
         return _CREDENTIALS.sub(_credentials_replacement, text)
+
+
+class PlainCheck:
+    """Tells whether :func:`mask_sensitive_fields` would leave a mapping's fields as they are:
+    string keys, values of exactly ``str``, ``int``, ``float``, ``bool`` or ``None`` (no container
+    to copy, no subclass to convert) and no sensitive key.
+
+    A request log line is plain, so its fields need no copy. The checks run in C (``map`` over
+    the keys and values, not a Python loop per field), and keys once found not sensitive are
+    remembered (up to a bound, as keys made from data could be countless), so that a line's
+    keys are not lowered one by one each time. Shared by a root logger and its children.
+    """
+
+    __slots__ = ("_safe_keys",)
+
+    def __init__(self) -> None:
+        self._safe_keys: set[str] = set()
+
+    def __call__(self, fields: Mapping[Any, Any]) -> bool:
+        """Whether ``fields`` are plain."""
+        if not (
+            _SCALARS.issuperset(map(type, fields.values()))
+            and _STRINGS.issuperset(map(type, fields))
+        ):
+            return False
+        safe = self._safe_keys
+        if safe.issuperset(fields):
+            return True
+        if not _SENSITIVE_KEYS.isdisjoint(map(str.lower, fields)):
+            return False
+        if len(safe) < _SAFE_KEYS_KEPT:
+            safe.update(fields)
+        return True
 
 
 def mask_sensitive_fields(value: Any, _path: tuple[int, ...] = ()) -> Any:

@@ -8,16 +8,36 @@ up in one go. :meth:`BackgroundWriter.flush` waits until every queued line is wr
 the thread; the root logger's service runs it at the very end of the backend's stop, and an
 ``atexit`` hook does it for a process that exits without stopping its backend. Lines still
 queued when the process is killed (SIGKILL) are lost, as lines in a stdout buffer would be.
+
+Handing a line over is one :meth:`queue.SimpleQueue.put` (a C call, no Python-level lock): it
+happens once per request, while the thread's start and stop, which need a lock, are rare.
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
-from collections import deque
+import time
+from queue import Empty, SimpleQueue
 from typing import TextIO
 
 __all__ = ["BackgroundWriter"]
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class _Stop:
+    """Queued by :meth:`BackgroundWriter.flush`: the lines before it are written, then ``done``
+    is set; ``ended`` says whether the thread ended there (it goes on when lines came after).
+    """
+
+    __slots__ = ("done", "ended")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ended = False
 
 
 class BackgroundWriter:
@@ -25,60 +45,82 @@ class BackgroundWriter:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._lines: deque[str] = deque()
-        self._changed = threading.Condition()
+        self._queue: SimpleQueue[str | _Stop] = SimpleQueue()
+        # Guards starting and ending the thread, never the hand-over of a line.
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._writing = False
-        self._stopping = False
 
     def write(self, line: str) -> None:
         """Queue ``line`` (its newline included); it is written soon, in order."""
-        with self._changed:
-            self._lines.append(line)
-            if self._thread is None:
-                self._start()
-            elif not self._writing:
-                self._changed.notify()
+        self._queue.put(line)
+        if self._thread is None:
+            self._ensure_thread()
 
     def flush(self, timeout: float | None = 5.0) -> None:
-        """Wait (at most ``timeout`` seconds) until every queued line is written, then stop the
-        thread; a later :meth:`write` starts a new one.
+        """Wait (at most ``timeout`` seconds) until every line queued so far is written, then stop
+        the thread; a later :meth:`write` starts a new one. Lines queued while this waits do not
+        prolong it: the thread goes on to write them instead of stopping.
         """
-        with self._changed:
+        with self._lock:
             thread = self._thread
             if thread is None:
                 return
-            self._stopping = True
-            self._changed.notify()
-        thread.join(timeout)
+            stop = _Stop()
+            self._queue.put(stop)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if stop.done.wait(_remaining(deadline)) and stop.ended:
+            thread.join(_remaining(deadline))
         if not thread.is_alive():
             atexit.unregister(self.flush)
 
-    def _start(self) -> None:
-        self._stopping = False
-        thread = threading.Thread(target=self._run, name="backstage-log-writer", daemon=True)
-        self._thread = thread
-        # A process that exits without stopping its backend still writes what it logged.
-        atexit.register(self.flush)
-        thread.start()
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="backstage-log-writer", daemon=True)
+            self._thread = thread
+            # A process that exits without stopping its backend still writes what it logged.
+            atexit.register(self.flush)
+            thread.start()
 
     def _run(self) -> None:
+        queue = self._queue
         while True:
-            with self._changed:
-                while not self._lines and not self._stopping:
-                    self._changed.wait()
-                if not self._lines:
-                    self._thread = None
-                    return
-                text = "".join(self._lines)
-                self._lines.clear()
-                self._writing = True
-            try:
-                self._stream.write(text)
-                self._stream.flush()
-            except (OSError, ValueError):
-                # A closed or broken stream must not end the writer (nor crash the caller).
-                pass
-            finally:
-                with self._changed:
-                    self._writing = False
+            item = queue.get()
+            lines: list[str] = []
+            stop: _Stop | None = None
+            # Everything queued by now goes out in one write (many lines under load).
+            while True:
+                if isinstance(item, _Stop):
+                    stop = item
+                    break
+                lines.append(item)
+                try:
+                    item = queue.get_nowait()
+                except Empty:
+                    break
+            if lines:
+                self._write("".join(lines))
+            if stop is not None and self._end(stop):
+                return
+
+    def _end(self, stop: _Stop) -> bool:
+        """Whether the thread ends at ``stop``: it does unless lines were queued after it."""
+        with self._lock:
+            # Cleared before the queue is looked at: a write() that comes later sees no thread
+            # and starts one (waiting for this lock), one that came earlier is seen here.
+            self._thread = None
+            ending = self._queue.empty()
+            if not ending:
+                self._thread = threading.current_thread()
+        stop.ended = ending
+        stop.done.set()
+        return ending
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            # A closed or broken stream must not end the writer (nor crash the caller).
+            pass

@@ -124,3 +124,64 @@ def test_the_root_logger_service_writes_out_its_queue_when_the_backend_stops(
 
     assert not stop.is_alive()
     assert messages(stdout.getvalue()) == [f"line {i}" for i in range(100)]
+
+
+def test_lines_from_many_threads_are_all_written_each_threads_in_its_order() -> None:
+    stream = io.StringIO()
+    logger = BackstageLogger(stream=stream, format="json", background=True)
+    start = threading.Barrier(8)
+
+    def log_from(thread: int) -> None:
+        start.wait()
+        for index in range(300):
+            logger.info(f"{thread} {index}")
+
+    threads = [threading.Thread(target=log_from, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logger.flush()
+
+    written = [message.split(" ") for message in messages(stream.getvalue())]
+    assert len(written) == 8 * 300
+    for number in range(8):
+        assert [int(i) for t, i in written if t == str(number)] == list(range(300))
+
+
+def test_lines_logged_while_a_flush_waits_are_written_after_the_earlier_ones() -> None:
+    stream = BlockedStream()
+    logger = BackstageLogger(stream=stream, format="json", background=True)
+    logger.info("before 0")
+    assert stream.entered.wait(5)  # the writer thread is stuck in write()
+    logger.info("before 1")
+    flushing = threading.Thread(target=logger.flush)
+    flushing.start()
+    flushing.join(0.1)
+    assert flushing.is_alive(), "the flush returned with lines still queued"
+
+    logger.info("during")  # queued behind the flush's wait
+    stream.open.set()
+    flushing.join(5)
+    logger.flush()
+
+    assert not flushing.is_alive()
+    assert messages(stream.getvalue()) == ["before 0", "before 1", "during"]
+
+
+def test_a_line_written_as_the_writer_stops_is_not_stranded() -> None:
+    stream = io.StringIO()
+    logger = BackstageLogger(stream=stream, format="json", background=True)
+
+    # Each flush stops the writer thread; the next line must start one again (or find the
+    # stopping one still able to take it), however close to the stop it comes.
+    for index in range(200):
+        logger.info(f"line {index}")
+        stopper = threading.Thread(target=logger.flush)
+        stopper.start()
+        logger.info(f"racing {index}")
+        stopper.join(5)
+    logger.flush()
+
+    expected = [line for i in range(200) for line in (f"line {i}", f"racing {i}")]
+    assert messages(stream.getvalue()) == expected
