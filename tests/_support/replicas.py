@@ -128,6 +128,10 @@ class HAProxy:
                   balance roundrobin
                   option httpchk GET /.backstage/health/v1/readiness
                   http-check expect status 200
+                  # A dead or draining instance fails a check at once (refused, or a 503), so
+                  # one failure takes it out; a live one slowed by a loaded machine must not
+                  # be taken for dead, hence a check timeout well above the interval.
+                  timeout check 2s
                   default-server inter 100ms fall 1 rise 2
                 """
             )
