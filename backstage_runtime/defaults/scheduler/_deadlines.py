@@ -6,10 +6,15 @@ import heapq
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 
-from ._invoke import TIMED_OUT, TaskRun
+if TYPE_CHECKING:
+    from ._invoke import TaskRun
+
+# Also the message of the error recorded for a run that timed out (see ``_invoke``).
+TIMED_OUT = "Task timed out"
 
 __all__ = ["Deadlines"]
 

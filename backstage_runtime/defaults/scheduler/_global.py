@@ -354,8 +354,7 @@ class GlobalTasks:
     ) -> None:
         error: str | None = error_json(SHUTTING_DOWN)
         try:
-            with self._deadlines.watching(run):
-                error = await invoke(worker.call, run, self._metrics, worker.logger)
+            error = await invoke(worker.call, run, self._deadlines, self._metrics, worker.logger)
         finally:
             with anyio.move_on_after(_RELEASE_TIMEOUT, shield=True):
                 await self._release(worker, settings, ticket, error, run.signal.reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import anyio
 from ...api.error_response import serialize_error
 from ...api.services.logger import LoggerService
 from ...http_toolkit import development_mode
+from ._deadlines import TIMED_OUT, Deadlines
 from ._metrics import TaskMetrics
 from ._signal import AbortSignal
 
@@ -29,7 +31,6 @@ __all__ = [
 ]
 
 # Why a run was aborted; also the message of the error recorded for it.
-TIMED_OUT = "Task timed out"
 CANCELLED = "Task was cancelled"
 LEASE_LOST = "Task lease was lost to another instance"
 SHUTTING_DOWN = "Task was cancelled because the backend is shutting down"
@@ -59,11 +60,14 @@ class TaskCall:
 class TaskRun:
     """A run in progress: :meth:`abort` sets its signal and cancels the scope it runs in."""
 
-    __slots__ = ("deadline", "done", "scope", "signal")
+    __slots__ = ("deadline", "done", "scope", "signal", "timeout")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float = math.inf, *, timeout: float | None = None) -> None:
         #: When (``anyio.current_time()``) the run times out.
         self.deadline = deadline
+        #: With a timeout, the deadline is set when the task function is called, so that time
+        #: spent before (metrics, a busy loop) is not taken from the task's own time.
+        self.timeout = timeout
         self.signal = AbortSignal()
         self.scope = anyio.CancelScope()
         #: Set once the run has ended.
@@ -76,21 +80,28 @@ class TaskRun:
 
 
 async def invoke(
-    call: TaskCall, run: TaskRun, metrics: TaskMetrics, logger: LoggerService
+    call: TaskCall,
+    run: TaskRun,
+    deadlines: Deadlines,
+    metrics: TaskMetrics,
+    logger: LoggerService,
 ) -> str | None:
     """Run ``call`` under ``run``; the serialised error of a failed run, or None.
 
     A raising task is logged with its id and does not propagate: the schedule goes on. Only a
-    cancellation from outside the run (the scheduler itself stopping) propagates. The timeout
-    is someone else's job (:class:`~._deadlines.Deadlines` aborts the run).
+    cancellation from outside the run (the scheduler itself stopping) propagates. ``deadlines``
+    aborts the run when its timeout passes.
     """
     error: BaseException | None = None
     with metrics.run(call.task_id, call.scope) as record:
         # Failed until it is known to have completed: a cancellation from outside also counts.
         record.failed = True
         with run.scope:
+            if run.timeout is not None:
+                run.deadline = anyio.current_time() + run.timeout
             try:
-                await call(run.signal)
+                with deadlines.watching(run):
+                    await call(run.signal)
             except Exception as caught:
                 error = caught
         if error is not None:

@@ -134,14 +134,13 @@ class LocalWorker:
 
     async def _run_once(self) -> None:
         timeout = self.settings.timeout_seconds
-        run = self._run = TaskRun(anyio.current_time() + timeout)
+        run = self._run = TaskRun(timeout=timeout)
         now = datetime.now(UTC)
         self._started_at = format_iso(now)
         self._times_out_at = format_iso(now + timedelta(seconds=timeout))
         self.status = "running"
         try:
-            with self._deadlines.watching(run):
-                error = await invoke(self.call, run, self._metrics, self._logger)
+            error = await invoke(self.call, run, self._deadlines, self._metrics, self._logger)
         finally:
             self._run = None
             self.status = "idle"
