@@ -24,6 +24,7 @@ __all__ = [
 LogFormat = Literal["json", "pretty"]
 
 _UNCASTABLE: Final = "[field value not castable to string]"
+_UNCASTABLE_JSON: Final = json.dumps(_UNCASTABLE)
 
 
 def _json_default(value: Any) -> Any:
@@ -76,8 +77,24 @@ def to_json(value: Any) -> str:
     try:
         return _ENCODER.encode(value)
     except (TypeError, ValueError):
-        # Non-string keys of mixed types, for example; the masked copy normally prevents this.
-        return json.dumps(_json_default(value), ensure_ascii=False)
+        pass
+    if type(value) is dict:
+        # One field the encoder refuses (an int longer than Python's 4,300-digit limit for
+        # int-to-text conversion, say) must not cost the line its other fields.
+        try:
+            return _ENCODER.encode({key: _encodable(item) for key, item in value.items()})
+        except (TypeError, ValueError):
+            pass  # a key the encoder refuses
+    return json.dumps(_json_default(value), ensure_ascii=False)
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` if :func:`to_json` can encode it alone, else the uncastable marker."""
+    try:
+        _ENCODER.encode(value)
+    except (TypeError, ValueError):
+        return _UNCASTABLE
+    return value
 
 
 def _scalar_json(value: Any) -> str:
@@ -92,7 +109,11 @@ def _scalar_json(value: Any) -> str:
         # Python's json (allow_nan) writes these; JavaScript would write null.
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     # int.__repr__ and float.__repr__ are what the json encoder writes for numbers.
-    return repr(value)
+    try:
+        return repr(value)
+    except ValueError:
+        # An int past the int-to-text digit limit: what to_json writes for it.
+        return _UNCASTABLE_JSON
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -137,7 +158,10 @@ class JsonFormatter:
     def format_plain(self, record: dict[str, Any], timestamp: str) -> str:
         """The line of a plain entry (see :meth:`Formatter.format_plain`): one encoding."""
         record["timestamp"] = timestamp
-        return _encode_plain(record)
+        try:
+            return _encode_plain(record)
+        except ValueError:
+            return to_json(record)  # a field the encoder refuses: see to_json
 
 
 # ANSI styles: (start, end) so a style can be closed without resetting the others.

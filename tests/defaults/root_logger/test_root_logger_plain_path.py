@@ -144,3 +144,21 @@ def test_overrides_see_a_plain_entrys_fields_level_and_message() -> None:
     logger.info("GET /c", {"type": "other"})
 
     assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["GET /a"]
+
+
+@pytest.mark.parametrize("log_format", ["json", "pretty"])
+def test_an_int_past_the_digit_limit_costs_only_its_own_field(log_format: LogFormat) -> None:
+    # Python refuses to turn an int of more than 4,300 digits into text; the line keeps its
+    # other fields and marks that one, on the plain and on the general path alike.
+    huge = 10**5000
+    meta = {"size": huge, "status": 200}
+
+    plain = written(log_format, {"plugin": "catalog"}, "hello", dict(meta))
+    general = written(log_format, {"plugin": "catalog"}, "hello", MappingProxyType(meta))
+
+    assert plain == general
+    assert "[field value not castable to string]" in plain
+    for kept in ("200", "hello", "catalog"):
+        assert kept in plain
+    if log_format == "json":
+        assert json.loads(plain)["size"] == "[field value not castable to string]"
