@@ -7,6 +7,8 @@ request (ours and Node's to /dev/null). Servers:
 - ``bare``: Quart + Hypercorn with the route's blueprint;
 - ``ours``: ``backstage-runtime serve`` with a ``hello`` plugin installed as a distribution;
 - ``ours-N``: the same with ``--workers N`` (one process per core by default);
+- ``ours+uvloop``, ``ours-N+uvloop``: with ``--uvloop``, the same two on uvloop
+  (``backend.eventLoop: uvloop``, from ``APP_CONFIG_backend_eventLoop``);
 - ``node``: when ``NODE_PEER_DIR`` names a directory with an installed
   ``@backstage/backend-defaults`` backend started by ``node index.js --config app-config.yaml``
   and a ``hello`` plugin (see shared/reference/node-backend-observed.md); skipped otherwise.
@@ -16,6 +18,7 @@ Rounds interleave the servers; medians are printed with req/s, p50/p99 latency, 
 then the ratios to Node (or to bare Quart without it). Run:
 
     python benchmarks/compare_node.py [--duration 10] [--connections 50] [--rounds 3] [--workers N]
+        [--uvloop]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from http_overhead import ROUTE, free_port, run_wrk
 
-RAW_APP = '''
+RAW_APP = """
 import asyncio, sys
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -59,9 +62,9 @@ config.bind = [f"127.0.0.1:{sys.argv[1]}"]
 config.accesslog = None
 config.include_server_header = False
 asyncio.run(serve(app, config))
-'''
+"""
 
-BARE_APP = '''
+BARE_APP = """
 import asyncio, logging, sys
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -86,9 +89,9 @@ config.bind = [f"127.0.0.1:{sys.argv[1]}"]
 config.accesslog = None
 config.include_server_header = False
 asyncio.run(serve(app, config))
-'''
+"""
 
-HELLO_PLUGIN = '''
+HELLO_PLUGIN = """
 from quart import Blueprint
 
 from backstage_runtime import core_services, create_backend_plugin
@@ -109,7 +112,7 @@ def register(env):
 
 
 hello_plugin = create_backend_plugin(plugin_id="hello", register=register)
-'''
+"""
 
 
 def write_hello_site(site: Path) -> Path:
@@ -168,9 +171,12 @@ def _tree_rss_mb(pid: int) -> float:
 class Servers:
     """How to launch each kind of server on a port."""
 
-    def __init__(self, workdir: Path, workers: int, node_dir: Path | None) -> None:
+    def __init__(
+        self, workdir: Path, workers: int, node_dir: Path | None, uvloop: bool = False
+    ) -> None:
         self.workdir = workdir
         self.workers = workers
+        self.uvloop = uvloop
         self.node_dir = node_dir
         (workdir / "raw.py").write_text(RAW_APP)
         (workdir / "bare.py").write_text(BARE_APP)
@@ -178,6 +184,8 @@ class Servers:
 
     def kinds(self) -> list[str]:
         kinds = ["raw", "bare", "ours", f"ours-{self.workers}"]
+        if self.uvloop:
+            kinds += ["ours+uvloop", f"ours-{self.workers}+uvloop"]
         return kinds + (["node"] if self.node_dir is not None else [])
 
     def launch(self, kind: str, port: int) -> subprocess.Popen[bytes]:
@@ -188,7 +196,9 @@ class Servers:
         elif kind.startswith("ours"):
             cli = Path(sys.executable).with_name("backstage-runtime")
             command = [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)]
-            if kind != "ours":
+            if kind.endswith("+uvloop"):
+                env["APP_CONFIG_backend_eventLoop"] = "uvloop"
+            if kind.removesuffix("+uvloop") != "ours":
                 # The hello route keeps no state, so per-process stores split nothing here.
                 command += ["--workers", str(self.workers), "--allow-per-process-state"]
             env |= {"PYTHONPATH": str(self.site), "LOG_FORMAT": "json"}
@@ -255,6 +265,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--uvloop", action="store_true", help="also run ours on uvloop")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -265,7 +276,7 @@ def main() -> None:
         sys.exit("NODE_PEER_DIR is set but node is not on PATH")
 
     with tempfile.TemporaryDirectory() as directory:
-        servers = Servers(Path(directory), args.workers, node_dir)
+        servers = Servers(Path(directory), args.workers, node_dir, uvloop=args.uvloop)
         kinds = servers.kinds()
         results: dict[str, list[Figures]] = {kind: [] for kind in kinds}
         for round_number in range(args.rounds):
@@ -274,7 +285,7 @@ def main() -> None:
                 figures = measure(servers, kind, args.duration, args.connections)
                 results[kind].append(figures)
                 print(
-                    f"round {round_number + 1} {kind:8} {figures.rps:8.0f} req/s  "
+                    f"round {round_number + 1} {kind:14} {figures.rps:8.0f} req/s  "
                     f"p50 {figures.p50_ms:6.2f} ms  p99 {figures.p99_ms:7.2f} ms  "
                     f"cpu {figures.cpu_s_per_1000:5.2f} s/1k  start {figures.start_s:5.2f} s  "
                     f"rss {figures.idle_rss_mb:5.0f}/{figures.loaded_rss_mb:5.0f} MB  "
@@ -287,10 +298,18 @@ def main() -> None:
 
     print()
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians")
-    columns = ("rps", "p50_ms", "p99_ms", "cpu_s_per_1000", "start_s", "idle_rss_mb", "loaded_rss_mb")
-    print(f"{'':10}" + "".join(f"{name:>15}" for name in columns))
+    columns = (
+        "rps",
+        "p50_ms",
+        "p99_ms",
+        "cpu_s_per_1000",
+        "start_s",
+        "idle_rss_mb",
+        "loaded_rss_mb",
+    )
+    print(f"{'':16}" + "".join(f"{name:>15}" for name in columns))
     for kind in kinds:
-        print(f"{kind:10}" + "".join(f"{median(kind, name):15.2f}" for name in columns))
+        print(f"{kind:16}" + "".join(f"{median(kind, name):15.2f}" for name in columns))
     base = "node" if "node" in kinds else "bare"
     print()
     for kind in kinds:
@@ -302,6 +321,11 @@ def main() -> None:
             f"start {median(kind, 'start_s') / median(base, 'start_s'):.2f}x, "
             f"idle RSS {median(kind, 'idle_rss_mb') / median(base, 'idle_rss_mb'):.2f}x"
         )
+    if base == "node":
+        # Issue 19's other yardstick: the same Python server without our stack.
+        for kind in kinds:
+            if kind.startswith("ours"):
+                print(f"{kind}/bare: req/s {median(kind, 'rps') / median('bare', 'rps'):.2f}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 
 
