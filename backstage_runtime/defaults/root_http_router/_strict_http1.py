@@ -34,8 +34,8 @@ import h11
 import hypercorn.protocol
 from hypercorn.events import Closed, RawData, Updated
 from hypercorn.events import Event as ConnectionEvent
+from hypercorn.protocol.events import Body, EndBody, Response
 from hypercorn.protocol.events import Event as StreamEvent
-from hypercorn.protocol.events import Response
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.protocol.ws_stream import WSStream
 
@@ -280,6 +280,9 @@ class _StrictH11Protocol(H11Protocol):
             self.send = self._counting_send(self.send, self._guard)
         self._node_wire = bool(getattr(self.config, "strict_http1_framing", False))
         self._request_keeps_alive = True
+        # The serialised head of a response with a Content-Length, held until its body so that
+        # both leave in one write (one send, one packet), as Node sends a complete response.
+        self._held_head: bytes | None = None
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
 
@@ -341,6 +344,16 @@ class _StrictH11Protocol(H11Protocol):
             self._guard.stop()  # a websocket is no request: none of Node's HTTP timers apply
 
     async def stream_send(self, event: StreamEvent) -> None:
+        held = self._held_head
+        if held is not None:
+            self._held_head = None
+            if type(event) is Body:
+                await self._send_joined(held, h11.Data(data=event.data))
+                return
+            if type(event) is EndBody:
+                await self._send_joined(held, h11.EndOfMessage())
+                return
+            await self.send(RawData(data=held))
         if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):
             await super().stream_send(event)
             return
@@ -354,9 +367,28 @@ class _StrictH11Protocol(H11Protocol):
         if not closing and not any(name.lower() == b"connection" for name, _ in event.headers):
             headers.append((b"connection", b"keep-alive"))
             headers.append((b"keep-alive", self._keep_alive_header))
-        await self._send_h11_event(
-            h11.Response(headers=headers, status_code=event.status_code, reason=_reason(event))
+        response = h11.Response(
+            headers=headers, status_code=event.status_code, reason=_reason(event)
         )
+        if not any(name.lower() == b"content-length" for name, _ in event.headers):
+            # A stream (chunked, SSE): its head goes now, the first chunk may be far off.
+            await self._send_h11_event(response)
+            return
+        try:
+            self._held_head = self.connection.send(response)
+        except h11.LocalProtocolError:
+            if self.connection.their_state != h11.ERROR:
+                raise
+
+    async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
+        """Send the held ``head`` and what ``event`` serialises to as one write."""
+        try:
+            data = self.connection.send(event)
+        except h11.LocalProtocolError:
+            if self.connection.their_state != h11.ERROR:
+                raise
+            data = b""
+        await self.send(RawData(data=head + (data or b"")))
 
     async def _send_error_response(self, status_code: int) -> None:
         if not self._node_wire:
