@@ -37,6 +37,10 @@ def _parse_format(value: str, *, source: str) -> LogFormat:
     )
 
 
+#: Set by ``serve --workers N`` in each worker's environment: its number, 1..N.
+WORKER_ENV = "BACKSTAGE_RUNTIME_WORKER"
+
+
 def _optional_string(config: Config | None, key: str) -> str | None:
     return config.get_optional_string(key) if config is not None else None
 
@@ -48,7 +52,8 @@ def read_logger_settings(config: Config | None, env: Mapping[str, str]) -> Logge
     - format: ``backend.logger.format``, else env ``LOG_FORMAT``, else ``json`` when
       ``NODE_ENV=production`` (what Backstage keys on), else ``pretty``. Config wins over the
       environment here because the format is a deployment decision recorded with the deployment.
-    - meta: ``{"service": "backstage"}`` updated with ``backend.logger.meta``.
+    - meta: ``{"service": "backstage"}`` updated with ``backend.logger.meta``; in a worker of
+      ``serve --workers N``, ``worker`` (its number, from ``BACKSTAGE_RUNTIME_WORKER``) first.
     - overrides: ``backend.logger.overrides``.
 
     Empty environment variables count as unset, as JavaScript's ``||`` treats them.
@@ -75,6 +80,10 @@ def read_logger_settings(config: Config | None, env: Mapping[str, str]) -> Logge
         log_format = "pretty"
 
     meta: dict[str, Any] = {"service": "backstage"}
+    worker = env.get(WORKER_ENV, "")
+    if worker.isdecimal():
+        # The supervisor numbers its workers: which process wrote a line, as a field.
+        meta["worker"] = int(worker)
     config_meta = config.get_optional("backend.logger.meta") if config is not None else None
     if config_meta is not None:
         if not isinstance(config_meta, dict):

@@ -56,3 +56,27 @@ def test_each_factory_call_builds_an_independent_logger() -> None:
     first.add_redactions(["first-only"])
 
     assert second.add_redactions(["first-only"]) == 1
+
+
+def test_a_worker_of_serve_numbers_its_lines() -> None:
+    # The variable serve --workers N sets in each worker: the same name on both sides.
+    from backstage_runtime.cli._workers import WORKER_INDEX_ENV
+
+    stream = io.StringIO()
+    env = {"LOG_FORMAT": "json", WORKER_INDEX_ENV: "2"}
+    logger = build(root_logger_service_factory(stream=stream, env=env), FakeConfig({}))
+    logger.child({"plugin": "catalog"}).info("from a worker")
+    logger.info("unnumbered?", {"worker": "meta wins"})
+
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["worker"], first["plugin"], first["service"]) == (2, "catalog", "backstage")
+    assert second["worker"] == "meta wins"
+
+
+def test_a_worker_number_that_is_no_number_is_left_out() -> None:
+    stream = io.StringIO()
+    env = {"LOG_FORMAT": "json", "BACKSTAGE_RUNTIME_WORKER": "two"}
+    logger = build(root_logger_service_factory(stream=stream, env=env), FakeConfig({}))
+    logger.info("plain")
+
+    assert "worker" not in json.loads(stream.getvalue())
