@@ -136,6 +136,7 @@ class AggregatedHistogram:
         "_instrument",
         "_interval",
         "_lock",
+        "_most_interval_keys",
         "_readers",
         "_recorded",
     )
@@ -151,6 +152,9 @@ class AggregatedHistogram:
         self._readers: dict[MetricReader, _ReaderPoints] = {}
         # Whether anything was ever measured: the SDK's delta start times change only then.
         self._recorded = False
+        # Past this many attribute sets in one interval (no reader collected for long), the
+        # interval goes to the readers' points, which keep at most their limit each.
+        self._most_interval_keys = 0
 
     @property
     def instrument(self) -> SdkHistogram:
@@ -175,6 +179,9 @@ class AggregatedHistogram:
 
     def record_new(self, key: Hashable, value: float, attributes: Mapping[str, Any]) -> None:
         """Add ``value`` to ``key``, whose attributes are ``attributes`` (copied)."""
+        if len(self._interval) >= self._most_interval_keys:
+            with self._collect_lock:
+                self._close_interval()
         part = _Part(dict(attributes), time_ns(), [0] * (len(self._boundaries) + 1))
         with self._lock:
             # Another thread may have made it meanwhile: then add to that one.
@@ -193,6 +200,7 @@ class AggregatedHistogram:
             # What was measured until now goes to the readers there were until now.
             self._close_interval()
             self._readers[reader] = _ReaderPoints(temporality, limit)
+            self._most_interval_keys = max(self._most_interval_keys, limit)
 
     def remove_reader(self, reader: MetricReader) -> None:
         """Stop keeping points for ``reader``."""

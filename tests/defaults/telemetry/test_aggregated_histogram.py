@@ -229,6 +229,19 @@ def test_attribute_sets_past_the_readers_limit_go_to_the_overflow_point_as_in_th
         assert len(expected) == (5 if overflows else 3)
 
 
+def test_attribute_sets_between_collections_stay_bounded_by_the_limit() -> None:
+    def reader() -> InMemoryMetricReader:
+        return InMemoryMetricReader(cardinality_limits={Histogram: 4})
+
+    sdk_reader, ours = reader(), reader()
+    pair = Pair([sdk_reader], [ours])
+    for index in range(50):
+        pair.record(index, 0.5)
+        # Never more attribute sets held than the limit, however long nobody collects.
+        assert len(pair.ours._interval) <= 4
+    assert points(histogram_of(ours)) == points(histogram_of(sdk_reader))
+
+
 def test_the_default_limit_is_the_sdks_2000_attribute_sets() -> None:
     sdk_reader, ours = InMemoryMetricReader(), InMemoryMetricReader()
     pair = Pair([sdk_reader], [ours])
