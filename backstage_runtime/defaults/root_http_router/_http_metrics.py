@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
@@ -28,6 +28,7 @@ class _Aggregated(Protocol):
         """Add ``value`` to ``key``, whose attributes are ``attributes``."""
 
 
+@runtime_checkable
 class _AggregatingProvider(Protocol):
     """The backend's own meter provider (``defaults.telemetry``'s ``BackendMeterProvider``)."""
 
@@ -48,7 +49,9 @@ class HttpMetricsMiddleware:
 
     The active requests are counted here and observed when a reader collects: an SDK
     measurement costs as much as the histogram's, twice per request, for a number that is
-    only read at collection.
+    only read at collection. The durations, with the backend's own meter provider, are
+    aggregated by it (the SDK's points, without the SDK's work per measurement); with any
+    other provider, or when that one cannot, they are recorded through the SDK.
     """
 
     __slots__ = (
@@ -72,11 +75,11 @@ class HttpMetricsMiddleware:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
-        aggregate = getattr(meter_provider, "aggregated_histogram", None)
         self._aggregated: _Aggregated | None = None
-        if aggregate is not None:
-            provider: _AggregatingProvider = meter_provider  # type: ignore[assignment]
-            self._aggregated = provider.aggregated_histogram(self._duration, _DURATION_BUCKETS)
+        if isinstance(meter_provider, _AggregatingProvider):
+            self._aggregated = meter_provider.aggregated_histogram(
+                self._duration, _DURATION_BUCKETS
+            )
         self._attributes = DurationAttributes()
         # (method, scheme) -> requests being served; written on the event loop, read by the
         # reader's thread (a Prometheus scrape, an OTLP push) through ``_observe``.
