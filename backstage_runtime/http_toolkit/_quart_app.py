@@ -91,24 +91,6 @@ class _MountedRequestContext(RequestContext):
         ):
             session = interface.null_session_class()
         super().__init__(app, request, session)
-        self._notes_routes = cast(MountedQuart, app).notes_routes
-
-    def match_request(self) -> None:
-        """Set the request's rule and view arguments; when the app notes routes, tell the
-        request's info which route template matched (``http.route`` of the request's metrics
-        and span): the mount path plus the rule, ``/api/todo/items/<item_id>``."""
-        self._match()
-        if self._notes_routes:
-            request = self.request_websocket
-            rule = request.url_rule
-            if rule is not None:
-                scope = request.scope
-                info = get_request_info(scope)  # type: ignore[arg-type]  # (a cast costs a call)
-                if info is not None:
-                    info.route = scope.get("root_path", "") + rule.rule
-
-    def _match(self) -> None:
-        super().match_request()
 
 
 class _ProbedRequestContext(_MountedRequestContext):
@@ -116,8 +98,8 @@ class _ProbedRequestContext(_MountedRequestContext):
     for the request (the same path and method) instead of matching it again.
     """
 
-    def _match(self) -> None:
-        # Quart's matching, or the probe's match.
+    def match_request(self) -> None:
+        """Set the request's rule and view arguments (Quart's, or the probe's)."""
         request = self.request_websocket
         found = probed_match(request.scope)
         adapter = self.url_adapter
@@ -130,7 +112,34 @@ class _ProbedRequestContext(_MountedRequestContext):
             request.url_rule = found.rule  # type: ignore[assignment]
             request.view_args = found.args
             return
-        super()._match()
+        super().match_request()
+
+
+def _note_route(request: BaseRequestWebsocket) -> None:
+    """Tell the request's info which route template matched (``http.route`` of the request's
+    metrics and span): the mount path plus the rule, ``/api/todo/items/<item_id>``."""
+    rule = request.url_rule
+    if rule is not None:
+        scope = request.scope
+        info = get_request_info(scope)  # type: ignore[arg-type]  # (a cast costs a call)
+        if info is not None:
+            info.route = scope.get("root_path", "") + rule.rule
+
+
+# The contexts of an app that notes routes: a class of their own each, so that an app that
+# does not pays nothing for it.
+class _NotingRequestContext(_MountedRequestContext):
+    def match_request(self) -> None:
+        """Quart's matching, then the route noted (see :func:`_note_route`)."""
+        super().match_request()
+        _note_route(self.request_websocket)
+
+
+class _ProbedNotingRequestContext(_ProbedRequestContext):
+    def match_request(self) -> None:
+        """The probe's or Quart's matching, then the route noted (see :func:`_note_route`)."""
+        super().match_request()
+        _note_route(self.request_websocket)
 
 
 def _normalise_host(scheme: str, host: str) -> str:
@@ -163,7 +172,11 @@ class MountedQuart(Quart):
     def request_context(self, request: Request) -> RequestContext:
         """A new request context for ``request``, reusing a probed match when there is one."""
         if self.reuses_probed_matches:
+            if self.notes_routes:
+                return _ProbedNotingRequestContext(self, request)
             return _ProbedRequestContext(self, request)
+        if self.notes_routes:
+            return _NotingRequestContext(self, request)
         return _MountedRequestContext(self, request)
 
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
