@@ -53,14 +53,18 @@ class DurationAttributes:
     def __init__(self) -> None:
         self._built: dict[tuple[Any, ...], Mapping[str, Any]] = {}
 
+    @staticmethod
+    def key(method: str, scheme: str, version: str, info: RequestInfo | None) -> tuple[Any, ...]:
+        """What tells the attributes of two requests apart: equal keys, equal attributes."""
+        if info is None:
+            return (method, scheme, version)
+        return (method, scheme, version, info.status, info.route, info.plugin_id)
+
     def of(
         self, method: str, scheme: str, version: str, info: RequestInfo | None
     ) -> Mapping[str, Any]:
         """The attributes of a request of ``method`` (already ``_OTHER`` when unknown)."""
-        if info is None:
-            key: tuple[Any, ...] = (method, scheme, version)
-        else:
-            key = (method, scheme, version, info.status, info.route, info.plugin_id)
+        key = self.key(method, scheme, version, info)
         found = self._built.get(key)
         if found is None:
             found = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
@@ -12,9 +12,31 @@ from ...http_toolkit import ASGIApp, Receive, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, DurationAttributes
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import Meter
+    from opentelemetry.metrics import Histogram, Meter, MeterProvider
 
 __all__ = ["HttpMetricsMiddleware"]
+
+
+class _Aggregated(Protocol):
+    """A histogram the meter provider aggregates itself (``defaults.telemetry``'s
+    ``AggregatedHistogram``): a measurement without the SDK's per-measurement path."""
+
+    def record(self, key: Hashable, value: float) -> bool:
+        """Add ``value`` to ``key``'s attribute set; False when it must be :meth:`record_new`."""
+
+    def record_new(self, key: Hashable, value: float, attributes: Mapping[str, Any]) -> None:
+        """Add ``value`` to ``key``, whose attributes are ``attributes``."""
+
+
+@runtime_checkable
+class _AggregatingProvider(Protocol):
+    """The backend's own meter provider (``defaults.telemetry``'s ``BackendMeterProvider``)."""
+
+    def aggregated_histogram(
+        self, histogram: Any, boundaries: Sequence[float]
+    ) -> _Aggregated | None:
+        """``histogram`` aggregated by the provider, or None when the SDK must record it."""
+
 
 # The conventions' advice for http.server.request.duration, in seconds.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
@@ -27,19 +49,37 @@ class HttpMetricsMiddleware:
 
     The active requests are counted here and observed when a reader collects: an SDK
     measurement costs as much as the histogram's, twice per request, for a number that is
-    only read at collection.
+    only read at collection. The durations, with the backend's own meter provider, are
+    aggregated by it (the SDK's points, without the SDK's work per measurement); with any
+    other provider, or when that one cannot, they are recorded through the SDK.
     """
 
-    __slots__ = ("_active", "_active_attributes", "_attributes", "_duration", "app")
+    __slots__ = (
+        "_active",
+        "_active_attributes",
+        "_aggregated",
+        "_attributes",
+        "_duration",
+        "app",
+    )
 
-    def __init__(self, app: ASGIApp, meter: Meter) -> None:
+    def __init__(
+        self, app: ASGIApp, meter: Meter, meter_provider: MeterProvider | None = None
+    ) -> None:
+        """``meter_provider`` is ``meter``'s: when it is the backend's own, the durations are
+        aggregated by it instead of measured one by one through the SDK (the same points)."""
         self.app = app
-        self._duration = meter.create_histogram(
+        self._duration: Histogram = meter.create_histogram(
             "http.server.request.duration",
             unit="s",
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
+        self._aggregated: _Aggregated | None = None
+        if isinstance(meter_provider, _AggregatingProvider):
+            self._aggregated = meter_provider.aggregated_histogram(
+                self._duration, _DURATION_BUCKETS
+            )
         self._attributes = DurationAttributes()
         # (method, scheme) -> requests being served; written on the event loop, read by the
         # reader's thread (a Prometheus scrape, an OTLP push) through ``_observe``.
@@ -75,10 +115,20 @@ class HttpMetricsMiddleware:
         finally:
             active[key] -= 1
             duration = time.perf_counter() - started
-            attributes = self._attributes.of(
-                method, scheme, scope.get("http_version", "1.1"), get_request_info(scope)
-            )
-            self._duration.record(duration, attributes)
+            version: str = scope.get("http_version", "1.1")
+            info = get_request_info(scope)
+            aggregated = self._aggregated
+            if aggregated is None:
+                self._duration.record(duration, self._attributes.of(method, scheme, version, info))
+            else:
+                # A monotonic clock's difference: finite and never negative, as recorded.
+                attributes_key = DurationAttributes.key(method, scheme, version, info)
+                if not aggregated.record(attributes_key, duration):
+                    aggregated.record_new(
+                        attributes_key,
+                        duration,
+                        self._attributes.of(method, scheme, version, info),
+                    )
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         # A copy of the items: the event loop may add a key while this thread reads.

@@ -83,10 +83,11 @@ def default_pipeline(
     if telemetry is not None and telemetry.metrics_enabled:
         from ._http_metrics import HttpMetricsMiddleware
 
-        meter = telemetry.meter_provider.get_meter(HTTP_INSTRUMENTATION_SCOPE)
+        meter_provider = telemetry.meter_provider
+        meter = meter_provider.get_meter(HTTP_INSTRUMENTATION_SCOPE)
 
         def http_metrics(app: ASGIApp) -> ASGIApp:
-            return HttpMetricsMiddleware(app, meter)
+            return HttpMetricsMiddleware(app, meter, meter_provider)
 
         pieces.append(Piece("http_metrics", http_metrics))
     if request_logger is not None:

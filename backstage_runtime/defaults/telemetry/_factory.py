@@ -49,16 +49,8 @@ def telemetry_service_factory(
 
     async def factory(*, config: Config, logger: LoggerService) -> AsyncIterator[TelemetryService]:
         settings = read_telemetry_settings(config)
-        meters = meter_provider
-        endpoint = None
         # What the backend set up, and so shuts down: the SDK providers' shutdown methods.
         owned: list[Callable[[], object]] = []
-        if meters is None and (settings.metrics or metric_readers):
-            from ._sdk import build_meter_provider
-
-            sdk_meters, endpoint = build_meter_provider(settings, metric_readers)
-            owned.append(sdk_meters.shutdown)
-            meters = sdk_meters
         tracers = tracer_provider
         if tracers is None and (settings.tracing or span_processors):
             from ._sdk import build_tracer_provider
@@ -66,12 +58,22 @@ def telemetry_service_factory(
             sdk_tracers = build_tracer_provider(settings, span_processors)
             owned.append(sdk_tracers.shutdown)
             tracers = sdk_tracers
+        tracing = tracers is not None or _global_sdk_installed("trace")
+        meters = meter_provider
+        endpoint = None
+        if meters is None and (settings.metrics or metric_readers):
+            from ._sdk import build_meter_provider
+
+            sdk_meters, endpoint = build_meter_provider(settings, metric_readers, tracing=tracing)
+            # Metrics shut down first, as they did before tracing was set up ahead of them.
+            owned.insert(0, sdk_meters.shutdown)
+            meters = sdk_meters
         telemetry = BackendTelemetry(
             config,
             meter_provider=meters if meters is not None else _global_meter_provider,
             tracer_provider=tracers if tracers is not None else _global_tracer_provider,
             metrics_enabled=meters is not None or _global_sdk_installed("metrics"),
-            tracing_enabled=tracers is not None or _global_sdk_installed("trace"),
+            tracing_enabled=tracing,
             prometheus=endpoint,
         )
         if endpoint is not None:

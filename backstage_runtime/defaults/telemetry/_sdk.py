@@ -14,11 +14,12 @@ from ...api.errors import ConfigError
 from ._settings import OtlpSettings, PrometheusSettings, TelemetrySettings
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics import ExemplarFilter
     from opentelemetry.sdk.metrics.export import MetricReader
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
+    from ._meter_provider import BackendMeterProvider
     from ._prometheus import PrometheusEndpoint
 
 __all__ = ["build_meter_provider", "build_tracer_provider", "default_resource"]
@@ -42,12 +43,19 @@ def default_resource() -> Resource:
 
 
 def build_meter_provider(
-    settings: TelemetrySettings, readers: Sequence[MetricReader]
-) -> tuple[MeterProvider, PrometheusEndpoint | None]:
+    settings: TelemetrySettings, readers: Sequence[MetricReader], *, tracing: bool = False
+) -> tuple[BackendMeterProvider, PrometheusEndpoint | None]:
     """An SDK meter provider with the configured readers plus ``readers``, and the Prometheus
-    endpoint when one is configured (already listening)."""
+    endpoint when one is configured (already listening).
+
+    Without ``tracing`` (no SDK tracer provider, the backend's or the process's) no span is ever
+    sampled, so the SDK's default exemplar filter (``trace_based``) could not keep an exemplar:
+    the provider gets the AlwaysOff filter then, which spares each measurement the filter's
+    context lookup and lets the HTTP duration histogram be aggregated by the backend (see
+    :class:`AggregatedHistogram`). ``OTEL_METRICS_EXEMPLAR_FILTER`` set to another filter wins.
+    """
     try:
-        from opentelemetry.sdk.metrics import MeterProvider
+        from ._meter_provider import BackendMeterProvider
     except ImportError as error:
         raise _missing("backend.metrics", error) from None
     all_readers = list(readers)
@@ -57,8 +65,23 @@ def build_meter_provider(
         all_readers.append(endpoint.reader)
     if settings.metrics_otlp is not None:
         all_readers.append(_otlp_metric_reader(settings.metrics_otlp))
-    provider = MeterProvider(metric_readers=all_readers, resource=default_resource())
+    provider = BackendMeterProvider(
+        metric_readers=all_readers,
+        resource=default_resource(),
+        exemplar_filter=None if tracing else _exemplar_filter_without_tracing(),
+    )
     return provider, endpoint
+
+
+def _exemplar_filter_without_tracing() -> ExemplarFilter | None:
+    """AlwaysOff, unless ``OTEL_METRICS_EXEMPLAR_FILTER`` names another filter than the
+    default (None: the SDK reads the variable)."""
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
+
+    chosen = os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER", "").strip().lower()
+    if chosen in ("", "trace_based", "always_off"):
+        return AlwaysOffExemplarFilter()
+    return None
 
 
 def build_tracer_provider(
