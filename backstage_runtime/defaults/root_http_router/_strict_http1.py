@@ -32,6 +32,8 @@ from typing import Any
 
 import h11
 import hypercorn.protocol
+from h11._headers import Headers as H11Headers
+from h11._headers import normalize_and_validate
 from hypercorn.events import Closed, RawData, Updated
 from hypercorn.events import Event as ConnectionEvent
 from hypercorn.protocol.events import Event as StreamEvent
@@ -171,6 +173,63 @@ def check_request_head(buffer: bytes, *, allow_h2_preface: bool = False) -> None
         raise h11.RemoteProtocolError(
             "A request must not have both Content-Length and Transfer-Encoding"
         )
+
+
+#: Most response header lines remembered as already validated (see :func:`_normalized_headers`);
+#: past it the memory starts over, so varying values (ETags, dates) cannot grow it without end.
+MAX_KNOWN_HEADER_LINES = 512
+
+_known_header_lines: dict[tuple[bytes, bytes], tuple[bytes, bytes, bytes]] = {}
+
+#: The header names whose lines h11 checks against each other (a repeated Content-Length is
+#: merged or refused, a repeated Transfer-Encoding refused), not one line at a time.
+_FRAMING_NAMES = (b"content-length", b"transfer-encoding")
+
+
+def _normalized_headers(headers: list[tuple[bytes, bytes]]) -> H11Headers:
+    """h11's normalisation and validation of a response's ``headers``, what ``h11.Response``
+    would do with the list, remembering each line's outcome.
+
+    h11 runs two regular expressions and four Python calls per line on every response: with
+    the security headers a response carries about 16 lines, ~185k instructions a request, more
+    than the rest of Hypercorn's HTTP/1.1 handling. Most lines are the same on every response
+    (helmet's, ``Content-Type``, ``Vary``, the keep-alive pair), so a line h11 accepted once is
+    taken as it normalised it then. h11's checks that span lines (a repeated ``Content-Length``
+    or ``Transfer-Encoding``) are left to h11 itself on the whole list, as are a line it refuses
+    (so the error is the one h11 raises first) and anything that is not a pair of bytes.
+    """
+    known = _known_header_lines
+    items: list[tuple[bytes, bytes, bytes]] = []
+    framing = 0
+    try:
+        for line in headers:
+            item = known.get(line)
+            if item is None:
+                item = _learn_header_line(line)
+                if item is None:  # refused: h11 on the whole list raises its first error
+                    return normalize_and_validate(headers)
+            if item[1] in _FRAMING_NAMES:
+                framing += 1
+            items.append(item)
+    except TypeError:  # an unhashable line (a list, a bytearray): not one of ours
+        return normalize_and_validate(headers)
+    if framing > 1:
+        return normalize_and_validate(headers)
+    return H11Headers(items)
+
+
+def _learn_header_line(line: tuple[bytes, bytes]) -> tuple[bytes, bytes, bytes] | None:
+    # h11's own check of the one line (None when it refuses it); a line checked on its own
+    # normalises as it does in any list with no other framing line.
+    try:
+        item: tuple[bytes, bytes, bytes] = normalize_and_validate([line])._full_items[0]
+    except h11.LocalProtocolError:
+        return None
+    if type(line) is tuple and type(line[0]) is bytes and type(line[1]) is bytes:
+        if len(_known_header_lines) >= MAX_KNOWN_HEADER_LINES:
+            _known_header_lines.clear()
+        _known_header_lines[line] = item
+    return item
 
 
 def _check_chunk_header(buffer: bytes) -> None:
@@ -355,7 +414,11 @@ class _StrictH11Protocol(H11Protocol):
             headers.append((b"connection", b"keep-alive"))
             headers.append((b"keep-alive", self._keep_alive_header))
         await self._send_h11_event(
-            h11.Response(headers=headers, status_code=event.status_code, reason=_reason(event))
+            h11.Response(
+                headers=_normalized_headers(headers),
+                status_code=event.status_code,
+                reason=_reason(event),
+            )
         )
 
     async def _send_error_response(self, status_code: int) -> None:

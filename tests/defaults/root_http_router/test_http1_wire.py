@@ -4,6 +4,7 @@ connection, status lines carry Node's reason phrase, keep-alive is announced.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -204,3 +205,78 @@ def test_reason_phrases_are_nodes_where_python_words_them_differently() -> None:
     assert NODE_STATUS_CODES[413] == b"Payload Too Large"
     assert NODE_STATUS_CODES[416] == b"Range Not Satisfiable"
     assert NODE_STATUS_CODES[422] == b"Unprocessable Entity"
+
+
+RESPONSE_LINES = [
+    (b"X-Frame-Options", b"SAMEORIGIN"),
+    (b"content-type", b"application/json; charset=utf-8"),
+    (b"content-length", b"17, 17"),
+    (b"vary", b"Accept-Encoding"),
+]
+
+
+def h11_normalized(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
+    from h11._headers import normalize_and_validate
+
+    return list(normalize_and_validate(headers)._full_items)
+
+
+def test_remembered_header_lines_normalise_as_h11_does_on_every_response() -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    first = _normalized_headers(list(RESPONSE_LINES))._full_items
+    again = _normalized_headers(list(RESPONSE_LINES))._full_items
+    assert first == again == h11_normalized(RESPONSE_LINES)
+    # Raw casing kept for the wire, the lower-cased name and the merged length for h11.
+    assert again[0] == (b"X-Frame-Options", b"x-frame-options", b"SAMEORIGIN")
+    assert again[2] == (b"content-length", b"content-length", b"17")
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([(b"x-ok", b"1"), (b"bad name", b"1")], "Illegal header name"),
+        ([(b"x-ok", b"1"), (b"x-bad", b"a\r\nb")], "Illegal header value"),
+        ([(b"content-length", b"1"), (b"content-length", b"2")], "conflicting Content-Length"),
+        ([(b"transfer-encoding", b"chunked")] * 2, "multiple Transfer-Encoding"),
+        ([(b"content-length", b"1, 2")], "conflicting Content-Length"),
+    ],
+)
+def test_remembered_header_lines_still_refuse_what_h11_refuses(
+    lines: list[tuple[bytes, bytes]], message: str
+) -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    # Each line seen alone first (and remembered, when valid): the checks across lines and
+    # the refusals still happen on the whole list.
+    for line in lines:
+        with contextlib.suppress(h11.LocalProtocolError):
+            _normalized_headers([line])
+    with pytest.raises(h11.LocalProtocolError, match=message):
+        _normalized_headers(list(lines))
+
+
+def test_repeated_identical_content_length_is_merged_as_h11_merges_it() -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    lines = [(b"content-length", b"5"), (b"x-a", b"b"), (b"content-length", b"5")]
+    assert _normalized_headers(lines)._full_items == h11_normalized(lines)
+    assert len(_normalized_headers(lines)) == 2
+
+
+def test_lines_that_are_not_pairs_of_bytes_go_to_h11_unremembered() -> None:
+    from backstage_runtime.defaults.root_http_router import _strict_http1
+
+    lines: list[object] = [[b"x-list", b"1"], ("x-str", "2")]
+    result = _strict_http1._normalized_headers(lines)  # type: ignore[arg-type]
+    assert result._full_items == [(b"x-list", b"x-list", b"1"), (b"x-str", b"x-str", b"2")]
+    assert ("x-str", "2") not in _strict_http1._known_header_lines
+
+
+def test_the_memory_of_header_lines_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backstage_runtime.defaults.root_http_router import _strict_http1
+
+    monkeypatch.setattr(_strict_http1, "_known_header_lines", {})
+    for number in range(_strict_http1.MAX_KNOWN_HEADER_LINES * 3):
+        _strict_http1._normalized_headers([(b"etag", b'W/"%d"' % number)])
+        assert len(_strict_http1._known_header_lines) <= _strict_http1.MAX_KNOWN_HEADER_LINES
