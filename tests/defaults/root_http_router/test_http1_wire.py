@@ -152,6 +152,33 @@ def test_the_head_check_reads_only_up_to_the_first_empty_line() -> None:
     check_request_head(b"PRI * HTTP/2.0\r\n\r\n", allow_h2_preface=True)
 
 
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: 1, 2\r\n\r\n", "Content-Length"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\ncontent-length : +1\r\n\r\n", "Content-Length"),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-ENCODING: chunked\r\nContent-Length: 1\r\n\r\n",
+            "both",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n", "folding"),
+    ],
+)
+def test_the_head_check_finds_framing_lines_in_any_case_and_spacing(
+    head: bytes, message: str
+) -> None:
+    with pytest.raises(h11.RemoteProtocolError, match=message):
+        check_request_head(head)
+
+
+def test_a_head_that_only_mentions_framing_names_elsewhere_passes() -> None:
+    # The quick look for "content-length" anywhere sends this head to the line by line check,
+    # which finds no framing header in it.
+    check_request_head(
+        b"GET /content-length?transfer-encoding HTTP/1.1\r\nHost: x\r\nX-A: content-length\r\n\r\n"
+    )
+
+
 def response_head(address: tuple[str, int], data: bytes) -> list[bytes]:
     """The status line and header lines of the first response to ``data``."""
     with socket.create_connection(address, timeout=5) as sock:
