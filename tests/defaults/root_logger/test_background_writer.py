@@ -185,3 +185,47 @@ def test_a_line_written_as_the_writer_stops_is_not_stranded() -> None:
 
     expected = [line for i in range(200) for line in (f"line {i}", f"racing {i}")]
     assert messages(stream.getvalue()) == expected
+
+
+class CountingStream(io.StringIO):
+    """A stream that records each write and signals the first one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+        self.written = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        self.written.set()
+        return super().write(text)
+
+
+def test_lines_logged_together_share_one_write_and_a_flush_does_not_wait_for_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backstage_runtime.defaults.root_logger import _writer
+
+    # A wait longer than the test: only the flush can end it.
+    monkeypatch.setattr(_writer, "LINGER_SECONDS", 60.0)
+    stream = CountingStream()
+    logger = BackstageLogger(stream=stream, format="json", background=True)
+    for index in range(50):
+        logger.info(f"line {index}")
+    began = time.monotonic()
+    logger.flush()
+
+    assert time.monotonic() - began < 30
+    assert len(stream.writes) == 1
+    assert messages(stream.getvalue()) == [f"line {i}" for i in range(50)]
+
+
+def test_a_line_is_written_without_a_flush() -> None:
+    stream = CountingStream()
+    logger = BackstageLogger(stream=stream, format="json", background=True)
+
+    logger.info("soon")
+
+    assert stream.written.wait(5)
+    assert messages(stream.getvalue()) == ["soon"]
+    logger.flush()
