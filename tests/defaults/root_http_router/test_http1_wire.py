@@ -308,3 +308,27 @@ def test_the_memory_of_header_lines_is_bounded(monkeypatch: pytest.MonkeyPatch) 
     for number in range(_strict_http1.MAX_KNOWN_HEADER_LINES * 3):
         _strict_http1._normalized_headers([(b"etag", b'W/"%d"' % number)])
         assert len(_strict_http1._known_header_lines) <= _strict_http1.MAX_KNOWN_HEADER_LINES
+
+
+def test_the_date_line_is_made_once_a_second_as_hypercorn_makes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import hypercorn.config
+
+    from backstage_runtime.defaults.root_http_router._server import _ServerConfig
+    from backstage_runtime.defaults.root_http_router._server_limits import ServerLimits
+
+    config = _ServerConfig(None, limits=ServerLimits())
+    config.include_server_header = False
+    clock = [1_700_000_000.25]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(hypercorn.config, "time", lambda: clock[0])
+    first = config.response_headers("h11")
+    assert first == [(b"date", b"Tue, 14 Nov 2023 22:13:20 GMT")]
+    first.append((b"x-mine", b"1"))  # each caller gets a list of its own
+    clock[0] = 1_700_000_000.75
+    assert config.response_headers("h11") == [(b"date", b"Tue, 14 Nov 2023 22:13:20 GMT")]
+    clock[0] = 1_700_000_001.0
+    assert config.response_headers("h11") == [(b"date", b"Tue, 14 Nov 2023 22:13:21 GMT")]
