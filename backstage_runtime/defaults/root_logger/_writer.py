@@ -22,6 +22,7 @@ short.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 from queue import Empty, SimpleQueue
@@ -58,8 +59,12 @@ class BackgroundWriter:
         # Guards starting and ending the thread, never the hand-over of a line.
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        # Set by flush(): the thread writes at once instead of waiting for more lines.
-        self._hurry = threading.Event()
+        # Held except when a flush wants the lines at once: the thread's wait for more lines is
+        # an acquire with a timeout, which a flush's release ends. A lock, not an Event: its
+        # timed acquire is one C call, where Event.wait runs Python-level Condition code
+        # (~25k instructions a wake, measured on the served request).
+        self._hurry = threading.Lock()
+        self._hurry.acquire()
 
     def write(self, line: str) -> None:
         """Queue ``line`` (its newline included); it is written soon, in order."""
@@ -77,7 +82,8 @@ class BackgroundWriter:
             if thread is None:
                 return
             stop = _Stop()
-            self._hurry.set()
+            with contextlib.suppress(RuntimeError):  # already released by another flush
+                self._hurry.release()
             self._queue.put(stop)
         deadline = None if timeout is None else time.monotonic() + timeout
         if stop.done.wait(_remaining(deadline)) and stop.ended:
@@ -101,7 +107,9 @@ class BackgroundWriter:
         while True:
             item = queue.get()
             if not isinstance(item, _Stop):
-                hurry.wait(LINGER_SECONDS)  # more lines, on the same wake
+                # More lines, on the same wake; a flush ends the wait (and the lock is held
+                # again, for the next one).
+                hurry.acquire(timeout=LINGER_SECONDS)
             lines: list[str] = []
             stop: _Stop | None = None
             # Everything queued by now goes out in one write (many lines under load).
@@ -122,8 +130,6 @@ class BackgroundWriter:
     def _end(self, stop: _Stop) -> bool:
         """Whether the thread ends at ``stop``: it does unless lines were queued after it."""
         with self._lock:
-            # A flush that comes later sets it again (under this lock) before queueing its stop.
-            self._hurry.clear()
             # Cleared before the queue is looked at: a write() that comes later sees no thread
             # and starts one (waiting for this lock), one that came earlier is seen here.
             self._thread = None
