@@ -4,6 +4,7 @@ connection, status lines carry Node's reason phrase, keep-alive is announced.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -151,6 +152,33 @@ def test_the_head_check_reads_only_up_to_the_first_empty_line() -> None:
     check_request_head(b"PRI * HTTP/2.0\r\n\r\n", allow_h2_preface=True)
 
 
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: 1, 2\r\n\r\n", "Content-Length"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\ncontent-length : +1\r\n\r\n", "Content-Length"),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-ENCODING: chunked\r\nContent-Length: 1\r\n\r\n",
+            "both",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n", "folding"),
+    ],
+)
+def test_the_head_check_finds_framing_lines_in_any_case_and_spacing(
+    head: bytes, message: str
+) -> None:
+    with pytest.raises(h11.RemoteProtocolError, match=message):
+        check_request_head(head)
+
+
+def test_a_head_that_only_mentions_framing_names_elsewhere_passes() -> None:
+    # The quick look for "content-length" anywhere sends this head to the line by line check,
+    # which finds no framing header in it.
+    check_request_head(
+        b"GET /content-length?transfer-encoding HTTP/1.1\r\nHost: x\r\nX-A: content-length\r\n\r\n"
+    )
+
+
 def response_head(address: tuple[str, int], data: bytes) -> list[bytes]:
     """The status line and header lines of the first response to ``data``."""
     with socket.create_connection(address, timeout=5) as sock:
@@ -204,3 +232,103 @@ def test_reason_phrases_are_nodes_where_python_words_them_differently() -> None:
     assert NODE_STATUS_CODES[413] == b"Payload Too Large"
     assert NODE_STATUS_CODES[416] == b"Range Not Satisfiable"
     assert NODE_STATUS_CODES[422] == b"Unprocessable Entity"
+
+
+RESPONSE_LINES = [
+    (b"X-Frame-Options", b"SAMEORIGIN"),
+    (b"content-type", b"application/json; charset=utf-8"),
+    (b"content-length", b"17, 17"),
+    (b"vary", b"Accept-Encoding"),
+]
+
+
+def h11_normalized(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
+    from h11._headers import normalize_and_validate
+
+    return list(normalize_and_validate(headers)._full_items)
+
+
+def test_remembered_header_lines_normalise_as_h11_does_on_every_response() -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    first = _normalized_headers(list(RESPONSE_LINES))._full_items
+    again = _normalized_headers(list(RESPONSE_LINES))._full_items
+    assert first == again == h11_normalized(RESPONSE_LINES)
+    # Raw casing kept for the wire, the lower-cased name and the merged length for h11.
+    assert again[0] == (b"X-Frame-Options", b"x-frame-options", b"SAMEORIGIN")
+    assert again[2] == (b"content-length", b"content-length", b"17")
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([(b"x-ok", b"1"), (b"bad name", b"1")], "Illegal header name"),
+        ([(b"x-ok", b"1"), (b"x-bad", b"a\r\nb")], "Illegal header value"),
+        ([(b"content-length", b"1"), (b"content-length", b"2")], "conflicting Content-Length"),
+        ([(b"transfer-encoding", b"chunked")] * 2, "multiple Transfer-Encoding"),
+        ([(b"content-length", b"1, 2")], "conflicting Content-Length"),
+    ],
+)
+def test_remembered_header_lines_still_refuse_what_h11_refuses(
+    lines: list[tuple[bytes, bytes]], message: str
+) -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    # Each line seen alone first (and remembered, when valid): the checks across lines and
+    # the refusals still happen on the whole list.
+    for line in lines:
+        with contextlib.suppress(h11.LocalProtocolError):
+            _normalized_headers([line])
+    with pytest.raises(h11.LocalProtocolError, match=message):
+        _normalized_headers(list(lines))
+
+
+def test_repeated_identical_content_length_is_merged_as_h11_merges_it() -> None:
+    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+
+    lines = [(b"content-length", b"5"), (b"x-a", b"b"), (b"content-length", b"5")]
+    assert _normalized_headers(lines)._full_items == h11_normalized(lines)
+    assert len(_normalized_headers(lines)) == 2
+
+
+def test_lines_that_are_not_pairs_of_bytes_go_to_h11_unremembered() -> None:
+    from backstage_runtime.defaults.root_http_router import _strict_http1
+
+    lines: list[object] = [[b"x-list", b"1"], ("x-str", "2")]
+    result = _strict_http1._normalized_headers(lines)  # type: ignore[arg-type]
+    assert result._full_items == [(b"x-list", b"x-list", b"1"), (b"x-str", b"x-str", b"2")]
+    known: dict[object, object] = dict(_strict_http1._known_header_lines)
+    assert ("x-str", "2") not in known
+
+
+def test_the_memory_of_header_lines_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backstage_runtime.defaults.root_http_router import _strict_http1
+
+    monkeypatch.setattr(_strict_http1, "_known_header_lines", {})
+    for number in range(_strict_http1.MAX_KNOWN_HEADER_LINES * 3):
+        _strict_http1._normalized_headers([(b"etag", b'W/"%d"' % number)])
+        assert len(_strict_http1._known_header_lines) <= _strict_http1.MAX_KNOWN_HEADER_LINES
+
+
+def test_the_date_line_is_made_once_a_second_as_hypercorn_makes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import hypercorn.config
+
+    from backstage_runtime.defaults.root_http_router._server import _ServerConfig
+    from backstage_runtime.defaults.root_http_router._server_limits import ServerLimits
+
+    config = _ServerConfig(None, limits=ServerLimits())
+    config.include_server_header = False
+    clock = [1_700_000_000.25]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(hypercorn.config, "time", lambda: clock[0])
+    first = config.response_headers("h11")
+    assert first == [(b"date", b"Tue, 14 Nov 2023 22:13:20 GMT")]
+    first.append((b"x-mine", b"1"))  # each caller gets a list of its own
+    clock[0] = 1_700_000_000.75
+    assert config.response_headers("h11") == [(b"date", b"Tue, 14 Nov 2023 22:13:20 GMT")]
+    clock[0] = 1_700_000_001.0
+    assert config.response_headers("h11") == [(b"date", b"Tue, 14 Nov 2023 22:13:21 GMT")]
