@@ -35,6 +35,7 @@ from quart.wrappers import BaseRequestWebsocket, Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
+from ._request_info import get_request_info
 from ._route_probe import probed_match
 
 __all__ = ["MountedQuart"]
@@ -114,6 +115,16 @@ class _ProbedRequestContext(_MountedRequestContext):
         super().match_request()
 
 
+def _note_route(request: BaseRequestWebsocket) -> None:
+    # The mount path plus the rule: /api/todo/items/<item_id>. No rule: nothing matched (404).
+    rule = request.url_rule
+    if rule is not None:
+        scope = request.scope
+        info = get_request_info(scope)  # type: ignore[arg-type]  # (a cast would cost a call)
+        if info is not None:
+            info.route = scope.get("root_path", "") + rule.rule
+
+
 def _normalise_host(scheme: str, host: str) -> str:
     # quart.routing's: the default port of the scheme is not part of the host.
     if scheme in ("http", "ws") and host.endswith(":80"):
@@ -131,6 +142,10 @@ class MountedQuart(Quart):
     #: Whether requests come with the route a probe matched for them (a plugin router serving
     #: blueprints and an application asks before it sends a request here).
     reuses_probed_matches = False
+
+    #: Whether each request tells its :class:`~._request_info.RequestInfo` which route template
+    #: matched (``http.route`` of the request's metrics and span): set while telemetry records.
+    notes_routes = False
 
     def app_context(self) -> AppContext:
         """A new app context (one per request, as Quart makes it)."""
@@ -199,6 +214,10 @@ class MountedQuart(Quart):
         try:
             if request_started.receivers:
                 await request_started.send_async(self, _sync_wrapper=self.ensure_async)  # type: ignore[arg-type]
+            if self.notes_routes:
+                # Where a before_request hook would run (first of all of them), without the
+                # hook lookups under every blueprint name and the request proxy's lookups.
+                _note_route((request_context or request_ctx).request)
             result: ResponseReturnValue | HTTPException | None
             result = await self.preprocess_request(request_context)
             if result is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from quart import Blueprint, request
+from quart import Blueprint
 
 from ...api.errors import NotFoundError
 from ...http_toolkit import (
@@ -13,7 +13,6 @@ from ...http_toolkit import (
     Receive,
     Scope,
     Send,
-    get_request_info,
     is_blueprint,
     mount_handler,
     request_url,
@@ -60,8 +59,7 @@ class PluginDispatch:
                 # The pipeline's body limit bounds every body; Quart's own 16 MB limit would
                 # refuse a larger configured one, under a name Backstage clients do not know.
                 self._quart.config["MAX_CONTENT_LENGTH"] = None
-                if self._note_routes:
-                    self._quart.before_request(_note_route)
+                self._quart.notes_routes = self._note_routes
             for blueprint in blueprints:
                 self._quart.register_blueprint(blueprint)
             self._share_matches()
@@ -105,16 +103,6 @@ class PluginDispatch:
             # What calling the app awaits, without that one more coroutine per request.
             return self._quart.asgi_app  # type: ignore[return-value]
         return self._app
-
-
-async def _note_route() -> None:
-    """Tell the request's info which route template matched (``http.route`` of the request's
-    metrics and span): the mount path plus the rule, ``/api/todo/items/<item_id>``."""
-    rule = request.url_rule
-    scope = cast(Scope, request.scope)
-    info = get_request_info(scope)
-    if rule is not None and info is not None:
-        info.route = scope.get("root_path", "") + rule.rule
 
 
 def _blueprints_in(handler: Any) -> list[Blueprint] | None:
