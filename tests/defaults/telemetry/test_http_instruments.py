@@ -33,7 +33,14 @@ from backstage_runtime.api.errors import ServiceUnavailableError
 from backstage_runtime.defaults.root_http_router._http_metrics import HttpMetricsMiddleware
 from backstage_runtime.defaults.root_http_router._http_tracing import HttpTracingMiddleware
 from backstage_runtime.defaults.root_logger import root_logger_service_factory
-from backstage_runtime.http_toolkit import Receive, RequestInfo, Scope, Send, set_request_info
+from backstage_runtime.http_toolkit import (
+    Receive,
+    RequestInfo,
+    Scope,
+    Send,
+    get_request_info,
+    set_request_info,
+)
 from backstage_runtime.testing import TestBackend
 
 from ._support import TRACEPARENT, telemetry_backend
@@ -382,6 +389,61 @@ async def test_an_exception_escaping_the_pipeline_is_recorded_on_the_span() -> N
     assert event.attributes is not None
     assert event.attributes["exception.type"] == "RuntimeError"
     assert event.attributes["exception.message"] == "the pipeline broke"
+
+
+async def test_each_span_ends_as_its_own_response_tells_on_one_middleware() -> None:
+    # One middleware, requests alike but for their response: none takes another's end.
+    answers = iter([(200, "/api/web/items/<id>"), (503, "/api/web/items/<id>"), (200, None)])
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        info = get_request_info(scope)
+        assert info is not None
+        info.status, info.route = next(answers)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    for _ in range(3):
+        info = RequestInfo(request_id="r", started=0.0, plugin_id="web")
+        await middleware(http_scope(info), never_receive, never_send)
+
+    ok, broken, unrouted = exporter.get_finished_spans()
+    assert (ok.name, broken.name, unrouted.name) == (
+        "POST /api/web/items/<id>",
+        "POST /api/web/items/<id>",
+        "POST",
+    )
+    assert ok.status.status_code is StatusCode.UNSET
+    assert broken.status.status_code is StatusCode.ERROR
+    assert unrouted.status.status_code is StatusCode.UNSET
+    assert broken.attributes is not None
+    assert broken.attributes["error.type"] == "503"
+    assert ok.attributes is not None
+    assert "error.type" not in ok.attributes
+    assert unrouted.attributes is not None
+    assert "http.route" not in unrouted.attributes
+
+
+async def test_a_request_without_request_info_keeps_its_start_attributes() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        pass
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    await middleware(http_scope(None), never_receive, never_send)
+
+    [span] = exporter.get_finished_spans()
+    assert span.name == "POST"
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "POST",
+        "url.scheme": "https",
+        "network.protocol.version": "2",
+        "url.path": "/api/web/upload",
+    }
+    assert span.status.status_code is StatusCode.UNSET
 
 
 async def test_a_request_that_fails_still_records_its_duration_and_leaves_active() -> None:
