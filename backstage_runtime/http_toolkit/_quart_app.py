@@ -217,7 +217,7 @@ class MountedQuart(Quart):
             if self.notes_routes:
                 # Where a before_request hook would run (first of all of them), without the
                 # hook lookups under every blueprint name and the request proxy's lookups.
-                _note_route((request_context or request_ctx).request)
+                _note_route((request_context or request_ctx).request_websocket)
             result: ResponseReturnValue | HTTPException | None
             result = await self.preprocess_request(request_context)
             if result is None:
