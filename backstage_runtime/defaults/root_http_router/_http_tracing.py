@@ -11,6 +11,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, response_attributes
+from ._sdk_span import sampler_ignores_attributes, set_attributes, update_name
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -33,11 +34,12 @@ class HttpTracingMiddleware:
     cache spans, outgoing calls) runs with it as the current span.
     """
 
-    __slots__ = ("_finished", "_tracer", "app")
+    __slots__ = ("_blind_sampler", "_finished", "_tracer", "app")
 
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self.app = app
         self._tracer = tracer
+        self._blind_sampler = sampler_ignores_attributes(tracer)
         # What a finished request sets on its span, per (method, status, route, plugin):
         # built once, as a backend has few of those (bounded, like the metrics' attributes).
         self._finished: dict[tuple[Any, ...], _Finish] = {}
@@ -62,19 +64,24 @@ class HttpTracingMiddleware:
         method: str = scope["method"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
+        attributes = {
+            "http.request.method": method,
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+            "url.path": scope["path"],
+        }
+        name = method if method != "_OTHER" else "HTTP"
         # start_span and attach rather than start_as_current_span: the same span, current for
         # the same block, without its two generator-based context managers per request.
-        span = self._tracer.start_span(
-            method if method != "_OTHER" else "HTTP",
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes={
-                "http.request.method": method,
-                "url.scheme": scope.get("scheme", "http"),
-                "network.protocol.version": scope.get("http_version", "1.1"),
-                "url.path": scope["path"],
-            },
-        )
+        if self._blind_sampler:
+            # The SDK's samplers do not read the attributes: set just after the start, they
+            # are stored without the SDK's cleaning of each value (see _sdk_span).
+            span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+            set_attributes(span, attributes)
+        else:
+            span = self._tracer.start_span(
+                name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+            )
         token = otel_context.attach(set_span_in_context(span, current))
         try:
             try:
@@ -103,9 +110,9 @@ class HttpTracingMiddleware:
             finish = _Finish(method, info)
             if len(self._finished) < _MOST_CACHED:
                 self._finished[key] = finish
-        span.set_attributes(finish.attributes)
+        set_attributes(span, finish.attributes)
         if finish.name is not None:
-            span.update_name(finish.name)
+            update_name(span, finish.name)
         if finish.error:
             span.set_status(_ERROR)
 
