@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanKind,
+    Status,
+    StatusCode,
+    set_span_in_context,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
@@ -77,7 +83,8 @@ class HttpTracingMiddleware:
             # The SDK's samplers do not read the attributes: set just after the start, they
             # are stored without the SDK's cleaning of each value (see _sdk_span).
             span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
-            set_attributes(span, attributes)
+            if type(span) is not NonRecordingSpan:
+                set_attributes(span, attributes)
         else:
             span = self._tracer.start_span(
                 name, context=parent, kind=SpanKind.SERVER, attributes=attributes
@@ -87,7 +94,10 @@ class HttpTracingMiddleware:
             try:
                 await self.app(scope, receive, send)
             finally:
-                self._finish(span, scope, method)
+                # A span sampled out (the API's non-recording span) records nothing: no end
+                # to work out. It stays current all the same, for its ids downstream.
+                if type(span) is not NonRecordingSpan:
+                    self._finish(span, scope, method)
         except Exception as error:
             # As OpenTelemetry's use_span does; BaseExceptions (a cancellation) are no errors.
             if span.is_recording():

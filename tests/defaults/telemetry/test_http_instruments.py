@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 from quart import Blueprint
 
@@ -513,6 +513,27 @@ async def test_the_sdk_s_samplers_and_an_operator_s_give_the_same_span() -> None
             ("http.route", "/api/web/upload"),
             ("backstage.plugin.id", "web"),
         ]
+
+
+async def test_a_sampled_out_request_records_nothing_and_keeps_its_ids_current() -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(trace.get_current_span().get_span_context())
+        await routed_app(scope, receive, send)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    info = RequestInfo(request_id="r", started=0.0, plugin_id="web")
+    await middleware(http_scope(info), never_receive, never_send)
+
+    assert exporter.get_finished_spans() == ()
+    [ids] = seen
+    assert ids.is_valid
+    assert not ids.trace_flags.sampled
+    assert trace.get_current_span() is trace.INVALID_SPAN
 
 
 async def test_span_limits_apply_to_the_server_span_s_attributes() -> None:
