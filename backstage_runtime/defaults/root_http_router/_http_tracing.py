@@ -17,7 +17,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, response_attributes
-from ._sdk_span import sampler_ignores_attributes, set_attributes, update_name
+from ._sdk_span import sampler_ignores_attributes, set_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -120,9 +120,7 @@ class HttpTracingMiddleware:
             finish = _Finish(method, info)
             if len(self._finished) < _MOST_CACHED:
                 self._finished[key] = finish
-        set_attributes(span, finish.attributes)
-        if finish.name is not None:
-            update_name(span, finish.name)
+        set_attributes(span, finish.attributes, finish.name)
         if finish.error:
             span.set_status(_ERROR)
 

@@ -6,7 +6,8 @@ span start and end, a tenth of a traced request's cost, for values the HTTP midd
 itself (``str`` keys, ``str`` and ``int`` values: nothing to clean). For the SDK's own span, while
 it has not ended, with room under its attribute count limit, no value length limit and none of
 the keys set yet, :func:`set_attributes` stores them as the SDK would (under the span's lock);
-anything else goes through the span's API, as does every span of another implementation.
+anything else goes through the span's API, as does every span of another implementation. The
+name goes with the attributes, the same way.
 
 What this counts on of the SDK (the span's ``_lock``, ``_end_time``, ``_attributes`` and
 ``_name``; the ``BoundedAttributes``' ``_dict`` and ``_immutable``) is checked once per span
@@ -22,7 +23,7 @@ from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 
-__all__ = ["sampler_ignores_attributes", "set_attributes", "update_name"]
+__all__ = ["sampler_ignores_attributes", "set_attributes"]
 
 # Span classes (the SDK's, once seen) -> whether their attributes and name can be written directly.
 _DIRECT: dict[type, bool] = {}
@@ -30,26 +31,29 @@ _SPAN_FIELDS = ("_lock", "_end_time", "_attributes", "_name")
 _SAMPLING = "opentelemetry.sdk.trace.sampling"
 
 
-def _direct(span: Any) -> bool:
-    kind = type(span)
-    direct = _DIRECT.get(kind)
-    if direct is None:
-        sdk = sys.modules.get("opentelemetry.sdk.trace")
-        direct = (
-            sdk is not None
-            and issubclass(kind, sdk.Span)
-            and all(hasattr(span, name) for name in _SPAN_FIELDS)
-            and type(span._attributes) is BoundedAttributes
-            and isinstance(getattr(span._attributes, "_dict", None), dict)
-            and hasattr(span._attributes, "_immutable")
-        )
-        _DIRECT[kind] = direct
+def _learn(span: Any) -> bool:
+    """Whether the spans of ``span``'s class have the SDK's fields (looked at once per class)."""
+    sdk = sys.modules.get("opentelemetry.sdk.trace")
+    direct = (
+        sdk is not None
+        and isinstance(span, sdk.Span)
+        and all(hasattr(span, name) for name in _SPAN_FIELDS)
+        and type(span._attributes) is BoundedAttributes
+        and isinstance(getattr(span._attributes, "_dict", None), dict)
+        and hasattr(span._attributes, "_immutable")
+    )
+    _DIRECT[type(span)] = direct
     return direct
 
 
-def set_attributes(span: Any, attributes: Mapping[str, Any]) -> None:
-    """Set ``attributes`` (str keys, str or int values) on ``span``, as ``span.set_attributes``."""
-    if _direct(span):
+def set_attributes(span: Any, attributes: Mapping[str, Any], name: str | None = None) -> None:
+    """Set ``attributes`` (str keys, str or int values) on ``span``, as ``span.set_attributes``,
+    then rename it to ``name`` when given, as ``span.update_name``."""
+    # The class's answer, looked up here rather than in a function (a call per use).
+    direct = _DIRECT.get(type(span))
+    if direct is None:
+        direct = _learn(span)
+    if direct:
         with span._lock:
             if span._end_time is None:
                 bounded = span._attributes
@@ -64,19 +68,13 @@ def set_attributes(span: Any, attributes: Mapping[str, Any]) -> None:
                     and stored.keys().isdisjoint(attributes)
                 ):
                     stored.update(attributes)
+                    if name is not None:
+                        span._name = name
                     return
     # Limits to apply, an ended span (the SDK's warning), another implementation: its API.
     span.set_attributes(attributes)
-
-
-def update_name(span: Any, name: str) -> None:
-    """Rename ``span``, as ``span.update_name``."""
-    if _direct(span):
-        with span._lock:
-            if span._end_time is None:
-                span._name = name
-                return
-    span.update_name(name)
+    if name is not None:
+        span.update_name(name)
 
 
 def sampler_ignores_attributes(tracer: Any) -> bool:
