@@ -61,11 +61,11 @@ class HttpTracingMiddleware:
         # Only the two W3C trace-context headers matter to the propagator; looked for here
         # rather than in a function of their own (a call per request).
         carrier: dict[str, str] | None = None
-        for name, value in scope["headers"]:
-            if name == b"traceparent" or name == b"tracestate":
+        for header, value in scope["headers"]:
+            if header == b"traceparent" or header == b"tracestate":
                 if carrier is None:
                     carrier = {}
-                carrier[name.decode("latin-1")] = value.decode("latin-1")
+                carrier[header.decode("latin-1")] = value.decode("latin-1")
         parent = _PROPAGATOR.extract(carrier) if carrier is not None else current
         method: str = scope["method"]
         if method not in KNOWN_METHODS:
