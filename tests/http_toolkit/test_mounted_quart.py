@@ -27,7 +27,7 @@ from quart import (
     websocket,
 )
 
-from backstage_runtime.http_toolkit import ErrorResponder
+from backstage_runtime.http_toolkit import ErrorResponder, RequestInfo, set_request_info
 from backstage_runtime.http_toolkit._quart_app import MountedQuart
 from backstage_runtime.http_toolkit._quart_mount import ExpressJsonProvider, build_quart_app
 from backstage_runtime.testing import MockRootLogger
@@ -184,6 +184,46 @@ async def test_a_before_request_answer_skips_the_view_as_in_stock_quart() -> Non
     stock_seen, mounted_seen = await both(short_circuit, "/items")
 
     assert mounted_seen == stock_seen == (["before"], 403, b"refused")
+
+
+async def test_a_noting_app_names_the_matched_route_before_any_hook_answers() -> None:
+    routes = Blueprint("demo", __name__)
+
+    @routes.before_request
+    async def refuse() -> Any:
+        return "refused", 403
+
+    @routes.get("/items/<int:item>")
+    async def item(item: int) -> Any:
+        return "never"  # pragma: no cover
+
+    app = mounted(routes)
+    assert isinstance(app, MountedQuart)
+    app.notes_routes = True
+    infos = [RequestInfo("matched", 0.0), RequestInfo("unmatched", 0.0)]
+    for info, path in zip(infos, ("/items/7", "/nothing"), strict=True):
+        extra: dict[str, Any] = {}
+        set_request_info(extra, info)
+        await serve(app, path, **extra)
+
+    # The template under its mount path, as the span and metrics name it; no route, no name.
+    assert [info.route for info in infos] == ["/api/demo/items/<int:item>", None]
+
+
+async def test_without_noting_an_app_leaves_the_route_unnamed() -> None:
+    routes = Blueprint("demo", __name__)
+
+    @routes.get("/items")
+    async def items() -> Any:
+        return "ok"
+
+    info = RequestInfo("r", 0.0)
+    extra: dict[str, Any] = {}
+    set_request_info(extra, info)
+    send = await serve(mounted(routes), "/items", **extra)
+
+    assert send.status == 200
+    assert info.route is None
 
 
 async def test_a_sync_view_runs_as_in_stock_quart() -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanKind,
+    Status,
+    StatusCode,
+    set_span_in_context,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ...http_toolkit import ASGIApp, Receive, Scope, Send, get_request_info
+from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, response_attributes
+from ._sdk_span import sampler_ignores_attributes, set_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -18,15 +26,9 @@ __all__ = ["HttpTracingMiddleware"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _ERROR = Status(StatusCode.ERROR)
-
-
-def _carrier(scope: Scope) -> dict[str, str]:
-    # Only the two W3C trace-context headers matter to the propagator.
-    found: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        if name in (b"traceparent", b"tracestate"):
-            found[name.decode("latin-1")] = value.decode("latin-1")
-    return found
+# Enough for every method x status x route x plugin of a large backend; past it the end of a
+# span is worked out per request instead (never an unbounded cache).
+_MOST_CACHED = 4096
 
 
 class HttpTracingMiddleware:
@@ -38,11 +40,15 @@ class HttpTracingMiddleware:
     cache spans, outgoing calls) runs with it as the current span.
     """
 
-    __slots__ = ("_tracer", "app")
+    __slots__ = ("_blind_sampler", "_finished", "_tracer", "app")
 
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self.app = app
         self._tracer = tracer
+        self._blind_sampler = sampler_ignores_attributes(tracer)
+        # What a finished request sets on its span, per (method, status, route, plugin):
+        # built once, as a backend has few of those (bounded, like the metrics' attributes).
+        self._finished: dict[tuple[Any, ...], _Finish] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request inside its span."""
@@ -52,30 +58,46 @@ class HttpTracingMiddleware:
         # The current context, looked up once: the SDK would look it up again for the
         # parent, the sampler, the processors and the span's own context.
         current = otel_context.get_current()
-        carrier = _carrier(scope)
-        parent = _PROPAGATOR.extract(carrier) if carrier else current
+        # Only the two W3C trace-context headers matter to the propagator; looked for here
+        # rather than in a function of their own (a call per request).
+        carrier: dict[str, str] | None = None
+        for header, value in scope["headers"]:
+            if header == b"traceparent" or header == b"tracestate":
+                if carrier is None:
+                    carrier = {}
+                carrier[header.decode("latin-1")] = value.decode("latin-1")
+        parent = _PROPAGATOR.extract(carrier) if carrier is not None else current
         method: str = scope["method"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
+        attributes = {
+            "http.request.method": method,
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+            "url.path": scope["path"],
+        }
+        name = method if method != "_OTHER" else "HTTP"
         # start_span and attach rather than start_as_current_span: the same span, current for
         # the same block, without its two generator-based context managers per request.
-        span = self._tracer.start_span(
-            method if method != "_OTHER" else "HTTP",
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes={
-                "http.request.method": method,
-                "url.scheme": scope.get("scheme", "http"),
-                "network.protocol.version": scope.get("http_version", "1.1"),
-                "url.path": scope["path"],
-            },
-        )
+        if self._blind_sampler:
+            # The SDK's samplers do not read the attributes: set just after the start, they
+            # are stored without the SDK's cleaning of each value (see _sdk_span).
+            span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+            if type(span) is not NonRecordingSpan:
+                set_attributes(span, attributes)
+        else:
+            span = self._tracer.start_span(
+                name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+            )
         token = otel_context.attach(set_span_in_context(span, current))
         try:
             try:
                 await self.app(scope, receive, send)
             finally:
-                _finish(span, scope, method)
+                # A span sampled out (the API's non-recording span) records nothing: no end
+                # to work out. It stays current all the same, for its ids downstream.
+                if type(span) is not NonRecordingSpan:
+                    self._finish(span, scope, method)
         except Exception as error:
             # As OpenTelemetry's use_span does; BaseExceptions (a cancellation) are no errors.
             if span.is_recording():
@@ -86,17 +108,35 @@ class HttpTracingMiddleware:
             otel_context.detach(token)
             span.end()
 
+    def _finish(self, span: Span, scope: Scope, method: str) -> None:
+        """What the response told: its attributes, the route's name, a 5xx's error status."""
+        info = get_request_info(scope)
+        if info is None:
+            # Served without a root router's request info: nothing is known of the response.
+            return
+        key = (method, info.status, info.route, info.plugin_id)
+        finish = self._finished.get(key)
+        if finish is None:
+            finish = _Finish(method, info)
+            if len(self._finished) < _MOST_CACHED:
+                self._finished[key] = finish
+        set_attributes(span, finish.attributes, finish.name)
+        if finish.error:
+            span.set_status(_ERROR)
 
-def _finish(span: Span, scope: Scope, method: str) -> None:
-    """What the response told: its attributes, the route's name, a 5xx's error status."""
-    info = get_request_info(scope)
-    found = response_attributes(info)
-    span.set_attributes(found)
-    if info is None:
-        return
-    route = info.route
-    if route is not None:
-        span.update_name(f"{method} {route}" if method != "_OTHER" else route)
-    status = info.status
-    if status is not None and status >= 500:
-        span.set_status(_ERROR)
+
+class _Finish:
+    """The end of the spans of one (method, status, route, plugin): the response's attributes
+    (the SDK copies them, so they are shared), the span's name once a route is known, whether
+    the status is an error (a 5xx)."""
+
+    __slots__ = ("attributes", "error", "name")
+
+    def __init__(self, method: str, info: RequestInfo) -> None:
+        self.attributes: Mapping[str, Any] = response_attributes(info)
+        route = info.route
+        self.name: str | None = None
+        if route is not None:
+            self.name = f"{method} {route}" if method != "_OTHER" else route
+        status = info.status
+        self.error = status is not None and status >= 500

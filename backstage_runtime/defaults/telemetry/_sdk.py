@@ -94,9 +94,11 @@ def build_tracer_provider(
     """
     try:
         from opentelemetry.sdk.trace import TracerProvider
+
+        from ._span_processors import SpanProcessors
     except ImportError as error:
         raise _missing("backend.tracing", error) from None
-    provider = TracerProvider(resource=default_resource())
+    provider = TracerProvider(resource=default_resource(), active_span_processor=SpanProcessors())
     for processor in processors:
         provider.add_span_processor(processor)
     if settings.traces_otlp is not None:

@@ -60,3 +60,17 @@ def test_an_invalid_span_or_other_context_values_add_nothing() -> None:
             assert fields_now() == {"message": "hello"}
     finally:
         context.detach(token)
+
+
+def test_a_span_context_is_the_tuple_the_fields_are_read_from() -> None:
+    # The log line unpacks a SpanContext instead of reading its properties: the layout it
+    # counts on, so that an API release changing it fails here rather than in log lines.
+    ids = SpanContext(TRACE_ID, SPAN_ID, is_remote=True, trace_flags=TraceFlags(1))
+    assert tuple(ids) == (
+        ids.trace_id,
+        ids.span_id,
+        ids.is_remote,
+        ids.trace_flags,
+        ids.trace_state,
+        ids.is_valid,
+    )

@@ -14,6 +14,7 @@ import aiohttp
 import anyio
 import pytest
 from _support.polling import eventually
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -22,9 +23,10 @@ from opentelemetry.sdk.metrics.export import (
     NumberDataPoint,
     Sum,
 )
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 from quart import Blueprint
 
@@ -33,7 +35,14 @@ from backstage_runtime.api.errors import ServiceUnavailableError
 from backstage_runtime.defaults.root_http_router._http_metrics import HttpMetricsMiddleware
 from backstage_runtime.defaults.root_http_router._http_tracing import HttpTracingMiddleware
 from backstage_runtime.defaults.root_logger import root_logger_service_factory
-from backstage_runtime.http_toolkit import Receive, RequestInfo, Scope, Send, set_request_info
+from backstage_runtime.http_toolkit import (
+    Receive,
+    RequestInfo,
+    Scope,
+    Send,
+    get_request_info,
+    set_request_info,
+)
 from backstage_runtime.testing import TestBackend
 
 from ._support import TRACEPARENT, telemetry_backend
@@ -382,6 +391,178 @@ async def test_an_exception_escaping_the_pipeline_is_recorded_on_the_span() -> N
     assert event.attributes is not None
     assert event.attributes["exception.type"] == "RuntimeError"
     assert event.attributes["exception.message"] == "the pipeline broke"
+
+
+async def test_each_span_ends_as_its_own_response_tells_on_one_middleware() -> None:
+    # One middleware, requests alike but for their response: none takes another's end.
+    answers = iter([(200, "/api/web/items/<id>"), (503, "/api/web/items/<id>"), (200, None)])
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        info = get_request_info(scope)
+        assert info is not None
+        info.status, info.route = next(answers)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    for _ in range(3):
+        info = RequestInfo(request_id="r", started=0.0, plugin_id="web")
+        await middleware(http_scope(info), never_receive, never_send)
+
+    ok, broken, unrouted = exporter.get_finished_spans()
+    assert (ok.name, broken.name, unrouted.name) == (
+        "POST /api/web/items/<id>",
+        "POST /api/web/items/<id>",
+        "POST",
+    )
+    assert ok.status.status_code is StatusCode.UNSET
+    assert broken.status.status_code is StatusCode.ERROR
+    assert unrouted.status.status_code is StatusCode.UNSET
+    assert broken.attributes is not None
+    assert broken.attributes["error.type"] == "503"
+    assert ok.attributes is not None
+    assert "error.type" not in ok.attributes
+    assert unrouted.attributes is not None
+    assert "http.route" not in unrouted.attributes
+
+
+async def test_a_request_without_request_info_keeps_its_start_attributes() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        pass
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    await middleware(http_scope(None), never_receive, never_send)
+
+    [span] = exporter.get_finished_spans()
+    assert span.name == "POST"
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "POST",
+        "url.scheme": "https",
+        "network.protocol.version": "2",
+        "url.path": "/api/web/upload",
+    }
+    assert span.status.status_code is StatusCode.UNSET
+
+
+class ReadingSampler(Sampler):
+    """A sampler of the operator's: samples everything, noting the attributes it was shown."""
+
+    def __init__(self) -> None:
+        self.shown: list[dict[str, Any]] = []
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        self.shown.append(dict(attributes or {}))
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links)
+
+    def get_description(self) -> str:
+        return "ReadingSampler"
+
+
+async def routed_app(scope: Scope, receive: Receive, send: Send) -> None:
+    info = get_request_info(scope)
+    assert info is not None
+    info.status, info.route = 200, "/api/web/upload"
+
+
+async def one_span(provider: TracerProvider, app: Any = routed_app) -> ReadableSpan:
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    info = RequestInfo(request_id="r", started=0.0, plugin_id="web")
+    await middleware(http_scope(info), never_receive, never_send)
+    [span] = exporter.get_finished_spans()
+    return span
+
+
+async def test_the_sdk_s_samplers_and_an_operator_s_give_the_same_span() -> None:
+    # With the SDK's samplers the attributes are written into the span directly; with any
+    # other sampler they go through the SDK's API (the sampler is shown them at the start).
+    sampler = ReadingSampler()
+    direct = await one_span(TracerProvider())
+    through_api = await one_span(TracerProvider(sampler=sampler))
+
+    assert sampler.shown == [
+        {
+            "http.request.method": "POST",
+            "url.scheme": "https",
+            "network.protocol.version": "2",
+            "url.path": "/api/web/upload",
+        }
+    ]
+    for span in (direct, through_api):
+        assert span.name == "POST /api/web/upload"
+        assert list((span.attributes or {}).items()) == [
+            ("http.request.method", "POST"),
+            ("url.scheme", "https"),
+            ("network.protocol.version", "2"),
+            ("url.path", "/api/web/upload"),
+            ("http.response.status_code", 200),
+            ("http.route", "/api/web/upload"),
+            ("backstage.plugin.id", "web"),
+        ]
+
+
+async def test_a_sampled_out_request_records_nothing_and_keeps_its_ids_current() -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(trace.get_current_span().get_span_context())
+        await routed_app(scope, receive, send)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    middleware = HttpTracingMiddleware(app, provider.get_tracer(SCOPE_NAME))
+    info = RequestInfo(request_id="r", started=0.0, plugin_id="web")
+    await middleware(http_scope(info), never_receive, never_send)
+
+    assert exporter.get_finished_spans() == ()
+    [ids] = seen
+    assert ids.is_valid
+    assert not ids.trace_flags.sampled
+    assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+async def test_span_limits_apply_to_the_server_span_s_attributes() -> None:
+    short = await one_span(TracerProvider(span_limits=SpanLimits(max_span_attribute_length=4)))
+    few = await one_span(TracerProvider(span_limits=SpanLimits(max_span_attributes=5)))
+
+    assert short.attributes is not None
+    assert short.attributes["url.path"] == "/api"
+    assert short.attributes["http.route"] == "/api"
+    # The SDK keeps the newest: the two oldest start attributes made room.
+    assert list(few.attributes or {}) == [
+        "network.protocol.version",
+        "url.path",
+        "http.response.status_code",
+        "http.route",
+        "backstage.plugin.id",
+    ]
+
+
+async def test_an_attribute_the_request_set_is_replaced_as_the_sdk_replaces_it() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        trace.get_current_span().set_attribute("http.route", "/mine")
+        await routed_app(scope, receive, send)
+
+    span = await one_span(TracerProvider(), app)
+
+    attributes = list((span.attributes or {}).items())
+    # Set again at the end: the response's route, moved after the response status.
+    assert attributes[-2:] == [("http.route", "/api/web/upload"), ("backstage.plugin.id", "web")]
 
 
 async def test_a_request_that_fails_still_records_its_duration_and_leaves_active() -> None:
