@@ -89,7 +89,9 @@ def sampler_ignores_attributes(tracer: Any) -> bool:
 
 def _sdk_sampler(sampler: object) -> bool:
     # The SDK's static, ratio and parent-based samplers, whose delegates (parent-based) must
-    # be the SDK's too.
+    # be the SDK's too; or a sampler that says it hands them through (the backend's default).
+    if getattr(type(sampler), "passes_attributes_through", False) is True:
+        return True
     if type(sampler).__module__ != _SAMPLING:
         return False
     sampling = sys.modules[_SAMPLING]

@@ -12,6 +12,9 @@ from typing import Any
 
 __all__ = ["add_trace_fields"]
 
+# The span classes seen to be the API's Span (an ABC check is costly, once per line otherwise).
+_SPAN_TYPES: set[type] = set()
+
 
 def add_trace_fields(fields: dict[str, Any]) -> None:
     """Add the current span's ids to ``fields`` when there is a valid current span."""
@@ -24,10 +27,21 @@ def add_trace_fields(fields: dict[str, Any]) -> None:
     current = sys.modules["opentelemetry.context"].get_current()
     if not current:
         return
+    # What trace.get_current_span(current) does, without its two calls: the span under the
+    # API's key, if it is a Span. The key is the API's private name; without it, the API's call.
+    key = getattr(trace.propagation, "_SPAN_KEY", None)
+    span = current.get(key) if key is not None else trace.get_current_span(current)
+    if span is None:
+        return
+    if type(span) not in _SPAN_TYPES:
+        if not isinstance(span, trace.Span):
+            return
+        _SPAN_TYPES.add(type(span))
     # A SpanContext is a tuple (trace id, span id, remote, flags, state, valid), unpacked at
     # once rather than read through four properties (a call each, per log line).
-    trace_id, span_id, _, flags, _, valid = trace.get_current_span(current).get_span_context()
+    trace_id, span_id, _, flags, _, valid = span.get_span_context()
     if valid:
-        fields["trace_id"] = format(trace_id, "032x")
-        fields["span_id"] = format(span_id, "016x")
-        fields["trace_flags"] = format(flags, "02x")
+        # f-strings format in the interpreter: no lookup and call of format() per field.
+        fields["trace_id"] = f"{trace_id:032x}"
+        fields["span_id"] = f"{span_id:016x}"
+        fields["trace_flags"] = f"{flags:02x}"

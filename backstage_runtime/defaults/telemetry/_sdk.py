@@ -89,16 +89,22 @@ def build_tracer_provider(
 ) -> TracerProvider:
     """An SDK tracer provider exporting to the configured OTLP endpoint and ``processors``.
 
-    Sampling is the SDK's default (a parent's decision is kept, root spans are sampled); the
-    ``OTEL_TRACES_SAMPLER`` variables change it.
+    Sampling is the SDK's default (a parent's decision is kept, root spans are sampled; see
+    ``_root_sampler`` for its short way with a root span); the ``OTEL_TRACES_SAMPLER`` variables
+    change it.
     """
     try:
         from opentelemetry.sdk.trace import TracerProvider
 
+        from ._root_sampler import default_sampler
         from ._span_processors import SpanProcessors
     except ImportError as error:
         raise _missing("backend.tracing", error) from None
-    provider = TracerProvider(resource=default_resource(), active_span_processor=SpanProcessors())
+    provider = TracerProvider(
+        sampler=default_sampler(),
+        resource=default_resource(),
+        active_span_processor=SpanProcessors(),
+    )
     for processor in processors:
         provider.add_span_processor(processor)
     if settings.traces_otlp is not None:

@@ -74,3 +74,14 @@ def test_a_span_context_is_the_tuple_the_fields_are_read_from() -> None:
         ids.trace_state,
         ids.is_valid,
     )
+
+
+def test_a_value_under_the_span_key_that_is_no_span_adds_nothing() -> None:
+    # What the API's get_current_span answers (INVALID_SPAN) for such a value: nothing to add.
+    key = trace.propagation._SPAN_KEY
+    token = context.attach(context.set_value(key, "not a span"))
+    try:
+        assert fields_now() == {"message": "hello"}
+    finally:
+        context.detach(token)
+
