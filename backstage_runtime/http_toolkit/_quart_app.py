@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from types import FunctionType, MethodType
-from typing import ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from quart import Quart
 from quart.ctx import AppContext, RequestContext, _sentinel
@@ -126,20 +126,23 @@ def _note_route(request: BaseRequestWebsocket) -> None:
             info.route = scope.get("root_path", "") + rule.rule
 
 
+class _NotesRoute:
+    """Mixed into a request context: Quart's (or the probe's) matching, then the route noted."""
+
+    def match_request(self: Any) -> None:
+        """Match as the context it is mixed into does, then note the route (:func:`_note_route`)."""
+        super().match_request()  # type: ignore[misc]
+        _note_route(self.request_websocket)
+
+
 # The contexts of an app that notes routes: a class of their own each, so that an app that
 # does not pays nothing for it.
-class _NotingRequestContext(_MountedRequestContext):
-    def match_request(self) -> None:
-        """Quart's matching, then the route noted (see :func:`_note_route`)."""
-        super().match_request()
-        _note_route(self.request_websocket)
+class _NotingRequestContext(_NotesRoute, _MountedRequestContext):
+    pass
 
 
-class _ProbedNotingRequestContext(_ProbedRequestContext):
-    def match_request(self) -> None:
-        """The probe's or Quart's matching, then the route noted (see :func:`_note_route`)."""
-        super().match_request()
-        _note_route(self.request_websocket)
+class _ProbedNotingRequestContext(_NotesRoute, _ProbedRequestContext):
+    pass
 
 
 def _normalise_host(scheme: str, host: str) -> str:

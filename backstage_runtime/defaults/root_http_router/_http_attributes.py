@@ -7,7 +7,7 @@ from typing import Any
 
 from ...http_toolkit import RequestInfo
 
-__all__ = ["KNOWN_METHODS", "DurationAttributes", "response_attributes"]
+__all__ = ["KNOWN_METHODS", "MOST_CACHED", "DurationAttributes", "response_attributes"]
 
 #: Methods outside this set are reported as _OTHER, as the conventions ask (a client must not
 #: be able to create a time series per made-up method).
@@ -15,9 +15,9 @@ KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 )
 
-# Enough for every route template x status x method of a large backend; past it the
-# attributes are built per request instead (never an unbounded cache).
-_MOST_CACHED = 4096
+#: Enough for every route template x status x method x plugin of a large backend; past it the
+#: attributes (and a span's end) are built per request instead (never an unbounded cache).
+MOST_CACHED = 4096
 
 
 def response_attributes(info: RequestInfo | None) -> dict[str, Any]:
@@ -73,6 +73,6 @@ class DurationAttributes:
                 "network.protocol.version": version,
                 **response_attributes(info),
             }
-            if len(self._built) < _MOST_CACHED:
+            if len(self._built) < MOST_CACHED:
                 self._built[key] = found
         return found

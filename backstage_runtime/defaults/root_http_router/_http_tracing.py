@@ -16,7 +16,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
-from ._http_attributes import KNOWN_METHODS, response_attributes
+from ._http_attributes import KNOWN_METHODS, MOST_CACHED, response_attributes
 from ._sdk_span import sampler_ignores_attributes, set_attributes
 
 if TYPE_CHECKING:
@@ -26,9 +26,6 @@ __all__ = ["HttpTracingMiddleware"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _ERROR = Status(StatusCode.ERROR)
-# Enough for every method x status x route x plugin of a large backend; past it the end of a
-# span is worked out per request instead (never an unbounded cache).
-_MOST_CACHED = 4096
 
 
 class HttpTracingMiddleware:
@@ -118,7 +115,7 @@ class HttpTracingMiddleware:
         finish = self._finished.get(key)
         if finish is None:
             finish = _Finish(method, info)
-            if len(self._finished) < _MOST_CACHED:
+            if len(self._finished) < MOST_CACHED:
                 self._finished[key] = finish
         set_attributes(span, finish.attributes, finish.name)
         if finish.error:

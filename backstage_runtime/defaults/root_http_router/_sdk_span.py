@@ -39,7 +39,6 @@ def _learn(span: Any) -> bool:
         sdk is not None
         and isinstance(span, sdk.Span)
         and all(hasattr(span, name) for name in _SPAN_FIELDS)
-        and type(span._attributes) is BoundedAttributes
         and isinstance(getattr(span._attributes, "_dict", None), dict)
         and hasattr(span._attributes, "_immutable")
     )

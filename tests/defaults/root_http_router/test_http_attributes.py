@@ -42,7 +42,7 @@ def test_the_same_combination_gets_the_same_mapping_and_another_its_own() -> Non
 
 def test_past_the_bound_attributes_are_built_per_request() -> None:
     attributes = DurationAttributes()
-    bound = _http_attributes._MOST_CACHED
+    bound = _http_attributes.MOST_CACHED
     for status in range(bound):
         attributes.of("GET", "http", "1.1", info(status))
     late = attributes.of("GET", "http", "1.1", info(bound))
