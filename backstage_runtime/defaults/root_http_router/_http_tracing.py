@@ -18,6 +18,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, MOST_CACHED, response_attributes
 from ._sdk_span import sampler_ignores_attributes, set_attributes
+from ._server_span_start import ServerSpanStart
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -37,12 +38,14 @@ class HttpTracingMiddleware:
     cache spans, outgoing calls) runs with it as the current span.
     """
 
-    __slots__ = ("_blind_sampler", "_finished", "_tracer", "app")
+    __slots__ = ("_blind_sampler", "_finished", "_start", "_tracer", "app")
 
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self.app = app
         self._tracer = tracer
         self._blind_sampler = sampler_ignores_attributes(tracer)
+        # The SDK's start_span taken in fewer steps, where the tracer is exactly the SDK's.
+        self._start = ServerSpanStart.for_tracer(tracer)
         # What a finished request sets on its span, per (method, status, route, plugin):
         # built once, as a backend has few of those (bounded, like the metrics' attributes).
         self._finished: dict[tuple[Any, ...], _Finish] = {}
@@ -76,9 +79,13 @@ class HttpTracingMiddleware:
         name = method if method != "_OTHER" else "HTTP"
         # start_span and attach rather than start_as_current_span: the same span, current for
         # the same block, without its two generator-based context managers per request.
-        if self._blind_sampler:
-            # The SDK's samplers do not read the attributes: set just after the start, they
-            # are stored without the SDK's cleaning of each value (see _sdk_span).
+        start = self._start
+        if start is not None:
+            # The SDK's samplers do not read the attributes: then they are stored without the
+            # SDK's cleaning of each value (they are clean: str keys and values).
+            span = start.start(name, parent, attributes, self._blind_sampler)
+        elif self._blind_sampler:
+            # As above, set just after the start (see _sdk_span).
             span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
             if type(span) is not NonRecordingSpan:
                 set_attributes(span, attributes)
