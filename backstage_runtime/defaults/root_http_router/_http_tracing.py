@@ -18,7 +18,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, MOST_CACHED, response_attributes
 from ._sdk_span import sampler_ignores_attributes, set_attributes
-from ._server_span_start import ServerSpanStart
+from ._server_span_start import ServerSpanStart, runtime_context_var, span_key
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -38,7 +38,15 @@ class HttpTracingMiddleware:
     cache spans, outgoing calls) runs with it as the current span.
     """
 
-    __slots__ = ("_blind_sampler", "_finished", "_start", "_tracer", "app")
+    __slots__ = (
+        "_blind_sampler",
+        "_context_var",
+        "_finished",
+        "_span_key",
+        "_start",
+        "_tracer",
+        "app",
+    )
 
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self.app = app
@@ -46,6 +54,10 @@ class HttpTracingMiddleware:
         self._blind_sampler = sampler_ignores_attributes(tracer)
         # The SDK's start_span taken in fewer steps, where the tracer is exactly the SDK's.
         self._start = ServerSpanStart.for_tracer(tracer)
+        # OpenTelemetry's current context as the ContextVar under its default runtime context,
+        # and the key of the span in a context: set and reset directly (else the API's calls).
+        self._context_var = runtime_context_var()
+        self._span_key = span_key()
         # What a finished request sets on its span, per (method, status, route, plugin):
         # built once, as a backend has few of those (bounded, like the metrics' attributes).
         self._finished: dict[tuple[Any, ...], _Finish] = {}
@@ -57,7 +69,8 @@ class HttpTracingMiddleware:
             return
         # The current context, looked up once: the SDK would look it up again for the
         # parent, the sampler, the processors and the span's own context.
-        current = otel_context.get_current()
+        context_var = self._context_var
+        current = context_var.get() if context_var is not None else otel_context.get_current()
         # Only the two W3C trace-context headers matter to the propagator; looked for here
         # rather than in a function of their own (a call per request).
         carrier: dict[str, str] | None = None
@@ -93,7 +106,14 @@ class HttpTracingMiddleware:
             span = self._tracer.start_span(
                 name, context=parent, kind=SpanKind.SERVER, attributes=attributes
             )
-        token = otel_context.attach(set_span_in_context(span, current))
+        key = self._span_key
+        if context_var is not None and key is not None:
+            # set_span_in_context and attach: a copy of the context with the span, made current.
+            values = current.copy()
+            values[key] = span
+            token = context_var.set(otel_context.Context(values))
+        else:
+            token = otel_context.attach(set_span_in_context(span, current))
         try:
             try:
                 await self.app(scope, receive, send)
@@ -109,7 +129,14 @@ class HttpTracingMiddleware:
                 span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             raise
         finally:
-            otel_context.detach(token)
+            if context_var is not None:
+                try:
+                    context_var.reset(token)
+                except Exception:
+                    # The API's detach fails the same way, and logs it as OpenTelemetry does.
+                    otel_context.detach(token)
+            else:
+                otel_context.detach(token)
             span.end()
 
     def _finish(self, span: Span, scope: Scope, method: str) -> None:

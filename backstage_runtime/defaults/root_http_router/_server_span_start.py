@@ -21,6 +21,8 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
+from contextvars import ContextVar
+from random import getrandbits
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,7 @@ from opentelemetry.trace import (
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-__all__ = ["ServerSpanStart"]
+__all__ = ["ServerSpanStart", "runtime_context_var", "span_key"]
 
 # The fields ``_Span.__init__`` sets (SDK 1.45): a span made here has these and no others.
 _SPAN_FIELDS = frozenset(
@@ -79,6 +81,8 @@ _TRACER_FIELDS = (
 )
 # The API's key for the current span in a context (a private name, looked up with a fallback).
 _SPAN_KEY: str | None = None
+# Decision -> (sampled, recording): the SDK asks the decision each, a call per span.
+_DECISIONS: dict[Any, tuple[bool, bool]] = {}
 # Classes seen to be the API's Span: isinstance on an ABC costs more than a set lookup.
 _SPAN_TYPES: set[type] = set()
 
@@ -93,7 +97,9 @@ class ServerSpanStart:
         "_ids",
         "_limits",
         "_metrics",
+        "_no_metrics",
         "_processor",
+        "_random_ids",
         "_sampler",
         "_span_class",
         "_template",
@@ -109,6 +115,9 @@ class ServerSpanStart:
         self._limits = tracer._span_limits
         self._span_class = sdk._Span
         self._bounded_list = sys.modules["opentelemetry.sdk.util"].BoundedList
+        # The SDK's default id generator and span counters (off unless asked for), whose
+        # answers are known: drawn here, and no call (see _known_parts).
+        self._random_ids, self._no_metrics = _known_parts(self._ids, self._metrics)
         # (sampled, random trace id) -> the flags: the SDK builds them anew for every span.
         sampled, random = TraceFlags.SAMPLED, TraceFlags.RANDOM_TRACE_ID
         self._flags = {
@@ -163,6 +172,12 @@ class ServerSpanStart:
         if set(vars(probe)) != _SPAN_FIELDS or probe._trace_config is not None:
             return None
         _SPAN_KEY = key
+        if not _DECISIONS:
+            decisions = sys.modules["opentelemetry.sdk.trace.sampling"].Decision
+            _DECISIONS.update(
+                (decision, (decision.is_sampled(), decision.is_recording()))
+                for decision in decisions
+            )
         # The UNSET status the SDK shares between its spans (ReadableSpan's default argument).
         return cls(tracer, sdk, probe._status)
 
@@ -194,33 +209,48 @@ class ServerSpanStart:
             )
         if parent_context is not None and not isinstance(parent_context, SpanContext):
             raise TypeError("parent_span_context must be a SpanContext or None.")
-        tracer = self._tracer
-        if not tracer._tracer_config.is_enabled:
+        if not self._tracer._tracer_config.is_enabled:
             return NonRecordingSpan(context=parent_context)  # type: ignore[arg-type]  # as the SDK
         ids = self._ids
+        random_ids = self._random_ids
         if parent_context is None or not parent_context.is_valid:
             parent_context = None
-            trace_id = ids.generate_trace_id()
+            if random_ids:
+                # RandomIdGenerator.generate_trace_id: random bits, never the invalid id 0.
+                trace_id = getrandbits(128)
+                while not trace_id:
+                    trace_id = getrandbits(128)
+            else:
+                trace_id = ids.generate_trace_id()
         else:
             trace_id = parent_context.trace_id
         result = self._sampler.should_sample(
             context, trace_id, name, SpanKind.SERVER, None if clean else attributes, ()
         )
         decision = result.decision
-        random = (
-            ids.is_trace_id_random()
-            if parent_context is None
-            else parent_context.trace_flags.random_trace_id
-        )
+        sampled, recording = _DECISIONS[decision]
+        if parent_context is not None:
+            random = parent_context.trace_flags.random_trace_id
+        else:
+            random = random_ids or ids.is_trace_id_random()
+        if random_ids:
+            span_id = getrandbits(64)
+            while not span_id:
+                span_id = getrandbits(64)
+        else:
+            span_id = ids.generate_span_id()
         span_context = SpanContext(
             trace_id,
-            ids.generate_span_id(),
+            span_id,
             is_remote=False,
-            trace_flags=self._flags[(decision.is_sampled(), bool(random))],
+            trace_flags=self._flags[(sampled, bool(random))],
             trace_state=result.trace_state,
         )
-        record_end_metrics = self._metrics.start_span(parent_context, decision)
-        if not decision.is_recording():
+        if self._no_metrics is not None:
+            record_end_metrics = self._no_metrics
+        else:
+            record_end_metrics = self._metrics.start_span(parent_context, decision)
+        if not recording:
             return NonRecordingSpan(context=span_context)
         limits = self._limits
         bounded = BoundedAttributes(
@@ -242,22 +272,50 @@ class ServerSpanStart:
         fields["_record_end_metrics"] = record_end_metrics
         fields["_start_time"] = time_ns()
         if clean and attributes:
-            _put_clean(span, bounded, attributes)
+            # Clean attributes go straight in while they fit the SDK's limits and none is set
+            # yet (the sampler's); otherwise the span's API cleans them, as the SDK would.
+            stored = bounded._dict
+            maxlen = bounded.maxlen
+            if (
+                bounded.max_value_len is None
+                and (maxlen is None or len(stored) + len(attributes) <= maxlen)
+                and (not stored or stored.keys().isdisjoint(attributes))
+            ):
+                stored.update(attributes)
+            else:
+                span.set_attributes(attributes)
         self._processor.on_start(span, parent_context=context)
         span_: Span = span
         return span_
 
 
-def _put_clean(span: Any, bounded: BoundedAttributes, attributes: Mapping[str, Any]) -> None:
-    """Store clean ``attributes`` in a new span's ``bounded`` attributes as the SDK would:
-    straight in while they fit its limits and none is set yet, else through the span's API."""
-    stored = bounded._dict
-    maxlen = bounded.maxlen
-    if (
-        bounded.max_value_len is None
-        and (maxlen is None or len(stored) + len(attributes) <= maxlen)
-        and stored.keys().isdisjoint(attributes)
-    ):
-        stored.update(attributes)
-    else:
-        span.set_attributes(attributes)
+def _known_parts(ids: Any, metrics: Any) -> tuple[bool, Any]:
+    """Whether ``ids`` is the SDK's RandomIdGenerator (its ids are ``random.getrandbits``,
+    redrawn while 0, and its trace ids random), and the span counters' end call when they are
+    the SDK's no-op ones (which count nothing): None when they count."""
+    generators = sys.modules.get("opentelemetry.sdk.trace.id_generator")
+    random_ids = generators is not None and type(ids) is generators.RandomIdGenerator
+    counters = sys.modules.get("opentelemetry.sdk.trace._tracer_metrics")
+    no_op = getattr(counters, "NoOpTracerMetrics", None)
+    end = getattr(counters, "noop", None)
+    if no_op is not None and type(metrics) is no_op and callable(end):
+        return random_ids, end
+    return random_ids, None
+
+
+def runtime_context_var() -> ContextVar[Context] | None:
+    """The ContextVar that holds OpenTelemetry's current context when its runtime context is
+    the default one (``contextvars``), else None: ``get``, ``set`` and ``reset`` on it are the
+    API's ``get_current``, ``attach`` and ``detach``, without two calls each."""
+    runtime = getattr(sys.modules.get("opentelemetry.context"), "_RUNTIME_CONTEXT", None)
+    module = sys.modules.get("opentelemetry.context.contextvars_context")
+    if module is None or type(runtime) is not module.ContextVarsRuntimeContext:
+        return None
+    var = getattr(runtime, "_current_context", None)
+    return var if isinstance(var, ContextVar) else None
+
+
+def span_key() -> str | None:
+    """The API's key for the current span in a context (private: None without it)."""
+    key = getattr(sys.modules.get("opentelemetry.trace.propagation"), "_SPAN_KEY", None)
+    return key if isinstance(key, str) else None

@@ -5,13 +5,16 @@ processors and the SDK's span counters, for every kind of parent, sampler and li
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import (
@@ -22,7 +25,7 @@ from opentelemetry.sdk.trace import (
     TracerProvider,
     _TracerConfig,
 )
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -42,8 +45,13 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from backstage_runtime.defaults.root_http_router._http_tracing import HttpTracingMiddleware
 from backstage_runtime.defaults.root_http_router._sdk_span import sampler_ignores_attributes
-from backstage_runtime.defaults.root_http_router._server_span_start import ServerSpanStart
+from backstage_runtime.defaults.root_http_router._server_span_start import (
+    ServerSpanStart,
+    runtime_context_var,
+    span_key,
+)
 from backstage_runtime.defaults.telemetry._root_sampler import ParentBasedAlwaysOn
 
 ATTRIBUTES = {
@@ -169,8 +177,11 @@ class World:
         sampler: Sampler,
         limits: SpanLimits | None = None,
         meter_provider: MeterProvider | None = None,
+        *,
+        random_ids: bool = False,
     ) -> None:
-        self.ids = CountingIds()
+        # The SDK's RandomIdGenerator draws from the random module: reseeded, it repeats.
+        self.ids: IdGenerator = RandomIdGenerator() if random_ids else CountingIds()
         self.processor = Recording()
         self.provider = TracerProvider(
             sampler=sampler,
@@ -181,13 +192,19 @@ class World:
         self.provider.add_span_processor(self.processor)
         self.tracer = self.provider.get_tracer("backstage-service-rootHttpRouter")
 
+    def restart_ids(self) -> None:
+        if isinstance(self.ids, CountingIds):
+            self.ids.restart()
+        else:
+            random.seed(1234)
+
     def both(self, context: Context, name: str = "GET") -> tuple[Any, Any]:
         """The SDK's span and ours, started with the same ids in the same context."""
-        self.ids.restart()
+        self.restart_ids()
         sdk = self.tracer.start_span(
             name, context=context, kind=SpanKind.SERVER, attributes=ATTRIBUTES
         )
-        self.ids.restart()
+        self.restart_ids()
         start = ServerSpanStart.for_tracer(self.tracer)
         assert start is not None
         clean = sampler_ignores_attributes(self.tracer)
@@ -217,8 +234,11 @@ def fields(span: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("make_context", CONTEXTS.values(), ids=CONTEXTS.keys())
 @pytest.mark.parametrize("make_sampler", SAMPLERS.values(), ids=SAMPLERS.keys())
-def test_the_span_is_the_one_start_span_makes(make_context: Any, make_sampler: Any) -> None:
-    world = World(make_sampler())
+@pytest.mark.parametrize("random_ids", [False, True], ids=["counting ids", "SDK's random ids"])
+def test_the_span_is_the_one_start_span_makes(
+    make_context: Any, make_sampler: Any, random_ids: bool
+) -> None:
+    world = World(make_sampler(), random_ids=random_ids)
     context = make_context()
     sdk, ours = world.both(context)
     assert type(ours) is type(sdk)
@@ -338,3 +358,70 @@ def test_a_tracer_that_is_not_exactly_the_sdk_s_is_started_by_its_own_start_span
     tracer: Any = world.tracer
     del tracer._tracer_metrics
     assert ServerSpanStart.for_tracer(tracer) is None
+
+
+def test_the_runtime_context_var_is_what_the_api_reads_and_writes() -> None:
+    var = runtime_context_var()
+    assert var is not None
+    token = otel_context.attach(Context({"a": 1}))
+    try:
+        assert var.get() is otel_context.get_current()
+    finally:
+        otel_context.detach(token)
+    token = var.set(Context({"b": 2}))
+    try:
+        assert otel_context.get_current() == {"b": 2}
+    finally:
+        var.reset(token)
+    assert span_key() == trace.propagation._SPAN_KEY
+
+
+def test_another_runtime_context_has_no_var_to_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Elsewhere(ContextVarsRuntimeContext):
+        """An operator's runtime context (OTEL_PYTHON_CONTEXT), here a subclass."""
+
+    monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", Elsewhere())
+    assert runtime_context_var() is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("runtime", ["contextvars", "an operator's"])
+async def test_the_request_span_is_current_inside_and_gone_after(
+    runtime: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if runtime != "contextvars":
+
+        class Elsewhere(ContextVarsRuntimeContext):
+            """An operator's runtime context."""
+
+        monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", Elsewhere())
+    world = World(ParentBasedAlwaysOn())
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(trace.get_current_span())
+
+    middleware = HttpTracingMiddleware(app, world.tracer)
+    assert (middleware._context_var is None) is (runtime != "contextvars")
+    before = otel_context.get_current()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/todo/items/1",
+        "headers": [(b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
+    }
+
+    async def receive() -> Any:
+        return {"type": "http.request"}
+
+    async def send(message: Any) -> None:
+        pass
+
+    await middleware(scope, receive, send)
+    (span,) = seen
+    assert span.get_span_context().trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+    assert otel_context.get_current() is before
+    (ended,) = world.processor.ended
+    assert ended.context == span.get_span_context()
+    assert ended.parent is not None
+    assert ended.parent.span_id == 0xB7AD6B7169203331
