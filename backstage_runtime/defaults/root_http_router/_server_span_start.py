@@ -92,7 +92,6 @@ class ServerSpanStart:
     :meth:`for_tracer`)."""
 
     __slots__ = (
-        "_bounded_list",
         "_flags",
         "_ids",
         "_limits",
@@ -113,8 +112,8 @@ class ServerSpanStart:
         self._processor = tracer.span_processor
         self._metrics = tracer._tracer_metrics
         self._limits = tracer._span_limits
-        self._span_class = sdk._Span
-        self._bounded_list = sys.modules["opentelemetry.sdk.util"].BoundedList
+        util = sys.modules["opentelemetry.sdk.util"]
+        self._span_class: type = _server_span_class(sdk._Span, util)
         # The SDK's default id generator and span counters (off unless asked for), whose
         # answers are known: drawn here, and no call (see _known_parts).
         self._random_ids, self._no_metrics = _known_parts(self._ids, self._metrics)
@@ -166,6 +165,11 @@ class ServerSpanStart:
             or tracer.resource is None
             # The span class must be the one start_span makes, and have no fields but these.
             or sdk.Tracer.start_span.__globals__.get("_Span") is not span_class
+            # The two ways an event or a link joins a span (see _server_span_class).
+            or not all(
+                callable(getattr(span_class, name, None))
+                for name in ("add_event", "_add_event", "add_link", "_add_link")
+            )
         ):
             return None
         probe = span_class(name="probe", context=SpanContext(1, 1, is_remote=False))
@@ -259,15 +263,18 @@ class ServerSpanStart:
             immutable=False,
             max_value_len=limits.max_span_attribute_length,
         )
-        span = object.__new__(self._span_class)
+        span: Any = object.__new__(self._span_class)
         fields = span.__dict__
         fields.update(self._template)
         fields["_name"] = name
         fields["_context"] = span_context
         fields["_parent"] = parent_context
         fields["_attributes"] = bounded
-        fields["_events"] = self._bounded_list(limits.max_events)
-        fields["_links"] = self._bounded_list(limits.max_links)
+        # No event or link yet: the SDK's empty bounded lists come with the first (see
+        # _server_span_class), and until then the span holds two fewer lists, locks and
+        # deques (two thirds of a span's memory while the batch processor queues it).
+        fields["_events"] = ()
+        fields["_links"] = ()
         fields["_lock"] = threading.Lock()
         fields["_record_end_metrics"] = record_end_metrics
         fields["_start_time"] = time_ns()
@@ -285,8 +292,49 @@ class ServerSpanStart:
             else:
                 span.set_attributes(attributes)
         self._processor.on_start(span, parent_context=context)
-        span_: Span = span
-        return span_
+        return span  # type: ignore[no-any-return]
+
+
+# The SDK's span class -> the server spans' subclass of it.
+_SERVER_SPAN_CLASSES: dict[type, type] = {}
+
+
+def _server_span_class(span_class: Any, util: Any) -> type:
+    """The SDK's span class with its events and links made on first use.
+
+    The SDK gives every span two empty bounded lists (each an object, a lock and a deque);
+    most request spans never get an event or a link. The subclass starts with empty tuples
+    (which the SDK's ReadableSpan reads as no events, none dropped) and makes the SDK's
+    lists, with the span's limits, before its first event (``add_event``,
+    ``record_exception``) or link (``add_link``); the SDK's own methods then do the rest.
+    """
+    subclass = _SERVER_SPAN_CLASSES.get(span_class)
+    if subclass is not None:
+        return subclass
+    bounded_list = util.BoundedList
+
+    class ServerSpan(span_class):  # type: ignore[misc]
+        """The SDK's span, with its events and links made on first use."""
+
+        def add_event(
+            self: Any, name: str, attributes: Any = None, timestamp: int | None = None
+        ) -> None:
+            """The SDK's ``add_event``, on the span's own bounded list of events."""
+            with self._lock:
+                if type(self._events) is tuple:
+                    self._events = bounded_list(self._limits.max_events)
+            super().add_event(name, attributes, timestamp)
+
+        def add_link(self: Any, context: SpanContext, attributes: Any = None) -> None:
+            """The SDK's ``add_link``, on the span's own bounded list of links."""
+            with self._lock:
+                if type(self._links) is tuple:
+                    self._links = bounded_list(self._limits.max_links)
+            super().add_link(context, attributes)
+
+    ServerSpan.__qualname__ = ServerSpan.__name__ = span_class.__name__
+    _SERVER_SPAN_CLASSES[span_class] = ServerSpan
+    return ServerSpan
 
 
 def _known_parts(ids: Any, metrics: Any) -> tuple[bool, Any]:
