@@ -81,8 +81,11 @@ _TRACER_FIELDS = (
 )
 # The API's key for the current span in a context (a private name, looked up with a fallback).
 _SPAN_KEY: str | None = None
-# Decision -> (sampled, recording): the SDK asks the decision each, a call per span.
-_DECISIONS: dict[Any, tuple[bool, bool]] = {}
+# The SDK's sampled and record-only decisions: a decision is sampled when it is the first,
+# recorded when it is either (Decision.is_sampled and is_recording, without their calls; an
+# enum, Decision has no other members and no subclasses).
+_SAMPLED: Any = None
+_RECORD_ONLY: Any = None
 # Classes seen to be the API's Span: isinstance on an ABC costs more than a set lookup.
 _SPAN_TYPES: set[type] = set()
 
@@ -145,7 +148,7 @@ class ServerSpanStart:
     def for_tracer(cls, api_tracer: Tracer) -> ServerSpanStart | None:
         """A start for ``api_tracer``'s server spans, or None when it is not exactly the
         SDK's (in the fields relied on here): then ``tracer.start_span`` is the way."""
-        global _SPAN_KEY
+        global _SPAN_KEY, _SAMPLED, _RECORD_ONLY
         tracer: Any = api_tracer
         sdk = sys.modules.get("opentelemetry.sdk.trace")
         util = sys.modules.get("opentelemetry.sdk.util")
@@ -176,12 +179,13 @@ class ServerSpanStart:
         if set(vars(probe)) != _SPAN_FIELDS or probe._trace_config is not None:
             return None
         _SPAN_KEY = key
-        if not _DECISIONS:
-            decisions = sys.modules["opentelemetry.sdk.trace.sampling"].Decision
-            _DECISIONS.update(
-                (decision, (decision.is_sampled(), decision.is_recording()))
-                for decision in decisions
-            )
+        decisions = sys.modules["opentelemetry.sdk.trace.sampling"].Decision
+        sampled_ones = [decision for decision in decisions if decision.is_sampled()]
+        recorded_ones = [decision for decision in decisions if decision.is_recording()]
+        if len(sampled_ones) != 1 or len(recorded_ones) != 2:
+            return None
+        _SAMPLED = sampled_ones[0]
+        (_RECORD_ONLY,) = (decision for decision in recorded_ones if decision is not _SAMPLED)
         # The UNSET status the SDK shares between its spans (ReadableSpan's default argument).
         return cls(tracer, sdk, probe._status)
 
@@ -232,7 +236,8 @@ class ServerSpanStart:
             context, trace_id, name, SpanKind.SERVER, None if clean else attributes, ()
         )
         decision = result.decision
-        sampled, recording = _DECISIONS[decision]
+        sampled = decision is _SAMPLED
+        recording = sampled or decision is _RECORD_ONLY
         if parent_context is not None:
             random = parent_context.trace_flags.random_trace_id
         else:
