@@ -14,6 +14,9 @@ With :class:`ServerLimits` (``backend.server.*``) the connection also keeps Node
 request head or body that does not arrive in time gets Node's ``408``; an idle socket is closed,
 see :mod:`._connection_guard`) and drops headers past ``maxHeadersCount`` as Node does.
 
+The keep-alive wait between requests is kept by a timer (:mod:`._keep_alive`) rather than by
+Hypercorn's tasks, with the same timeout and the same close when the server stops accepting.
+
 Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
 that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
@@ -25,6 +28,7 @@ in the same process are untouched.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from itertools import chain
@@ -43,6 +47,7 @@ from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.protocol.ws_stream import WSStream
 
 from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
+from ._keep_alive import IdleConnections, KeepAliveTimer
 from ._server_limits import ServerLimits
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
@@ -366,6 +371,18 @@ class _StrictH11Protocol(H11Protocol):
         self._held_head: bytes | None = None
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
+        # The keep-alive waits after the first are ours (a timer, not Hypercorn's two tasks a
+        # request); the wait for the first request is the server's, started before this
+        # protocol existed, and ends with the first ``Updated(idle=False)`` it is sent.
+        self._server_send = self.send
+        self._keep_alive: KeepAliveTimer | None = None
+        self._first_wait_over = False
+        if self._node_wire:
+            self._keep_alive = KeepAliveTimer(
+                asyncio.get_running_loop(), self.config.keep_alive_timeout, self._close_idle
+            )
+            IdleConnections.of(self.context, self.context.terminated.wait).add(self._keep_alive)
+            self.send = self._send_event
 
     async def handle(self, event: ConnectionEvent) -> None:
         guard = self._guard
@@ -377,7 +394,28 @@ class _StrictH11Protocol(H11Protocol):
                     await self.send(Updated(idle=False))
             elif isinstance(event, Closed):
                 guard.stop()
+        if self._keep_alive is not None and isinstance(event, Closed):
+            self._keep_alive.stop()
         await super().handle(event)
+
+    async def _send_event(self, event: ConnectionEvent) -> None:
+        """The server's ``send``, but for the keep-alive waits after the first one."""
+        keep_alive = self._keep_alive
+        if type(event) is Updated and keep_alive is not None:
+            if self._first_wait_over:
+                if event.idle:
+                    keep_alive.idle()
+                else:
+                    keep_alive.busy()
+                return
+            self._first_wait_over = not event.idle
+        await self._server_send(event)
+
+    def _close_idle(self) -> None:
+        # As Hypercorn closes a connection whose keep-alive wait ran out (or whose worker
+        # stopped); a RuntimeError: the connection's task group has finished already.
+        with contextlib.suppress(RuntimeError):
+            self.task_group.spawn(self._server_send, Closed())
 
     def _expire(self, respond: bool) -> None:
         # A RuntimeError: the connection's task group has finished, nothing is left to close.
