@@ -456,6 +456,16 @@ class _StrictH11Protocol(H11Protocol):
         """Send the held ``head`` and what ``event`` serialises to as one write."""
         await self.send(RawData(data=head + (self._serialised(event) or b"")))
 
+    async def _send_h11_event(self, event: H11SendableEvent) -> None:
+        if not self._node_wire:
+            await super()._send_h11_event(event)
+            return
+        # Hypercorn's, but nothing is written for an event of no bytes (the end of a body of
+        # known length, on every such response): no write, no drain, no lock of the server's.
+        data = self._serialised(event)
+        if data:
+            await self.send(RawData(data=data))
+
     def _serialised(self, event: H11SendableEvent) -> bytes | None:
         """``event``'s bytes, or None where Hypercorn's ``_send_h11_event`` would send nothing
         (the peer's side already failed)."""
