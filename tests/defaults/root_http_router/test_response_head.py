@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backstage_runtime.defaults.root_http_router import _response_head
 from backstage_runtime.defaults.root_http_router._response_head import split_head
 
 Lines = list[tuple[bytes, bytes]]
@@ -44,7 +45,10 @@ def written_by_h11(lines: Lines, status: int, method: bytes) -> tuple[bytes, h11
 def written_split(lines: Lines, status: int, method: bytes) -> tuple[bytes, h11.Connection]:
     found = split_head(lines)
     assert found is not None
-    read, wire = found
+    again = split_head(list(lines))  # an equal list: remembered
+    assert again is not None
+    assert (list(again[0]), again[1]) == (list(found[0]), found[1])
+    read, wire = again
     connection = served(method)
     written = connection.send(h11.Response(headers=read, status_code=status, reason=b"OK"))
     assert written is not None
@@ -131,3 +135,12 @@ def test_a_split_head_is_what_h11_writes_and_leaves_h11_as_it_would(
     assert rest_of_response(split, lines, status, method) == rest_of_response(
         by_h11, lines, status, method
     )
+
+
+def test_the_memory_of_heads_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_response_head, "_known_heads", {})
+    for number in range(_response_head.MAX_KNOWN_HEADS * 3):
+        head = split_head([(b"content-length", b"1"), (b"etag", b'W/"%d"' % number)])
+        assert head is not None
+        assert head[1] == b'content-length: 1\r\netag: W/"%d"\r\n' % number
+        assert len(_response_head._known_heads) <= _response_head.MAX_KNOWN_HEADS
