@@ -14,6 +14,9 @@ With :class:`ServerLimits` (``backend.server.*``) the connection also keeps Node
 request head or body that does not arrive in time gets Node's ``408``; an idle socket is closed,
 see :mod:`._connection_guard`) and drops headers past ``maxHeadersCount`` as Node does.
 
+The keep-alive wait between requests is kept by a timer (:mod:`._keep_alive`) rather than by
+Hypercorn's tasks, with the same timeout and the same close when the server stops accepting.
+
 Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
 that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
@@ -25,6 +28,7 @@ in the same process are untouched.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from itertools import chain
@@ -33,16 +37,17 @@ from typing import Any
 
 import h11
 import hypercorn.protocol
-from h11._headers import Headers as H11Headers
-from h11._headers import normalize_and_validate
 from hypercorn.events import Closed, RawData, Updated
 from hypercorn.events import Event as ConnectionEvent
 from hypercorn.protocol.events import Body, EndBody, Response
 from hypercorn.protocol.events import Event as StreamEvent
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.protocol.ws_stream import WSStream
+from hypercorn.typing import H11SendableEvent
 
 from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
+from ._keep_alive import IdleConnections, KeepAliveTimer
+from ._response_head import normalized_headers, split_head
 from ._server_limits import ServerLimits
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
@@ -189,63 +194,6 @@ def check_request_head(buffer: bytes, *, allow_h2_preface: bool = False) -> None
         )
 
 
-#: Most response header lines remembered as already validated (see :func:`_normalized_headers`);
-#: past it the memory starts over, so varying values (ETags, dates) cannot grow it without end.
-MAX_KNOWN_HEADER_LINES = 512
-
-_known_header_lines: dict[tuple[bytes, bytes], tuple[bytes, bytes, bytes]] = {}
-
-#: The header names whose lines h11 checks against each other (a repeated Content-Length is
-#: merged or refused, a repeated Transfer-Encoding refused), not one line at a time.
-_FRAMING_NAMES = (b"content-length", b"transfer-encoding")
-
-
-def _normalized_headers(headers: list[tuple[bytes, bytes]]) -> H11Headers:
-    """h11's normalisation and validation of a response's ``headers``, what ``h11.Response``
-    would do with the list, remembering each line's outcome.
-
-    h11 runs two regular expressions and four Python calls per line on every response: with
-    the security headers a response carries about 16 lines, ~185k instructions a request, more
-    than the rest of Hypercorn's HTTP/1.1 handling. Most lines are the same on every response
-    (helmet's, ``Content-Type``, ``Vary``, the keep-alive pair), so a line h11 accepted once is
-    taken as it normalised it then. h11's checks that span lines (a repeated ``Content-Length``
-    or ``Transfer-Encoding``) are left to h11 itself on the whole list, as are a line it refuses
-    (so the error is the one h11 raises first) and anything that is not a pair of bytes.
-    """
-    known = _known_header_lines
-    items: list[tuple[bytes, bytes, bytes]] = []
-    framing = 0
-    try:
-        for line in headers:
-            item = known.get(line)
-            if item is None:
-                item = _learn_header_line(line)
-                if item is None:  # refused: h11 on the whole list raises its first error
-                    return normalize_and_validate(headers)
-            if item[1] in _FRAMING_NAMES:
-                framing += 1
-            items.append(item)
-    except TypeError:  # an unhashable line (a list, a bytearray): not one of ours
-        return normalize_and_validate(headers)
-    if framing > 1:
-        return normalize_and_validate(headers)
-    return H11Headers(items)
-
-
-def _learn_header_line(line: tuple[bytes, bytes]) -> tuple[bytes, bytes, bytes] | None:
-    # h11's own check of the one line (None when it refuses it); a line checked on its own
-    # normalises as it does in any list with no other framing line.
-    try:
-        item: tuple[bytes, bytes, bytes] = normalize_and_validate([line])._full_items[0]
-    except h11.LocalProtocolError:
-        return None
-    if type(line) is tuple and type(line[0]) is bytes and type(line[1]) is bytes:
-        if len(_known_header_lines) >= MAX_KNOWN_HEADER_LINES:
-            _known_header_lines.clear()
-        _known_header_lines[line] = item
-    return item
-
-
 def _check_chunk_header(buffer: bytes) -> None:
     line_end = buffer.find(b"\n")
     line = buffer if line_end < 0 else buffer[:line_end]
@@ -366,6 +314,18 @@ class _StrictH11Protocol(H11Protocol):
         self._held_head: bytes | None = None
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
+        # The keep-alive waits after the first are ours (a timer, not Hypercorn's two tasks a
+        # request); the wait for the first request is the server's, started before this
+        # protocol existed, and ends with the first ``Updated(idle=False)`` it is sent.
+        self._server_send = self.send
+        self._keep_alive: KeepAliveTimer | None = None
+        self._first_wait_over = False
+        if self._node_wire:
+            self._keep_alive = KeepAliveTimer(
+                asyncio.get_running_loop(), self.config.keep_alive_timeout, self._close_idle
+            )
+            IdleConnections.of(self.context, self.context.terminated.wait).add(self._keep_alive)
+            self.send = self._send_event
 
     async def handle(self, event: ConnectionEvent) -> None:
         guard = self._guard
@@ -377,7 +337,28 @@ class _StrictH11Protocol(H11Protocol):
                     await self.send(Updated(idle=False))
             elif isinstance(event, Closed):
                 guard.stop()
+        if self._keep_alive is not None and isinstance(event, Closed):
+            self._keep_alive.stop()
         await super().handle(event)
+
+    async def _send_event(self, event: ConnectionEvent) -> None:
+        """The server's ``send``, but for the keep-alive waits after the first one."""
+        keep_alive = self._keep_alive
+        if type(event) is Updated and keep_alive is not None:
+            if self._first_wait_over:
+                if event.idle:
+                    keep_alive.idle()
+                else:
+                    keep_alive.busy()
+                return
+            self._first_wait_over = not event.idle
+        await self._server_send(event)
+
+    def _close_idle(self) -> None:
+        # As Hypercorn closes a connection whose keep-alive wait ran out (or whose worker
+        # stopped); a RuntimeError: the connection's task group has finished already.
+        with contextlib.suppress(RuntimeError):
+            self.task_group.spawn(self._server_send, Closed())
 
     def _expire(self, respond: bool) -> None:
         # A RuntimeError: the connection's task group has finished, nothing is left to close.
@@ -441,22 +422,51 @@ class _StrictH11Protocol(H11Protocol):
         if not closing and b"connection" not in names:
             headers.append((b"connection", b"keep-alive"))
             headers.append((b"keep-alive", self._keep_alive_header))
-        response = h11.Response(
-            headers=_normalized_headers(headers),
-            status_code=event.status_code,
-            reason=_reason(event),
-        )
         if b"content-length" not in names:
             # A stream (chunked, SSE): its head goes now, the first chunk may be far off.
-            await self._send_h11_event(response)
+            await self._send_h11_event(self._response(headers, event.status_code))
             return
-        self._held_head = self._serialised(response)
+        self._held_head = self._head(headers, event.status_code, keeps_alive=not closing)
+
+    def _response(self, headers: list[tuple[bytes, bytes]], status: int) -> h11.Response:
+        return h11.Response(
+            headers=normalized_headers(headers), status_code=status, reason=_reason(status)
+        )
+
+    def _head(
+        self, headers: list[tuple[bytes, bytes]], status: int, *, keeps_alive: bool
+    ) -> bytes | None:
+        """The serialised head of a response with a ``Content-Length`` (None where Hypercorn
+        would send nothing). When h11 would send the lines as they are, it is given only the
+        ones it reads (see :mod:`._response_head`) and the others are written in their place.
+        """
+        split = split_head(headers) if keeps_alive else None
+        if split is None:
+            return self._serialised(self._response(headers, status))
+        read, lines = split
+        written = self._serialised(
+            h11.Response(headers=read, status_code=status, reason=_reason(status))
+        )
+        if written is None:
+            return None
+        # h11's status line, then every line where h11 wrote the ones it read.
+        return written[: written.index(b"\r\n") + 2] + lines + b"\r\n"
 
     async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
         """Send the held ``head`` and what ``event`` serialises to as one write."""
         await self.send(RawData(data=head + (self._serialised(event) or b"")))
 
-    def _serialised(self, event: h11.Response | h11.Data | h11.EndOfMessage) -> bytes | None:
+    async def _send_h11_event(self, event: H11SendableEvent) -> None:
+        if not self._node_wire:
+            await super()._send_h11_event(event)
+            return
+        # Hypercorn's, but nothing is written for an event of no bytes (the end of a body of
+        # known length, on every such response): no write, no drain, no lock of the server's.
+        data = self._serialised(event)
+        if data:
+            await self.send(RawData(data=data))
+
+    def _serialised(self, event: H11SendableEvent) -> bytes | None:
         """``event``'s bytes, or None where Hypercorn's ``_send_h11_event`` would send nothing
         (the peer's side already failed)."""
         try:
@@ -487,8 +497,8 @@ class _StrictH11Protocol(H11Protocol):
         await super()._check_protocol(event)
 
 
-def _reason(event: Response) -> bytes:
-    return NODE_STATUS_CODES.get(event.status_code, b"unknown")
+def _reason(status: int) -> bytes:
+    return NODE_STATUS_CODES.get(status, b"unknown")
 
 
 def install() -> None:

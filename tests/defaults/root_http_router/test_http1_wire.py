@@ -249,10 +249,10 @@ def h11_normalized(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
 
 
 def test_remembered_header_lines_normalise_as_h11_does_on_every_response() -> None:
-    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+    from backstage_runtime.defaults.root_http_router._response_head import normalized_headers
 
-    first = _normalized_headers(list(RESPONSE_LINES))._full_items
-    again = _normalized_headers(list(RESPONSE_LINES))._full_items
+    first = normalized_headers(list(RESPONSE_LINES))._full_items
+    again = normalized_headers(list(RESPONSE_LINES))._full_items
     assert first == again == h11_normalized(RESPONSE_LINES)
     # Raw casing kept for the wire, the lower-cased name and the merged length for h11.
     assert again[0] == (b"X-Frame-Options", b"x-frame-options", b"SAMEORIGIN")
@@ -272,42 +272,42 @@ def test_remembered_header_lines_normalise_as_h11_does_on_every_response() -> No
 def test_remembered_header_lines_still_refuse_what_h11_refuses(
     lines: list[tuple[bytes, bytes]], message: str
 ) -> None:
-    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+    from backstage_runtime.defaults.root_http_router._response_head import normalized_headers
 
     # Each line seen alone first (and remembered, when valid): the checks across lines and
     # the refusals still happen on the whole list.
     for line in lines:
         with contextlib.suppress(h11.LocalProtocolError):
-            _normalized_headers([line])
+            normalized_headers([line])
     with pytest.raises(h11.LocalProtocolError, match=message):
-        _normalized_headers(list(lines))
+        normalized_headers(list(lines))
 
 
 def test_repeated_identical_content_length_is_merged_as_h11_merges_it() -> None:
-    from backstage_runtime.defaults.root_http_router._strict_http1 import _normalized_headers
+    from backstage_runtime.defaults.root_http_router._response_head import normalized_headers
 
     lines = [(b"content-length", b"5"), (b"x-a", b"b"), (b"content-length", b"5")]
-    assert _normalized_headers(lines)._full_items == h11_normalized(lines)
-    assert len(_normalized_headers(lines)) == 2
+    assert normalized_headers(lines)._full_items == h11_normalized(lines)
+    assert len(normalized_headers(lines)) == 2
 
 
 def test_lines_that_are_not_pairs_of_bytes_go_to_h11_unremembered() -> None:
-    from backstage_runtime.defaults.root_http_router import _strict_http1
+    from backstage_runtime.defaults.root_http_router import _response_head
 
     lines: list[object] = [[b"x-list", b"1"], ("x-str", "2")]
-    result = _strict_http1._normalized_headers(lines)  # type: ignore[arg-type]
+    result = _response_head.normalized_headers(lines)  # type: ignore[arg-type]
     assert result._full_items == [(b"x-list", b"x-list", b"1"), (b"x-str", b"x-str", b"2")]
-    known: dict[object, object] = dict(_strict_http1._known_header_lines)
+    known: dict[object, object] = dict(_response_head._known_header_lines)
     assert ("x-str", "2") not in known
 
 
 def test_the_memory_of_header_lines_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from backstage_runtime.defaults.root_http_router import _strict_http1
+    from backstage_runtime.defaults.root_http_router import _response_head
 
-    monkeypatch.setattr(_strict_http1, "_known_header_lines", {})
-    for number in range(_strict_http1.MAX_KNOWN_HEADER_LINES * 3):
-        _strict_http1._normalized_headers([(b"etag", b'W/"%d"' % number)])
-        assert len(_strict_http1._known_header_lines) <= _strict_http1.MAX_KNOWN_HEADER_LINES
+    monkeypatch.setattr(_response_head, "_known_header_lines", {})
+    for number in range(_response_head.MAX_KNOWN_HEADER_LINES * 3):
+        _response_head.normalized_headers([(b"etag", b'W/"%d"' % number)])
+        assert len(_response_head._known_header_lines) <= _response_head.MAX_KNOWN_HEADER_LINES
 
 
 def test_the_date_line_is_made_once_a_second_as_hypercorn_makes_it(

@@ -103,3 +103,48 @@ async def test_the_head_of_a_stream_goes_out_before_its_first_chunk() -> None:
     assert b"transfer-encoding: chunked" in early.lower()
     assert b"hello" not in early
     assert b"hello" in rest
+
+
+class Answer:
+    """An ASGI app answering every request at once with a body of known length."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return  # no lifespan support: Hypercorn goes on without
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]}
+        )
+        await send({"type": "http.response.body", "body": b"hello"})
+
+
+async def test_each_response_with_a_length_is_one_write_and_nothing_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    writes: list[bytes] = []
+    write = asyncio.StreamWriter.write
+
+    def counted(self: asyncio.StreamWriter, data: bytes) -> None:
+        writes.append(bytes(data))
+        write(self, data)
+
+    monkeypatch.setattr(asyncio.StreamWriter, "write", counted)
+
+    def three_requests(address: tuple[str, int]) -> bytes:
+        received = b""
+        with socket.create_connection(address, timeout=5) as sock:
+            for _ in range(3):
+                sock.sendall(REQUEST)
+                while not received.endswith(b"hello"):
+                    received += sock.recv(65536)
+                received += b"|"
+        return received
+
+    async with serving(Answer()) as address:  # type: ignore[arg-type]
+        received = await anyio.to_thread.run_sync(three_requests, address)
+
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == 3
+    # No empty write for the end of a body whose length was announced.
+    assert len(writes) == 3
+    assert all(data.startswith(b"HTTP/1.1 200 OK\r\n") for data in writes)

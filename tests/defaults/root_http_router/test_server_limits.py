@@ -139,6 +139,55 @@ async def test_after_a_response_a_timed_out_request_is_closed_without_a_408() ->
     assert rest == b""
 
 
+async def test_an_idle_connection_is_closed_once_keep_alive_timeout_passes_after_a_response() -> (
+    None
+):
+    async with connection({"keepAliveTimeout": 300}) as stream:
+        await stream.send(b"GET /api/limits/headers HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = await read_response(stream)
+        ended = anyio.current_time()
+        rest = await read_until_closed(stream)
+        waited = anyio.current_time() - ended
+
+    assert first.startswith(b"HTTP/1.1 200 OK")
+    assert rest == b""
+    assert 0.25 <= waited < 5
+
+
+async def test_each_request_starts_the_keep_alive_wait_over() -> None:
+    # Three pauses of 0.3 s on a 0.5 s keep-alive: more than the timeout in all, never in one.
+    async with connection({"keepAliveTimeout": 500}) as stream:
+        responses = []
+        for _ in range(3):
+            await stream.send(b"GET /api/limits/headers HTTP/1.1\r\nHost: x\r\n\r\n")
+            responses.append(await read_response(stream))
+            await anyio.sleep(0.3)  # the client's pause between its requests, under test
+        await stream.send(b"GET /api/limits/headers HTTP/1.1\r\nHost: x\r\n\r\n")
+        responses.append(await read_response(stream))
+
+    assert all(response.startswith(b"HTTP/1.1 200 OK") for response in responses)
+
+
+async def test_stopping_closes_an_idle_keep_alive_connection_at_once() -> None:
+    # Hypercorn closes idle connections when the server stops accepting, not after their
+    # keep-alive wait (60 s here): the stop does not wait for the client to leave.
+    async with serving({"keepAliveTimeout": 60000}) as address:
+        stream = await anyio.connect_tcp(*address)
+        await stream.send(b"GET /api/limits/headers HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = await read_response(stream)
+        await stream.send(b"GET /api/limits/headers HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = await read_response(stream)  # past the first wait: the later ones are ours
+        stopping = anyio.current_time()
+    stopped = anyio.current_time() - stopping
+    async with stream:
+        rest = await read_until_closed(stream)
+
+    assert first.startswith(b"HTTP/1.1 200 OK")
+    assert second.startswith(b"HTTP/1.1 200 OK")
+    assert rest == b""
+    assert stopped < 10
+
+
 async def test_a_socket_idle_longer_than_timeout_is_closed_without_a_response() -> None:
     release = anyio.Event()
     async with connection({"timeout": "300ms"}, release) as stream:
