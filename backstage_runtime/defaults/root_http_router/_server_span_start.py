@@ -116,7 +116,7 @@ class ServerSpanStart:
         self._metrics = tracer._tracer_metrics
         self._limits = tracer._span_limits
         util = sys.modules["opentelemetry.sdk.util"]
-        self._span_class: type = _server_span_class(sdk._Span, util)
+        self._span_class: type = _server_span_class(sdk._Span, util, sdk.ReadableSpan)
         # The SDK's default id generator and span counters (off unless asked for), whose
         # answers are known: drawn here, and no call (see _known_parts).
         self._random_ids, self._no_metrics = _known_parts(self._ids, self._metrics)
@@ -300,23 +300,53 @@ class ServerSpanStart:
         return span  # type: ignore[no-any-return]
 
 
-# The SDK's span class -> the server spans' subclass of it.
-_SERVER_SPAN_CLASSES: dict[type, type] = {}
+# The SDK's span and ReadableSpan classes -> the server spans' subclass of the span class.
+_SERVER_SPAN_CLASSES: dict[tuple[type, type], type] = {}
 
 
-def _server_span_class(span_class: Any, util: Any) -> type:
-    """The SDK's span class with its events and links made on first use.
+# The fields of the SDK's ReadableSpan (1.45): what a span's end hands the processors.
+_READABLE_FIELDS = frozenset(
+    {
+        "_attributes",
+        "_context",
+        "_end_time",
+        "_events",
+        "_instrumentation_info",
+        "_instrumentation_scope",
+        "_kind",
+        "_links",
+        "_name",
+        "_parent",
+        "_resource",
+        "_start_time",
+        "_status",
+    }
+)
+
+
+def _server_span_class(span_class: Any, util: Any, readable_class: Any) -> type:
+    """The SDK's span class with its events and links made on first use, and a shorter end.
 
     The SDK gives every span two empty bounded lists (each an object, a lock and a deque);
     most request spans never get an event or a link. The subclass starts with empty tuples
     (which the SDK's ReadableSpan reads as no events, none dropped) and makes the SDK's
     lists, with the span's limits, before its first event (``add_event``,
     ``record_exception``) or link (``add_link``); the SDK's own methods then do the rest.
+
+    Its ``end`` takes the SDK's steps (the end time, the attributes frozen, the span counters,
+    ``_on_ending``, ``on_end`` with a ReadableSpan of the span's fields) without the calls
+    that only pass values along: the ReadableSpan is filled with its fields directly when
+    they are the ones checked here, and the span counters' no-op end is not called. A span
+    not started, or ended already, gets the SDK's own error or warning.
     """
-    subclass = _SERVER_SPAN_CLASSES.get(span_class)
+    key = (span_class, readable_class)
+    subclass = _SERVER_SPAN_CLASSES.get(key)
     if subclass is not None:
         return subclass
     bounded_list = util.BoundedList
+    readable_direct = frozenset(vars(readable_class(name="probe"))) == _READABLE_FIELDS
+    counters = sys.modules.get("opentelemetry.sdk.trace._tracer_metrics")
+    no_op_end = getattr(counters, "noop", None)
 
     class ServerSpan(span_class):  # type: ignore[misc]
         """The SDK's span, with its events and links made on first use."""
@@ -337,8 +367,44 @@ def _server_span_class(span_class: Any, util: Any) -> type:
                     self._links = bounded_list(self._limits.max_links)
             super().add_link(context, attributes)
 
+        def end(self: Any, end_time: int | None = None) -> None:
+            """End the span as the SDK's ``end`` does (see :func:`_server_span_class`)."""
+            with self._lock:
+                ending = self._start_time is not None and self._end_time is None
+                if ending:
+                    self._end_time = end_time if end_time is not None else time_ns()
+                    self._attributes._immutable = True
+            if not ending:
+                super().end(end_time)
+                return
+            record_end_metrics = self._record_end_metrics
+            if record_end_metrics and record_end_metrics is not no_op_end:
+                record_end_metrics()
+            processor = self._span_processor
+            processor._on_ending(self)
+            if not readable_direct:
+                processor.on_end(self._readable_span())
+                return
+            readable = object.__new__(readable_class)
+            readable.__dict__.update(
+                _name=self._name,
+                _context=self._context,
+                _kind=self._kind,
+                _instrumentation_info=self._instrumentation_info,
+                _instrumentation_scope=self._instrumentation_scope,
+                _parent=self._parent,
+                _start_time=self._start_time,
+                _end_time=self._end_time,
+                _attributes=self._attributes,
+                _events=self._events,
+                _links=self._links,
+                _resource=self._resource,
+                _status=self._status,
+            )
+            processor.on_end(readable)
+
     ServerSpan.__qualname__ = ServerSpan.__name__ = span_class.__name__
-    _SERVER_SPAN_CLASSES[span_class] = ServerSpan
+    _SERVER_SPAN_CLASSES[key] = ServerSpan
     return ServerSpan
 
 

@@ -258,6 +258,8 @@ def test_the_span_is_the_one_start_span_makes(
     sdk.end()
     ours.end()
     first, second = world.processor.ended
+    assert type(second) is type(first) is ReadableSpan
+    assert set(vars(second)) == set(vars(first))
     assert exported(second) == exported(first)
 
 
@@ -449,3 +451,16 @@ async def test_the_request_span_is_current_inside_and_gone_after(
     assert ended.context == span.get_span_context()
     assert ended.parent is not None
     assert ended.parent.span_id == 0xB7AD6B7169203331
+
+
+def test_ending_twice_warns_and_hands_the_processors_one_span(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = World(ParentBasedAlwaysOn())
+    _, ours = world.both(Context())
+    ours.end()
+    ended_at = ours.end_time
+    ours.end()
+    assert ours.end_time == ended_at
+    assert len(world.processor.ended) == 1
+    assert "Calling end() on an ended span." in caplog.text
