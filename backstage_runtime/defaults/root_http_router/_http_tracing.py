@@ -15,10 +15,11 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from ...api._otel_context import runtime_context_var, span_key
 from ...http_toolkit import ASGIApp, Receive, RequestInfo, Scope, Send, get_request_info
 from ._http_attributes import KNOWN_METHODS, MOST_CACHED, response_attributes
 from ._sdk_span import sampler_ignores_attributes, set_attributes
-from ._server_span_start import ServerSpanStart, runtime_context_var, span_key
+from ._server_span_start import ServerSpanStart
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer

@@ -21,7 +21,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from contextvars import ContextVar
 from random import getrandbits
 from time import time_ns
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,7 @@ from opentelemetry.trace import (
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
-__all__ = ["ServerSpanStart", "runtime_context_var", "span_key"]
+__all__ = ["ServerSpanStart"]
 
 # The fields ``_Span.__init__`` sets (SDK 1.45): a span made here has these and no others.
 _SPAN_FIELDS = frozenset(
@@ -420,21 +419,3 @@ def _known_parts(ids: Any, metrics: Any) -> tuple[bool, Any]:
     if no_op is not None and type(metrics) is no_op and callable(end):
         return random_ids, end
     return random_ids, None
-
-
-def runtime_context_var() -> ContextVar[Context] | None:
-    """The ContextVar that holds OpenTelemetry's current context when its runtime context is
-    the default one (``contextvars``), else None: ``get``, ``set`` and ``reset`` on it are the
-    API's ``get_current``, ``attach`` and ``detach``, without two calls each."""
-    runtime = getattr(sys.modules.get("opentelemetry.context"), "_RUNTIME_CONTEXT", None)
-    module = sys.modules.get("opentelemetry.context.contextvars_context")
-    if module is None or type(runtime) is not module.ContextVarsRuntimeContext:
-        return None
-    var = getattr(runtime, "_current_context", None)
-    return var if isinstance(var, ContextVar) else None
-
-
-def span_key() -> str | None:
-    """The API's key for the current span in a context (private: None without it)."""
-    key = getattr(sys.modules.get("opentelemetry.trace.propagation"), "_SPAN_KEY", None)
-    return key if isinstance(key, str) else None

@@ -10,10 +10,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ...api._otel_context import runtime_context_var, span_key
+
 __all__ = ["add_trace_fields"]
 
-# The span classes seen to be the API's Span (an ABC check is costly, once per line otherwise).
-_SPAN_TYPES: set[type] = set()
+# Span classes -> how to read their span context: True for the SDK's spans (the ``_context``
+# field its get_span_context returns through a cast), False for the API's other Spans, whose
+# method is called (an ABC check is costly, once per line otherwise). Not a Span: absent.
+_SPAN_TYPES: dict[type, bool] = {}
+# OpenTelemetry's ContextVar and span key, once its API is loaded (see api._otel_context):
+# None until looked up; False when the API's calls must be used.
+_CONTEXT: Any = None
+
+
+def _context_access(trace: Any) -> Any:
+    """(ContextVar, span key) for direct reads, or False (the API's calls), found once."""
+    global _CONTEXT
+    var, key = runtime_context_var(), span_key()
+    _CONTEXT = (var, key) if var is not None and key is not None else False
+    return _CONTEXT
 
 
 def add_trace_fields(fields: dict[str, Any]) -> None:
@@ -22,26 +37,48 @@ def add_trace_fields(fields: dict[str, Any]) -> None:
     if trace is None:
         # Nothing imported OpenTelemetry's API (tracing off, cold start): no span is current.
         return
-    # Loaded with the trace API. An empty context is the usual case without tracing (metrics
-    # on load the API too): one lookup settles it, before the span lookup's chain of calls.
-    current = sys.modules["opentelemetry.context"].get_current()
+    access = _CONTEXT if _CONTEXT is not None else _context_access(trace)
+    if access:
+        var, key = access
+        current = var.get()
+    else:
+        current = sys.modules["opentelemetry.context"].get_current()
+        key = None
+    # An empty context is the usual case without tracing (metrics on load the API too): one
+    # lookup settles it, before the span lookup.
     if not current:
         return
     # What trace.get_current_span(current) does, without its two calls: the span under the
-    # API's key, if it is a Span. The key is the API's private name; without it, the API's call.
-    key = getattr(trace.propagation, "_SPAN_KEY", None)
+    # API's key, if it is a Span; without the key, the API's call.
     span = current.get(key) if key is not None else trace.get_current_span(current)
     if span is None:
         return
-    if type(span) not in _SPAN_TYPES:
-        if not isinstance(span, trace.Span):
+    direct = _SPAN_TYPES.get(type(span))
+    if direct is None:
+        direct = _learn(type(span), trace)
+        if direct is None:
             return
-        _SPAN_TYPES.add(type(span))
     # A SpanContext is a tuple (trace id, span id, remote, flags, state, valid), unpacked at
     # once rather than read through four properties (a call each, per log line).
-    trace_id, span_id, _, flags, _, valid = span.get_span_context()
+    trace_id, span_id, _, flags, _, valid = span._context if direct else span.get_span_context()
     if valid:
         # f-strings format in the interpreter: no lookup and call of format() per field.
         fields["trace_id"] = f"{trace_id:032x}"
         fields["span_id"] = f"{span_id:016x}"
         fields["trace_flags"] = f"{flags:02x}"
+
+
+def _learn(span_type: type, trace: Any) -> bool | None:
+    """Whether spans of ``span_type`` are read directly (the SDK's), through their method
+    (another Span), or not at all (None: not a Span), remembered for the class."""
+    if not issubclass(span_type, trace.Span):
+        return None
+    sdk = sys.modules.get("opentelemetry.sdk.trace")
+    sdk_span = getattr(sdk, "Span", None)
+    direct = (
+        sdk_span is not None
+        and issubclass(span_type, sdk_span)
+        and getattr(span_type, "get_span_context", None) is sdk_span.get_span_context
+    )
+    _SPAN_TYPES[span_type] = direct
+    return direct

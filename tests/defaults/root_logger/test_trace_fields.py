@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from opentelemetry import context, trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from backstage_runtime.defaults.root_logger import _trace_fields as trace_fields
 from backstage_runtime.defaults.root_logger._trace_fields import add_trace_fields
 
 TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
@@ -85,3 +88,19 @@ def test_a_value_under_the_span_key_that_is_no_span_adds_nothing() -> None:
     finally:
         context.detach(token)
 
+
+def test_under_an_operator_s_runtime_context_the_api_finds_the_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Elsewhere(ContextVarsRuntimeContext):
+        """An operator's runtime context (OTEL_PYTHON_CONTEXT): its own ContextVar."""
+
+    monkeypatch.setattr(context, "_RUNTIME_CONTEXT", Elsewhere())
+    monkeypatch.setattr(trace_fields, "_CONTEXT", None)
+    ids = SpanContext(TRACE_ID, SPAN_ID, is_remote=True, trace_flags=TraceFlags(1))
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(ids)))
+    try:
+        assert fields_now()["span_id"] == format(SPAN_ID, "016x")
+    finally:
+        context.detach(token)
+    assert trace_fields._CONTEXT is False

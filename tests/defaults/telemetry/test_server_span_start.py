@@ -45,13 +45,10 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from backstage_runtime.api._otel_context import runtime_context_var, span_key
 from backstage_runtime.defaults.root_http_router._http_tracing import HttpTracingMiddleware
 from backstage_runtime.defaults.root_http_router._sdk_span import sampler_ignores_attributes
-from backstage_runtime.defaults.root_http_router._server_span_start import (
-    ServerSpanStart,
-    runtime_context_var,
-    span_key,
-)
+from backstage_runtime.defaults.root_http_router._server_span_start import ServerSpanStart
 from backstage_runtime.defaults.telemetry._root_sampler import ParentBasedAlwaysOn
 
 ATTRIBUTES = {
