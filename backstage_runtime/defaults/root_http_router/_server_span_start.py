@@ -39,6 +39,8 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
+from ...api._otel_context import span_key
+
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
@@ -158,14 +160,13 @@ class ServerSpanStart:
         tracer: Any = api_tracer
         sdk = sys.modules.get("opentelemetry.sdk.trace")
         util = sys.modules.get("opentelemetry.sdk.util")
-        propagation = sys.modules.get("opentelemetry.trace.propagation")
-        if sdk is None or util is None or propagation is None or type(tracer) is not sdk.Tracer:
+        if sdk is None or util is None or type(tracer) is not sdk.Tracer:
             return None
         span_class = getattr(sdk, "_Span", None)
-        key = getattr(propagation, "_SPAN_KEY", None)
+        key = span_key()
         if (
             span_class is None
-            or not isinstance(key, str)
+            or key is None
             or not all(hasattr(tracer, name) for name in _TRACER_FIELDS)
             or not hasattr(tracer._tracer_config, "is_enabled")
             or not callable(getattr(tracer.id_generator, "is_trace_id_random", None))
@@ -184,12 +185,12 @@ class ServerSpanStart:
         probe = span_class(name="probe", context=SpanContext(1, 1, is_remote=False))
         if set(vars(probe)) != _SPAN_FIELDS or probe._trace_config is not None:
             return None
-        _SPAN_KEY = key
         decisions = sys.modules["opentelemetry.sdk.trace.sampling"].Decision
         sampled_ones = [decision for decision in decisions if decision.is_sampled()]
         recorded_ones = [decision for decision in decisions if decision.is_recording()]
         if len(sampled_ones) != 1 or len(recorded_ones) != 2:
             return None
+        _SPAN_KEY = key
         _SAMPLED = sampled_ones[0]
         (_RECORD_ONLY,) = (decision for decision in recorded_ones if decision is not _SAMPLED)
         # The UNSET status the SDK shares between its spans (ReadableSpan's default argument).

@@ -23,7 +23,7 @@ _SPAN_TYPES: dict[type, bool] = {}
 _CONTEXT: Any = None
 
 
-def _context_access(trace: Any) -> Any:
+def _context_access() -> Any:
     """(ContextVar, span key) for direct reads, or False (the API's calls), found once."""
     global _CONTEXT
     var, key = runtime_context_var(), span_key()
@@ -37,7 +37,7 @@ def add_trace_fields(fields: dict[str, Any]) -> None:
     if trace is None:
         # Nothing imported OpenTelemetry's API (tracing off, cold start): no span is current.
         return
-    access = _CONTEXT if _CONTEXT is not None else _context_access(trace)
+    access = _CONTEXT if _CONTEXT is not None else _context_access()
     if access:
         var, key = access
         current = var.get()
