@@ -18,6 +18,8 @@ __all__ = ["add_trace_fields"]
 # field its get_span_context returns through a cast), False for the API's other Spans, whose
 # method is called (an ABC check is costly, once per line otherwise). Not a Span: absent.
 _SPAN_TYPES: dict[type, bool] = {}
+# The two hex digits of each trace-flags byte, looked up rather than formatted on every line.
+_FLAGS_HEX: tuple[str, ...] = tuple(f"{flags:02x}" for flags in range(256))
 # OpenTelemetry's ContextVar and span key, once its API is loaded (see api._otel_context):
 # None until looked up; False when the API's calls must be used.
 _CONTEXT: Any = None
@@ -62,10 +64,16 @@ def add_trace_fields(fields: dict[str, Any]) -> None:
     # once rather than read through four properties (a call each, per log line).
     trace_id, span_id, _, flags, _, valid = span._context if direct else span.get_span_context()
     if valid:
-        # f-strings format in the interpreter: no lookup and call of format() per field.
-        fields["trace_id"] = f"{trace_id:032x}"
-        fields["span_id"] = f"{span_id:016x}"
-        fields["trace_flags"] = f"{flags:02x}"
+        try:
+            # Fixed-width bytes in hex: half the cost of the format mini-language per id.
+            fields["trace_id"] = trace_id.to_bytes(16, "big").hex()
+            fields["span_id"] = span_id.to_bytes(8, "big").hex()
+            fields["trace_flags"] = _FLAGS_HEX[flags]
+        except (OverflowError, IndexError, TypeError):
+            # Ids or flags out of the W3C ranges (a hand-made SpanContext): written as they are.
+            fields["trace_id"] = f"{trace_id:032x}"
+            fields["span_id"] = f"{span_id:016x}"
+            fields["trace_flags"] = f"{flags:02x}"
 
 
 def _learn(span_type: type, trace: Any) -> bool | None:

@@ -55,6 +55,25 @@ def test_a_valid_span_that_does_not_record_adds_its_ids_too() -> None:
         }
 
 
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "flags", "expected"),
+    [
+        (1, 1, 1, ("0" * 31 + "1", "0" * 15 + "1", "01")),
+        (2**128 - 1, 2**64 - 1, 0xFF, ("f" * 32, "f" * 16, "ff")),
+        (TRACE_ID, SPAN_ID, 0x03, ("0af7651916cd43dd8448eb211c80319c", "00f067aa0ba902b7", "03")),
+        # Flags past a byte (a hand-made SpanContext): written as they are, not refused.
+        (TRACE_ID, SPAN_ID, 0x100, ("0af7651916cd43dd8448eb211c80319c", "00f067aa0ba902b7", "100")),
+    ],
+)
+def test_ids_and_flags_are_fixed_width_lower_case_hex(
+    trace_id: int, span_id: int, flags: int, expected: tuple[str, str, str]
+) -> None:
+    ids = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+    with trace.use_span(NonRecordingSpan(ids)):
+        fields = fields_now()
+    assert (fields["trace_id"], fields["span_id"], fields["trace_flags"]) == expected
+
+
 def test_an_invalid_span_or_other_context_values_add_nothing() -> None:
     token = context.attach(context.set_value("unrelated", 1))
     try:
