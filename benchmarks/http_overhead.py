@@ -15,11 +15,14 @@ from one process each, with the same Hypercorn settings, on loopback:
   processor to an exporter that drops the spans (the cost of recording, not of a network).
 
 The load generator is ``wrk`` (Debian package ``wrk``) on loopback; rounds alternate between the
-servers and the medians are compared. Target: the runtime keeps at least 0.85 of bare Quart's
+servers and the medians are compared. With two or more CPUs the server runs on the last one and
+wrk on the others (``--no-pin`` lets the scheduler place both): a server sharing its core with
+the load generator pays for the other's cache and context switches, by a share that differs
+between the kinds and moves by several percent from run to run. Target: the runtime keeps at least 0.85 of bare Quart's
 requests per second; ``metrics`` and ``tracing`` are reported as ratios to ``runtime``. Run:
 
     python benchmarks/http_overhead.py [--duration 10] [--connections 50] [--rounds 3]
-        [--kinds bare,runtime,metrics,tracing]
+        [--kinds bare,runtime,metrics,tracing] [--no-pin]
 """
 
 from __future__ import annotations
@@ -163,13 +166,21 @@ def _milliseconds(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_wrk(url: str, duration: int, connections: int, extra: Sequence[str] = ()) -> Result:
-    """Run wrk (one thread) against ``url``; ``extra`` are more wrk arguments (headers)."""
+def run_wrk(
+    url: str,
+    duration: int,
+    connections: int,
+    extra: Sequence[str] = (),
+    cpus: set[int] | None = None,
+) -> Result:
+    """Run wrk (one thread) against ``url``; ``extra`` are more wrk arguments (headers), ``cpus``
+    the CPUs it may run on (any, by default)."""
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
     ).stdout
     try:
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -192,11 +203,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(kind: str, port: int) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Placement:
+    """The CPUs of the server and of wrk; None: wherever the scheduler puts them."""
+
+    server: set[int] | None = None
+    load: set[int] | None = None
+
+    @classmethod
+    def pinned(cls) -> Placement:
+        """The server on the last usable CPU, wrk on the others (unpinned with only one)."""
+        usable = sorted(os.sched_getaffinity(0))
+        if len(usable) < 2:
+            return cls()
+        return cls(server={usable[-1]}, load=set(usable[:-1]))
+
+
+def start_server(
+    kind: str, port: int, placement: Placement = Placement()
+) -> subprocess.Popen[bytes]:
+    cpus = placement.server
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Set before exec, so that every thread the server starts inherits it.
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -210,14 +242,17 @@ def start_server(kind: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"the {kind} server did not answer within 30 s")
 
 
-def measure(kind: str, duration: int, connections: int) -> Result:
+def measure(
+    kind: str, duration: int, connections: int, placement: Placement = Placement()
+) -> Result:
     port = free_port()
-    server = start_server(kind, port)
+    server = start_server(kind, port, placement)
     try:
         url = f"http://127.0.0.1:{port}{ROUTE}"
-        run_wrk(url, 2, connections)  # warm-up: imports, caches, JIT-free but lazy paths
+        # Warm-up: imports, caches, JIT-free but lazy paths.
+        run_wrk(url, 2, connections, cpus=placement.load)
         cpu_before = process_cpu_seconds(server.pid)
-        result = run_wrk(url, duration, connections)
+        result = run_wrk(url, duration, connections, cpus=placement.load)
         cpu = process_cpu_seconds(server.pid) - cpu_before
         result.cpu_us_per_request = cpu / max(result.requests, 1) * 1e6
         return result
@@ -237,6 +272,11 @@ def main() -> None:
     parser.add_argument(
         "--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}"
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler place the server and wrk (default: separate CPUs)",
+    )
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,11 +293,18 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown --kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
 
+    placement = Placement() if args.no_pin else Placement.pinned()
+    if placement.server is None:
+        print("server and wrk unpinned")
+    else:
+        print(
+            f"server on CPU {sorted(placement.server)}, wrk on CPUs {sorted(placement.load or ())}"
+        )
     results: dict[str, list[Result]] = {kind: [] for kind in kinds}
     for round_number in range(args.rounds):
         order = kinds if round_number % 2 == 0 else tuple(reversed(kinds))
         for kind in order:
-            result = measure(kind, args.duration, args.connections)
+            result = measure(kind, args.duration, args.connections, placement)
             results[kind].append(result)
             print(
                 f"round {round_number + 1} {kind:8} {result.requests_per_second:9.0f} req/s  "
