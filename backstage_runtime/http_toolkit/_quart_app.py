@@ -36,6 +36,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
 from ._request_info import get_request_info
+from ._route_memory import RouteMemory, route_key
 from ._route_probe import probed_match
 
 __all__ = ["MAX_BOUND_HOSTS", "MountedQuart"]
@@ -91,6 +92,26 @@ class _MountedRequestContext(RequestContext):
         ):
             session = interface.null_session_class()
         super().__init__(app, request, session)
+
+    def match_request(self) -> None:
+        """Quart's matching, a route the same request matched before taken from the app's
+        :class:`~._route_memory.RouteMemory` instead.
+        """
+        adapter = self.url_adapter
+        if adapter is None:
+            super().match_request()
+            return
+        memory: RouteMemory = self.app.route_memory  # type: ignore[attr-defined]
+        url_map = adapter.map
+        key = route_key(adapter)
+        request = self.request_websocket
+        rule = memory.get(url_map, key)
+        if rule is not None:
+            request.url_rule = rule  # type: ignore[assignment]
+            request.view_args = {}
+            return
+        super().match_request()
+        memory.learn(url_map, key, request.url_rule, request.view_args, request.routing_exception)
 
 
 class _ProbedRequestContext(_MountedRequestContext):
@@ -176,6 +197,11 @@ class MountedQuart(Quart):
     #: the request's metrics and span. Matching sets it, before any ``before_request`` hook:
     #: a hook of Quart's own would cost its dispatch (about 30 calls) on every request.
     notes_routes = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The routes its requests matched, where matching again could only repeat them.
+        self.route_memory = RouteMemory()
 
     def app_context(self) -> AppContext:
         """A new app context (one per request, as Quart makes it)."""
