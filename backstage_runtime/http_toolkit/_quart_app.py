@@ -36,9 +36,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
 from ._request_info import get_request_info
+from ._route_memory import RouteMemory, route_key
 from ._route_probe import probed_match
 
-__all__ = ["MountedQuart"]
+__all__ = ["MAX_BOUND_HOSTS", "MountedQuart"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -91,6 +92,26 @@ class _MountedRequestContext(RequestContext):
         ):
             session = interface.null_session_class()
         super().__init__(app, request, session)
+
+    def match_request(self) -> None:
+        """Quart's matching, a route the same request matched before taken from the app's
+        :class:`~._route_memory.RouteMemory` instead.
+        """
+        adapter = self.url_adapter
+        if adapter is None:
+            super().match_request()
+            return
+        memory: RouteMemory = self.app.route_memory  # type: ignore[attr-defined]
+        url_map = adapter.map
+        key = route_key(adapter)
+        request = self.request_websocket
+        rule = memory.get(url_map, key)
+        if rule is not None:
+            request.url_rule = rule  # type: ignore[assignment]
+            request.view_args = {}
+            return
+        super().match_request()
+        memory.learn(url_map, key, request.url_rule, request.view_args, request.routing_exception)
 
 
 class _ProbedRequestContext(_MountedRequestContext):
@@ -145,6 +166,15 @@ class _ProbedNotingRequestContext(_NotesRoute, _ProbedRequestContext):
     pass
 
 
+#: Most hosts whose bound server name is remembered (:meth:`MountedQuart.create_url_adapter`);
+#: past it the memory starts over, as the ``Host`` header is the client's to choose.
+MAX_BOUND_HOSTS = 256
+
+# Host -> the server name ``Map.bind`` made of it (lower-cased, IDNA-encoded before the port):
+# ~11k instructions a request through ``bind``, the same answer for every request of a host.
+_bound_server_names: dict[str, str] = {}
+
+
 def _normalise_host(scheme: str, host: str) -> str:
     # quart.routing's: the default port of the scheme is not part of the host.
     if scheme in ("http", "ws") and host.endswith(":80"):
@@ -168,6 +198,11 @@ class MountedQuart(Quart):
     #: a hook of Quart's own would cost its dispatch (about 30 calls) on every request.
     notes_routes = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The routes its requests matched, where matching again could only repeat them.
+        self.route_memory = RouteMemory()
+
     def app_context(self) -> AppContext:
         """A new app context (one per request, as Quart makes it)."""
         return _MountedAppContext(self)
@@ -188,7 +223,8 @@ class MountedQuart(Quart):
         Without ``SERVER_NAME``, subdomain or host matching, Quart compares the request's host
         with itself and binds with an empty subdomain: the same binding, made directly. The
         app context of every request asks for an adapter without a request: without
-        ``SERVER_NAME`` there is none.
+        ``SERVER_NAME`` there is none. The server name ``bind`` makes of a host is remembered
+        (bounded), so later requests for it get the same adapter without ``bind``'s IDNA pass.
         """
         server_name = self.config["SERVER_NAME"]
         if request is None and server_name is None:
@@ -203,13 +239,32 @@ class MountedQuart(Quart):
         ):
             return super().create_url_adapter(request)
         scheme = request.scheme
-        return url_map.bind(
-            _normalise_host(scheme, request.host.lower()),
+        host = _normalise_host(scheme, request.host.lower())
+        server_name = _bound_server_names.get(host)
+        if server_name is None:
+            adapter = url_map.bind(
+                host,
+                request.root_path,
+                "",
+                scheme,
+                request.method,
+                request.path,
+                request.query_string.decode(),
+            )
+            if len(_bound_server_names) >= MAX_BOUND_HOSTS:
+                _bound_server_names.clear()
+            _bound_server_names[host] = adapter.server_name
+            return adapter
+        # What ``bind`` makes with these arguments (its defaults for None apply to none of
+        # them), its host's IDNA encoding taken from the first binding of that host.
+        return MapAdapter(
+            url_map,
+            server_name,
             request.root_path,
             "",
             scheme,
-            request.method,
             request.path,
+            request.method,
             request.query_string.decode(),
         )
 

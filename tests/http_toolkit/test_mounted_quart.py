@@ -460,3 +460,33 @@ async def test_a_websocket_is_served_as_stock_quart_serves_it() -> None:
         ["websocket.accept", "websocket.send", "websocket.close"],
         "hello there",
     )
+
+
+def _adapter_fields(app: Quart, host: str) -> dict[str, Any]:
+    """The URL adapter of a request for ``host``, field by field (its map aside)."""
+    context = app.test_request_context(
+        "/api/demo/plain?x=1", headers={"host": host}, root_path="/api/demo"
+    )
+    adapter = context.url_adapter
+    assert adapter is not None
+    return {key: value for key, value in vars(adapter).items() if key != "map"}
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost:7007", "LocalHost:7007", "example.com:80", "bücher.example:8080", "x.example"],
+)
+def test_a_url_adapter_is_bound_as_stock_quart_binds_it_first_and_again(host: str) -> None:
+    expected = _adapter_fields(stock(plain([])), host)
+    app = mounted(plain([]))
+
+    assert [_adapter_fields(app, host), _adapter_fields(app, host)] == [expected, expected]
+
+
+def test_a_host_bind_refuses_is_refused_every_time() -> None:
+    from werkzeug.exceptions import BadHost
+
+    app = mounted(plain([]))
+    for _ in range(2):
+        with pytest.raises(BadHost):
+            _adapter_fields(app, "a..b:7007")

@@ -23,6 +23,8 @@ class LifecycleGate:
         self._pause_timeout = pause_timeout
         self._state: Literal["init", "up", "down"] = "init"
         self._changed = anyio.Event()
+        #: Whether the state is ``up``: a request then passes at once, read without a call.
+        self.up = False
 
     @property
     def state(self) -> Literal["init", "up", "down"]:
@@ -33,11 +35,13 @@ class LifecycleGate:
         """The plugin has started: let waiting and new requests through."""
         if self._state == "init":
             self._state = "up"
+            self.up = True
             self._changed.set()
 
     def close(self) -> None:
         """The plugin is shutting down: fail waiting and new requests."""
         self._state = "down"
+        self.up = False
         self._changed.set()
 
     async def pass_through(self) -> None:

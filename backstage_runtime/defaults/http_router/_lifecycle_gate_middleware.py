@@ -25,7 +25,8 @@ class LifecycleGateMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wait at the gate, then pass the request on, or answer the refusal."""
-        if scope["type"] == "http":
+        # An open gate passes at once: asked without the coroutine of ``pass_through``.
+        if scope["type"] == "http" and not self._gate.up:
             try:
                 await self._gate.pass_through()
             except BackstageError as error:

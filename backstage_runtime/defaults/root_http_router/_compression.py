@@ -29,6 +29,7 @@ from ...http_toolkit import ASGIApp, Message, Receive, Scope, Send
 from ._accept_encoding import negotiate_encoding
 from ._compressible import compressible
 from ._encoders import Encoder, new_encoder
+from ._security_headers import SecurityHeadersMiddleware
 
 __all__ = ["THRESHOLD", "CompressionMiddleware", "CompressionSend"]
 
@@ -40,6 +41,11 @@ _SUPPORTED = ("br", "gzip", "deflate", "identity")
 _PREFERRED = ("br", "gzip")
 _NO_TRANSFORM = re.compile(r"(?:^|,)\s*?no-transform\s*?(?:,|$)")
 _NO_BODY = frozenset((204, 304))
+#: The header names that :meth:`CompressionSend._start` reads from the response's own headers
+#: and not from the preset ones (``Vary`` it merges from both alike).
+_ENTITY_NAMES = frozenset(
+    (b"content-type", b"cache-control", b"content-length", b"content-encoding")
+)
 
 #: Larger chunks are compressed in a worker thread (zlib and brotli release the GIL) so that the
 #: event loop keeps serving other requests; below this the thread hop costs more than it saves.
@@ -192,16 +198,36 @@ class CompressionMiddleware:
     In the pipeline it sits outside the pieces that add headers (helmet, CORS): a ``send``
     wrapper sees what the ones inside it added, so it can merge their ``Vary`` with its own
     as Node's single header object does.
+
+    When the piece it wraps is helmet's (:class:`SecurityHeadersMiddleware`, as in the
+    default pipeline) it puts helmet's headers first itself, as preset headers, and calls what
+    helmet wraps: the same response, without helmet's frame and ``send`` per request, nor a
+    pass over its lines here. Decided once, when the pipeline is built, and only for headers
+    that the passes treat alike either way (lower-case names, none describing the entity).
     """
 
-    __slots__ = ("app",)
+    __slots__ = ("_preset", "app")
 
     def __init__(self, app: ASGIApp) -> None:
+        preset: Sequence[tuple[bytes, bytes]] = ()
+        if type(app) is SecurityHeadersMiddleware and _presettable(app.headers):
+            preset = app.headers
+            app = app.app
         self.app = app
+        self._preset = preset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request through a compressing ``send``."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, CompressionSend(scope, send))
+        await self.app(scope, receive, CompressionSend(scope, send, self._preset))
+
+
+def _presettable(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    # As preset headers they are taken as lower-case and never read for the entity; as the
+    # response's own they would be lowered and read. Either way alike for these.
+    return all(
+        type(name) is bytes and name == name.lower() and name not in _ENTITY_NAMES
+        for name, _ in headers
+    )

@@ -100,6 +100,11 @@ class SecurityHeadersMiddleware:
         self.app = app
         self._headers = headers
 
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers put ahead of every response's own."""
+        return self._headers
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request with the headers put ahead of the response's own."""
         if scope["type"] != "http":

@@ -49,6 +49,7 @@ from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
 from ._keep_alive import IdleConnections, KeepAliveTimer
 from ._response_head import normalized_headers, split_head
 from ._server_limits import ServerLimits
+from ._validated_headers import install as install_http_stream
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
 
@@ -502,7 +503,9 @@ def _reason(status: int) -> bytes:
 
 
 def install() -> None:
-    """Make Hypercorn build :class:`_StrictH11Protocol` (idempotent)."""
+    """Make Hypercorn build :class:`_StrictH11Protocol`, and its streams with
+    ``_validated_headers.http_stream`` (idempotent)."""
+    install_http_stream()
     # The name is not in hypercorn.protocol's __all__, but ProtocolWrapper looks it up there.
     if getattr(hypercorn.protocol, "H11Protocol", None) is not _StrictH11Protocol:
         setattr(hypercorn.protocol, "H11Protocol", _StrictH11Protocol)  # noqa: B010

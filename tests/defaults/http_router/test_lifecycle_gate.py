@@ -181,3 +181,19 @@ async def test_gate_lets_everything_through_once_open() -> None:
         gate.open()
     await gate.pass_through()
     assert sorted(passed) == ["a", "b"]
+
+
+def test_up_says_whether_requests_pass_at_once() -> None:
+    gate = LifecycleGate(pause_timeout=30)
+    seen = [gate.up]
+    gate.open()
+    seen.append(gate.up)
+    gate.open()  # again: still up
+    seen.append(gate.up)
+    gate.close()
+    seen.append(gate.up)
+    gate.open()  # a closed gate stays closed
+    seen.append(gate.up)
+
+    assert seen == [False, True, True, False, False]
+    assert [gate.up] == [gate.state == "up"]
