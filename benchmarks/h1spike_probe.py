@@ -9,6 +9,7 @@ from __future__ import annotations
 import h11
 import httptools
 
+from backstage_runtime.defaults.root_http_router._llhttp_head import HeadReader
 from backstage_runtime.defaults.root_http_router._strict_http1 import _StrictConnection
 
 GET = b"GET / HTTP/1.1\r\nHost: a\r\n"
@@ -52,6 +53,10 @@ PROBES: list[tuple[str, bytes]] = [
     ("empty header name", GET + b": 1\r\n\r\n"),
     ("NUL in value", GET + b"X: a\x00b\r\n\r\n"),
     ("obs-text in value", GET + b"X: caf\xe9\r\n\r\n"),
+    ("trailing OWS in value", GET + b"X: 1 \t\r\n\r\n"),
+    ("DEL in value", GET + b"X: a\x7fb\r\n\r\n"),
+    ("obs-text in target", b"GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("TE 'Chunked'", GET + b"Transfer-Encoding: Chunked\r\n\r\n0\r\n\r\n"),
     ("leading CRLF", b"\r\n" + GET + b"\r\n"),
     ("lowercase method", b"get / HTTP/1.1\r\nHost: a\r\n\r\n"),
     ("unknown method FOO", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -117,17 +122,29 @@ def h11_result(connection: h11.Connection, data: bytes) -> str:
                     else:
                         return f"ok x{complete} (then closed)"
     except h11.RemoteProtocolError as error:
-        return f"REFUSED {error}"
+        return f"REFUSED {error.error_status_hint} {error}"
+
+
+def _prototype() -> _StrictConnection:
+    connection = _StrictConnection(h11.SERVER)
+    connection.head_reader = HeadReader()
+    return connection
 
 
 def main() -> None:
     """Print the table."""
     width = max(len(name) for name, _ in PROBES)
-    print(f"{'probe':{width}} | llhttp (httptools default) | strict h11 | plain h11")
+    print(
+        f"{'probe':{width}} | llhttp (httptools default) | strict h11 | plain h11"
+        " | strict h11, heads by llhttp (the spike's prototype)"
+    )
     for name, data in PROBES:
         strict = h11_result(_StrictConnection(h11.SERVER), data)
         plain = h11_result(h11.Connection(h11.SERVER), data)
-        print(f"{name:{width}} | {llhttp(data)} | {strict} | {plain}")
+        proto = h11_result(_prototype(), data)
+        # What reaches the wire: served or not, and the status (h11's messages are not sent).
+        mark = "" if proto.split()[:2] == strict.split()[:2] else "  <-- differs on the wire"
+        print(f"{name:{width}} | {llhttp(data)} | {strict} | {plain} | {proto}{mark}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+from collections.abc import Callable
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -241,6 +243,8 @@ class _StrictConnection(h11.Connection):
 
     allow_h2c = False
     guard: ConnectionGuard | None = None
+    #: SPIKE (issue 19): request heads read by llhttp (BACKSTAGE_H1_PARSER=llhttp).
+    head_reader: Callable[[Any], h11.Request | None] | None = None
 
     def next_event(self) -> Any:
         event = super().next_event()
@@ -271,6 +275,10 @@ class _StrictConnection(h11.Connection):
     def _extract_next_receive_event(self) -> Any:
         state = self.their_state
         if state is h11.IDLE:
+            head_reader = self.head_reader
+            buffer = self._receive_buffer
+            if head_reader is not None and buffer and not buffer._data.startswith(b"PRI "):
+                return head_reader(buffer) or h11.NEED_DATA
             check_request_head(self.trailing_data[0], allow_h2_preface=self.allow_h2c)
         elif state is h11.SEND_BODY:
             reader = _chunked_reader_between_chunks(self)
@@ -300,6 +308,11 @@ class _StrictH11Protocol(H11Protocol):
                 h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
+            if os.environ.get("BACKSTAGE_H1_PARSER") == "llhttp":
+                # Imported here: httptools is no dependency of the project (a spike).
+                from ._llhttp_head import HeadReader
+
+                connection.head_reader = HeadReader()
             self.connection = connection
         limits: ServerLimits | None = getattr(self.config, "server_limits", None)
         self._limits = limits
