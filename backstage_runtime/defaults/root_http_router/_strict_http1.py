@@ -48,6 +48,7 @@ from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.typing import H11SendableEvent
 
 from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
+from ._fast_send import end_message, start_body, write_data
 from ._keep_alive import IdleConnections, KeepAliveTimer
 from ._response_head import normalized_headers, split_head
 from ._server_limits import ServerLimits
@@ -325,6 +326,10 @@ class _StrictH11Protocol(H11Protocol):
         # The serialised head of a response with a Content-Length, held until its body so that
         # both leave in one write (one send, one packet), as Node sends a complete response.
         self._held_head: bytes | None = None
+        # SPIKE (issue 19): responses of known length sent past h11's send (BACKSTAGE_H1_SEND=fast).
+        self._fast_send = self._node_wire and os.environ.get("BACKSTAGE_H1_SEND") == "fast"
+        #: Whether the held head's body goes past h11's send (see ._fast_send).
+        self._sending_fast = False
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
         # The keep-alive waits after the first are ours (a timer, not Hypercorn's two tasks a
@@ -413,13 +418,35 @@ class _StrictH11Protocol(H11Protocol):
         held = self._held_head
         if held is not None:
             self._held_head = None
+            if self._sending_fast:
+                if type(event) is Body:
+                    await self.send(RawData(data=held + self._fast_data(event.data)))
+                    return
+                if type(event) is EndBody:
+                    self._sending_fast = False
+                    await self.send(RawData(data=held + self._fast_end()))
+                    return
+                await self.send(RawData(data=held))
+            else:
+                if type(event) is Body:
+                    await self._send_joined(held, h11.Data(data=event.data))
+                    return
+                if type(event) is EndBody:
+                    await self._send_joined(held, h11.EndOfMessage())
+                    return
+                await self.send(RawData(data=held))
+        elif self._sending_fast:
             if type(event) is Body:
-                await self._send_joined(held, h11.Data(data=event.data))
+                data = self._fast_data(event.data)
+                if data:
+                    await self.send(RawData(data=data))
                 return
             if type(event) is EndBody:
-                await self._send_joined(held, h11.EndOfMessage())
+                self._sending_fast = False
+                data = self._fast_end()
+                if data:
+                    await self.send(RawData(data=data))
                 return
-            await self.send(RawData(data=held))
         if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):
             await super().stream_send(event)
             return
@@ -457,6 +484,17 @@ class _StrictH11Protocol(H11Protocol):
         if split is None:
             return self._serialised(self._response(headers, status))
         read, lines = split
+        connection = self.connection
+        if (
+            self._fast_send
+            and type(connection) is _StrictConnection
+            and start_body(connection, read, status)
+        ):
+            self._sending_fast = True
+            head = b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, _reason(status), lines)
+            if connection.guard is not None:
+                connection.guard.wrote(len(head))
+            return head
         written = self._serialised(
             h11.Response(headers=read, status_code=status, reason=_reason(status))
         )
@@ -464,6 +502,19 @@ class _StrictH11Protocol(H11Protocol):
             return None
         # h11's status line, then every line where h11 wrote the ones it read.
         return written[: written.index(b"\r\n") + 2] + lines + b"\r\n"
+
+    def _fast_data(self, data: bytes) -> bytes:
+        connection = self.connection
+        assert type(connection) is _StrictConnection
+        out = write_data(connection, data)
+        if out and connection.guard is not None:
+            connection.guard.wrote(len(out))
+        return out
+
+    def _fast_end(self) -> bytes:
+        connection = self.connection
+        assert type(connection) is _StrictConnection
+        return end_message(connection)
 
     async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
         """Send the held ``head`` and what ``event`` serialises to as one write."""
