@@ -42,7 +42,10 @@ PROBES: list[tuple[str, bytes]] = [
     ("trailer obs-fold", GET + b"Transfer-Encoding: chunked\r\n\r\n0\r\nX: 1\r\n 2\r\n\r\n"),
     ("TE gzip (not chunked last)", GET + b"Transfer-Encoding: gzip\r\n\r\n"),
     ("TE 'chunked, gzip'", GET + b"Transfer-Encoding: chunked, gzip\r\n\r\n"),
-    ("TE twice", GET + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    (
+        "TE twice",
+        GET + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ),
     ("h2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
     ("HTTP/2.0 GET", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
     ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
@@ -115,7 +118,9 @@ def h11_result(connection: h11.Connection, data: bytes) -> str:
             if type(event) is h11.EndOfMessage:
                 complete += 1
                 if connection.our_state is h11.SEND_RESPONSE:
-                    connection.send(h11.Response(status_code=200, headers=[("content-length", "0")]))
+                    connection.send(
+                        h11.Response(status_code=200, headers=[("content-length", "0")])
+                    )
                     connection.send(h11.EndOfMessage())
                     if connection.our_state is h11.DONE and connection.their_state is h11.DONE:
                         connection.start_next_cycle()

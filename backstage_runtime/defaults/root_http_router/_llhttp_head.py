@@ -112,8 +112,10 @@ class HeadReader:
                 _parsed=True,
             )
         if version == b"1.1" and self._hosts != 1:
-            message = "Missing mandatory Host: header" if not self._hosts else (
-                "Found multiple Host: headers"
+            message = (
+                "Missing mandatory Host: header"
+                if not self._hosts
+                else ("Found multiple Host: headers")
             )
             raise h11.RemoteProtocolError(message)
         # The fields h11's Request has, without its second pass over lines llhttp checked.

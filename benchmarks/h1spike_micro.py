@@ -1,0 +1,143 @@
+"""Spike (issue 19): the HTTP/1.1 parsing and state work of one served hello request, alone.
+
+``python h1spike_micro.py VARIANT N`` runs N request/response cycles on one connection object;
+under callgrind, (instructions at N) - (instructions at 0) over N is the cost of a cycle.
+Variants: ``h11`` (the strict connection as served today: h11 reads the head, h11 sends the
+status line and the lines it reads, see ``_response_head``), ``spike`` (heads read by llhttp,
+the response sent past h11's send, h11's state machine kept), ``llhttp`` (the floor of a
+protocol of our own: llhttp's callbacks, a few attributes for state, the head joined).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import h11
+
+from backstage_runtime.defaults.root_http_router._fast_send import (
+    end_message,
+    start_body,
+    write_data,
+)
+from backstage_runtime.defaults.root_http_router._response_head import split_head
+from backstage_runtime.defaults.root_http_router._strict_http1 import _StrictConnection
+
+REQUEST = (
+    b"GET /api/hello/hello HTTP/1.1\r\nHost: 127.0.0.1:40000\r\nAccept-Encoding: identity\r\n\r\n"
+)
+BODY = b'{"hello":"world"}'
+#: About the lines of the served hello response (helmet's, CORS', the keep-alive pair).
+HEADERS = [
+    (b"content-security-policy", b"default-src 'self';base-uri 'self'"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"origin-agent-cluster", b"?1"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=15552000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-dns-prefetch-control", b"off"),
+    (b"x-download-options", b"noopen"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-permitted-cross-domain-policies", b"none"),
+    (b"x-xss-protection", b"0"),
+    (b"vary", b"Origin"),
+    (b"content-type", b"application/json; charset=utf-8"),
+    (b"content-length", b"%d" % len(BODY)),
+    (b"date", b"Tue, 08 Dec 2026 04:40:00 GMT"),
+    (b"connection", b"keep-alive"),
+    (b"keep-alive", b"timeout=5"),
+]
+
+
+def cycle_h11(connection: _StrictConnection) -> bytes:
+    """One request and response as ``_StrictH11Protocol`` drives h11 today."""
+    connection.receive_data(REQUEST)
+    request = connection.next_event()
+    assert type(request) is h11.Request
+    assert type(connection.next_event()) is h11.EndOfMessage
+    assert connection.next_event() is h11.NEED_DATA
+    split = split_head(HEADERS)
+    assert split is not None
+    read, lines = split
+    written = connection.send(h11.Response(headers=read, status_code=200, reason=b"OK"))
+    assert written is not None
+    head = written[: written.index(b"\r\n") + 2] + lines + b"\r\n"
+    out = head + (connection.send(h11.Data(data=BODY)) or b"")
+    connection.send(h11.EndOfMessage())
+    connection.start_next_cycle()
+    return out
+
+
+def cycle_spike(connection: _StrictConnection) -> bytes:
+    """The same with the spike's head reader and fast send."""
+    connection.receive_data(REQUEST)
+    request = connection.next_event()
+    assert type(request) is h11.Request
+    assert type(connection.next_event()) is h11.EndOfMessage
+    assert connection.next_event() is h11.NEED_DATA
+    split = split_head(HEADERS)
+    assert split is not None
+    read, lines = split
+    assert start_body(connection, read, 200)
+    head = b"HTTP/1.1 %d %s\r\n%s\r\n" % (200, b"OK", lines)
+    out = head + write_data(connection, BODY)
+    end_message(connection)
+    connection.start_next_cycle()
+    return out
+
+
+class _OwnProtocol:
+    """The floor: llhttp's callbacks into a head, a flag for state, the response joined."""
+
+    def __init__(self) -> None:
+        import httptools
+
+        self.parser = httptools.HttpRequestParser(self)
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.target = b""
+        self.complete = False
+
+    def on_url(self, url: bytes) -> None:
+        self.target = url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value.rstrip(b" \t")))
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+    def cycle(self) -> bytes:
+        self.headers = []
+        self.complete = False
+        self.parser.feed_data(REQUEST)
+        assert self.complete
+        method = self.parser.get_method()
+        assert method == b"GET"
+        split = split_head(HEADERS)
+        assert split is not None
+        return b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (200, b"OK", split[1], BODY)
+
+
+def main() -> None:
+    """Run the variant N times."""
+    variant, count = sys.argv[1], int(sys.argv[2])
+    if variant == "llhttp":
+        own = _OwnProtocol()
+        for _ in range(count):
+            own.cycle()
+        return
+    connection = _StrictConnection(h11.SERVER)
+    if variant == "spike":
+        from backstage_runtime.defaults.root_http_router._llhttp_head import HeadReader
+
+        connection.head_reader = HeadReader()
+        run = cycle_spike
+    else:
+        run = cycle_h11
+    first = run(connection)
+    for _ in range(count):
+        assert run(connection) == first
+
+
+if __name__ == "__main__":
+    main()
