@@ -11,10 +11,11 @@ malformed ``Content-Length``).
 connection: it returns the same ``h11.Request`` (or None while the head is incomplete, or
 raises h11's error), and h11's state machine, body readers and writer go on as before.
 
-Where llhttp and h11 disagree, h11's answer is kept so that nothing on the wire changes:
-a head that starts with an empty line, and a missing or repeated ``Host`` (llhttp takes
-both), are refused as h11 refuses them; a head llhttp refuses that h11 would take (an unknown
-method, ``HTTP/1.2``) is refused, as Node does (a behaviour change, see the spike's report).
+llhttp is only the fast path for heads it takes: a head it refuses, an incomplete one, one
+that starts with an empty line, and one without exactly one ``Host`` (llhttp takes both) are
+left in the buffer for h11's reader (after :func:`check_request_head`), so every verdict on
+the wire stays h11's, including where Node's would differ (an unknown method, ``HTTP/1.2``, a
+control character in a value: llhttp refuses them, h11 serves them).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ __all__ = ["HeadReader"]
 
 _FRAMING_NAMES = (b"content-length", b"transfer-encoding")
 
-_VERSIONS = {"1.1": b"1.1", "1.0": b"1.0", "0.9": b"0.9", "2.0": b"2.0"}
+#: The versions read here (h11 reads the others, e.g. ``HTTP/2.0`` sent as text).
+_VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 
 
 class HeadReader:
@@ -66,22 +68,15 @@ class HeadReader:
         self._whole = True
 
     def __call__(self, buffer: ReceiveBuffer) -> h11.Request | None:
-        """h11's reader for a client in ``IDLE``: the next request head in ``buffer``."""
+        """The next request head in ``buffer`` as h11's reader for a client in ``IDLE`` reads
+        it, or None (the buffer untouched) where h11's own reader must answer.
+        """
         data = buffer._data
-        if data.startswith((b"\r", b"\n")):
-            # h11 refuses a head that starts with an empty line (llhttp skips it).
-            raise h11.RemoteProtocolError("no request line received")
         end = data.find(b"\r\n\r\n")
-        if end < 0:
-            # Incomplete (or its lines end in bare LFs): refused now as before, not when it
-            # times out.
-            from ._strict_http1 import check_request_head  # a cycle: _strict_http1 uses this
-
-            check_request_head(bytes(data))
-            if data and data[0] < 0x21:
-                raise h11.RemoteProtocolError("illegal request line")
+        # Not a whole CRLF head, or one that starts with an empty line (h11 refuses it,
+        # llhttp skips it): h11's reader waits for it or refuses it, as before.
+        if end < 0 or data.startswith((b"\r", b"\n")):
             return None
-        head = buffer._extract(end + 4)
         if not self._whole:
             self._parser = httptools.HttpRequestParser(self)
         self._whole = False
@@ -90,39 +85,45 @@ class HeadReader:
         self._headers = headers
         self._hosts = 0
         parser = self._parser
+        head = data[: end + 4]
         try:
             parser.feed_data(head)
         except httptools.HttpParserUpgrade:
             pass  # h11 and Hypercorn decide what an Upgrade means, as before
-        except httptools.HttpParserError as error:
-            self._whole = False  # a parser in error parses nothing more
-            message = str(error)
-            # h11 answers a Transfer-Encoding it cannot decode with 501, not 400.
-            status = 501 if "`Transfer-Encoding`" in message else 400
-            raise h11.RemoteProtocolError(message, error_status_hint=status) from None
-        version = _VERSIONS[parser.get_http_version()]
+        except httptools.HttpParserError:
+            # Whatever llhttp refuses h11 reads (and refuses, or takes) as it always did, so
+            # the verdict on the wire stays h11's; the parser in error is replaced.
+            return None
+        version = _VERSIONS.get(parser.get_http_version())
+        method = parser.get_method()
+        target = self._target
+        # llhttp also takes an HTTP/0.9 line (no version) and runs of spaces between the
+        # parts; h11 takes neither: only ``METHOD SP target SP HTTP/1.x CRLF`` is ours.
+        if version is None or data.find(b"\r\n") != len(method) + len(target) + 10:
+            self._whole = False
+            return None
+        if parser.should_upgrade():
+            self._whole = False  # llhttp stops at an Upgrade: the next head gets a new parser
+        if version == b"1.1" and self._hosts != 1:
+            return None  # h11 refuses a missing or repeated Host (llhttp takes both)
+        # As h11's buffer extracts (without a second copy of the head).
+        del data[: end + 4]
+        buffer._next_line_search = buffer._multiple_lines_search = 0
         if any(item[1] in _FRAMING_NAMES for item in headers):
             # h11 normalises the framing lines (a lower-cased Transfer-Encoding, its own
             # errors and status hints): it is given them as it would read them.
             return h11.Request(
-                method=parser.get_method(),
-                target=self._target,
+                method=method,
+                target=target,
                 headers=[(item[0], item[2]) for item in headers],
                 http_version=version,
                 _parsed=True,
             )
-        if version == b"1.1" and self._hosts != 1:
-            message = (
-                "Missing mandatory Host: header"
-                if not self._hosts
-                else ("Found multiple Host: headers")
-            )
-            raise h11.RemoteProtocolError(message)
         # The fields h11's Request has, without its second pass over lines llhttp checked.
         request = object.__new__(h11.Request)
         setattr_ = object.__setattr__
-        setattr_(request, "method", parser.get_method())
-        setattr_(request, "target", self._target)
+        setattr_(request, "method", method)
+        setattr_(request, "target", target)
         setattr_(request, "headers", H11Headers(headers))
         setattr_(request, "http_version", version)
         return request

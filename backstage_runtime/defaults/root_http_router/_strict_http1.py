@@ -278,8 +278,12 @@ class _StrictConnection(h11.Connection):
         if state is h11.IDLE:
             head_reader = self.head_reader
             buffer = self._receive_buffer
+            # llhttp takes the HTTP/2 preface's head (``PRI * HTTP/2.0``) as a request; h11's
+            # path refuses it or hands it to Hypercorn's HTTP/2 (``allow_h2c``).
             if head_reader is not None and buffer and not buffer._data.startswith(b"PRI "):
-                return head_reader(buffer) or h11.NEED_DATA
+                request = head_reader(buffer)
+                if request is not None:
+                    return request
             check_request_head(self.trailing_data[0], allow_h2_preface=self.allow_h2c)
         elif state is h11.SEND_BODY:
             reader = _chunked_reader_between_chunks(self)

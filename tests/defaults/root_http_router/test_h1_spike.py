@@ -122,3 +122,68 @@ def test_the_fast_send_does_not_apply_while_the_request_body_is_unread() -> None
     events(connection, b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
     assert not start_body(connection, split[0], 200)
     assert connection.our_state is h11.SEND_RESPONSE
+
+
+def _verdict(connection: h11.Connection, data: bytes) -> object:
+    try:
+        return events(connection, data)
+    except h11.RemoteProtocolError as error:
+        return ("refused", error.error_status_hint)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        GET,
+        b"FOO / HTTP/1.1\r\nHost: h\r\n\r\n",  # llhttp refuses unknown methods; h11 serves them
+        b"get / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.2\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: a\x7fb\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2, 2\r\n\r\nab",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\n",  # incomplete
+        GET + GET,  # pipelined
+        b"GET /\r\nHost: h\r\n\r\n",  # HTTP/0.9's line: llhttp takes it, h11 refuses it
+        b"GET /  HTTP/1.1\r\nHost: h\r\n\r\n",  # two spaces: the same
+        b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n",
+    ],
+)
+def test_every_verdict_is_h11s(data: bytes) -> None:
+    strict, prototype = connections()
+    assert _verdict(prototype, data) == _verdict(strict, data)
+
+
+_SEEDS = [
+    GET,
+    b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    b"PUT /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+]
+
+
+def test_mutated_requests_get_h11s_verdicts() -> None:
+    """A differential check: random edits of a few requests (the bytes a parser tends to
+    disagree on: spaces, CR, LF, colons, commas, DEL, obs-text) read alike both ways.
+    """
+    import random
+
+    chooser = random.Random(19)
+    special = [0x20, 0x09, 0x0D, 0x0A, ord(":"), ord(","), 0x7F, 0x80, ord("/"), ord("%")]
+    for _ in range(3000):
+        data = bytearray(chooser.choice(_SEEDS))
+        for _ in range(chooser.randint(1, 3)):
+            at = chooser.randrange(len(data))
+            byte = chooser.choice([chooser.randrange(256), *special])
+            edit = chooser.random()
+            if edit < 0.4:
+                data[at] = byte
+            elif edit < 0.7:
+                data.insert(at, byte)
+            else:
+                del data[at]
+        strict, prototype = connections()
+        assert _verdict(prototype, bytes(data)) == _verdict(strict, bytes(data)), bytes(data)
