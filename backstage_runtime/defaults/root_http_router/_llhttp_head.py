@@ -16,6 +16,9 @@ that starts with an empty line, and one without exactly one ``Host`` (llhttp tak
 left in the buffer for h11's reader (after :func:`check_request_head`), so every verdict on
 the wire stays h11's, including where Node's would differ (an unknown method, ``HTTP/1.2``, a
 control character in a value: llhttp refuses them, h11 serves them).
+
+Measured (callgrind, served hello request, 300 sequential): 1.42 M -> 1.34 M instructions a
+request with this reader alone, 1.26 M with :mod:`._fast_send` too.
 """
 
 from __future__ import annotations
