@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 from collections.abc import Callable
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import hypercorn.protocol
@@ -48,10 +47,13 @@ from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.typing import H11SendableEvent
 
 from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
-from ._fast_send import end_message, start_body, write_data
+from ._h11_internals import fast_paths_usable
 from ._keep_alive import IdleConnections, KeepAliveTimer
 from ._response_head import normalized_headers, split_head
 from ._server_limits import ServerLimits
+
+if TYPE_CHECKING:
+    from ._fast_send import FastSend
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
 
@@ -244,7 +246,7 @@ class _StrictConnection(h11.Connection):
 
     allow_h2c = False
     guard: ConnectionGuard | None = None
-    #: SPIKE (issue 19): request heads read by llhttp (BACKSTAGE_H1_PARSER=llhttp).
+    #: The request heads llhttp reads in place of h11's reader (see ._llhttp_head).
     head_reader: Callable[[Any], h11.Request | None] | None = None
 
     def next_event(self) -> Any:
@@ -313,8 +315,8 @@ class _StrictH11Protocol(H11Protocol):
                 h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
-            if os.environ.get("BACKSTAGE_H1_PARSER") == "llhttp":
-                # Imported here: httptools is no dependency of the project (a spike).
+            if fast_paths_usable():
+                # Imported once the check passed: they name h11's private parts.
                 from ._llhttp_head import HeadReader
 
                 connection.head_reader = HeadReader()
@@ -330,8 +332,12 @@ class _StrictH11Protocol(H11Protocol):
         # The serialised head of a response with a Content-Length, held until its body so that
         # both leave in one write (one send, one packet), as Node sends a complete response.
         self._held_head: bytes | None = None
-        # SPIKE (issue 19): responses of known length sent past h11's send (BACKSTAGE_H1_SEND=fast).
-        self._fast_send = self._node_wire and os.environ.get("BACKSTAGE_H1_SEND") == "fast"
+        # Responses of known length sent past h11's send (see ._fast_send).
+        self._fast_send: FastSend | None = None
+        if self._node_wire and type(self.connection) is _StrictConnection and fast_paths_usable():
+            from ._fast_send import FastSend  # once the check passed: it names h11's privates
+
+            self._fast_send = FastSend(self.connection)
         #: Whether the held head's body goes past h11's send (see ._fast_send).
         self._sending_fast = False
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
@@ -488,16 +494,13 @@ class _StrictH11Protocol(H11Protocol):
         if split is None:
             return self._serialised(self._response(headers, status))
         read, lines = split
-        connection = self.connection
-        if (
-            self._fast_send
-            and type(connection) is _StrictConnection
-            and start_body(connection, read, status)
-        ):
+        fast_send = self._fast_send
+        if fast_send is not None and fast_send.start(read, status):
             self._sending_fast = True
             head = b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, _reason(status), lines)
-            if connection.guard is not None:
-                connection.guard.wrote(len(head))
+            guard = self._guard
+            if guard is not None:
+                guard.wrote(len(head))
             return head
         written = self._serialised(
             h11.Response(headers=read, status_code=status, reason=_reason(status))
@@ -508,17 +511,18 @@ class _StrictH11Protocol(H11Protocol):
         return written[: written.index(b"\r\n") + 2] + lines + b"\r\n"
 
     def _fast_data(self, data: bytes) -> bytes:
-        connection = self.connection
-        assert type(connection) is _StrictConnection
-        out = write_data(connection, data)
-        if out and connection.guard is not None:
-            connection.guard.wrote(len(out))
+        fast_send = self._fast_send
+        assert fast_send is not None
+        out = fast_send.data(data)
+        guard = self._guard
+        if out and guard is not None:
+            guard.wrote(len(out))
         return out
 
     def _fast_end(self) -> bytes:
-        connection = self.connection
-        assert type(connection) is _StrictConnection
-        return end_message(connection)
+        fast_send = self._fast_send
+        assert fast_send is not None
+        return fast_send.end()
 
     async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
         """Send the held ``head`` and what ``event`` serialises to as one write."""
