@@ -1,24 +1,30 @@
-"""Spike (issue 19): the HTTP/1.1 parsing and state work of one served hello request, alone.
+"""The HTTP/1.1 parsing and state work of one served hello request, alone, three ways.
 
-``python h1spike_micro.py VARIANT N`` runs N request/response cycles on one connection object;
-under callgrind, (instructions at N) - (instructions at 0) over N is the cost of a cycle.
-Variants: ``h11`` (the strict connection as served today: h11 reads the head, h11 sends the
-status line and the lines it reads, see ``_response_head``), ``spike`` (heads read by llhttp,
-the response sent past h11's send, h11's state machine kept), ``llhttp`` (the floor of a
-protocol of our own: llhttp's callbacks, a few attributes for state, the head joined).
+``python benchmarks/http1_cost.py [N]`` runs N request/response cycles (default 20000) on one
+connection object for each variant and prints microseconds a cycle:
+
+- ``h11``: the strict connection on h11's own path (h11 reads the head, h11 sends the status
+  line and the lines it reads, see ``_response_head``), as served when the fast paths are off;
+- ``fast``: as served (heads read by llhttp, see ``_llhttp_head``; the response sent past h11's
+  send, see ``_fast_send``; h11's state machine kept);
+- ``llhttp``: the floor of a protocol of our own (llhttp's callbacks, a flag, the head joined).
+
+``python benchmarks/http1_cost.py N VARIANT`` runs one variant only: under callgrind,
+(instructions at N) - (instructions at 0) over N is the instructions of a cycle, e.g.
+``valgrind --tool=callgrind python benchmarks/http1_cost.py 1000 fast``.
 """
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 
 import h11
+import httptools
 
-from backstage_runtime.defaults.root_http_router._fast_send import (
-    end_message,
-    start_body,
-    write_data,
-)
+from backstage_runtime.defaults.root_http_router._fast_send import FastSend
+from backstage_runtime.defaults.root_http_router._llhttp_head import HeadReader
 from backstage_runtime.defaults.root_http_router._response_head import split_head
 from backstage_runtime.defaults.root_http_router._strict_http1 import _StrictConnection
 
@@ -68,8 +74,8 @@ def cycle_h11(connection: _StrictConnection) -> bytes:
     return out
 
 
-def cycle_spike(connection: _StrictConnection) -> bytes:
-    """The same with the spike's head reader and fast send."""
+def cycle_fast(connection: _StrictConnection) -> bytes:
+    """The same with the llhttp head reader and the fast send."""
     connection.receive_data(REQUEST)
     request = connection.next_event()
     assert type(request) is h11.Request
@@ -78,10 +84,11 @@ def cycle_spike(connection: _StrictConnection) -> bytes:
     split = split_head(HEADERS)
     assert split is not None
     read, lines = split
-    assert start_body(connection, read, 200)
+    sender = FastSend(connection)
+    assert sender.start(read, 200)
     head = b"HTTP/1.1 %d %s\r\n%s\r\n" % (200, b"OK", lines)
-    out = head + write_data(connection, BODY)
-    end_message(connection)
+    out = head + sender.data(BODY)
+    sender.end()
     connection.start_next_cycle()
     return out
 
@@ -90,8 +97,6 @@ class _OwnProtocol:
     """The floor: llhttp's callbacks into a head, a flag for state, the response joined."""
 
     def __init__(self) -> None:
-        import httptools
-
         self.parser = httptools.HttpRequestParser(self)
         self.headers: list[tuple[bytes, bytes]] = []
         self.target = b""
@@ -118,25 +123,37 @@ class _OwnProtocol:
         return b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (200, b"OK", split[1], BODY)
 
 
-def main() -> None:
-    """Run the variant N times."""
-    variant, count = sys.argv[1], int(sys.argv[2])
+def runner(variant: str) -> Callable[[], bytes]:
+    """One cycle of ``variant`` (``h11``, ``fast`` or ``llhttp``), checked to answer alike."""
     if variant == "llhttp":
-        own = _OwnProtocol()
-        for _ in range(count):
-            own.cycle()
-        return
+        return _OwnProtocol().cycle
     connection = _StrictConnection(h11.SERVER)
-    if variant == "spike":
-        from backstage_runtime.defaults.root_http_router._llhttp_head import HeadReader
-
+    run = cycle_h11
+    if variant == "fast":
         connection.head_reader = HeadReader()
-        run = cycle_spike
-    else:
-        run = cycle_h11
+        run = cycle_fast
+    elif variant != "h11":
+        raise SystemExit(f"unknown variant {variant!r} (h11, fast, llhttp)")
     first = run(connection)
-    for _ in range(count):
-        assert run(connection) == first
+
+    def cycle() -> bytes:
+        out = run(connection)
+        assert out == first
+        return out
+
+    return cycle
+
+
+def main() -> None:
+    """Run the variants (or the one named) N times each and print the cost of a cycle."""
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    for variant in sys.argv[2:] or ["h11", "fast", "llhttp"]:
+        cycle = runner(variant)
+        started = time.perf_counter()
+        for _ in range(count):
+            cycle()
+        elapsed = time.perf_counter() - started
+        print(f"{variant:7} {elapsed / max(count, 1) * 1e6:8.2f} us a cycle ({count} cycles)")
 
 
 if __name__ == "__main__":
