@@ -20,6 +20,13 @@ Hypercorn's tasks, with the same timeout and the same close when the server stop
 Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
 that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
+Two fast paths do the usual request's work in fewer instructions with the same bytes on the
+wire: a request head llhttp reads as h11 would is read by llhttp (:mod:`._llhttp_head`, in C;
+every other head is h11's), and a response of known length is sent past h11's ``send`` with
+h11's state moved by its own functions (:mod:`._fast_send`). Both use h11's private parts, so
+both are on only where :func:`._h11_internals.fast_paths_usable` found them; otherwise h11's
+own reader and ``send`` serve.
+
 Hypercorn builds its HTTP/1.1 protocol by name inside ``hypercorn.protocol``, so the only seam
 is that name: :func:`install` replaces it, once per process, with a subclass that behaves exactly
 as Hypercorn's own unless the server's config asks for strict framing. Other Hypercorn servers
