@@ -196,3 +196,15 @@ async def test_without_a_private_part_h11s_path_serves_the_same_bytes(
     fallen_back = await _served(EXCHANGES)
     assert heads_read[0] == 0
     assert fallen_back == fast
+
+
+@pytest.mark.usefixtures("fresh_check")
+def test_the_check_fails_when_a_head_reads_otherwise_than_in_h11(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def upper_cased(self: HeadReader, name: bytes, value: bytes) -> None:
+        original(self, name.upper(), value)
+
+    original = HeadReader.on_header
+    monkeypatch.setattr(HeadReader, "on_header", upper_cased)
+    assert not fast_paths_usable()
