@@ -20,6 +20,13 @@ Hypercorn's tasks, with the same timeout and the same close when the server stop
 Responses carry Node's reason phrase (``HTTP/1.1 200 OK``; h11 sends none) and, on a connection
 that stays open, ``Connection: keep-alive`` and ``Keep-Alive: timeout=N`` as Node's server adds.
 
+Two fast paths do the usual request's work in fewer instructions with the same bytes on the
+wire: a request head llhttp reads as h11 would is read by llhttp (:mod:`._llhttp_head`, in C;
+every other head is h11's), and a response of known length is sent past h11's ``send`` with
+h11's state moved by its own functions (:mod:`._fast_send`). Both use h11's private parts, so
+both are on only where :func:`._h11_internals.fast_paths_usable` found them; otherwise h11's
+own reader and ``send`` serve.
+
 Hypercorn builds its HTTP/1.1 protocol by name inside ``hypercorn.protocol``, so the only seam
 is that name: :func:`install` replaces it, once per process, with a subclass that behaves exactly
 as Hypercorn's own unless the server's config asks for strict framing. Other Hypercorn servers
@@ -31,9 +38,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import hypercorn.protocol
@@ -46,10 +54,14 @@ from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.typing import H11SendableEvent
 
 from ._connection_guard import REQUEST_TIMEOUT_RESPONSE, ConnectionGuard
+from ._h11_internals import fast_paths_usable
 from ._keep_alive import IdleConnections, KeepAliveTimer
 from ._response_head import normalized_headers, split_head
 from ._server_limits import ServerLimits
 from ._validated_headers import install as install_http_stream
+
+if TYPE_CHECKING:
+    from ._fast_send import FastSend
 
 __all__ = ["NODE_STATUS_CODES", "StrictFramingConfig", "check_request_head", "install"]
 
@@ -242,6 +254,8 @@ class _StrictConnection(h11.Connection):
 
     allow_h2c = False
     guard: ConnectionGuard | None = None
+    #: The request heads llhttp reads in place of h11's reader (see ._llhttp_head).
+    head_reader: Callable[[Any], h11.Request | None] | None = None
 
     def next_event(self) -> Any:
         event = super().next_event()
@@ -272,6 +286,14 @@ class _StrictConnection(h11.Connection):
     def _extract_next_receive_event(self) -> Any:
         state = self.their_state
         if state is h11.IDLE:
+            head_reader = self.head_reader
+            buffer = self._receive_buffer
+            # llhttp takes the HTTP/2 preface's head (``PRI * HTTP/2.0``) as a request; h11's
+            # path refuses it or hands it to Hypercorn's HTTP/2 (``allow_h2c``).
+            if head_reader is not None and buffer and not buffer._data.startswith(b"PRI "):
+                request = head_reader(buffer)
+                if request is not None:
+                    return request
             check_request_head(self.trailing_data[0], allow_h2_preface=self.allow_h2c)
         elif state is h11.SEND_BODY:
             reader = _chunked_reader_between_chunks(self)
@@ -301,6 +323,11 @@ class _StrictH11Protocol(H11Protocol):
                 h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
             )
             connection.allow_h2c = bool(getattr(self.config, "allow_h2c", False))
+            if fast_paths_usable():
+                # Imported once the check passed: they name h11's private parts.
+                from ._llhttp_head import HeadReader
+
+                connection.head_reader = HeadReader()
             self.connection = connection
         limits: ServerLimits | None = getattr(self.config, "server_limits", None)
         self._limits = limits
@@ -313,6 +340,14 @@ class _StrictH11Protocol(H11Protocol):
         # The serialised head of a response with a Content-Length, held until its body so that
         # both leave in one write (one send, one packet), as Node sends a complete response.
         self._held_head: bytes | None = None
+        # Responses of known length sent past h11's send (see ._fast_send).
+        self._fast_send: FastSend | None = None
+        if self._node_wire and type(self.connection) is _StrictConnection and fast_paths_usable():
+            from ._fast_send import FastSend  # once the check passed: it names h11's privates
+
+            self._fast_send = FastSend(self.connection)
+        #: Whether the held head's body goes past h11's send (see ._fast_send).
+        self._sending_fast = False
         # Node floors keepAliveTimeout (ms) to whole seconds for the header.
         self._keep_alive_header = b"timeout=%d" % int(self.config.keep_alive_timeout)
         # The keep-alive waits after the first are ours (a timer, not Hypercorn's two tasks a
@@ -401,13 +436,35 @@ class _StrictH11Protocol(H11Protocol):
         held = self._held_head
         if held is not None:
             self._held_head = None
+            if self._sending_fast:
+                if type(event) is Body:
+                    await self.send(RawData(data=held + self._fast_data(event.data)))
+                    return
+                if type(event) is EndBody:
+                    self._sending_fast = False
+                    await self.send(RawData(data=held + self._fast_end()))
+                    return
+                await self.send(RawData(data=held))
+            else:
+                if type(event) is Body:
+                    await self._send_joined(held, h11.Data(data=event.data))
+                    return
+                if type(event) is EndBody:
+                    await self._send_joined(held, h11.EndOfMessage())
+                    return
+                await self.send(RawData(data=held))
+        elif self._sending_fast:
             if type(event) is Body:
-                await self._send_joined(held, h11.Data(data=event.data))
+                data = self._fast_data(event.data)
+                if data:
+                    await self.send(RawData(data=data))
                 return
             if type(event) is EndBody:
-                await self._send_joined(held, h11.EndOfMessage())
+                self._sending_fast = False
+                data = self._fast_end()
+                if data:
+                    await self.send(RawData(data=data))
                 return
-            await self.send(RawData(data=held))
         if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):
             await super().stream_send(event)
             return
@@ -445,6 +502,14 @@ class _StrictH11Protocol(H11Protocol):
         if split is None:
             return self._serialised(self._response(headers, status))
         read, lines = split
+        fast_send = self._fast_send
+        if fast_send is not None and fast_send.start(read, status):
+            self._sending_fast = True
+            head = b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, _reason(status), lines)
+            guard = self._guard
+            if guard is not None:
+                guard.wrote(len(head))
+            return head
         written = self._serialised(
             h11.Response(headers=read, status_code=status, reason=_reason(status))
         )
@@ -452,6 +517,20 @@ class _StrictH11Protocol(H11Protocol):
             return None
         # h11's status line, then every line where h11 wrote the ones it read.
         return written[: written.index(b"\r\n") + 2] + lines + b"\r\n"
+
+    def _fast_data(self, data: bytes) -> bytes:
+        fast_send = self._fast_send
+        assert fast_send is not None
+        out = fast_send.data(data)
+        guard = self._guard
+        if out and guard is not None:
+            guard.wrote(len(out))
+        return out
+
+    def _fast_end(self) -> bytes:
+        fast_send = self._fast_send
+        assert fast_send is not None
+        return fast_send.end()
 
     async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
         """Send the held ``head`` and what ``event`` serialises to as one write."""
