@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import quart
 from quart import Blueprint
 
 from backstage_runtime.api import BackendPlugin, core_services, create_backend_plugin
@@ -38,6 +39,18 @@ def plugin_with_routes(
         env.register_init(deps={"http": core_services.http_router}, init=init)
 
     return create_backend_plugin(plugin_id=plugin_id, register=register)
+
+
+def echo_plugin() -> BackendPlugin:
+    """Plugin ``echo``, open to all: ``POST /api/echo/echo`` answers how many body bytes it
+    read (``{"received": N}``)."""
+    routes = Blueprint("echo", __name__)
+
+    @routes.post("/echo")
+    async def echo() -> dict[str, int]:
+        return {"received": len(await quart.request.get_data())}
+
+    return plugin_with_routes("echo", routes, policies=[("/", "unauthenticated")])
 
 
 @dataclass

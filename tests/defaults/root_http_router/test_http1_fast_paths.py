@@ -14,8 +14,7 @@ import anyio
 import h11
 import h11._connection
 import pytest
-from _support.http import plugin_with_routes
-from quart import Blueprint, request
+from _support.http import echo_plugin
 
 from backstage_runtime.defaults.root_http_router import _strict_http1
 from backstage_runtime.defaults.root_http_router._h11_internals import fast_paths_usable
@@ -57,16 +56,6 @@ EXCHANGES: dict[str, list[bytes]] = {
     ],
     "llhttp refuses, h11 serves": [b"FOO / HTTP/1.1\r\n" + HOST + b"\r\n" + CLOSE],
 }
-
-
-def echo_plugin() -> object:
-    routes = Blueprint("echo", __name__)
-
-    @routes.post("/echo")
-    async def echo() -> dict[str, int]:
-        return {"received": len(await request.get_data())}
-
-    return plugin_with_routes("echo", routes, policies=[("/", "unauthenticated")])
 
 
 def _talk(address: tuple[str, int], parts: list[bytes]) -> bytes:

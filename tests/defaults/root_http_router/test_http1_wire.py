@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 import anyio
 import h11
 import pytest
-from _support.http import plugin_with_routes
-from quart import Blueprint, request
+from _support.http import echo_plugin
 
 from backstage_runtime.defaults.root_http_router._strict_http1 import check_request_head
 from backstage_runtime.testing import start_test_backend
@@ -22,16 +21,6 @@ from backstage_runtime.testing import start_test_backend
 pytestmark = pytest.mark.anyio
 
 LIVENESS = b"/.backstage/health/v1/liveness"
-
-
-def echo_plugin() -> object:
-    routes = Blueprint("echo", __name__)
-
-    @routes.post("/echo")
-    async def echo() -> dict[str, int]:
-        return {"received": len(await request.get_data())}
-
-    return plugin_with_routes("echo", routes, policies=[("/", "unauthenticated")])
 
 
 @pytest.fixture
