@@ -434,37 +434,18 @@ class _StrictH11Protocol(H11Protocol):
 
     async def stream_send(self, event: StreamEvent) -> None:
         held = self._held_head
-        if held is not None:
+        if held is not None or self._sending_fast:
             self._held_head = None
-            if self._sending_fast:
-                if type(event) is Body:
-                    await self.send(RawData(data=held + self._fast_data(event.data)))
-                    return
-                if type(event) is EndBody:
-                    self._sending_fast = False
-                    await self.send(RawData(data=held + self._fast_end()))
-                    return
-                await self.send(RawData(data=held))
-            else:
-                if type(event) is Body:
-                    await self._send_joined(held, h11.Data(data=event.data))
-                    return
-                if type(event) is EndBody:
-                    await self._send_joined(held, h11.EndOfMessage())
-                    return
-                await self.send(RawData(data=held))
-        elif self._sending_fast:
-            if type(event) is Body:
-                data = self._fast_data(event.data)
+            if type(event) is Body or type(event) is EndBody:
+                # The held head and its body leave in one write.
+                data = self._body_bytes(event)
+                if held is not None:
+                    data = held + data
                 if data:
                     await self.send(RawData(data=data))
                 return
-            if type(event) is EndBody:
-                self._sending_fast = False
-                data = self._fast_end()
-                if data:
-                    await self.send(RawData(data=data))
-                return
+            if held is not None:
+                await self.send(RawData(data=held))
         if not (self._node_wire and isinstance(event, Response) and event.status_code >= 200):
             await super().stream_send(event)
             return
@@ -532,9 +513,16 @@ class _StrictH11Protocol(H11Protocol):
         assert fast_send is not None
         return fast_send.end()
 
-    async def _send_joined(self, head: bytes, event: h11.Data | h11.EndOfMessage) -> None:
-        """Send the held ``head`` and what ``event`` serialises to as one write."""
-        await self.send(RawData(data=head + (self._serialised(event) or b"")))
+    def _body_bytes(self, event: Body | EndBody) -> bytes:
+        """What a body event of the response serialises to: past h11's send after a fast
+        start (:mod:`._fast_send`), else through h11."""
+        if self._sending_fast:
+            if type(event) is Body:
+                return self._fast_data(event.data)
+            self._sending_fast = False
+            return self._fast_end()
+        h11_event = h11.Data(data=event.data) if type(event) is Body else h11.EndOfMessage()
+        return self._serialised(h11_event) or b""
 
     async def _send_h11_event(self, event: H11SendableEvent) -> None:
         if not self._node_wire:
